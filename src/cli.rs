@@ -1,0 +1,261 @@
+//! The command line. Names and meanings are fixed by `shared/INTERFACE.md`;
+//! where a flag mirrors a scikit-learn parameter it takes the same values.
+//!
+//! Parsing happens before MPI starts, so `--help` and usage errors need no
+//! launcher, and only the first rank of a job prints them.
+
+use crate::corpus::ReadOptions;
+use crate::error::{usage, Result};
+use crate::text::{AnalyzerOptions, DecodeError, StripAccents};
+use crate::tfidf::{DfBound, Norm, VectorizerOptions};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "textsaga",
+    version,
+    about = "Distributed TF-IDF + logistic regression (synchronous SAGA) over MPI, equal to scikit-learn's",
+    long_about = "textsaga trains text classifiers on corpora too big for one machine. Every rank reads its own \
+slice of an HDF5 corpus; the ranks build one vocabulary and TF-IDF features identical to scikit-learn's \
+TfidfVectorizer.\n\nLaunch with `mpirun -n 8 textsaga <command>`, `srun --mpi=pmix textsaga <command>`, \
+or plainly for one rank.",
+    after_help = "Exit codes: 0 done, 1 error (one line on stderr), 2 bad command line."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Convert JSON Lines, CSV/TSV or a folder of text files (one sub-folder per class) into the fast HDF5 layout.
+    Prepare(PrepareArgs),
+    /// Write a synthetic labelled corpus (Zipfian words, class topic words) of any size.
+    Generate(GenerateArgs),
+    /// Compute the global TF-IDF matrix (CSR, rows in document order) of a corpus.
+    Vectorize(VectorizeArgs),
+}
+
+/// Where the corpus is (both layouts of INTERFACE.md are read).
+#[derive(Args, Debug, Clone)]
+pub struct InputArgs {
+    /// HDF5 corpus: h5py strings (`text`, `label`) or the fast layout (`text/bytes`, `text/offsets`, `label`).
+    #[arg(long, value_name = "D.h5")]
+    pub data: PathBuf,
+    /// Dataset (or fast-layout group) holding the documents.
+    #[arg(long, default_value = "text", value_name = "NAME")]
+    pub text_dataset: String,
+    /// Dataset holding the labels (integers or strings).
+    #[arg(long, default_value = "label", value_name = "NAME")]
+    pub label_dataset: String,
+    /// What to do with bytes that are not UTF-8 (sklearn's decode_error).
+    #[arg(long, value_enum, default_value_t = DecodeError::Strict)]
+    pub decode_error: DecodeError,
+}
+
+impl InputArgs {
+    pub fn read_options(&self) -> ReadOptions {
+        ReadOptions { path: self.data.clone(), text_dataset: self.text_dataset.clone(), label_dataset: self.label_dataset.clone() }
+    }
+}
+
+/// `stop_words`: only sklearn's built-in English list.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopWords {
+    English,
+}
+
+/// TfidfVectorizer's parameters.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Vectorizer (as scikit-learn's TfidfVectorizer)")]
+pub struct VectorizerArgs {
+    /// Lowercase before tokenizing (the default).
+    #[arg(long, overrides_with = "no_lowercase")]
+    pub lowercase: bool,
+    /// Keep case.
+    #[arg(long, overrides_with = "lowercase")]
+    pub no_lowercase: bool,
+    /// Word n-grams from MIN to MAX words.
+    #[arg(long, value_name = "MIN,MAX", default_value = "1,1", value_parser = parse_ngram_range)]
+    pub ngram_range: (usize, usize),
+    /// Drop terms in fewer documents: an integer is a count, a number with a dot a fraction.
+    #[arg(long, value_name = "N|F", default_value = "1")]
+    pub min_df: DfBound,
+    /// Drop terms in more documents: an integer is a count, a number with a dot a fraction.
+    #[arg(long, value_name = "N|F", default_value = "1.0")]
+    pub max_df: DfBound,
+    /// Keep only the N terms with the highest total count.
+    #[arg(long, value_name = "N")]
+    pub max_features: Option<usize>,
+    /// Use 1 + ln(tf) instead of tf.
+    #[arg(long)]
+    pub sublinear_tf: bool,
+    /// Do not add one to document frequencies.
+    #[arg(long)]
+    pub no_smooth_idf: bool,
+    /// Do not weight by idf.
+    #[arg(long)]
+    pub no_idf: bool,
+    /// Row normalisation.
+    #[arg(long, value_enum, default_value_t = Norm::L2)]
+    pub norm: Norm,
+    /// Count presence (1) instead of occurrences.
+    #[arg(long)]
+    pub binary: bool,
+    /// Remove stop words before building n-grams.
+    #[arg(long, value_enum, value_name = "LIST")]
+    pub stop_words: Option<StopWords>,
+    /// Remove accents after lowercasing.
+    #[arg(long, value_enum)]
+    pub strip_accents: Option<StripAccents>,
+    /// Hashing mode: N columns by signed MurmurHash3, no vocabulary (as HashingVectorizer).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub hashing: Option<u32>,
+    /// In hashing mode, give each term the sign of its hash (HashingVectorizer's alternate_sign).
+    #[arg(long)]
+    pub alternate_sign: bool,
+}
+
+impl VectorizerArgs {
+    /// Checks combinations and builds the settings.
+    pub fn options(&self) -> Result<VectorizerOptions> {
+        if self.hashing.is_some() {
+            let bad: Vec<&str> = [
+                (self.max_features.is_some(), "--max-features"),
+                (self.min_df != DfBound::Count(1), "--min-df"),
+                (self.max_df != DfBound::Fraction(1.0), "--max-df"),
+            ]
+            .iter()
+            .filter(|(set, _)| *set)
+            .map(|(_, name)| *name)
+            .collect();
+            if !bad.is_empty() {
+                return Err(usage(format!("{} need a vocabulary; they cannot be used with --hashing", bad.join(", "))));
+            }
+        } else if self.alternate_sign {
+            return Err(usage("--alternate-sign only applies with --hashing N"));
+        }
+        if self.max_features == Some(0) {
+            return Err(usage("--max-features must be at least 1"));
+        }
+        Ok(VectorizerOptions {
+            analyzer: AnalyzerOptions {
+                lowercase: !self.no_lowercase,
+                strip_accents: self.strip_accents,
+                ngram_range: self.ngram_range,
+                stop_words_english: self.stop_words == Some(StopWords::English),
+            },
+            min_df: self.min_df,
+            max_df: self.max_df,
+            max_features: self.max_features,
+            binary: self.binary,
+            use_idf: !self.no_idf,
+            smooth_idf: !self.no_smooth_idf,
+            sublinear_tf: self.sublinear_tf,
+            norm: self.norm,
+            hashing: self.hashing,
+            alternate_sign: self.alternate_sign,
+        })
+    }
+}
+
+fn parse_ngram_range(s: &str) -> std::result::Result<(usize, usize), String> {
+    let (a, b) = s.split_once(',').ok_or_else(|| format!("expected MIN,MAX (like 1,2), got '{s}'"))?;
+    let min: usize = a.trim().parse().map_err(|_| format!("'{a}' is not a whole number"))?;
+    let max: usize = b.trim().parse().map_err(|_| format!("'{b}' is not a whole number"))?;
+    if min < 1 || min > max {
+        return Err(format!("need 1 <= MIN <= MAX, got {min},{max}"));
+    }
+    Ok((min, max))
+}
+
+/// Flags every command accepts.
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// Print nothing but errors.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct VectorizeArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output HDF5 file (X/data, X/indices, X/indptr, vocabulary, idf, label).
+    #[arg(short, long, value_name = "F.h5")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub vectorizer: VectorizerArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Input formats `prepare` reads.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputFormat {
+    /// Guess from the file name (.jsonl/.ndjson, .csv, .tsv/.tab) or a folder.
+    Auto,
+    Jsonl,
+    Csv,
+    Tsv,
+    /// One sub-folder per class, one file per document (sklearn's load_files).
+    Folder,
+}
+
+#[derive(Args, Debug)]
+pub struct PrepareArgs {
+    /// Input files or folders, read in order and concatenated.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+    /// Output HDF5 file in the fast layout.
+    #[arg(short, long, value_name = "OUT.h5")]
+    pub output: PathBuf,
+    /// Input format.
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    pub format: InputFormat,
+    /// JSON key or CSV column holding the text.
+    #[arg(long, default_value = "text", value_name = "NAME")]
+    pub text_field: String,
+    /// JSON key or CSV column holding the label.
+    #[arg(long, default_value = "label", value_name = "NAME")]
+    pub label_field: String,
+    /// What to do with bytes that are not UTF-8 (sklearn's decode_error).
+    #[arg(long, value_enum, default_value_t = DecodeError::Strict)]
+    pub decode_error: DecodeError,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// Output HDF5 file in the fast layout.
+    #[arg(short, long, value_name = "OUT.h5")]
+    pub output: PathBuf,
+    /// Number of documents.
+    #[arg(long, value_name = "N")]
+    pub docs: u64,
+    /// Number of classes.
+    #[arg(long, value_name = "K", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    pub classes: u32,
+    /// Distinct words in the language.
+    #[arg(long, value_name = "V", default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(2..))]
+    pub vocab_size: u32,
+    /// Mean words per document (lengths vary geometrically around it).
+    #[arg(long, value_name = "W", default_value_t = 100.0)]
+    pub mean_length: f64,
+    /// Exponent of the Zipf law of word frequencies.
+    #[arg(long, value_name = "S", default_value_t = 1.1)]
+    pub zipf_exponent: f64,
+    /// Topic words per class.
+    #[arg(long, value_name = "T", default_value_t = 40)]
+    pub topic_words: u32,
+    /// Share of a document's words drawn from its class's topic words.
+    #[arg(long, value_name = "F", default_value_t = 0.08)]
+    pub topic_share: f64,
+    /// Random seed: the same seed gives the same corpus.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}

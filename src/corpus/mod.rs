@@ -1,0 +1,11 @@
+//! The corpus on disk: the two HDF5 layouts of `shared/INTERFACE.md`, how
+//! documents are split among ranks, per-rank reading, and streaming writing.
+
+pub mod labels;
+pub mod partition;
+pub mod reader;
+pub mod writer;
+
+pub use labels::Labels;
+pub use reader::{read_slice, CorpusSlice, LabelNeed, ReadOptions};
+pub use writer::CorpusWriter;

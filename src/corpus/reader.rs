@@ -1,0 +1,249 @@
+//! Per-rank reading of an HDF5 corpus: each rank selects only its own
+//! hyperslab of the text (and labels), never the whole file.
+
+use super::labels::Labels;
+use super::partition;
+use crate::error::Result;
+use anyhow::{anyhow, bail, Context};
+use hdf5::types::{TypeDescriptor, VarLenAscii, VarLenUnicode};
+use hdf5::{Dataset, File};
+use std::path::{Path, PathBuf};
+
+/// Whether a command needs labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabelNeed {
+    /// `fit`, `evaluate`: a missing label dataset is an error.
+    Required,
+    /// `vectorize`, `predict`: read them when present.
+    Optional,
+}
+
+/// Where the corpus is and which datasets hold what.
+#[derive(Clone, Debug)]
+pub struct ReadOptions {
+    pub path: PathBuf,
+    pub text_dataset: String,
+    pub label_dataset: String,
+}
+
+/// The documents one rank owns: `docs[i]` is global document `first + i`.
+#[derive(Debug, Default)]
+pub struct CorpusSlice {
+    /// Global index of the first document of this slice.
+    pub first: usize,
+    /// Documents in the whole corpus.
+    pub n_total: usize,
+    /// Concatenated UTF-8 bytes of this slice's documents.
+    pub bytes: Vec<u8>,
+    /// `offsets[i]..offsets[i + 1]` is document `i` of the slice in `bytes`.
+    pub offsets: Vec<usize>,
+    pub labels: Option<Labels>,
+    /// The optional `label_names` dataset (class names for integer labels).
+    pub label_names: Option<Vec<String>>,
+}
+
+impl CorpusSlice {
+    pub fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn doc(&self, i: usize) -> &[u8] {
+        &self.bytes[self.offsets[i]..self.offsets[i + 1]]
+    }
+}
+
+/// Opens an HDF5 file for reading with errors that say what to do.
+pub fn open_h5(path: &Path) -> Result<File> {
+    if !path.exists() {
+        bail!("'{}': no such file", path.display());
+    }
+    if path.is_dir() {
+        bail!("'{}' is a directory, not an HDF5 file", path.display());
+    }
+    File::open(path).map_err(|_| anyhow!("'{}' is not an HDF5 file (or it is damaged)", path.display()))
+}
+
+/// Reads rank `rank` of `ranks`'s slice.
+pub fn read_slice(opts: &ReadOptions, rank: usize, ranks: usize, need: LabelNeed) -> Result<CorpusSlice> {
+    let path = &opts.path;
+    let file = open_h5(path)?;
+    let name = &opts.text_dataset;
+    let mut slice = if let Ok(group) = file.group(name) {
+        read_fast_layout(&group, path, name, rank, ranks)?
+    } else if let Ok(ds) = file.dataset(name) {
+        read_string_layout(&ds, path, name, rank, ranks)?
+    } else {
+        bail!(
+            "'{}' has no dataset '{}' (it holds: {}); name the text with --text-dataset",
+            path.display(),
+            name,
+            members(&file)
+        );
+    };
+    let (start, end) = (slice.first, slice.first + slice.len());
+    match file.dataset(&opts.label_dataset) {
+        Ok(ds) => {
+            let n = ds.shape().iter().product::<usize>();
+            if ds.ndim() != 1 || n != slice.n_total {
+                bail!(
+                    "'{}': '{}' has {} documents but '{}' has {} labels",
+                    path.display(),
+                    name,
+                    slice.n_total,
+                    opts.label_dataset,
+                    n
+                );
+            }
+            slice.labels = Some(
+                read_labels(&ds, start, end)
+                    .with_context(|| format!("'{}': dataset '{}'", path.display(), opts.label_dataset))?,
+            );
+        }
+        Err(_) if need == LabelNeed::Required => bail!(
+            "'{}' has no label dataset '{}' (it holds: {}); name it with --label-dataset",
+            path.display(),
+            opts.label_dataset,
+            members(&file)
+        ),
+        Err(_) => {}
+    }
+    if let Ok(ds) = file.dataset("label_names") {
+        slice.label_names = Some(
+            read_strings(&ds, 0, ds.size()).with_context(|| format!("'{}': dataset 'label_names'", path.display()))?,
+        );
+    }
+    Ok(slice)
+}
+
+fn members(file: &File) -> String {
+    match file.member_names() {
+        Ok(m) if !m.is_empty() => m.join(", "),
+        _ => "nothing".into(),
+    }
+}
+
+/// `text/bytes` (uint8) and `text/offsets` (uint64, n+1 entries).
+fn read_fast_layout(g: &hdf5::Group, path: &Path, name: &str, rank: usize, ranks: usize) -> Result<CorpusSlice> {
+    let at = |what: &str| format!("'{}': '{}/{}'", path.display(), name, what);
+    let bytes_ds = g.dataset("bytes").map_err(|_| anyhow!("{} is missing (fast layout needs bytes and offsets)", at("bytes")))?;
+    let offs_ds = g.dataset("offsets").map_err(|_| anyhow!("{} is missing (fast layout needs bytes and offsets)", at("offsets")))?;
+    expect_integer(&bytes_ds, &at("bytes"), "uint8")?;
+    expect_integer(&offs_ds, &at("offsets"), "uint64")?;
+    let n_offsets = offs_ds.size();
+    if offs_ds.ndim() != 1 || n_offsets == 0 {
+        bail!("{} must be 1-D with n+1 entries", at("offsets"));
+    }
+    let n = n_offsets - 1;
+    let total = bytes_ds.size() as u64;
+    let read_one = |i: usize| -> Result<u64> {
+        let v = offs_ds.read_slice_1d::<u64, _>(i..i + 1).with_context(|| at("offsets"))?;
+        Ok(v[0])
+    };
+    let first = read_one(0)?;
+    let last = read_one(n)?;
+    if first != 0 || last != total {
+        bail!(
+            "{} is inconsistent: it runs from {first} to {last} but text/bytes holds {total} bytes",
+            at("offsets")
+        );
+    }
+    let (start, end) = partition::by_bytes(n, total, ranks, rank, read_one)?;
+    let offs = offs_ds.read_slice_1d::<u64, _>(start..end + 1).with_context(|| at("offsets"))?.to_vec();
+    let lo = offs[0];
+    let hi = offs[offs.len() - 1];
+    if offs.windows(2).any(|w| w[1] < w[0]) || hi > total {
+        bail!("{} is not non-decreasing within documents {start}..{end}", at("offsets"));
+    }
+    let bytes = if hi > lo {
+        bytes_ds.read_slice_1d::<u8, _>(lo as usize..hi as usize).with_context(|| at("bytes"))?.to_vec()
+    } else {
+        Vec::new()
+    };
+    let offsets = offs.iter().map(|&o| (o - lo) as usize).collect();
+    Ok(CorpusSlice { first: start, n_total: n, bytes, offsets, labels: None, label_names: None })
+}
+
+/// What h5py writes for a list of str: 1-D variable-length strings.
+fn read_string_layout(ds: &Dataset, path: &Path, name: &str, rank: usize, ranks: usize) -> Result<CorpusSlice> {
+    if ds.ndim() != 1 {
+        bail!("'{}': '{}' must be 1-D, one string per document", path.display(), name);
+    }
+    let n = ds.size();
+    let (start, end) = partition::by_count(n, ranks, rank);
+    let mut bytes = Vec::new();
+    let mut offsets = vec![0usize];
+    for_each_string(ds, start, end, |s| {
+        bytes.extend_from_slice(s);
+        offsets.push(bytes.len());
+    })
+    .with_context(|| format!("'{}': dataset '{}'", path.display(), name))?;
+    Ok(CorpusSlice { first: start, n_total: n, bytes, offsets, labels: None, label_names: None })
+}
+
+fn expect_integer(ds: &Dataset, at: &str, want: &str) -> Result<()> {
+    match ds.dtype()?.to_descriptor()? {
+        TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) => Ok(()),
+        other => bail!("{at} holds {}, expected {want}", describe(&other)),
+    }
+}
+
+/// Calls `f` with the raw bytes of strings `start..end` of a string dataset.
+fn for_each_string(ds: &Dataset, start: usize, end: usize, mut f: impl FnMut(&[u8])) -> Result<()> {
+    if start == end {
+        return Ok(());
+    }
+    // Read in blocks so a huge slice does not hold two copies of itself.
+    const BLOCK: usize = 65_536;
+    match ds.dtype()?.to_descriptor()? {
+        TypeDescriptor::VarLenUnicode => {
+            for a in (start..end).step_by(BLOCK) {
+                for s in ds.read_slice_1d::<VarLenUnicode, _>(a..(a + BLOCK).min(end))?.iter() {
+                    f(s.as_bytes());
+                }
+            }
+        }
+        TypeDescriptor::VarLenAscii => {
+            for a in (start..end).step_by(BLOCK) {
+                for s in ds.read_slice_1d::<VarLenAscii, _>(a..(a + BLOCK).min(end))?.iter() {
+                    f(s.as_bytes());
+                }
+            }
+        }
+        other => bail!(
+            "holds {}, expected variable-length strings (h5py's str) or the fast layout (text/bytes, text/offsets)",
+            describe(&other)
+        ),
+    }
+    Ok(())
+}
+
+fn read_strings(ds: &Dataset, start: usize, end: usize) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(end - start);
+    for_each_string(ds, start, end, |b| out.push(String::from_utf8_lossy(b).into_owned()))?;
+    Ok(out)
+}
+
+fn read_labels(ds: &Dataset, start: usize, end: usize) -> Result<Labels> {
+    match ds.dtype()?.to_descriptor()? {
+        TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) => {
+            if start == end {
+                return Ok(Labels::Int(Vec::new()));
+            }
+            Ok(Labels::Int(ds.read_slice_1d::<i64, _>(start..end)?.to_vec()))
+        }
+        TypeDescriptor::VarLenUnicode | TypeDescriptor::VarLenAscii => Ok(Labels::Str(read_strings(ds, start, end)?)),
+        other => bail!("holds {}, expected integer or string labels", describe(&other)),
+    }
+}
+
+fn describe(t: &TypeDescriptor) -> String {
+    match t {
+        TypeDescriptor::Integer(s) => format!("int{}", *s as usize * 8),
+        TypeDescriptor::Unsigned(s) => format!("uint{}", *s as usize * 8),
+        TypeDescriptor::Float(s) => format!("float{}", *s as usize * 8),
+        TypeDescriptor::FixedAscii(n) | TypeDescriptor::FixedUnicode(n) => format!("fixed-length strings ({n} bytes)"),
+        other => format!("{other}"),
+    }
+}

@@ -1,0 +1,118 @@
+//! Streaming writer for the fast layout: `text/bytes` (uint8, chunked),
+//! `text/offsets` (uint64, n+1 entries), `label`, optional `label_names`.
+//! Text is appended in blocks, so a corpus of any size is written with a
+//! bounded buffer; only the labels are kept until the end.
+
+use super::labels::{LabelBuilder, Labels};
+use crate::error::Result;
+use crate::output::{to_vlen, write_1d, AtomicPath};
+use anyhow::Context;
+use hdf5::{Dataset, File};
+use std::path::Path;
+
+const BYTES_CHUNK: usize = 1 << 20;
+const OFFSETS_CHUNK: usize = 1 << 16;
+const FLUSH_BYTES: usize = 8 << 20;
+
+pub struct CorpusWriter {
+    out: AtomicPath,
+    file: File,
+    bytes_ds: Dataset,
+    offsets_ds: Dataset,
+    bytes_buf: Vec<u8>,
+    offsets_buf: Vec<u64>,
+    bytes_written: usize,
+    offsets_written: usize,
+    total_bytes: u64,
+    labels: LabelBuilder,
+    int_labels: Vec<i64>,
+}
+
+impl CorpusWriter {
+    pub fn create(dest: &Path) -> Result<Self> {
+        let out = AtomicPath::new(dest, true);
+        let file = out.create_h5()?;
+        let g = file.create_group("text")?;
+        let bytes_ds = g.new_dataset::<u8>().chunk(BYTES_CHUNK).shape(0..).create("bytes")?;
+        let offsets_ds = g.new_dataset::<u64>().chunk(OFFSETS_CHUNK).shape(0..).create("offsets")?;
+        Ok(CorpusWriter {
+            out,
+            file,
+            bytes_ds,
+            offsets_ds,
+            bytes_buf: Vec::with_capacity(FLUSH_BYTES),
+            offsets_buf: vec![0],
+            bytes_written: 0,
+            offsets_written: 0,
+            total_bytes: 0,
+            labels: LabelBuilder::default(),
+            int_labels: Vec::new(),
+        })
+    }
+
+    pub fn len(&self) -> usize {
+        self.offsets_written + self.offsets_buf.len() - 1
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends one document whose label is text (type inferred at the end).
+    pub fn push(&mut self, text: &[u8], label: String) -> Result<()> {
+        self.labels.push(label);
+        self.push_text(text)
+    }
+
+    /// Appends one document with an integer label.
+    pub fn push_int(&mut self, text: &[u8], label: i64) -> Result<()> {
+        self.int_labels.push(label);
+        self.push_text(text)
+    }
+
+    fn push_text(&mut self, text: &[u8]) -> Result<()> {
+        self.bytes_buf.extend_from_slice(text);
+        self.total_bytes += text.len() as u64;
+        self.offsets_buf.push(self.total_bytes);
+        if self.bytes_buf.len() >= FLUSH_BYTES || self.offsets_buf.len() >= OFFSETS_CHUNK * 4 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let at = |what: &str| format!("writing text/{what} of '{}'", self.out.dest().display());
+        append(&self.bytes_ds, self.bytes_written, &self.bytes_buf).with_context(|| at("bytes"))?;
+        self.bytes_written += self.bytes_buf.len();
+        self.bytes_buf.clear();
+        append(&self.offsets_ds, self.offsets_written, &self.offsets_buf).with_context(|| at("offsets"))?;
+        self.offsets_written += self.offsets_buf.len();
+        self.offsets_buf.clear();
+        Ok(())
+    }
+
+    /// Writes the labels, closes the file and moves it into place.
+    pub fn finish(mut self, label_names: Option<&[String]>) -> Result<()> {
+        self.flush()?;
+        let labels = if self.int_labels.is_empty() { self.labels.finish() } else { Labels::Int(std::mem::take(&mut self.int_labels)) };
+        match &labels {
+            Labels::Int(v) => write_1d(&self.file, "label", v)?,
+            Labels::Str(v) => write_1d(&self.file, "label", &to_vlen(v)?)?,
+        };
+        if let Some(names) = label_names {
+            write_1d(&self.file, "label_names", &to_vlen(names)?)?;
+        }
+        let CorpusWriter { out, file, bytes_ds, offsets_ds, .. } = self;
+        drop((bytes_ds, offsets_ds));
+        file.close().context("closing the output file")?;
+        out.commit()
+    }
+}
+
+fn append<T: hdf5::H5Type>(ds: &Dataset, at: usize, data: &[T]) -> Result<()> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    ds.resize(at + data.len())?;
+    ds.write_slice(data, at..at + data.len())?;
+    Ok(())
+}

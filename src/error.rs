@@ -1,0 +1,64 @@
+//! Errors and exit codes.
+//!
+//! Every failure ends as one line on stderr and a non-zero exit (see
+//! `shared/INTERFACE.md`): 1 for an error, 2 for a bad command line, 75 after a
+//! signal-triggered checkpoint. Errors carry context ("reading 'x.h5': ...")
+//! through `anyhow`; the line is printed by exactly one rank (see
+//! [`crate::comm::Comm::agree`]).
+
+use std::fmt;
+
+pub type Result<T, E = anyhow::Error> = std::result::Result<T, E>;
+
+/// Exit code for success.
+pub const EXIT_OK: i32 = 0;
+/// Exit code for any error that is not about the command line.
+pub const EXIT_ERROR: i32 = 1;
+/// Exit code for a bad command line (clap's own code too).
+pub const EXIT_USAGE: i32 = 2;
+
+/// The command line is wrong in a way clap cannot see (for example two flags
+/// that exclude each other only in some modes). Exits 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for UsageError {}
+
+/// An error some rank has already printed; the other ranks exit quietly.
+#[derive(Debug)]
+pub struct Reported {
+    pub code: i32,
+}
+
+impl fmt::Display for Reported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error reported by another rank")
+    }
+}
+impl std::error::Error for Reported {}
+
+/// The exit code an error stands for.
+pub fn exit_code(err: &anyhow::Error) -> i32 {
+    if let Some(r) = err.downcast_ref::<Reported>() {
+        r.code
+    } else if err.downcast_ref::<UsageError>().is_some() {
+        EXIT_USAGE
+    } else {
+        EXIT_ERROR
+    }
+}
+
+/// One line: the error and its causes joined by ": ", newlines folded.
+pub fn one_line(err: &anyhow::Error) -> String {
+    format!("{err:#}").replace('\n', " ")
+}
+
+/// Shorthand for a usage error.
+pub fn usage(msg: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(msg.into()))
+}

@@ -1,0 +1,185 @@
+//! From each rank's documents to its rows of the global TF-IDF matrix.
+//!
+//! Local and collective steps alternate, with an agreement point after each
+//! fallible local step (see [`Comm::agree`]):
+//!
+//! 1. tokenize and count the local documents (fallible: strict decoding);
+//! 2. merge the ranks' terms into one sorted vocabulary (`vocab_merge`);
+//! 3. allreduce the document frequencies (and, for `max_features`, the total
+//!    counts) over that shared column order;
+//! 4. prune and compute idf identically on every rank;
+//! 5. weight the local rows.
+//!
+//! In hashing mode steps 2 and 4's pruning vanish and the allreduce covers
+//! the `N` hashed columns.
+
+use crate::comm::Comm;
+use crate::corpus::CorpusSlice;
+use crate::error::Result;
+use crate::text::{decode, Analyzer, DecodeError};
+use crate::tfidf::counts::{HashedCounter, LocalVocabulary, Rows};
+use crate::tfidf::prune::{keep_mask, remap};
+use crate::tfidf::weighting::{idf, weight_row};
+use crate::tfidf::VectorizerOptions;
+use crate::vocab_merge::{global_ids, merge_vocabulary};
+use anyhow::bail;
+use std::path::Path;
+use std::time::Instant;
+
+/// This rank's rows of the global matrix and what every rank shares.
+pub struct Features {
+    /// Local documents; columns are global and sorted within each row.
+    pub rows: Rows,
+    pub n_features: usize,
+    /// Documents over all ranks.
+    pub n_docs: u64,
+    /// Column names (absent in hashing mode).
+    pub vocabulary: Option<Vec<Box<str>>>,
+    /// Per-column idf (absent with `use_idf = false`).
+    pub idf: Option<Vec<f64>>,
+    pub timings: PhaseTimes,
+}
+
+/// Wall seconds of each phase on this rank.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct PhaseTimes {
+    pub tokenize: f64,
+    pub vocabulary_merge: f64,
+    pub df_allreduce: f64,
+    pub transform: f64,
+}
+
+/// Decodes document `i` of the slice, naming it on failure.
+fn doc_text<'a>(slice: &'a CorpusSlice, i: usize, policy: DecodeError, path: &Path) -> Result<std::borrow::Cow<'a, str>> {
+    decode(slice.doc(i), policy).map_err(|e| {
+        anyhow::anyhow!(
+            "'{}': document {} is not valid UTF-8 (byte {}); use --decode-error replace or ignore",
+            path.display(),
+            slice.first + i,
+            e.at
+        )
+    })
+}
+
+/// Collective: the TF-IDF rows of this rank's documents, fitting the
+/// vocabulary and idf on the whole corpus.
+pub fn fit_transform(
+    comm: &Comm,
+    slice: &CorpusSlice,
+    opts: &VectorizerOptions,
+    policy: DecodeError,
+    path: &Path,
+) -> Result<Features> {
+    let n_docs = slice.n_total as u64;
+    let mut analyzer = Analyzer::new(opts.analyzer.clone());
+    let t0 = Instant::now();
+    let mut timings = PhaseTimes::default();
+
+    if let Some(n_features) = opts.hashing {
+        let counted = (|| -> Result<HashedCounter> {
+            let mut h = HashedCounter::new(n_features, opts.alternate_sign);
+            for i in 0..slice.len() {
+                h.add_document(&mut analyzer, &doc_text(slice, i, policy, path)?);
+            }
+            Ok(h)
+        })();
+        let counter = comm.agree(counted)?;
+        timings.tokenize = t0.elapsed().as_secs_f64();
+        let t1 = Instant::now();
+        let df = comm.sum_u64_vec(&counter.df());
+        timings.df_allreduce = t1.elapsed().as_secs_f64();
+        comm.agree(if n_docs == 0 { Err(anyhow::anyhow!("the corpus has no documents")) } else { Ok(()) })?;
+        let t2 = Instant::now();
+        let idf = opts.use_idf.then(|| idf(&df, n_docs, opts.smooth_idf));
+        let mut rows = counter.rows;
+        weight_rows(&mut rows, idf.as_deref(), opts);
+        timings.transform = t2.elapsed().as_secs_f64();
+        return Ok(Features { rows, n_features: n_features as usize, n_docs, vocabulary: None, idf, timings });
+    }
+
+    let counted = (|| -> Result<LocalVocabulary> {
+        let mut v = LocalVocabulary::new();
+        for i in 0..slice.len() {
+            v.add_document(&mut analyzer, &doc_text(slice, i, policy, path)?);
+        }
+        v.finish_counting();
+        Ok(v)
+    })();
+    let local = comm.agree(counted)?;
+    timings.tokenize = t0.elapsed().as_secs_f64();
+
+    let t1 = Instant::now();
+    let vocab = merge_vocabulary(comm, local.terms.iter().map(|t| &**t));
+    let vocab = comm.agree(vocab)?;
+    let to_global = global_ids(&local.terms, &vocab);
+    timings.vocabulary_merge = t1.elapsed().as_secs_f64();
+
+    let t2 = Instant::now();
+    let (ldf, ltf) = local.df_and_tf();
+    let v = vocab.len();
+    // One allreduce carries df, and the total counts when max_features needs them.
+    let width = if opts.max_features.is_some() { 2 * v } else { v };
+    let mut send = vec![0u64; width];
+    for (l, &g) in to_global.iter().enumerate() {
+        send[g as usize] = ldf[l];
+        if opts.max_features.is_some() {
+            send[v + g as usize] = if opts.binary { ldf[l] } else { ltf[l] };
+        }
+    }
+    let summed = comm.sum_u64_vec(&send);
+    drop(send);
+    let (df, tf) = summed.split_at(v);
+    timings.df_allreduce = t2.elapsed().as_secs_f64();
+
+    let t3 = Instant::now();
+    let pruned = (|| -> Result<(Vec<bool>, Vec<Option<u32>>)> {
+        if v == 0 {
+            bail!("empty vocabulary: the documents hold no tokens (or only stop words)");
+        }
+        let mask = keep_mask(df, tf, n_docs, opts.min_df, opts.max_df, opts.max_features)?;
+        let new_col = remap(&mask);
+        Ok((mask, new_col))
+    })();
+    // Every rank computed the same result from the same numbers; agree prints it once.
+    let (mask, new_col) = comm.agree(pruned)?;
+    let kept_df: Vec<u64> = df.iter().zip(&mask).filter(|(_, &m)| m).map(|(&d, _)| d).collect();
+    let vocabulary: Vec<Box<str>> = vocab.into_iter().zip(&mask).filter(|(_, &m)| m).map(|(t, _)| t).collect();
+    let idf = opts.use_idf.then(|| idf(&kept_df, n_docs, opts.smooth_idf));
+
+    let local_to_col: Vec<Option<u32>> = to_global.iter().map(|&g| new_col[g as usize]).collect();
+    let mut rows = relabel(&local.rows, &local_to_col);
+    drop(local);
+    weight_rows(&mut rows, idf.as_deref(), opts);
+    timings.transform = t3.elapsed().as_secs_f64();
+    Ok(Features { rows, n_features: vocabulary.len(), n_docs, vocabulary: Some(vocabulary), idf, timings })
+}
+
+/// Rows with local ids mapped to kept global columns (dropped ones removed),
+/// each row sorted by column.
+fn relabel(rows: &Rows, map: &[Option<u32>]) -> Rows {
+    let mut out = Rows::new();
+    let mut entries: Vec<(u32, f64)> = Vec::new();
+    for r in 0..rows.n_rows() {
+        entries.clear();
+        for k in rows.indptr[r]..rows.indptr[r + 1] {
+            if let Some(c) = map[rows.cols[k] as usize] {
+                entries.push((c, rows.values[k]));
+            }
+        }
+        entries.sort_unstable_by_key(|e| e.0);
+        for &(c, v) in &entries {
+            out.cols.push(c);
+            out.values.push(v);
+        }
+        out.indptr.push(out.cols.len());
+    }
+    out
+}
+
+/// Applies tf-idf weighting row by row.
+pub fn weight_rows(rows: &mut Rows, idf: Option<&[f64]>, opts: &VectorizerOptions) {
+    for r in 0..rows.n_rows() {
+        let (a, b) = (rows.indptr[r], rows.indptr[r + 1]);
+        weight_row(&rows.cols[a..b], &mut rows.values[a..b], idf, opts);
+    }
+}

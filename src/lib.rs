@@ -1,0 +1,17 @@
+//! textsaga: scikit-learn's `TfidfVectorizer` + `LogisticRegression(solver="saga")`
+//! as an MPI program.
+//!
+//! Layout: pure computation (`text`, `tfidf`, `corpus::partition`) is kept apart
+//! from MPI (`comm`, `vocab_merge`, `features`) and from I/O (`corpus`,
+//! `output`), so the maths is unit-tested on one rank.
+
+pub mod cli;
+pub mod comm;
+pub mod commands;
+pub mod corpus;
+pub mod error;
+pub mod features;
+pub mod output;
+pub mod text;
+pub mod tfidf;
+pub mod vocab_merge;

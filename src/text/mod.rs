@@ -1,0 +1,12 @@
+//! Text processing that mirrors scikit-learn's `CountVectorizer` word analyzer:
+//! decoding, Python's notion of a word character, tokenization, stop words,
+//! n-grams and the hashing trick. Everything here is pure and single-rank.
+
+pub mod charclass;
+pub mod decode;
+pub mod murmur;
+pub mod stopwords;
+pub mod tokenizer;
+
+pub use decode::{decode, DecodeError};
+pub use tokenizer::{Analyzer, AnalyzerOptions, StripAccents};

@@ -1,0 +1,207 @@
+//! scikit-learn's word analyzer: `preprocess` (lowercase, then strip accents),
+//! tokenize with `(?u)\b\w\w+\b`, drop stop words, then build word n-grams.
+//!
+//! The regex `\b\w\w+\b` matches exactly the maximal runs of two or more word
+//! characters (a `\b` cannot fall inside a run), so no regex engine is needed:
+//! a scan over characters with [`is_word_char`] gives the same tokens, and an
+//! ASCII fast path keeps the common case at memory speed.
+
+use super::charclass::is_word_char;
+use super::stopwords;
+use rustc_hash::FxHashSet;
+use std::borrow::Cow;
+use unicode_normalization::char::canonical_combining_class;
+use unicode_normalization::UnicodeNormalization;
+
+/// sklearn's `strip_accents`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StripAccents {
+    /// NFKD, then drop every non-ASCII character (`strip_accents_ascii`).
+    Ascii,
+    /// NFKD, then drop combining characters (`strip_accents_unicode`).
+    Unicode,
+}
+
+/// The analyzer settings of `TfidfVectorizer(analyzer="word")`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AnalyzerOptions {
+    pub lowercase: bool,
+    pub strip_accents: Option<StripAccents>,
+    pub ngram_range: (usize, usize),
+    pub stop_words_english: bool,
+}
+
+impl Default for AnalyzerOptions {
+    fn default() -> Self {
+        AnalyzerOptions { lowercase: true, strip_accents: None, ngram_range: (1, 1), stop_words_english: false }
+    }
+}
+
+/// Turns documents into terms. Holds scratch buffers, so keep one per thread.
+pub struct Analyzer {
+    opts: AnalyzerOptions,
+    stop_words: Option<&'static FxHashSet<&'static str>>,
+    spans: Vec<(usize, usize)>,
+    ngram: String,
+}
+
+impl Analyzer {
+    pub fn new(opts: AnalyzerOptions) -> Self {
+        let stop_words = opts.stop_words_english.then(stopwords::english);
+        Analyzer { opts, stop_words, spans: Vec::new(), ngram: String::new() }
+    }
+
+    pub fn options(&self) -> &AnalyzerOptions {
+        &self.opts
+    }
+
+    /// Calls `f` once per term occurrence of `doc`, in sklearn's order
+    /// (all unigrams, then bigrams, ...). Order does not affect counts.
+    pub fn for_each_term(&mut self, doc: &str, mut f: impl FnMut(&str)) {
+        let text = preprocess(doc, self.opts.lowercase, self.opts.strip_accents);
+        let text: &str = &text;
+        self.spans.clear();
+        token_spans(text, &mut self.spans);
+        if let Some(stop) = self.stop_words {
+            self.spans.retain(|&(a, b)| !stop.contains(&text[a..b]));
+        }
+        let (min_n, max_n) = self.opts.ngram_range;
+        let spans = &self.spans;
+        if min_n <= 1 {
+            for &(a, b) in spans {
+                f(&text[a..b]);
+            }
+        }
+        for n in min_n.max(2)..=max_n.min(spans.len()) {
+            for window in spans.windows(n) {
+                self.ngram.clear();
+                for (i, &(a, b)) in window.iter().enumerate() {
+                    if i > 0 {
+                        self.ngram.push(' ');
+                    }
+                    self.ngram.push_str(&text[a..b]);
+                }
+                f(&self.ngram);
+            }
+        }
+    }
+
+    /// Collects the terms of `doc` (for tests and small inputs).
+    pub fn terms(&mut self, doc: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        self.for_each_term(doc, |t| out.push(t.to_owned()));
+        out
+    }
+}
+
+/// sklearn's `_preprocess`: `str.lower()` first, then the accent function.
+pub fn preprocess(doc: &str, lowercase: bool, strip: Option<StripAccents>) -> Cow<'_, str> {
+    let mut text: Cow<'_, str> = Cow::Borrowed(doc);
+    if lowercase {
+        if doc.is_ascii() {
+            if doc.bytes().any(|b| b.is_ascii_uppercase()) {
+                text = Cow::Owned(doc.to_ascii_lowercase());
+            }
+        } else {
+            // Full Unicode lowercasing with the final-sigma rule, as Python's str.lower().
+            text = Cow::Owned(doc.to_lowercase());
+        }
+    }
+    match strip {
+        None => text,
+        Some(_) if text.is_ascii() => text,
+        Some(StripAccents::Ascii) => Cow::Owned(text.nfkd().filter(char::is_ascii).collect()),
+        Some(StripAccents::Unicode) => {
+            Cow::Owned(text.nfkd().filter(|&c| canonical_combining_class(c) == 0).collect())
+        }
+    }
+}
+
+/// Byte spans of the maximal runs of at least two word characters.
+pub fn token_spans(text: &str, spans: &mut Vec<(usize, usize)>) {
+    if text.is_ascii() {
+        let bytes = text.as_bytes();
+        let mut start = None;
+        for (i, &b) in bytes.iter().enumerate() {
+            let word = b.is_ascii_alphanumeric() || b == b'_';
+            match (word, start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    if i - s >= 2 {
+                        spans.push((s, i));
+                    }
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some(s) = start {
+            if bytes.len() - s >= 2 {
+                spans.push((s, bytes.len()));
+            }
+        }
+        return;
+    }
+    let mut start: Option<(usize, usize)> = None; // (byte offset, chars so far)
+    for (i, c) in text.char_indices() {
+        if is_word_char(c) {
+            start = match start {
+                None => Some((i, 1)),
+                Some((s, n)) => Some((s, n + 1)),
+            };
+        } else if let Some((s, n)) = start.take() {
+            if n >= 2 {
+                spans.push((s, i));
+            }
+        }
+    }
+    if let Some((s, n)) = start {
+        if n >= 2 {
+            spans.push((s, text.len()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(doc: &str, opts: AnalyzerOptions) -> Vec<String> {
+        Analyzer::new(opts).terms(doc)
+    }
+
+    #[test]
+    fn default_pattern() {
+        let t = terms("Hello, world! a I'm don't x_y 42 3.14 e-mail", AnalyzerOptions::default());
+        assert_eq!(t, ["hello", "world", "don", "x_y", "42", "14", "mail"]);
+    }
+
+    #[test]
+    fn unicode_words() {
+        // Combining acute splits "cafe\u{301}s" into "cafe" and nothing (the lone "s" is too short).
+        let t = terms("Cafe\u{301}s ΟΔΟΣ x² ½½ 中文", AnalyzerOptions::default());
+        assert_eq!(t, ["cafe", "οδος", "x²", "½½", "中文"]);
+    }
+
+    #[test]
+    fn accents() {
+        let mut o = AnalyzerOptions { strip_accents: Some(StripAccents::Unicode), ..Default::default() };
+        assert_eq!(terms("Cafe\u{301}s naïve ﬁne", o.clone()), ["cafes", "naive", "fine"]);
+        o.strip_accents = Some(StripAccents::Ascii);
+        assert_eq!(terms("Ελλάδα naïve 中文 x²", o), ["naive", "x2"]);
+    }
+
+    #[test]
+    fn ngrams_after_stop_words() {
+        let o = AnalyzerOptions { ngram_range: (1, 3), stop_words_english: true, ..Default::default() };
+        assert_eq!(
+            terms("The cat sat on the mat", o),
+            ["cat", "sat", "mat", "cat sat", "sat mat", "cat sat mat"]
+        );
+        let o = AnalyzerOptions { ngram_range: (2, 2), lowercase: false, ..Default::default() };
+        assert_eq!(terms("A Big Cat", o), ["Big Cat"]);
+        let o = AnalyzerOptions { ngram_range: (3, 4), ..Default::default() };
+        assert!(terms("just two", o).is_empty());
+    }
+}

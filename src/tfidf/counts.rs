@@ -1,0 +1,174 @@
+//! Per-rank counting: each document becomes a sparse row of raw counts.
+//!
+//! In vocabulary mode columns are *local* term ids, turned into global
+//! columns once the ranks have merged their vocabularies. In hashing mode the
+//! column is final at once and the value carries the alternate sign.
+
+use crate::text::tokenizer::Analyzer;
+use crate::text::murmur::hashed_column;
+use rustc_hash::FxHashMap;
+
+/// Sparse rows in CSR form: `indptr.len() == rows + 1`.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Rows {
+    pub indptr: Vec<usize>,
+    pub cols: Vec<u32>,
+    pub values: Vec<f64>,
+}
+
+impl Rows {
+    pub fn new() -> Self {
+        Rows { indptr: vec![0], cols: Vec::new(), values: Vec::new() }
+    }
+    pub fn n_rows(&self) -> usize {
+        self.indptr.len() - 1
+    }
+    pub fn nnz(&self) -> usize {
+        self.cols.len()
+    }
+    fn end_row(&mut self) {
+        self.indptr.push(self.cols.len());
+    }
+}
+
+/// Terms seen on this rank, with the local count matrix.
+pub struct LocalVocabulary {
+    /// Local id to term, in first-seen order.
+    pub terms: Vec<Box<str>>,
+    index: FxHashMap<Box<str>, u32>,
+    /// One row per document; columns are local ids, values raw counts.
+    pub rows: Rows,
+    /// Last row each local id was seen in, and where in that row.
+    seen: Vec<(usize, usize)>,
+}
+
+impl Default for LocalVocabulary {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LocalVocabulary {
+    pub fn new() -> Self {
+        LocalVocabulary { terms: Vec::new(), index: FxHashMap::default(), rows: Rows::new(), seen: Vec::new() }
+    }
+
+    /// Counts the terms of one document as a new row.
+    pub fn add_document(&mut self, analyzer: &mut Analyzer, doc: &str) {
+        let row = self.rows.n_rows();
+        let row_start = self.rows.cols.len();
+        let LocalVocabulary { terms, index, rows, seen } = self;
+        analyzer.for_each_term(doc, |term| {
+            let id = match index.get(term) {
+                Some(&id) => id,
+                None => {
+                    let id = terms.len() as u32;
+                    let owned: Box<str> = term.into();
+                    terms.push(owned.clone());
+                    index.insert(owned, id);
+                    seen.push((usize::MAX, 0));
+                    id
+                }
+            };
+            let slot = &mut seen[id as usize];
+            if slot.0 == row {
+                rows.values[slot.1] += 1.0;
+            } else {
+                *slot = (row, rows.cols.len());
+                rows.cols.push(id);
+                rows.values.push(1.0);
+            }
+        });
+        debug_assert!(self.rows.cols.len() >= row_start);
+        self.rows.end_row();
+    }
+
+    /// Local document frequency and total count of every local id.
+    pub fn df_and_tf(&self) -> (Vec<u64>, Vec<u64>) {
+        let mut df = vec![0u64; self.terms.len()];
+        let mut tf = vec![0u64; self.terms.len()];
+        for (&c, &v) in self.rows.cols.iter().zip(&self.rows.values) {
+            df[c as usize] += 1;
+            tf[c as usize] += v as u64;
+        }
+        (df, tf)
+    }
+
+    /// Drops the term index once counting is over; only `terms` and `rows` are needed later.
+    pub fn finish_counting(&mut self) {
+        self.index = FxHashMap::default();
+        self.seen = Vec::new();
+    }
+}
+
+/// Counts one document into hashed columns, summing collisions. Like sklearn's
+/// `FeatureHasher` it keeps a column whose signed counts cancel to zero as an
+/// explicit entry, and that entry counts towards the document frequency.
+pub struct HashedCounter {
+    n_features: u32,
+    alternate_sign: bool,
+    pub rows: Rows,
+    scratch: FxHashMap<u32, f64>,
+}
+
+impl HashedCounter {
+    pub fn new(n_features: u32, alternate_sign: bool) -> Self {
+        HashedCounter { n_features, alternate_sign, rows: Rows::new(), scratch: FxHashMap::default() }
+    }
+
+    pub fn add_document(&mut self, analyzer: &mut Analyzer, doc: &str) {
+        self.scratch.clear();
+        let (n, alt, scratch) = (self.n_features, self.alternate_sign, &mut self.scratch);
+        analyzer.for_each_term(doc, |term| {
+            let (col, sign) = hashed_column(term, n, alt);
+            *scratch.entry(col).or_insert(0.0) += sign;
+        });
+        let mut entries: Vec<(u32, f64)> = self.scratch.iter().map(|(&c, &v)| (c, v)).collect();
+        entries.sort_unstable_by_key(|e| e.0);
+        for (c, v) in entries {
+            self.rows.cols.push(c);
+            self.rows.values.push(v);
+        }
+        self.rows.end_row();
+    }
+
+    /// Local document frequency of each of the `n_features` columns.
+    pub fn df(&self) -> Vec<u64> {
+        let mut df = vec![0u64; self.n_features as usize];
+        for &c in &self.rows.cols {
+            df[c as usize] += 1;
+        }
+        df
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::AnalyzerOptions;
+
+    #[test]
+    fn local_counts() {
+        let mut a = Analyzer::new(AnalyzerOptions::default());
+        let mut v = LocalVocabulary::new();
+        v.add_document(&mut a, "b a b");
+        v.add_document(&mut a, "");
+        v.add_document(&mut a, "aa bb aa");
+        assert_eq!(v.terms, vec!["aa".into(), "bb".into()] as Vec<Box<str>>);
+        assert_eq!(v.rows.indptr, [0, 0, 0, 2]);
+        assert_eq!(v.rows.values, [2.0, 1.0]);
+        let (df, tf) = v.df_and_tf();
+        assert_eq!((df, tf), (vec![1, 1], vec![2, 1]));
+    }
+
+    #[test]
+    fn hashed_counts_are_sorted_per_row() {
+        let mut a = Analyzer::new(AnalyzerOptions::default());
+        let mut h = HashedCounter::new(8, true);
+        h.add_document(&mut a, "one two three four one");
+        let r = &h.rows;
+        assert!(r.cols.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(r.values.iter().map(|v| v.abs()).sum::<f64>() >= 1.0, true);
+        assert_eq!(h.df().iter().sum::<u64>() as usize, r.nnz());
+    }
+}

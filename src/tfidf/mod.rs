@@ -1,0 +1,16 @@
+//! TF-IDF as scikit-learn's `TfidfVectorizer` computes it, split into the pure
+//! pieces each rank runs on its own documents:
+//!
+//! - [`options`]: every vectorizer setting, with sklearn's names and defaults;
+//! - [`counts`]: per-rank term counting (exact vocabulary or hashing trick);
+//! - [`prune`]: `min_df` / `max_df` / `max_features` on global counts;
+//! - [`weighting`]: idf, sublinear tf, and row normalisation.
+//!
+//! The collective steps that join ranks live in `crate::distributed`.
+
+pub mod counts;
+pub mod options;
+pub mod prune;
+pub mod weighting;
+
+pub use options::{DfBound, Norm, VectorizerOptions};
