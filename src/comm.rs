@@ -48,29 +48,34 @@ impl Comm {
     }
 
     /// Collective: succeeds on every rank only if `result` is `Ok` on every
-    /// rank. Otherwise the lowest failing rank prints its error (prefixed
-    /// with its rank when there are several) and all ranks get [`Reported`].
+    /// rank. Otherwise the lowest failing rank prints its error and all ranks
+    /// get [`Reported`]. The line names the rank unless every rank failed
+    /// (then the cause is common to all, such as a missing file).
     pub fn agree<T>(&self, result: Result<T>) -> Result<T> {
-        let mine = if result.is_err() { self.rank as u64 } else { u64::MAX };
-        let first = self.min_u64(mine);
+        // One allreduce (MIN) of [first failing rank, -(any rank succeeded)].
+        let mine = [if result.is_err() { self.rank as i64 } else { i64::MAX }, -(result.is_ok() as i64)];
+        let mut out = [0i64; 2];
+        self.world.all_reduce_into(&mine[..], &mut out[..], SystemOperation::min());
+        let (first, all_failed) = (out[0], out[1] == 0);
         match result {
-            Ok(v) if first == u64::MAX => Ok(v),
+            Ok(v) if first == i64::MAX => Ok(v),
             Ok(_) => Err(Reported { code: EXIT_ERROR }.into()),
             Err(e) => {
-                if first == self.rank as u64 {
-                    self.print_error(&e);
+                if first == self.rank as i64 {
+                    self.print_error(&e, !all_failed);
                 }
                 Err(Reported { code: crate::error::exit_code(&e) }.into())
             }
         }
     }
 
-    /// Prints an error line for this rank.
-    pub fn print_error(&self, e: &anyhow::Error) {
+    /// Prints an error line for this rank, naming the rank if asked to and
+    /// the job has several.
+    pub fn print_error(&self, e: &anyhow::Error, name_rank: bool) {
         if e.downcast_ref::<Reported>().is_some() {
             return;
         }
-        if self.size > 1 {
+        if name_rank && self.size > 1 {
             eprintln!("textsaga: error: rank {}: {}", self.rank, one_line(e));
         } else {
             eprintln!("textsaga: error: {}", one_line(e));
@@ -79,12 +84,6 @@ impl Comm {
 
     pub fn barrier(&self) {
         self.world.barrier();
-    }
-
-    pub fn min_u64(&self, x: u64) -> u64 {
-        let mut out = 0u64;
-        self.world.all_reduce_into(&x, &mut out, SystemOperation::min());
-        out
     }
 
     pub fn max_f64(&self, x: f64) -> f64 {
@@ -122,9 +121,15 @@ impl Comm {
         let counts = self.all_gather_u64(local.len() as u64);
         let (counts, displs) = counts_and_displs(&counts)?;
         let total = displs.last().map_or(0, |&d| d as usize) + counts.last().map_or(0, |&c| c as usize);
-        let mut out = vec![0u8; total];
+        // Buffers get one spare byte: empty Vecs share a dangling address,
+        // and OpenMPI rejects a send buffer equal to the receive buffer.
+        let mut out = vec![0u8; total + 1];
+        let mut send = Vec::with_capacity(local.len() + 1);
+        send.extend_from_slice(local);
+        send.push(0);
         let mut part = PartitionMut::new(&mut out[..], &counts[..], &displs[..]);
-        self.world.all_gather_varcount_into(local, &mut part);
+        self.world.all_gather_varcount_into(&send[..local.len()], &mut part);
+        out.truncate(total);
         Ok(out)
     }
 
@@ -137,12 +142,14 @@ impl Comm {
         self.world.all_to_all_into(&send_counts[..], &mut recv_counts[..]);
         let (sc, sd) = counts_and_displs(&send_counts)?;
         let (rc, rd) = counts_and_displs(&recv_counts)?;
-        let flat: Vec<u8> = send.concat();
+        let mut flat: Vec<u8> = send.concat();
+        flat.push(0); // see all_gather_bytes: never an empty (dangling) buffer
         let total: usize = recv_counts.iter().sum::<u64>() as usize;
-        let mut out = vec![0u8; total];
+        let mut out = vec![0u8; total + 1];
         let part = Partition::new(&flat[..], &sc[..], &sd[..]);
         let mut rpart = PartitionMut::new(&mut out[..], &rc[..], &rd[..]);
         self.world.all_to_all_varcount_into(&part, &mut rpart);
+        out.truncate(total);
         Ok(out)
     }
 }

@@ -109,9 +109,9 @@ pub fn fit_transform(
     timings.tokenize = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
-    let vocab = merge_vocabulary(comm, local.terms.iter().map(|t| &**t));
+    let vocab = merge_vocabulary(comm, local.terms.iter());
     let vocab = comm.agree(vocab)?;
-    let to_global = global_ids(&local.terms, &vocab);
+    let to_global = global_ids(local.terms.iter(), &vocab);
     timings.vocabulary_merge = t1.elapsed().as_secs_f64();
 
     let t2 = Instant::now();
@@ -158,18 +158,22 @@ pub fn fit_transform(
 /// each row sorted by column.
 fn relabel(rows: &Rows, map: &[Option<u32>]) -> Rows {
     let mut out = Rows::new();
-    let mut entries: Vec<(u32, f64)> = Vec::new();
+    out.cols.reserve(rows.nnz());
+    out.values.reserve(rows.nnz());
+    // Sort keys `column << 32 | position`: a plain u64 sort, no comparator.
+    let mut keys: Vec<u64> = Vec::new();
     for r in 0..rows.n_rows() {
-        entries.clear();
-        for k in rows.indptr[r]..rows.indptr[r + 1] {
+        keys.clear();
+        let start = rows.indptr[r];
+        for k in start..rows.indptr[r + 1] {
             if let Some(c) = map[rows.cols[k] as usize] {
-                entries.push((c, rows.values[k]));
+                keys.push((c as u64) << 32 | (k - start) as u64);
             }
         }
-        entries.sort_unstable_by_key(|e| e.0);
-        for &(c, v) in &entries {
-            out.cols.push(c);
-            out.values.push(v);
+        keys.sort_unstable();
+        for &key in &keys {
+            out.cols.push((key >> 32) as u32);
+            out.values.push(rows.values[start + (key & 0xffff_ffff) as usize]);
         }
         out.indptr.push(out.cols.len());
     }

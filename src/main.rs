@@ -38,7 +38,7 @@ fn main() {
             if e.downcast_ref::<Reported>().is_none() {
                 // An error that did not pass through `agree`: other ranks may
                 // be waiting in a collective, so end them all.
-                comm.print_error(&e);
+                comm.print_error(&e, true);
                 if comm.size() > 1 {
                     comm.abort(code);
                 }

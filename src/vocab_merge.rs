@@ -62,10 +62,9 @@ pub fn merge_vocabulary<'a>(comm: &Comm, local: impl IntoIterator<Item = &'a str
 }
 
 /// For each local term, its column in the sorted global vocabulary.
-pub fn global_ids(local_terms: &[Box<str>], vocab: &[Box<str>]) -> Vec<u32> {
+pub fn global_ids<'a>(local_terms: impl Iterator<Item = &'a str>, vocab: &[Box<str>]) -> Vec<u32> {
     local_terms
-        .iter()
-        .map(|t| vocab.binary_search(t).expect("every local term is in the merged vocabulary") as u32)
+        .map(|t| vocab.binary_search_by(|v| (**v).cmp(t)).expect("every local term is in the merged vocabulary") as u32)
         .collect()
 }
 

@@ -118,27 +118,35 @@ pub fn preprocess(doc: &str, lowercase: bool, strip: Option<StripAccents>) -> Co
     }
 }
 
+/// ASCII bytes that are word characters: letters, digits and `_`.
+const ASCII_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    t
+};
+
 /// Byte spans of the maximal runs of at least two word characters.
 pub fn token_spans(text: &str, spans: &mut Vec<(usize, usize)>) {
     if text.is_ascii() {
+        // Two tight loops: skip separators, then take a word.
         let bytes = text.as_bytes();
-        let mut start = None;
-        for (i, &b) in bytes.iter().enumerate() {
-            let word = b.is_ascii_alphanumeric() || b == b'_';
-            match (word, start) {
-                (true, None) => start = Some(i),
-                (false, Some(s)) => {
-                    if i - s >= 2 {
-                        spans.push((s, i));
-                    }
-                    start = None;
-                }
-                _ => {}
+        let n = bytes.len();
+        let mut i = 0;
+        while i < n {
+            while i < n && !ASCII_WORD[bytes[i] as usize] {
+                i += 1;
             }
-        }
-        if let Some(s) = start {
-            if bytes.len() - s >= 2 {
-                spans.push((s, bytes.len()));
+            let start = i;
+            while i < n && ASCII_WORD[bytes[i] as usize] {
+                i += 1;
+            }
+            if i - start >= 2 {
+                spans.push((start, i));
             }
         }
         return;

@@ -6,6 +6,7 @@
 
 use crate::text::tokenizer::Analyzer;
 use crate::text::murmur::hashed_column;
+use super::interner::Interner;
 use rustc_hash::FxHashMap;
 
 /// Sparse rows in CSR form: `indptr.len() == rows + 1`.
@@ -34,12 +35,12 @@ impl Rows {
 /// Terms seen on this rank, with the local count matrix.
 pub struct LocalVocabulary {
     /// Local id to term, in first-seen order.
-    pub terms: Vec<Box<str>>,
-    index: FxHashMap<Box<str>, u32>,
+    pub terms: Interner,
     /// One row per document; columns are local ids, values raw counts.
     pub rows: Rows,
-    /// Last row each local id was seen in, and where in that row.
-    seen: Vec<(usize, usize)>,
+    /// Last row each local id was seen in (+1, 0 = never), and its entry's
+    /// position within that row.
+    seen: Vec<(u32, u32)>,
 }
 
 impl Default for LocalVocabulary {
@@ -50,36 +51,28 @@ impl Default for LocalVocabulary {
 
 impl LocalVocabulary {
     pub fn new() -> Self {
-        LocalVocabulary { terms: Vec::new(), index: FxHashMap::default(), rows: Rows::new(), seen: Vec::new() }
+        LocalVocabulary { terms: Interner::new(), rows: Rows::new(), seen: Vec::new() }
     }
 
     /// Counts the terms of one document as a new row.
     pub fn add_document(&mut self, analyzer: &mut Analyzer, doc: &str) {
-        let row = self.rows.n_rows();
+        let row = self.rows.n_rows() as u32 + 1;
         let row_start = self.rows.cols.len();
-        let LocalVocabulary { terms, index, rows, seen } = self;
+        let LocalVocabulary { terms, rows, seen } = self;
         analyzer.for_each_term(doc, |term| {
-            let id = match index.get(term) {
-                Some(&id) => id,
-                None => {
-                    let id = terms.len() as u32;
-                    let owned: Box<str> = term.into();
-                    terms.push(owned.clone());
-                    index.insert(owned, id);
-                    seen.push((usize::MAX, 0));
-                    id
-                }
-            };
+            let id = terms.intern(term);
+            if id as usize == seen.len() {
+                seen.push((0, 0));
+            }
             let slot = &mut seen[id as usize];
             if slot.0 == row {
-                rows.values[slot.1] += 1.0;
+                rows.values[row_start + slot.1 as usize] += 1.0;
             } else {
-                *slot = (row, rows.cols.len());
+                *slot = (row, (rows.cols.len() - row_start) as u32);
                 rows.cols.push(id);
                 rows.values.push(1.0);
             }
         });
-        debug_assert!(self.rows.cols.len() >= row_start);
         self.rows.end_row();
     }
 
@@ -94,9 +87,9 @@ impl LocalVocabulary {
         (df, tf)
     }
 
-    /// Drops the term index once counting is over; only `terms` and `rows` are needed later.
+    /// Drops the lookup structures once counting is over; only `terms` and `rows` are needed later.
     pub fn finish_counting(&mut self) {
-        self.index = FxHashMap::default();
+        self.terms.freeze();
         self.seen = Vec::new();
     }
 }
@@ -154,7 +147,7 @@ mod tests {
         v.add_document(&mut a, "b a b");
         v.add_document(&mut a, "");
         v.add_document(&mut a, "aa bb aa");
-        assert_eq!(v.terms, vec!["aa".into(), "bb".into()] as Vec<Box<str>>);
+        assert_eq!(v.terms.iter().collect::<Vec<_>>(), ["aa", "bb"]);
         assert_eq!(v.rows.indptr, [0, 0, 0, 2]);
         assert_eq!(v.rows.values, [2.0, 1.0]);
         let (df, tf) = v.df_and_tf();

@@ -9,6 +9,7 @@
 //! The collective steps that join ranks live in `crate::distributed`.
 
 pub mod counts;
+pub mod interner;
 pub mod options;
 pub mod prune;
 pub mod weighting;

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The demo job on 2 ranks, end to end: set up, generate a labelled corpus,
+# vectorize it with MPI, and check the features against scikit-learn.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+source scripts/mpi-env.sh
+mkdir -p scratch
+bin=target/release/textsaga
+$bin generate -o scratch/demo.h5 --docs 20000 --classes 5 --seed 1
+mpirun -n 2 $bin vectorize --data scratch/demo.h5 -o scratch/demo-features.h5
+.venv/bin/python scripts/check_features.py scratch/demo.h5 scratch/demo-features.h5

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what textsaga needs on a Debian machine and builds it:
+#   - OpenMPI, HDF5, libclang and pkg-config through apt-get (only what is missing);
+#   - a Python venv in .venv with scikit-learn and h5py (tests and benchmarks);
+#   - the release binary, target/release/textsaga.
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+packages=(libopenmpi-dev openmpi-bin libhdf5-dev libclang-dev clang pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+python3 -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! .venv/bin/python -c "import sklearn, h5py, scipy, pytest, joblib" 2>/dev/null; then
+    echo "setup: creating .venv with scikit-learn and h5py"
+    python3 -m venv .venv
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -r scripts/requirements.txt
+fi
+
+if ! command -v cargo >/dev/null; then
+    echo "setup: cargo is missing; install Rust (https://rustup.rs) and run again" >&2
+    exit 1
+fi
+cargo build --release --quiet
+echo "setup: ready: target/release/textsaga"

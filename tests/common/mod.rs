@@ -1,0 +1,138 @@
+//! Helpers for tests that launch the real binary under a real MPI launcher.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_textsaga");
+
+/// A launch that must finish within this bound, or the test fails as hung.
+pub const HANG_LIMIT: Duration = Duration::from_secs(60);
+
+fn mpirun() -> String {
+    std::env::var("TEXTSAGA_MPIRUN").unwrap_or_else(|_| "mpirun".into())
+}
+
+fn is_openmpi() -> bool {
+    let out = Command::new(mpirun()).arg("--version").output().expect("mpirun is installed (scripts/setup.sh)");
+    let s = String::from_utf8_lossy(&out.stdout);
+    s.contains("Open MPI") || s.contains("OpenRTE")
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    /// The lines that report an error.
+    pub fn error_lines(&self) -> Vec<&str> {
+        self.stderr.lines().filter(|l| l.starts_with("textsaga: error")).collect()
+    }
+}
+
+/// Runs `textsaga args` on `ranks` ranks through mpirun (oversubscribed).
+pub fn textsaga(ranks: usize, args: &[&str]) -> Run {
+    let mut cmd = Command::new(mpirun());
+    if is_openmpi() {
+        cmd.arg("--oversubscribe");
+        cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1").env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+        cmd.env("OMPI_MCA_btl", "self,vader");
+    }
+    cmd.arg("-n").arg(ranks.to_string()).arg(BIN).args(args);
+    launch(cmd)
+}
+
+/// Runs the binary directly, without a launcher (singleton MPI).
+pub fn textsaga_plain(args: &[&str]) -> Run {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    launch(cmd)
+}
+
+fn launch(mut cmd: Command) -> Run {
+    let start = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("launch");
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        if start.elapsed() > HANG_LIMIT {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!("{cmd:?} hung for {HANG_LIMIT:?}; stderr:\n{}", String::from_utf8_lossy(&out.stderr));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let Output { status, stdout, stderr } = child.wait_with_output().expect("output");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        elapsed: start.elapsed(),
+    }
+}
+
+/// Runs and requires success.
+pub fn ok(ranks: usize, args: &[&str]) -> Run {
+    let r = textsaga(ranks, args);
+    assert_eq!(r.code, 0, "textsaga {args:?} on {ranks} ranks failed:\n{}", r.stderr);
+    r
+}
+
+/// A fresh folder for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("textsaga-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Every dataset of a vectorize output, as comparable values.
+#[derive(Debug, PartialEq)]
+pub struct Matrix {
+    pub shape: Vec<i64>,
+    pub data: Vec<f64>,
+    pub indices: Vec<i64>,
+    pub indptr: Vec<i64>,
+    pub vocabulary: Option<Vec<String>>,
+    pub idf: Option<Vec<f64>>,
+    pub label: Option<Vec<i64>>,
+}
+
+pub fn read_matrix(path: &Path) -> Matrix {
+    use hdf5::types::VarLenUnicode;
+    let f = hdf5::File::open(path).unwrap();
+    let x = f.group("X").unwrap();
+    Matrix {
+        shape: x.attr("shape").unwrap().read_raw().unwrap(),
+        data: x.dataset("data").unwrap().read_raw().unwrap(),
+        indices: x.dataset("indices").unwrap().read_raw().unwrap(),
+        indptr: x.dataset("indptr").unwrap().read_raw().unwrap(),
+        vocabulary: f
+            .dataset("vocabulary")
+            .ok()
+            .map(|d| d.read_raw::<VarLenUnicode>().unwrap().iter().map(|s| s.as_str().to_owned()).collect()),
+        idf: f.dataset("idf").ok().map(|d| d.read_raw().unwrap()),
+        label: f.dataset("label").ok().map(|d| d.read_raw().unwrap()),
+    }
+}
+
+/// No output and no temporary file left in `dir` for `name`.
+pub fn assert_no_output(dir: &Path, name: &str) {
+    assert!(!dir.join(name).exists(), "{name} was left behind");
+    let partial = std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()).any(|e| e.file_name().to_string_lossy().contains("partial"));
+    assert!(!partial, "a partial file was left in {}", dir.display());
+}

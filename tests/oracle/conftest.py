@@ -1,0 +1,89 @@
+"""Shared fixtures for the scikit-learn oracle tests: where the binary is, how
+to launch it under MPI, and corpora written the two ways INTERFACE.md allows."""
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(os.environ.get("TEXTSAGA_BIN", ROOT / "target" / "release" / "textsaga"))
+TIMEOUT = 120
+
+
+def mpi_env():
+    env = dict(os.environ)
+    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    # Keep OpenMPI from probing network interfaces that a sandbox lacks.
+    env.setdefault("OMPI_MCA_btl", "self,vader")
+    env.setdefault("OMPI_MCA_rmaps_base_oversubscribe", "1")
+    return env
+
+
+def launcher(ranks):
+    """The mpirun prefix for `ranks` processes (OpenMPI or MPICH)."""
+    mpirun = os.environ.get("TEXTSAGA_MPIRUN", "mpirun")
+    out = subprocess.run([mpirun, "--version"], capture_output=True, text=True).stdout
+    if "Open MPI" in out or "OpenRTE" in out:
+        return [mpirun, "--oversubscribe", "-n", str(ranks)]
+    return [mpirun, "-n", str(ranks)]
+
+
+def run(ranks, *args, check=True):
+    """Runs textsaga on `ranks` ranks; returns the CompletedProcess."""
+    cmd = launcher(ranks) + [str(BIN)] + [str(a) for a in args]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, env=mpi_env())
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\n{p.stderr}")
+    return p
+
+
+def load_matrix(path):
+    """(X as CSR, vocabulary list or None, idf or None, labels or None) of a vectorize output."""
+    with h5py.File(path, "r") as f:
+        shape = tuple(int(s) for s in f["X"].attrs["shape"])
+        X = sp.csr_matrix((f["X/data"][:], f["X/indices"][:], f["X/indptr"][:]), shape=shape)
+        vocab = [s.decode() for s in f["vocabulary"][:]] if "vocabulary" in f else None
+        idf = f["idf"][:] if "idf" in f else None
+        label = f["label"][:] if "label" in f else None
+    return X, vocab, idf, label
+
+
+def write_strings_layout(path, docs, labels):
+    """What h5py writes for a list of str."""
+    with h5py.File(path, "w") as f:
+        f["text"] = docs
+        f["label"] = labels
+
+
+def write_fast_layout(path, docs_bytes, labels):
+    """The fast layout straight from bytes (lets tests store invalid UTF-8)."""
+    offsets = np.zeros(len(docs_bytes) + 1, dtype=np.uint64)
+    offsets[1:] = np.cumsum([len(d) for d in docs_bytes])
+    with h5py.File(path, "w") as f:
+        g = f.create_group("text")
+        g["bytes"] = np.frombuffer(b"".join(docs_bytes), dtype=np.uint8)
+        g["offsets"] = offsets
+        f["label"] = labels
+
+
+def write_jsonl(path, docs, labels):
+    with open(path, "w", encoding="utf-8") as f:
+        for d, l in zip(docs, labels):
+            f.write(json.dumps({"text": d, "label": l}, ensure_ascii=False) + "\n")
+
+
+@pytest.fixture(scope="session")
+def binary():
+    if not BIN.exists():
+        pytest.fail(f"{BIN} is missing: run `cargo build --release` (scripts/test.sh does)")
+    if shutil.which(os.environ.get("TEXTSAGA_MPIRUN", "mpirun")) is None:
+        pytest.fail("mpirun is missing: run scripts/setup.sh")
+    return BIN
