@@ -109,6 +109,16 @@ impl Comm {
         out
     }
 
+    /// Element-wise sum over ranks (f64).
+    pub fn sum_f64_vec(&self, local: &[f64]) -> Vec<f64> {
+        let mut out = vec![0f64; local.len()];
+        const PIECE: usize = 1 << 28;
+        for (src, dst) in local.chunks(PIECE).zip(out.chunks_mut(PIECE)) {
+            self.world.all_reduce_into(src, dst, SystemOperation::sum());
+        }
+        out
+    }
+
     /// Every rank's value, in rank order.
     pub fn all_gather_u64(&self, x: u64) -> Vec<u64> {
         let mut out = vec![0u64; self.size];

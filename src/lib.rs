@@ -12,6 +12,7 @@ pub mod corpus;
 pub mod error;
 pub mod features;
 pub mod output;
+pub mod solver;
 pub mod text;
 pub mod tfidf;
 pub mod vocab_merge;

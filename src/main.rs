@@ -6,24 +6,41 @@ use textsaga::cli::Cli;
 use textsaga::comm::Comm;
 use textsaga::error::{exit_code, Reported, EXIT_OK};
 
-/// This process's rank as the launcher announces it, known before MPI starts,
-/// so that a usage error is printed once per job rather than once per rank.
-fn launcher_rank() -> u64 {
-    ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok()?.parse().ok())
-        .unwrap_or(0)
+/// This process's rank as the launcher announces it (before MPI starts), or
+/// `None` when no launcher started it.
+fn launcher_rank() -> Option<u64> {
+    ["OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"].iter().find_map(|v| std::env::var(v).ok()?.parse().ok())
+}
+
+/// Prints a command-line error once per job and exits with its code. Under a
+/// launcher the ranks meet in MPI first: a rank that exited non-zero at once
+/// could make the launcher kill rank 0 before it had printed the message.
+fn command_line_error(e: clap::Error) -> ! {
+    let code = e.exit_code();
+    match launcher_rank() {
+        Some(_) if code != 0 => {
+            let universe = mpi::initialize();
+            let rank = universe.as_ref().map_or(0, |u| mpi::topology::Communicator::rank(&u.world()));
+            if rank == 0 {
+                let _ = e.print();
+            }
+            if let Some(u) = &universe {
+                mpi::traits::CommunicatorCollectives::barrier(&u.world());
+            }
+            drop(universe);
+        }
+        Some(r) if r != 0 => {}
+        _ => {
+            let _ = e.print();
+        }
+    }
+    std::process::exit(code);
 }
 
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            if launcher_rank() == 0 {
-                let _ = e.print();
-            }
-            std::process::exit(e.exit_code());
-        }
+        Err(e) => command_line_error(e),
     };
     let Some(universe) = mpi::initialize() else {
         eprintln!("textsaga: error: MPI could not be initialised (was it already started?)");

@@ -64,6 +64,55 @@ impl Drop for AtomicPath {
     }
 }
 
+/// Collective: writes one file from every rank's part. Rank 0 runs `create`
+/// (datasets at their final sizes) on the temporary file; then the ranks
+/// take turns running `write` on it (a serial HDF5 file admits one writer at
+/// a time); then rank 0 moves the finished file into place. A failure
+/// anywhere ends every rank with the error and removes the temporary file.
+pub fn write_in_turns(
+    comm: &crate::comm::Comm,
+    out: AtomicPath,
+    create: impl FnOnce(&File) -> Result<()>,
+    write: impl FnOnce(&File) -> Result<()>,
+) -> Result<()> {
+    let dest = out.dest().display().to_string();
+    let created = if comm.is_root() {
+        (|| -> Result<()> {
+            let file = out.create_h5()?;
+            create(&file)?;
+            file.close()?;
+            Ok(())
+        })()
+        .with_context(|| format!("writing '{dest}'"))
+    } else {
+        Ok(())
+    };
+    comm.agree(created)?;
+    let mut result = Ok(());
+    let mut write = Some(write);
+    for turn in 0..comm.size() {
+        if turn == comm.rank() {
+            result = (|| -> Result<()> {
+                let file = File::open_rw(out.tmp())?;
+                (write.take().expect("one turn per rank"))(&file)?;
+                file.close()?;
+                Ok(())
+            })()
+            .with_context(|| format!("writing '{dest}'"));
+        }
+        comm.barrier();
+    }
+    comm.agree(result)?;
+    comm.agree(if comm.is_root() { out.commit() } else { Ok(()) })
+}
+
+/// Offset of this rank's part in a concatenation of every rank's `count`.
+pub fn offset_of(comm: &crate::comm::Comm, count: usize) -> (usize, usize) {
+    let all = comm.all_gather_u64(count as u64);
+    let before: u64 = all[..comm.rank()].iter().sum();
+    (before as usize, all.iter().sum::<u64>() as usize)
+}
+
 /// Writes a whole 1-D dataset.
 pub fn write_1d<T: H5Type>(g: &Group, name: &str, data: &[T]) -> Result<Dataset> {
     g.new_dataset_builder()

@@ -5,9 +5,8 @@ use crate::comm::Comm;
 use crate::corpus::{read_slice, CorpusSlice, LabelNeed};
 use crate::error::Result;
 use crate::features::{fit_transform, Features};
-use crate::output::{create_1d, create_labels, to_vlen, write_1d, write_at, write_labels_at, AtomicPath};
+use crate::output::{create_1d, create_labels, offset_of, to_vlen, write_1d, write_at, write_labels_at, write_in_turns, AtomicPath};
 use crate::tfidf::VectorizerOptions;
-use anyhow::Context;
 use std::time::Instant;
 
 pub fn run(comm: &Comm, args: VectorizeArgs) -> Result<()> {
@@ -23,12 +22,7 @@ pub fn run(comm: &Comm, args: VectorizeArgs) -> Result<()> {
     let feats = fit_transform(comm, &slice, &opts, args.input.decode_error, &args.input.data)?;
 
     let t_write = Instant::now();
-    write_matrix(comm, &out, &feats, &slice, &opts)?;
-    if comm.is_root() {
-        comm.agree(out.commit())?;
-    } else {
-        comm.agree(Ok(()))?;
-    }
+    write_matrix(comm, out, &feats, &slice, &opts)?;
     let nnz = comm.sum_f64(feats.rows.nnz() as f64);
     let times = &feats.timings;
     let slowest = |x: f64| comm.max_f64(x);
@@ -55,75 +49,48 @@ pub fn run(comm: &Comm, args: VectorizeArgs) -> Result<()> {
     Ok(())
 }
 
-/// Collective: writes the matrix into `out`'s temporary file. Rank 0 creates
-/// the datasets at their final sizes; then the ranks take turns writing their
-/// rows at their offsets (a serial HDF5 file admits one writer at a time).
-fn write_matrix(comm: &Comm, out: &AtomicPath, f: &Features, slice: &CorpusSlice, opts: &VectorizerOptions) -> Result<()> {
-    let nnz = comm.all_gather_u64(f.rows.nnz() as u64);
-    let rows = comm.all_gather_u64(f.rows.n_rows() as u64);
-    let r = comm.rank();
-    let nnz_at: u64 = nnz[..r].iter().sum();
-    let row_at: u64 = rows[..r].iter().sum();
-    let nnz_total: u64 = nnz.iter().sum();
+/// Collective: writes the matrix, every rank its rows at their offsets.
+fn write_matrix(comm: &Comm, out: AtomicPath, f: &Features, slice: &CorpusSlice, opts: &VectorizerOptions) -> Result<()> {
+    let (nnz_at, nnz_total) = offset_of(comm, f.rows.nnz());
+    let (row_at, _) = offset_of(comm, f.rows.n_rows());
     let n = f.n_docs as usize;
-    let label_kind = slice.labels.as_ref();
-
-    let created = if comm.is_root() {
-        (|| -> Result<()> {
-            let file = out.create_h5()?;
-            let x = file.create_group("X")?;
-            create_1d::<f64>(&x, "data", nnz_total as usize)?;
-            create_1d::<i64>(&x, "indices", nnz_total as usize)?;
-            create_1d::<i64>(&x, "indptr", n + 1)?;
-            x.new_attr_builder().with_data(&[n as i64, f.n_features as i64]).create("shape")?;
-            if let Some(v) = &f.vocabulary {
-                write_1d(&file, "vocabulary", &to_vlen(v)?)?;
-            }
-            if let Some(idf) = &f.idf {
-                write_1d(&file, "idf", idf)?;
-            }
-            if let Some(labels) = label_kind {
-                create_labels(&file, "label", labels, n)?;
-            }
-            if let Some(names) = &slice.label_names {
-                write_1d(&file, "label_names", &to_vlen(names)?)?;
-            }
-            let params = serde_json::to_string(opts)?;
-            file.new_attr::<hdf5::types::VarLenUnicode>()
-                .create("params")?
-                .write_scalar(&to_vlen(&[params])?[0])?;
-            file.close()?;
-            Ok(())
-        })()
-        .with_context(|| format!("writing '{}'", out.dest().display()))
-    } else {
+    let last = comm.rank() + 1 == comm.size();
+    let create = |file: &hdf5::File| -> Result<()> {
+        let x = file.create_group("X")?;
+        create_1d::<f64>(&x, "data", nnz_total)?;
+        create_1d::<i64>(&x, "indices", nnz_total)?;
+        create_1d::<i64>(&x, "indptr", n + 1)?;
+        x.new_attr_builder().with_data(&[n as i64, f.n_features as i64]).create("shape")?;
+        if let Some(v) = &f.vocabulary {
+            write_1d(file, "vocabulary", &to_vlen(v)?)?;
+        }
+        if let Some(idf) = &f.idf {
+            write_1d(file, "idf", idf)?;
+        }
+        if let Some(labels) = &slice.labels {
+            create_labels(file, "label", labels, n)?;
+        }
+        if let Some(names) = &slice.label_names {
+            write_1d(file, "label_names", &to_vlen(names)?)?;
+        }
+        let params = serde_json::to_string(opts)?;
+        file.new_attr::<hdf5::types::VarLenUnicode>().create("params")?.write_scalar(&to_vlen(&[params])?[0])?;
         Ok(())
     };
-    comm.agree(created)?;
-
-    let mut result = Ok(());
-    for turn in 0..comm.size() {
-        if turn == r {
-            result = (|| -> Result<()> {
-                let file = hdf5::File::open_rw(out.tmp())?;
-                let x = file.group("X")?;
-                write_at(&x.dataset("data")?, nnz_at as usize, &f.rows.values)?;
-                let idx: Vec<i64> = f.rows.cols.iter().map(|&c| c as i64).collect();
-                write_at(&x.dataset("indices")?, nnz_at as usize, &idx)?;
-                let mut indptr: Vec<i64> = f.rows.indptr[..f.rows.n_rows()].iter().map(|&p| (p as u64 + nnz_at) as i64).collect();
-                if r + 1 == comm.size() {
-                    indptr.push(nnz_total as i64);
-                }
-                write_at(&x.dataset("indptr")?, row_at as usize, &indptr)?;
-                if let Some(labels) = &slice.labels {
-                    write_labels_at(&file.dataset("label")?, row_at as usize, labels)?;
-                }
-                file.close()?;
-                Ok(())
-            })()
-            .with_context(|| format!("writing '{}'", out.dest().display()));
+    let write = |file: &hdf5::File| -> Result<()> {
+        let x = file.group("X")?;
+        write_at(&x.dataset("data")?, nnz_at, &f.rows.values)?;
+        let idx: Vec<i64> = f.rows.cols.iter().map(|&c| c as i64).collect();
+        write_at(&x.dataset("indices")?, nnz_at, &idx)?;
+        let mut indptr: Vec<i64> = f.rows.indptr[..f.rows.n_rows()].iter().map(|&p| (p + nnz_at) as i64).collect();
+        if last {
+            indptr.push(nnz_total as i64);
         }
-        comm.barrier();
-    }
-    comm.agree(result)
+        write_at(&x.dataset("indptr")?, row_at, &indptr)?;
+        if let Some(labels) = &slice.labels {
+            write_labels_at(&file.dataset("label")?, row_at, labels)?;
+        }
+        Ok(())
+    };
+    write_in_turns(comm, out, create, write)
 }

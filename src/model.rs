@@ -1,0 +1,134 @@
+//! The model file (`fit` writes it, `predict`/`evaluate` read it): `coef`
+//! (width x d), `intercept`, `classes`, `vocabulary` (absent in hashing
+//! mode), `idf`, and attributes `params` (JSON of every setting), `n_iter`,
+//! `objective` — the names of sklearn's fitted attributes.
+
+use crate::classes::Classes;
+use crate::corpus::reader::open_h5;
+use crate::error::Result;
+use crate::output::{to_vlen, write_1d, AtomicPath};
+use crate::solver::SolverOptions;
+use crate::tfidf::VectorizerOptions;
+use anyhow::{anyhow, bail, Context};
+use hdf5::types::{TypeDescriptor, VarLenUnicode};
+use std::path::Path;
+
+/// Every setting that produced a model, stored as the `params` attribute.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Params {
+    pub vectorizer: VectorizerOptions,
+    pub solver: SolverOptions,
+    pub textsaga_version: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    /// (width, d) row-major; width is 1 for two classes, K otherwise.
+    pub coef: Vec<f64>,
+    pub intercept: Vec<f64>,
+    pub classes: Classes,
+    pub vocabulary: Option<Vec<Box<str>>>,
+    pub idf: Option<Vec<f64>>,
+    pub n_features: usize,
+    pub params: Params,
+    pub n_iter: usize,
+    pub objective: f64,
+    pub converged: bool,
+}
+
+impl Model {
+    pub fn width(&self) -> usize {
+        self.intercept.len()
+    }
+
+    /// Writes the model atomically (temporary file, then rename).
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let out = AtomicPath::new(path, true);
+        let file = out.create_h5()?;
+        (|| -> Result<()> {
+            let coef = ndarray::Array2::from_shape_vec((self.width(), self.n_features), self.coef.clone())?;
+            file.new_dataset_builder().with_data(&coef).create("coef")?;
+            write_1d(&file, "intercept", &self.intercept)?;
+            match &self.classes {
+                Classes::Int(c) => write_1d(&file, "classes", c)?,
+                Classes::Str(c) => write_1d(&file, "classes", &to_vlen(c)?)?,
+            };
+            if let Some(v) = &self.vocabulary {
+                write_1d(&file, "vocabulary", &to_vlen(v)?)?;
+            }
+            if let Some(idf) = &self.idf {
+                write_1d(&file, "idf", idf)?;
+            }
+            let params = serde_json::to_string(&self.params)?;
+            file.new_attr::<VarLenUnicode>().create("params")?.write_scalar(&to_vlen(&[params])?[0])?;
+            file.new_attr::<i64>().create("n_iter")?.write_scalar(&(self.n_iter as i64))?;
+            file.new_attr::<f64>().create("objective")?.write_scalar(&self.objective)?;
+            file.new_attr::<bool>().create("converged")?.write_scalar(&self.converged)?;
+            Ok(())
+        })()
+        .with_context(|| format!("writing model '{}'", path.display()))?;
+        file.close()?;
+        out.commit()
+    }
+
+    /// Reads a model written by [`Model::write`].
+    pub fn read(path: &Path) -> Result<Model> {
+        let file = open_h5(path)?;
+        let what = |name: &str| format!("'{}' is not a textsaga model (no '{name}'); make one with `textsaga fit`", path.display());
+        (|| -> Result<Model> {
+            let coef_ds = file.dataset("coef").map_err(|_| anyhow!(what("coef")))?;
+            let shape = coef_ds.shape();
+            if shape.len() != 2 {
+                bail!("'{}': coef must be 2-D", path.display());
+            }
+            let coef: Vec<f64> = coef_ds.read_raw()?;
+            let intercept: Vec<f64> = file.dataset("intercept").map_err(|_| anyhow!(what("intercept")))?.read_raw()?;
+            let classes_ds = file.dataset("classes").map_err(|_| anyhow!(what("classes")))?;
+            let classes = match classes_ds.dtype()?.to_descriptor()? {
+                TypeDescriptor::VarLenUnicode => {
+                    Classes::Str(classes_ds.read_raw::<VarLenUnicode>()?.iter().map(|s| s.as_str().to_owned()).collect())
+                }
+                _ => Classes::Int(classes_ds.read_raw::<i64>()?),
+            };
+            let vocabulary = match file.dataset("vocabulary") {
+                Ok(ds) => Some(ds.read_raw::<VarLenUnicode>()?.iter().map(|s| Box::from(s.as_str())).collect()),
+                Err(_) => None,
+            };
+            let idf = file.dataset("idf").ok().map(|ds| ds.read_raw::<f64>()).transpose()?;
+            let params: VarLenUnicode = file.attr("params").map_err(|_| anyhow!(what("params")))?.read_scalar()?;
+            let params: Params = serde_json::from_str(params.as_str())
+                .map_err(|e| anyhow!("'{}': its params were written by another textsaga version ({e})", path.display()))?;
+            let model = Model {
+                n_features: shape[1],
+                coef,
+                intercept,
+                classes,
+                vocabulary,
+                idf,
+                params,
+                n_iter: file.attr("n_iter")?.read_scalar::<i64>()? as usize,
+                objective: file.attr("objective")?.read_scalar()?,
+                converged: file.attr("converged").and_then(|a| a.read_scalar()).unwrap_or(true),
+            };
+            model.check(path)?;
+            Ok(model)
+        })()
+        .with_context(|| format!("reading model '{}'", path.display()))
+    }
+
+    /// Shapes that must agree with each other.
+    fn check(&self, path: &Path) -> Result<()> {
+        let k = self.classes.len();
+        let width = if k == 2 { 1 } else { k };
+        let d = self.n_features;
+        let bad = self.intercept.len() != width
+            || self.coef.len() != width * d
+            || self.vocabulary.as_ref().is_some_and(|v| v.len() != d)
+            || self.idf.as_ref().is_some_and(|v| v.len() != d)
+            || (self.vocabulary.is_none() && self.params.vectorizer.hashing != Some(d as u32));
+        if bad {
+            bail!("'{}' is inconsistent: coef, intercept, classes, vocabulary and idf disagree in size", path.display());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,109 @@
+//! Solver settings, as `LogisticRegression(solver="saga")` names them.
+
+use serde::{Deserialize, Serialize};
+
+/// The regulariser (`penalty`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Penalty {
+    /// `0.5 * ||W||^2`.
+    L2,
+    /// `||W||_1`.
+    L1,
+    /// `(1 - l1_ratio) / 2 * ||W||^2 + l1_ratio * ||W||_1`.
+    Elasticnet,
+    /// No penalty.
+    None,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SolverOptions {
+    pub c: f64,
+    pub penalty: Penalty,
+    pub l1_ratio: f64,
+    pub fit_intercept: bool,
+    pub class_weight_balanced: bool,
+    /// Epochs at most.
+    pub max_iter: usize,
+    pub tol: f64,
+    pub seed: u64,
+    /// Samples per rank per step.
+    pub batch_size: usize,
+}
+
+impl Default for SolverOptions {
+    fn default() -> Self {
+        SolverOptions {
+            c: 1.0,
+            penalty: Penalty::L2,
+            l1_ratio: 0.0,
+            fit_intercept: true,
+            class_weight_balanced: false,
+            max_iter: 100,
+            tol: 1e-4,
+            seed: 0,
+            batch_size: 16,
+        }
+    }
+}
+
+impl SolverOptions {
+    /// sklearn's split of `1 / C` into the L2 part (`alpha`) and the L1 part
+    /// (`beta`), before scaling by `1 / n`.
+    pub fn alpha_beta(&self) -> (f64, f64) {
+        let inv_c = 1.0 / self.c;
+        match self.penalty {
+            Penalty::L2 => (inv_c, 0.0),
+            Penalty::L1 => (0.0, inv_c),
+            Penalty::Elasticnet => (inv_c * (1.0 - self.l1_ratio), inv_c * self.l1_ratio),
+            Penalty::None => (0.0, 0.0),
+        }
+    }
+
+    /// The problems sklearn rejects, in its words where it has them.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(self.c > 0.0 && self.c.is_finite()) {
+            return Err(format!("C must be a positive number, got {}", self.c));
+        }
+        if self.penalty == Penalty::Elasticnet && !(0.0..=1.0).contains(&self.l1_ratio) {
+            return Err(format!("--l1-ratio must be within [0, 1], got {}", self.l1_ratio));
+        }
+        if !(self.tol >= 0.0) {
+            return Err(format!("--tol must be >= 0, got {}", self.tol));
+        }
+        if self.max_iter == 0 {
+            return Err("--max-iter must be at least 1".into());
+        }
+        if self.batch_size == 0 {
+            return Err("--batch-size must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Penalty value of the weights (intercept excluded), sklearn's definition.
+    pub fn penalty_value(&self, w: &[f64]) -> f64 {
+        let l2 = || 0.5 * w.iter().map(|x| x * x).sum::<f64>();
+        let l1 = || w.iter().map(|x| x.abs()).sum::<f64>();
+        match self.penalty {
+            Penalty::L2 => l2(),
+            Penalty::L1 => l1(),
+            Penalty::Elasticnet => (1.0 - self.l1_ratio) * l2() + self.l1_ratio * l1(),
+            Penalty::None => 0.0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn penalties() {
+        let o = SolverOptions { c: 2.0, penalty: Penalty::Elasticnet, l1_ratio: 0.25, ..Default::default() };
+        assert_eq!(o.alpha_beta(), (0.375, 0.125));
+        assert_eq!(o.penalty_value(&[3.0, -4.0]), 0.75 * 12.5 + 0.25 * 7.0);
+        assert!(SolverOptions { c: f64::NAN, ..Default::default() }.validate().is_err());
+        assert!(SolverOptions { c: -1.0, ..Default::default() }.validate().is_err());
+        assert!(SolverOptions::default().validate().is_ok());
+    }
+}

@@ -1,0 +1,392 @@
+//! Synchronous distributed SAGA.
+//!
+//! Each step every rank takes its next minibatch of local samples, computes
+//! the new gradient term of each (one scalar per sample for the binary model,
+//! K for the multinomial one) and its difference from the stored term, and
+//! scatters `difference x x_i` into a sparse correction. The ranks sum their
+//! corrections ([`Combiner`]) and every rank applies the same update:
+//!
+//! ```text
+//! w <- prox( (1 - step * alpha) w - step * (corr / b + S_old / m) )
+//! S <- S_old + corr
+//! ```
+//!
+//! with `b` the step's total batch, `m` the samples seen so far and `S` the
+//! sum of stored gradient terms, exactly sklearn's SAGA when `b = 1`. Stored
+//! terms stay on the rank that owns the sample. Each rank visits its samples
+//! once per epoch in a seeded random order, spread over the same number of
+//! steps on every rank.
+//!
+//! Step size: sklearn's `1 / (2L + min(2 n alpha, L))` with `L = 0.25 (max
+//! ||x||^2 + fit_intercept) + alpha`, where `n` counts SAGA's memory blocks:
+//! n samples for b = 1, n / b for minibatches (Defazio et al.'s bound with
+//! blocks of b). `L` bounds every sample's smoothness, so it bounds a
+//! minibatch's too; the step never exceeds `1 / (2L)`.
+
+use super::combine::{choose_dense, Combiner, StepMessage};
+use super::lazy::LazyWeights;
+use super::loss::loss_and_gradient;
+use super::options::SolverOptions;
+use crate::error::Result;
+use crate::tfidf::counts::Rows;
+use anyhow::bail;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+use std::hash::Hasher;
+use std::time::Instant;
+
+/// One rank's share of the training data.
+pub struct TrainingSet<'a> {
+    /// Local samples, columns sorted per row.
+    pub x: &'a Rows,
+    /// Class index of each local sample (0/1 for two classes).
+    pub y: &'a [u32],
+    /// Weight of each local sample (class weights).
+    pub sample_weight: &'a [f64],
+    pub n_features: usize,
+    pub n_classes: usize,
+    /// Samples over all ranks.
+    pub n_total: u64,
+}
+
+impl TrainingSet<'_> {
+    /// Scores per class: 1 for the binary model, K otherwise.
+    pub fn width(&self) -> usize {
+        if self.n_classes == 2 {
+            1
+        } else {
+            self.n_classes
+        }
+    }
+}
+
+/// What an epoch reports to the progress printer.
+#[derive(Debug, Clone)]
+pub struct EpochReport {
+    pub epoch: usize,
+    /// `C * sum of the losses met during the epoch + penalty`: SAGA's running
+    /// estimate of the objective, free to compute.
+    pub objective_estimate: f64,
+    pub relative_change: f64,
+    pub elapsed: f64,
+    pub samples_per_second: f64,
+}
+
+pub struct FitResult {
+    /// (width, d), class-major like sklearn's `coef_`.
+    pub coef: Vec<f64>,
+    pub intercept: Vec<f64>,
+    pub n_iter: usize,
+    pub converged: bool,
+    /// The exact objective at the returned weights.
+    pub objective: f64,
+    pub step_size: f64,
+    pub steps_per_epoch: usize,
+    pub bytes_sent: u64,
+    pub dense_epochs: usize,
+}
+
+/// Initial weights: `coef` (width x d, class-major) and `intercept`.
+pub struct WarmStart {
+    pub coef: Vec<f64>,
+    pub intercept: Vec<f64>,
+}
+
+/// Collective: fits the model. `report` is called after every epoch on every rank.
+pub fn fit(
+    data: &TrainingSet,
+    opts: &SolverOptions,
+    warm: Option<&WarmStart>,
+    comb: &mut impl Combiner,
+    mut report: impl FnMut(&EpochReport),
+) -> Result<FitResult> {
+    let started = Instant::now();
+    let (d, k) = (data.n_features, data.width());
+    let n = data.n_total as f64;
+    let n_local = data.y.len();
+    let (alpha, beta) = opts.alpha_beta();
+    let (alpha, beta) = (alpha / n, beta / n);
+
+    let local_max_sq = (0..data.x.n_rows())
+        .map(|r| data.x.values[data.x.indptr[r]..data.x.indptr[r + 1]].iter().map(|v| v * v).sum::<f64>())
+        .fold(0.0, f64::max);
+    let max_sq = comb.max_f64(local_max_sq);
+    let steps = (comb.max_f64(n_local as f64) / opts.batch_size as f64).ceil().max(1.0) as usize;
+    let lipschitz = 0.25 * (max_sq + opts.fit_intercept as u8 as f64) + alpha;
+    let blocks = steps as f64; // n / b
+    let step = 1.0 / (2.0 * lipschitz + (2.0 * blocks * alpha).min(lipschitz));
+    if step * alpha == 1.0 {
+        bail!("the step size times alpha is 1, which SAGA cannot handle; change C");
+    }
+
+    let mut lw = LazyWeights::new(d, k, beta);
+    let mut intercept = vec![0.0; k];
+    if let Some(ws) = warm {
+        for c in 0..k {
+            for j in 0..d {
+                lw.w[j * k + c] = ws.coef[c * d + j];
+            }
+        }
+        intercept.copy_from_slice(&ws.intercept);
+    }
+    let mut intercept_sum = vec![0.0; k];
+    let mut memory = vec![0.0; n_local * k];
+    let mut seen = vec![false; n_local];
+    let mut m = 0.0f64;
+
+    let mut order: Vec<usize> = (0..n_local).collect();
+    let mut prev = lw.w.clone();
+    let mut local_acc = vec![0.0; d * k];
+    let mut local_touched = vec![false; d];
+    let (mut raw, mut grad, mut diff) = (vec![0.0; k], vec![0.0; k], vec![0.0; k]);
+    let mut msg = StepMessage { intercept: vec![0.0; k], ..Default::default() };
+    let mut n_iter = 0;
+    let mut converged = false;
+    let mut dense = false;
+    let mut dense_epochs = 0;
+
+    for epoch in 0..opts.max_iter {
+        let epoch_start = Instant::now();
+        let mut rng = Pcg64Mcg::seed_from_u64(mix(opts.seed, comb.rank() as u64, epoch as u64));
+        order.shuffle(&mut rng);
+        let mut epoch_loss = 0.0;
+        for t in 0..steps {
+            let batch = &order[t * n_local / steps..(t + 1) * n_local / steps];
+            // Local phase: new gradient terms with weights as of the step's start.
+            msg.samples = batch.len() as u64;
+            msg.new_seen = 0;
+            msg.loss = 0.0;
+            msg.intercept.iter_mut().for_each(|v| *v = 0.0);
+            msg.features.clear();
+            msg.values.clear();
+            for &i in batch {
+                let (a, b) = (data.x.indptr[i], data.x.indptr[i + 1]);
+                raw.copy_from_slice(&intercept);
+                for p in a..b {
+                    let j = data.x.cols[p] as usize;
+                    lw.catch_up(j);
+                    let xv = data.x.values[p] * lw.wscale;
+                    for (r, w) in raw.iter_mut().zip(lw.row(j)) {
+                        *r += xv * w;
+                    }
+                }
+                let sw = data.sample_weight[i];
+                msg.loss += sw * loss_and_gradient(&raw, data.y[i] as usize, &mut grad);
+                let mem = &mut memory[i * k..(i + 1) * k];
+                for c in 0..k {
+                    let g = grad[c] * sw;
+                    diff[c] = g - mem[c];
+                    mem[c] = g;
+                    msg.intercept[c] += diff[c];
+                }
+                if !seen[i] {
+                    seen[i] = true;
+                    msg.new_seen += 1;
+                }
+                for p in a..b {
+                    let j = data.x.cols[p] as usize;
+                    if !local_touched[j] {
+                        local_touched[j] = true;
+                        msg.features.push(j as u32);
+                    }
+                    let xv = data.x.values[p];
+                    for c in 0..k {
+                        local_acc[j * k + c] += xv * diff[c];
+                    }
+                }
+            }
+            msg.features.sort_unstable();
+            for &j in &msg.features {
+                let j = j as usize;
+                msg.values.extend_from_slice(&local_acc[j * k..(j + 1) * k]);
+                local_acc[j * k..(j + 1) * k].iter_mut().for_each(|v| *v = 0.0);
+                local_touched[j] = false;
+            }
+
+            let all = comb.combine(&msg, dense)?;
+            epoch_loss += all.loss;
+            if all.samples == 0 {
+                continue;
+            }
+            // Update phase: identical on every rank.
+            m += all.new_seen as f64;
+            lw.wscale *= 1.0 - step * alpha;
+            let immediate = step * (1.0 / all.samples as f64 - 1.0 / m);
+            for (idx, &j) in all.features.iter().enumerate() {
+                let j = j as usize;
+                lw.catch_up(j);
+                let scale = immediate / lw.wscale;
+                for c in 0..k {
+                    let corr = all.values[idx * k + c];
+                    lw.sum_grad[j * k + c] += corr;
+                    lw.w[j * k + c] -= scale * corr;
+                }
+            }
+            if opts.fit_intercept {
+                for c in 0..k {
+                    intercept_sum[c] += all.intercept[c];
+                    intercept[c] -= step * (intercept_sum[c] / m + (1.0 / all.samples as f64 - 1.0 / m) * all.intercept[c]);
+                }
+            }
+            lw.record_step(step, m);
+            if lw.wscale < 1e-9 && !lw.settle() {
+                bail!("floating-point overflow at epoch {}; try a smaller C", epoch + 1);
+            }
+        }
+        if !lw.settle() || intercept.iter().any(|b| !b.is_finite()) {
+            bail!("floating-point overflow at epoch {}; try a smaller C", epoch + 1);
+        }
+        n_iter = epoch + 1;
+        dense_epochs += dense as usize;
+        if !comb.same_everywhere(checksum(&lw.w, &intercept)) {
+            bail!("replicas diverged at epoch {} (the ranks hold different models): a bug, please report it", epoch + 1);
+        }
+        let (mut max_w, mut max_change) = (0.0f64, 0.0f64);
+        for (w, p) in lw.w.iter().zip(prev.iter_mut()) {
+            max_w = max_w.max(w.abs());
+            max_change = max_change.max((w - *p).abs());
+            *p = *w;
+        }
+        let relative = if max_w == 0.0 { if max_change == 0.0 { 0.0 } else { f64::INFINITY } } else { max_change / max_w };
+        report(&EpochReport {
+            epoch: n_iter,
+            objective_estimate: opts.c * epoch_loss + opts.penalty_value(&lw.w),
+            relative_change: relative,
+            elapsed: started.elapsed().as_secs_f64(),
+            samples_per_second: n / epoch_start.elapsed().as_secs_f64(),
+        });
+        if (max_w != 0.0 && relative <= opts.tol) || (max_w == 0.0 && max_change == 0.0) {
+            converged = true;
+            break;
+        }
+        // Same numbers on every rank, so every rank picks the same mode.
+        if !dense {
+            dense = choose_dense(comb.sparse_bytes_per_step(), d, k);
+        }
+    }
+
+    let objective = objective(data, &lw.w, &intercept, opts, comb);
+    let mut coef = vec![0.0; k * d];
+    for j in 0..d {
+        for c in 0..k {
+            coef[c * d + j] = lw.w[j * k + c];
+        }
+    }
+    Ok(FitResult {
+        coef,
+        intercept,
+        n_iter,
+        converged,
+        objective,
+        step_size: step,
+        steps_per_epoch: steps,
+        bytes_sent: comb.bytes_sent(),
+        dense_epochs,
+    })
+}
+
+/// Collective: `C * sum_i s_i loss_i + penalty` at weights `w` (feature-major).
+fn objective(data: &TrainingSet, w: &[f64], intercept: &[f64], opts: &SolverOptions, comb: &mut impl Combiner) -> f64 {
+    let k = intercept.len();
+    let (mut raw, mut grad) = (vec![0.0; k], vec![0.0; k]);
+    let mut local = 0.0;
+    for i in 0..data.y.len() {
+        raw.copy_from_slice(intercept);
+        for p in data.x.indptr[i]..data.x.indptr[i + 1] {
+            let j = data.x.cols[p] as usize;
+            for c in 0..k {
+                raw[c] += data.x.values[p] * w[j * k + c];
+            }
+        }
+        local += data.sample_weight[i] * loss_and_gradient(&raw, data.y[i] as usize, &mut grad);
+    }
+    opts.c * comb.sum_f64(local) + opts.penalty_value(w)
+}
+
+/// A seed for each (seed, rank, epoch), so shuffles differ across ranks and
+/// epochs yet repeat exactly from run to run.
+fn mix(seed: u64, rank: u64, epoch: u64) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    h.write_u64(seed);
+    h.write_u64(rank);
+    h.write_u64(epoch);
+    h.finish() ^ 0x9e37_79b9_7f4a_7c15
+}
+
+/// A hash of the exact bits of the model, for the replica check.
+fn checksum(w: &[f64], b: &[f64]) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    for v in w.iter().chain(b) {
+        h.write_u64(v.to_bits());
+    }
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::combine::SingleRank;
+    use super::super::options::Penalty;
+    use super::*;
+
+    /// Four one-hot-ish samples of two classes.
+    fn tiny() -> (Rows, Vec<u32>) {
+        let mut x = Rows::new();
+        for (cols, vals) in [(vec![0, 2], vec![0.6, 0.8]), (vec![1], vec![1.0]), (vec![0], vec![1.0]), (vec![1, 2], vec![0.8, 0.6])] {
+            x.cols.extend(cols);
+            x.values.extend(vals);
+            x.indptr.push(x.cols.len());
+        }
+        (x, vec![0, 1, 0, 1])
+    }
+
+    fn solve(opts: &SolverOptions, batch: usize) -> FitResult {
+        let (x, y) = tiny();
+        let sw = vec![1.0; 4];
+        let data = TrainingSet { x: &x, y: &y, sample_weight: &sw, n_features: 3, n_classes: 2, n_total: 4 };
+        let opts = SolverOptions { batch_size: batch, max_iter: 20_000, tol: 1e-12, ..opts.clone() };
+        fit(&data, &opts, None, &mut SingleRank, |_| {}).unwrap()
+    }
+
+    /// The exact optimum's gradient is zero: check it for the L2 problem.
+    #[test]
+    fn l2_reaches_a_stationary_point_at_any_batch_size() {
+        let (x, y) = tiny();
+        for batch in [1, 2, 4] {
+            let r = solve(&SolverOptions::default(), batch);
+            assert!(r.converged, "batch {batch}");
+            // Gradient of C * sum loss + 0.5 |w|^2 with respect to w and b.
+            let mut gw = r.coef.clone();
+            let mut gb = 0.0;
+            for i in 0..4 {
+                let mut z = r.intercept[0];
+                for p in x.indptr[i]..x.indptr[i + 1] {
+                    z += x.values[p] * r.coef[x.cols[p] as usize];
+                }
+                let g = super::super::loss::sigmoid(z) - y[i] as f64;
+                gb += g;
+                for p in x.indptr[i]..x.indptr[i + 1] {
+                    gw[x.cols[p] as usize] += g * x.values[p];
+                }
+            }
+            assert!(gw.iter().all(|g| g.abs() < 1e-8) && gb.abs() < 1e-8, "batch {batch}: {gw:?} {gb}");
+        }
+    }
+
+    #[test]
+    fn l1_optimum_is_the_same_for_every_batch_size() {
+        let opts = SolverOptions { penalty: Penalty::L1, c: 3.0, ..Default::default() };
+        let a = solve(&opts, 1);
+        let b = solve(&opts, 3);
+        assert!((a.objective - b.objective).abs() < 1e-9 * a.objective, "{} {}", a.objective, b.objective);
+        // Feature 2 is shared by both classes: L1 drives it to exactly zero.
+        assert_eq!(a.coef[2], 0.0);
+    }
+
+    #[test]
+    fn same_seed_same_model() {
+        let opts = SolverOptions { max_iter: 3, ..Default::default() };
+        let (a, b) = (solve(&opts, 2), solve(&opts, 2));
+        assert_eq!(a.coef, b.coef);
+    }
+}
