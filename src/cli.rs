@@ -6,6 +6,7 @@
 
 use crate::corpus::ReadOptions;
 use crate::error::{usage, Result};
+use crate::solver::{Penalty, SolverOptions};
 use crate::text::{AnalyzerOptions, DecodeError, StripAccents};
 use crate::tfidf::{DfBound, Norm, VectorizerOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -35,6 +36,12 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Compute the global TF-IDF matrix (CSR, rows in document order) of a corpus.
     Vectorize(VectorizeArgs),
+    /// Fit TF-IDF + logistic regression by synchronous distributed SAGA and write the model.
+    Fit(FitArgs),
+    /// Predict labels (and probabilities) for every document, in document order.
+    Predict(PredictArgs),
+    /// Accuracy, macro-F1, log-loss and confusion matrix of a model on a labelled corpus.
+    Evaluate(EvaluateArgs),
 }
 
 /// Where the corpus is (both layouts of INTERFACE.md are read).
@@ -256,6 +263,112 @@ pub struct GenerateArgs {
     /// Random seed: the same seed gives the same corpus.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// LogisticRegression's parameters.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Solver (as scikit-learn's LogisticRegression(solver='saga'))")]
+pub struct SolverArgs {
+    /// Inverse regularisation strength.
+    #[arg(short = 'C', long = "c", value_name = "C", default_value_t = 1.0, allow_negative_numbers = true)]
+    pub c: f64,
+    /// Regulariser.
+    #[arg(long, value_enum, default_value_t = Penalty::L2)]
+    pub penalty: Penalty,
+    /// Share of L1 in the elastic net (0 = L2, 1 = L1).
+    #[arg(long, value_name = "R", default_value_t = 0.5)]
+    pub l1_ratio: f64,
+    /// Fit no intercept.
+    #[arg(long)]
+    pub no_intercept: bool,
+    /// Weight classes inversely to their frequency.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub class_weight: Option<ClassWeight>,
+    /// Epochs at most.
+    #[arg(long, value_name = "EPOCHS", default_value_t = 100)]
+    pub max_iter: usize,
+    /// Stop when max |change of W| / max |W| over an epoch falls below this.
+    #[arg(long, value_name = "TOL", default_value_t = 1e-4)]
+    pub tol: f64,
+    /// Random seed for the sample order: the same seed and rank count give the same model.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Samples per rank per step.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub batch_size: usize,
+    /// Start from this model's coefficients (same vocabulary and classes).
+    #[arg(long, value_name = "MODEL.h5")]
+    pub warm_start: Option<PathBuf>,
+}
+
+/// `class_weight`: only sklearn's "balanced" mode.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClassWeight {
+    Balanced,
+}
+
+impl SolverArgs {
+    pub fn options(&self) -> Result<SolverOptions> {
+        let o = SolverOptions {
+            c: self.c,
+            penalty: self.penalty,
+            l1_ratio: if self.penalty == Penalty::Elasticnet { self.l1_ratio } else { 0.0 },
+            fit_intercept: !self.no_intercept,
+            class_weight_balanced: self.class_weight.is_some(),
+            max_iter: self.max_iter,
+            tol: self.tol,
+            seed: self.seed,
+            batch_size: self.batch_size,
+        };
+        o.validate().map_err(usage)?;
+        Ok(o)
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct FitArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Where to write the model (HDF5).
+    #[arg(long, value_name = "M.h5")]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub vectorizer: VectorizerArgs,
+    #[command(flatten)]
+    pub solver: SolverArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// A model written by `textsaga fit`.
+    #[arg(long, value_name = "M.h5")]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Output HDF5 file: `predicted` (and `proba`), in document order.
+    #[arg(short, long, value_name = "P.h5")]
+    pub output: PathBuf,
+    /// Also write class probabilities, (n, K).
+    #[arg(long)]
+    pub proba: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct EvaluateArgs {
+    /// A model written by `textsaga fit`.
+    #[arg(long, value_name = "M.h5")]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -154,6 +154,41 @@ pub fn fit_transform(
     Ok(Features { rows, n_features: vocabulary.len(), n_docs, vocabulary: Some(vocabulary), idf, timings })
 }
 
+/// The rows of this rank's documents under an already fitted vectorizer
+/// (`predict`, `evaluate`): a fixed vocabulary and idf, no collectives.
+/// Terms outside the vocabulary are ignored, as sklearn's `transform` does.
+pub fn transform(
+    slice: &CorpusSlice,
+    opts: &VectorizerOptions,
+    vocabulary: Option<&[Box<str>]>,
+    idf: Option<&[f64]>,
+    policy: DecodeError,
+    path: &Path,
+) -> Result<Rows> {
+    let mut analyzer = Analyzer::new(opts.analyzer.clone());
+    let mut rows = match (opts.hashing, vocabulary) {
+        (Some(n), _) => {
+            let mut h = HashedCounter::new(n, opts.alternate_sign);
+            for i in 0..slice.len() {
+                h.add_document(&mut analyzer, &doc_text(slice, i, policy, path)?);
+            }
+            h.rows
+        }
+        (None, Some(vocab)) => {
+            let index: rustc_hash::FxHashMap<&str, u32> = vocab.iter().enumerate().map(|(i, t)| (&**t, i as u32)).collect();
+            let mut local = LocalVocabulary::new();
+            for i in 0..slice.len() {
+                local.add_document(&mut analyzer, &doc_text(slice, i, policy, path)?);
+            }
+            let map: Vec<Option<u32>> = local.terms.iter().map(|t| index.get(t).copied()).collect();
+            relabel(&local.rows, &map)
+        }
+        (None, None) => bail!("the model has neither a vocabulary nor a hashing size"),
+    };
+    weight_rows(&mut rows, idf, opts);
+    Ok(rows)
+}
+
 /// Rows with local ids mapped to kept global columns (dropped ones removed),
 /// each row sorted by column.
 fn relabel(rows: &Rows, map: &[Option<u32>]) -> Rows {

@@ -5,12 +5,15 @@
 //! from MPI (`comm`, `vocab_merge`, `features`) and from I/O (`corpus`,
 //! `output`), so the maths is unit-tested on one rank.
 
+pub mod classes;
 pub mod cli;
 pub mod comm;
 pub mod commands;
 pub mod corpus;
 pub mod error;
 pub mod features;
+pub mod metrics;
+pub mod model;
 pub mod output;
 pub mod solver;
 pub mod text;

@@ -41,6 +41,15 @@ impl Model {
         self.intercept.len()
     }
 
+    /// Raw scores (sklearn's `decision_function`) of one sparse row.
+    pub fn decision(&self, cols: &[u32], values: &[f64], raw: &mut [f64]) {
+        let d = self.n_features;
+        for (c, r) in raw.iter_mut().enumerate() {
+            let w = &self.coef[c * d..(c + 1) * d];
+            *r = self.intercept[c] + cols.iter().zip(values).map(|(&j, &v)| w[j as usize] * v).sum::<f64>();
+        }
+    }
+
     /// Writes the model atomically (temporary file, then rename).
     pub fn write(&self, path: &Path) -> Result<()> {
         let out = AtomicPath::new(path, true);

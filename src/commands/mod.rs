@@ -2,7 +2,10 @@
 //! communicator and returns errors only through `Comm::agree`, so that every
 //! rank leaves a command together.
 
+pub mod evaluate;
+pub mod fit;
 pub mod generate;
+pub mod predict;
 pub mod prepare;
 pub mod vectorize;
 
@@ -15,6 +18,9 @@ pub fn run(comm: &Comm, command: Command) -> Result<()> {
         Command::Prepare(a) => prepare::run(comm, a),
         Command::Generate(a) => generate::run(comm, a),
         Command::Vectorize(a) => vectorize::run(comm, a),
+        Command::Fit(a) => fit::run(comm, a),
+        Command::Predict(a) => predict::run(comm, a),
+        Command::Evaluate(a) => evaluate::run(comm, a),
     }
 }
 

@@ -33,18 +33,9 @@ pub struct StepMessage {
     pub values: Vec<f64>,
 }
 
-/// The sum over ranks of a step's messages.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Combined {
-    pub samples: u64,
-    pub new_seen: u64,
-    pub loss: f64,
-    pub intercept: Vec<f64>,
-    /// Union of the ranks' features, ascending (all of 0..d in dense mode).
-    pub features: Vec<u32>,
-    /// K summed values per entry of `features`.
-    pub values: Vec<f64>,
-}
+/// The sum over ranks of a step's messages has the same shape; in dense
+/// mode its `features` are all of `0..d`.
+pub type Combined = StepMessage;
 
 /// The collectives the solver needs. [`SingleRank`] runs it without MPI
 /// (unit tests); [`MpiCombiner`] is the real thing.
@@ -53,8 +44,9 @@ pub trait Combiner {
     fn ranks(&self) -> usize;
     fn max_f64(&mut self, x: f64) -> f64;
     fn sum_f64(&mut self, x: f64) -> f64;
-    /// Sums the step's messages over ranks.
-    fn combine(&mut self, msg: &StepMessage, dense: bool) -> Result<Combined>;
+    /// Sums the step's messages over ranks; `None` when `msg` already is
+    /// the sum (a single rank), so the solver uses it without a copy.
+    fn combine(&mut self, msg: &StepMessage, dense: bool) -> Result<Option<Combined>>;
     /// True when `x` is the same on every rank (replica check).
     fn same_everywhere(&mut self, x: u64) -> bool;
     /// Bytes this rank has sent in combines so far.
@@ -89,15 +81,8 @@ impl Combiner for SingleRank {
     fn sum_f64(&mut self, x: f64) -> f64 {
         x
     }
-    fn combine(&mut self, m: &StepMessage, _dense: bool) -> Result<Combined> {
-        Ok(Combined {
-            samples: m.samples,
-            new_seen: m.new_seen,
-            loss: m.loss,
-            intercept: m.intercept.clone(),
-            features: m.features.clone(),
-            values: m.values.clone(),
-        })
+    fn combine(&mut self, _m: &StepMessage, _dense: bool) -> Result<Option<Combined>> {
+        Ok(None)
     }
     fn same_everywhere(&mut self, _x: u64) -> bool {
         true
@@ -207,11 +192,13 @@ impl Combiner for MpiCombiner<'_> {
     fn sum_f64(&mut self, x: f64) -> f64 {
         self.comm.sum_f64(x)
     }
-    fn combine(&mut self, m: &StepMessage, dense: bool) -> Result<Combined> {
-        if dense {
-            Ok(self.dense(m))
+    fn combine(&mut self, m: &StepMessage, dense: bool) -> Result<Option<Combined>> {
+        if self.comm.size() == 1 {
+            Ok(None)
+        } else if dense {
+            Ok(Some(self.dense(m)))
         } else {
-            self.sparse(m)
+            self.sparse(m).map(Some)
         }
     }
     fn same_everywhere(&mut self, x: u64) -> bool {

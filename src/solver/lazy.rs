@@ -33,13 +33,14 @@ pub fn soft_threshold(x: f64, t: f64) -> f64 {
 pub struct LazyWeights {
     pub d: usize,
     pub k: usize,
-    /// Scaled weights, feature-major (`w[j * k + c]`); true weights are `wscale * w`.
-    pub w: Vec<f64>,
-    /// `S`: sum over samples of the stored gradient terms, feature-major.
-    pub sum_grad: Vec<f64>,
+    /// Per feature, one block of `2k + 1` values: the first step of the
+    /// current segment not yet applied to it (an integer stored as f64), its
+    /// K scaled weights (true weights are `wscale * w`), and its K entries
+    /// of `S`, the sum over samples of the stored gradient terms. One block
+    /// per feature means one cache miss, not three, when a step reaches a
+    /// feature it has not touched lately.
+    blocks: Vec<f64>,
     pub wscale: f64,
-    /// Per feature: the first step of the current segment not yet applied to it.
-    last: Vec<u32>,
     /// `cum[s]`: sum over steps `0..=s` of the segment of `step / (m * wscale)`.
     cum: Vec<f64>,
     /// `cum_prox[s]`: sum over steps `0..=s` of `step * beta / wscale`.
@@ -55,10 +56,8 @@ impl LazyWeights {
         LazyWeights {
             d,
             k,
-            w: vec![0.0; d * k],
-            sum_grad: vec![0.0; d * k],
+            blocks: vec![0.0; d * (2 * k + 1)],
             wscale: 1.0,
-            last: vec![0; d],
             cum: Vec::new(),
             cum_prox: Vec::new(),
             seen: Vec::new(),
@@ -66,26 +65,41 @@ impl LazyWeights {
         }
     }
 
+    #[inline]
+    fn stride(&self) -> usize {
+        2 * self.k + 1
+    }
+
+    /// Room for `steps` steps per segment, so recording never reallocates.
+    pub fn reserve(&mut self, steps: usize) {
+        self.cum.reserve(steps);
+        self.cum_prox.reserve(steps);
+        self.seen.reserve(steps);
+    }
+
     /// Applies the pending lazy updates of feature `j`.
     #[inline]
     pub fn catch_up(&mut self, j: usize) {
-        let from = self.last[j] as usize;
+        let (k, s) = (self.k, self.stride());
+        let block = &mut self.blocks[j * s..(j + 1) * s];
+        let from = block[0] as usize;
         let to = self.cum.len();
         if from == to {
             return;
         }
+        block[0] = to as f64;
         let before = |v: &[f64], s: usize| if s == 0 { 0.0 } else { v[s - 1] };
         let a = self.cum[to - 1] - before(&self.cum, from);
-        let (w, s) = (&mut self.w[j * self.k..(j + 1) * self.k], &self.sum_grad[j * self.k..(j + 1) * self.k]);
+        let (w, sg) = block[1..].split_at_mut(k);
         if self.beta == 0.0 {
-            for (wc, &sc) in w.iter_mut().zip(s) {
+            for (wc, &sc) in w.iter_mut().zip(sg.iter()) {
                 *wc -= a * sc;
             }
         } else {
             let p = self.cum_prox[to - 1] - before(&self.cum_prox, from);
             // m only grows, so the first pending step has the smallest threshold ratio.
             let bound = self.beta * self.seen[from];
-            for (wc, &sc) in w.iter_mut().zip(s) {
+            for (wc, &sc) in w.iter_mut().zip(sg.iter()) {
                 if sc.abs() <= bound {
                     *wc = soft_threshold(*wc - a * sc, p);
                 } else {
@@ -97,7 +111,32 @@ impl LazyWeights {
                 }
             }
         }
-        self.last[j] = to as u32;
+    }
+
+    /// Starts loading feature `j`'s block into cache.
+    #[inline]
+    pub fn prefetch(&self, j: usize) {
+        let s = self.stride();
+        super::saga::prefetch(&self.blocks[j * s..(j + 1) * s]);
+    }
+
+    /// Scaled weights of feature `j` (call [`Self::catch_up`] first).
+    #[inline]
+    pub fn row(&self, j: usize) -> &[f64] {
+        let s = self.stride();
+        &self.blocks[j * s + 1..j * s + 1 + self.k]
+    }
+
+    /// Adds `corr` to feature `j`'s `S` and moves its scaled weights by
+    /// `-scale * corr` (call [`Self::catch_up`] first).
+    #[inline]
+    pub fn apply(&mut self, j: usize, corr: &[f64], scale: f64) {
+        let (k, s) = (self.k, self.stride());
+        let (w, sg) = self.blocks[j * s + 1..(j + 1) * s].split_at_mut(k);
+        for ((wc, sc), &c) in w.iter_mut().zip(sg.iter_mut()).zip(corr) {
+            *sc += c;
+            *wc -= scale * c;
+        }
     }
 
     /// Records the lazy part of a step that just ended: every coordinate is
@@ -117,24 +156,40 @@ impl LazyWeights {
         for j in 0..self.d {
             self.catch_up(j);
         }
-        let ws = self.wscale;
+        let (k, s, ws) = (self.k, self.stride(), self.wscale);
         let mut finite = true;
-        for w in &mut self.w {
-            *w *= ws;
-            finite &= w.is_finite();
+        for block in self.blocks.chunks_exact_mut(s) {
+            block[0] = 0.0;
+            for w in &mut block[1..1 + k] {
+                *w *= ws;
+                finite &= w.is_finite();
+            }
         }
         self.wscale = 1.0;
-        self.last.iter_mut().for_each(|l| *l = 0);
         self.cum.clear();
         self.cum_prox.clear();
         self.seen.clear();
         finite
     }
 
-    /// Scaled weights of feature `j` (call [`Self::catch_up`] first).
-    #[inline]
-    pub fn row(&self, j: usize) -> &[f64] {
-        &self.w[j * self.k..(j + 1) * self.k]
+    /// The true weights, feature-major (`d x k`); exact after [`Self::settle`].
+    pub fn weights(&self) -> Vec<f64> {
+        let ws = self.wscale;
+        self.blocks.chunks_exact(self.stride()).flat_map(|b| b[1..1 + self.k].iter().map(move |w| w * ws)).collect()
+    }
+
+    /// Sets the weights (feature-major) at the start of a segment.
+    pub fn set_weights(&mut self, w: &[f64]) {
+        let k = self.k;
+        for (block, src) in self.blocks.chunks_exact_mut(2 * k + 1).zip(w.chunks_exact(k)) {
+            block[1..1 + k].copy_from_slice(src);
+        }
+    }
+
+    /// Feature `j`'s entries of `S`.
+    pub fn sum_grad(&self, j: usize) -> &[f64] {
+        let s = self.stride();
+        &self.blocks[j * s + 1 + self.k..(j + 1) * s]
     }
 }
 
@@ -159,19 +214,19 @@ mod tests {
         for beta in [0.0, 0.01, 0.5] {
             for (w0, s) in [(1.0, 0.3), (-0.2, 0.05), (0.0, -4.0), (0.05, 0.0)] {
                 let mut lw = LazyWeights::new(1, 1, beta);
-                lw.w[0] = w0;
-                lw.sum_grad[0] = s;
+                lw.set_weights(&[w0]);
+                lw.apply(0, &[s], 0.0);
                 let seen = [3.0, 5.0, 5.0, 8.0];
                 for &m in &seen {
                     lw.record_step(0.1, m);
                 }
                 lw.catch_up(0);
                 let want = eager(w0, s, &seen, beta, 0.1);
-                assert!((lw.w[0] - want).abs() < 1e-12, "beta {beta} w0 {w0} s {s}: {} vs {want}", lw.w[0]);
+                assert!((lw.row(0)[0] - want).abs() < 1e-12, "beta {beta} w0 {w0} s {s}: {} vs {want}", lw.row(0)[0]);
                 // Idempotent within the step.
-                let before = lw.w[0];
+                let before = lw.row(0)[0];
                 lw.catch_up(0);
-                assert_eq!(lw.w[0], before);
+                assert_eq!(lw.row(0)[0], before);
             }
         }
     }
@@ -180,19 +235,20 @@ mod tests {
     fn shrinkage_is_factored_out() {
         // Two steps with L2 shrinkage 0.9 each: true w = 0.81 * w0 - moves scaled accordingly.
         let mut lw = LazyWeights::new(2, 1, 0.0);
-        lw.w = vec![1.0, 2.0];
-        lw.sum_grad = vec![0.5, 0.0];
+        lw.set_weights(&[1.0, 2.0]);
+        lw.apply(0, &[0.5], 0.0);
         let step = 0.2;
         let mut truth = [1.0, 2.0];
         for m in [2.0, 4.0] {
             lw.wscale *= 0.9;
             lw.record_step(step, m);
             for j in 0..2 {
-                truth[j] = 0.9 * truth[j] - step * lw.sum_grad[j] / m;
+                truth[j] = 0.9 * truth[j] - step * lw.sum_grad(j)[0] / m;
             }
         }
         assert!(lw.settle());
-        assert!((lw.w[0] - truth[0]).abs() < 1e-12 && (lw.w[1] - truth[1]).abs() < 1e-12, "{:?} {truth:?}", lw.w);
+        let w = lw.weights();
+        assert!((w[0] - truth[0]).abs() < 1e-12 && (w[1] - truth[1]).abs() < 1e-12, "{w:?} {truth:?}");
         assert_eq!(lw.wscale, 1.0);
     }
 }

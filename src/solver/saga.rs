@@ -121,13 +121,16 @@ pub fn fit(
     }
 
     let mut lw = LazyWeights::new(d, k, beta);
+    lw.reserve(steps);
     let mut intercept = vec![0.0; k];
     if let Some(ws) = warm {
+        let mut w = vec![0.0; d * k];
         for c in 0..k {
             for j in 0..d {
-                lw.w[j * k + c] = ws.coef[c * d + j];
+                w[j * k + c] = ws.coef[c * d + j];
             }
         }
+        lw.set_weights(&w);
         intercept.copy_from_slice(&ws.intercept);
     }
     let mut intercept_sum = vec![0.0; k];
@@ -136,7 +139,7 @@ pub fn fit(
     let mut m = 0.0f64;
 
     let mut order: Vec<usize> = (0..n_local).collect();
-    let mut prev = lw.w.clone();
+    let mut prev = lw.weights();
     let mut local_acc = vec![0.0; d * k];
     let mut local_touched = vec![false; d];
     let (mut raw, mut grad, mut diff) = (vec![0.0; k], vec![0.0; k], vec![0.0; k]);
@@ -160,13 +163,27 @@ pub fn fit(
             msg.intercept.iter_mut().for_each(|v| *v = 0.0);
             msg.features.clear();
             msg.values.clear();
+            // Samples come in random order, so the hardware cannot guess what
+            // comes next: fetch the row two steps ahead, and the weights of
+            // the row one step ahead (fetched last step).
+            if let Some(&ahead) = order.get(((t + 2) * n_local / steps).min(n_local)) {
+                let (p, q) = (data.x.indptr[ahead], data.x.indptr[ahead + 1]);
+                prefetch(&data.x.cols[p..q]);
+                prefetch(&data.x.values[p..q]);
+            }
+            if let Some(&next) = order.get(((t + 1) * n_local / steps).min(n_local)) {
+                for &j in &data.x.cols[data.x.indptr[next]..data.x.indptr[next + 1]] {
+                    lw.prefetch(j as usize);
+                }
+            }
             for &i in batch {
                 let (a, b) = (data.x.indptr[i], data.x.indptr[i + 1]);
+                let (cols, vals) = (&data.x.cols[a..b], &data.x.values[a..b]);
                 raw.copy_from_slice(&intercept);
-                for p in a..b {
-                    let j = data.x.cols[p] as usize;
+                for (&j, &v) in cols.iter().zip(vals) {
+                    let j = j as usize;
                     lw.catch_up(j);
-                    let xv = data.x.values[p] * lw.wscale;
+                    let xv = v * lw.wscale;
                     for (r, w) in raw.iter_mut().zip(lw.row(j)) {
                         *r += xv * w;
                     }
@@ -184,27 +201,37 @@ pub fn fit(
                     seen[i] = true;
                     msg.new_seen += 1;
                 }
-                for p in a..b {
-                    let j = data.x.cols[p] as usize;
+                if batch.len() == 1 {
+                    // One sample: its columns are already sorted and distinct.
+                    msg.features.extend_from_slice(cols);
+                    for &v in vals {
+                        msg.values.extend(diff.iter().map(|d| v * d));
+                    }
+                    continue;
+                }
+                for (&j, &v) in cols.iter().zip(vals) {
+                    let j = j as usize;
                     if !local_touched[j] {
                         local_touched[j] = true;
                         msg.features.push(j as u32);
                     }
-                    let xv = data.x.values[p];
                     for c in 0..k {
-                        local_acc[j * k + c] += xv * diff[c];
+                        local_acc[j * k + c] += v * diff[c];
                     }
                 }
             }
-            msg.features.sort_unstable();
-            for &j in &msg.features {
-                let j = j as usize;
-                msg.values.extend_from_slice(&local_acc[j * k..(j + 1) * k]);
-                local_acc[j * k..(j + 1) * k].iter_mut().for_each(|v| *v = 0.0);
-                local_touched[j] = false;
+            if batch.len() > 1 {
+                msg.features.sort_unstable();
+                for &j in &msg.features {
+                    let j = j as usize;
+                    msg.values.extend_from_slice(&local_acc[j * k..(j + 1) * k]);
+                    local_acc[j * k..(j + 1) * k].iter_mut().for_each(|v| *v = 0.0);
+                    local_touched[j] = false;
+                }
             }
 
-            let all = comb.combine(&msg, dense)?;
+            let combined = comb.combine(&msg, dense)?;
+            let all = combined.as_ref().unwrap_or(&msg);
             epoch_loss += all.loss;
             if all.samples == 0 {
                 continue;
@@ -216,12 +243,7 @@ pub fn fit(
             for (idx, &j) in all.features.iter().enumerate() {
                 let j = j as usize;
                 lw.catch_up(j);
-                let scale = immediate / lw.wscale;
-                for c in 0..k {
-                    let corr = all.values[idx * k + c];
-                    lw.sum_grad[j * k + c] += corr;
-                    lw.w[j * k + c] -= scale * corr;
-                }
+                lw.apply(j, &all.values[idx * k..(idx + 1) * k], immediate / lw.wscale);
             }
             if opts.fit_intercept {
                 for c in 0..k {
@@ -239,11 +261,12 @@ pub fn fit(
         }
         n_iter = epoch + 1;
         dense_epochs += dense as usize;
-        if !comb.same_everywhere(checksum(&lw.w, &intercept)) {
+        let weights = lw.weights();
+        if !comb.same_everywhere(checksum(&weights, &intercept)) {
             bail!("replicas diverged at epoch {} (the ranks hold different models): a bug, please report it", epoch + 1);
         }
         let (mut max_w, mut max_change) = (0.0f64, 0.0f64);
-        for (w, p) in lw.w.iter().zip(prev.iter_mut()) {
+        for (w, p) in weights.iter().zip(prev.iter_mut()) {
             max_w = max_w.max(w.abs());
             max_change = max_change.max((w - *p).abs());
             *p = *w;
@@ -251,7 +274,7 @@ pub fn fit(
         let relative = if max_w == 0.0 { if max_change == 0.0 { 0.0 } else { f64::INFINITY } } else { max_change / max_w };
         report(&EpochReport {
             epoch: n_iter,
-            objective_estimate: opts.c * epoch_loss + opts.penalty_value(&lw.w),
+            objective_estimate: opts.c * epoch_loss + opts.penalty_value(&weights),
             relative_change: relative,
             elapsed: started.elapsed().as_secs_f64(),
             samples_per_second: n / epoch_start.elapsed().as_secs_f64(),
@@ -266,11 +289,12 @@ pub fn fit(
         }
     }
 
-    let objective = objective(data, &lw.w, &intercept, opts, comb);
+    let weights = lw.weights();
+    let objective = objective(data, &weights, &intercept, opts, comb);
     let mut coef = vec![0.0; k * d];
     for j in 0..d {
         for c in 0..k {
-            coef[c * d + j] = lw.w[j * k + c];
+            coef[c * d + j] = weights[j * k + c];
         }
     }
     Ok(FitResult {
@@ -312,6 +336,22 @@ fn mix(seed: u64, rank: u64, epoch: u64) -> u64 {
     h.write_u64(rank);
     h.write_u64(epoch);
     h.finish() ^ 0x9e37_79b9_7f4a_7c15
+}
+
+/// Asks the CPU to start loading `data` into cache (up to 8 lines).
+#[inline]
+pub(crate) fn prefetch<T>(data: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let bytes = std::mem::size_of_val(data).min(512);
+        let base = data.as_ptr() as *const i8;
+        for off in (0..bytes).step_by(64) {
+            // SAFETY: a prefetch never faults; the address lies within `data`.
+            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(base.add(off)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = data;
 }
 
 /// A hash of the exact bits of the model, for the replica check.

@@ -1,0 +1,45 @@
+//! `evaluate`: accuracy, macro-F1, log-loss and the confusion matrix of a
+//! model on a labelled corpus; ranks score their slices and add up counts.
+
+use super::predict::score;
+use crate::cli::EvaluateArgs;
+use crate::comm::Comm;
+use crate::corpus::{read_slice, LabelNeed};
+use crate::error::Result;
+use crate::features::transform;
+use crate::metrics::{log_loss_term, report};
+use crate::model::Model;
+
+pub fn run(comm: &Comm, args: EvaluateArgs) -> Result<()> {
+    let model = comm.agree(Model::read(&args.model))?;
+    let slice = comm.agree(read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Required))?;
+    let truth = comm.agree(model.classes.encode(slice.labels.as_ref().expect("labels are required")))?;
+    let rows = comm.agree(transform(
+        &slice,
+        &model.params.vectorizer,
+        model.vocabulary.as_deref(),
+        model.idf.as_deref(),
+        args.input.decode_error,
+        &args.input.data,
+    ))?;
+    let k = model.classes.len();
+    let (pred, proba) = score(&model, &rows, true);
+    let mut confusion = vec![0u64; k * k];
+    let mut loss = 0.0;
+    for (i, (&t, &p)) in truth.iter().zip(&pred).enumerate() {
+        confusion[t as usize * k + p as usize] += 1;
+        loss += log_loss_term(proba[i * k + t as usize]);
+    }
+    let confusion = comm.sum_u64_vec(&confusion);
+    let loss = comm.sum_f64(loss);
+    if comm.is_root() {
+        let names = (0..k).map(|c| model.classes.name(c)).collect();
+        let r = report(&confusion, loss, names);
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else if !args.common.quiet {
+            print!("{}", r.to_text());
+        }
+    }
+    Ok(())
+}

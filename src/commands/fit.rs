@@ -1,0 +1,150 @@
+//! `fit`: HDF5 slices in, model file out — TF-IDF then synchronous
+//! distributed SAGA.
+
+use crate::classes::{balanced_weights, global_classes, Classes};
+use crate::cli::FitArgs;
+use crate::comm::Comm;
+use crate::corpus::{read_slice, LabelNeed};
+use crate::error::Result;
+use crate::features::fit_transform;
+use crate::model::{Model, Params};
+use crate::output::AtomicPath;
+use crate::solver::combine::MpiCombiner;
+use crate::solver::saga::WarmStart;
+use crate::solver::{fit, TrainingSet};
+use anyhow::bail;
+use std::time::Instant;
+
+pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
+    let started = Instant::now();
+    let vopts = comm.agree(args.vectorizer.options())?;
+    let sopts = comm.agree(args.solver.options())?;
+    // Fail before the work when the model cannot be written.
+    let probe = AtomicPath::new(&args.model, comm.is_root());
+    comm.agree(if comm.is_root() { probe.create_h5().map(drop) } else { Ok(()) })?;
+    drop(probe);
+    let warm = match &args.solver.warm_start {
+        Some(p) => Some(comm.agree(Model::read(p))?),
+        None => None,
+    };
+
+    let slice = comm.agree(read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Required))?;
+    let labels = slice.labels.as_ref().expect("labels are required");
+    comm.agree(match labels {
+        crate::corpus::Labels::Str(v) if v.iter().any(|s| s.contains('\0')) => bail!("a label contains a NUL character"),
+        _ => Ok(()),
+    })?;
+    let classes = global_classes(comm, labels)?;
+    comm.agree(if classes.len() < 2 {
+        Err(anyhow::anyhow!(
+            "the data holds only one class ({}); logistic regression needs at least 2",
+            if classes.is_empty() { "none".into() } else { classes.name(0) }
+        ))
+    } else {
+        Ok(())
+    })?;
+    let y = classes.encode(labels)?;
+
+    let feats = fit_transform(comm, &slice, &vopts, args.input.decode_error, &args.input.data)?;
+    drop(slice);
+    let warm = comm.agree(match &warm {
+        Some(m) => check_warm_start(m, &feats.vocabulary, &classes, &vopts, args.solver.warm_start.as_deref()).map(|()| {
+            Some(WarmStart { coef: m.coef.clone(), intercept: m.intercept.clone() })
+        }),
+        None => Ok(None),
+    })?;
+
+    let k = classes.len();
+    let sample_weight = if sopts.class_weight_balanced {
+        let mut counts = vec![0u64; k];
+        y.iter().for_each(|&c| counts[c as usize] += 1);
+        let counts = comm.sum_u64_vec(&counts);
+        let w = balanced_weights(&counts);
+        y.iter().map(|&c| w[c as usize]).collect()
+    } else {
+        vec![1.0; y.len()]
+    };
+    let data = TrainingSet {
+        x: &feats.rows,
+        y: &y,
+        sample_weight: &sample_weight,
+        n_features: feats.n_features,
+        n_classes: k,
+        n_total: feats.n_docs,
+    };
+    let mut comb = MpiCombiner::new(comm, feats.n_features, data.width());
+    let quiet = args.common.quiet || !comm.is_root();
+    let t_fit = Instant::now();
+    let result = fit(&data, &sopts, warm.as_ref(), &mut comb, |r| {
+        if !quiet {
+            eprintln!(
+                "epoch {:>4}  objective~ {:<14.8e}  change {:<10.3e}  elapsed {:>8.2} s  {:>10.0} docs/s",
+                r.epoch, r.objective_estimate, r.relative_change, r.elapsed, r.samples_per_second
+            );
+        }
+    });
+    // Every rank computes the same failure from the same replicated state.
+    let result = comm.agree(result)?;
+    let fit_secs = t_fit.elapsed().as_secs_f64();
+
+    let model = Model {
+        coef: result.coef,
+        intercept: result.intercept,
+        classes,
+        vocabulary: feats.vocabulary,
+        idf: feats.idf,
+        n_features: feats.n_features,
+        params: Params { vectorizer: vopts, solver: sopts.clone(), textsaga_version: env!("CARGO_PKG_VERSION").into() },
+        n_iter: result.n_iter,
+        objective: result.objective,
+        converged: result.converged,
+    };
+    comm.agree(if comm.is_root() { model.write(&args.model) } else { Ok(()) })?;
+    let bytes = comm.sum_f64(result.bytes_sent as f64);
+    if comm.is_root() {
+        if !result.converged {
+            eprintln!(
+                "textsaga: warning: --max-iter {} reached before the change fell below --tol {}; \
+                 the coefficients have not converged (sklearn's ConvergenceWarning)",
+                sopts.max_iter, sopts.tol
+            );
+        }
+        if !args.common.quiet {
+            eprintln!(
+                "textsaga fit: {} documents, {} classes, {} features, {} ranks: {} epochs, objective {:.10e}, \
+                 step {:.4}, {} steps/epoch, {:.1} MB sent -> {} in {:.2} s (fit {:.2} s)",
+                feats.n_docs,
+                k,
+                model.n_features,
+                comm.size(),
+                result.n_iter,
+                result.objective,
+                result.step_size,
+                result.steps_per_epoch,
+                bytes / 1e6,
+                args.model.display(),
+                started.elapsed().as_secs_f64(),
+                fit_secs
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A warm start must come from a model over the same columns and classes.
+fn check_warm_start(
+    m: &Model,
+    vocabulary: &Option<Vec<Box<str>>>,
+    classes: &Classes,
+    vopts: &crate::tfidf::VectorizerOptions,
+    path: Option<&std::path::Path>,
+) -> Result<()> {
+    let name = path.map(|p| p.display().to_string()).unwrap_or_default();
+    if m.params.vectorizer.hashing != vopts.hashing || &m.vocabulary != vocabulary {
+        bail!("--warm-start '{name}' was fitted with a different vocabulary; use the same data and vectorizer settings");
+    }
+    if &m.classes != classes {
+        bail!("--warm-start '{name}' has other classes than the data");
+    }
+    Ok(())
+}

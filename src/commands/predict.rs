@@ -1,0 +1,80 @@
+//! `predict`: labels (and probabilities) for every document, each rank its
+//! own slice, written in document order.
+
+use crate::cli::PredictArgs;
+use crate::comm::Comm;
+use crate::corpus::{read_slice, LabelNeed};
+use crate::error::Result;
+use crate::features::transform;
+use crate::model::Model;
+use crate::output::{create_labels, offset_of, write_in_turns, write_labels_at, AtomicPath};
+use crate::solver::loss::{argmax_class, probabilities};
+use crate::tfidf::counts::Rows;
+use std::time::Instant;
+
+/// Class index and (when asked) probabilities of every row.
+pub fn score(model: &Model, rows: &Rows, want_proba: bool) -> (Vec<u32>, Vec<f64>) {
+    let k = model.classes.len();
+    let mut raw = vec![0.0; model.width()];
+    let mut pred = Vec::with_capacity(rows.n_rows());
+    let mut proba = Vec::with_capacity(if want_proba { rows.n_rows() * k } else { 0 });
+    let mut p = vec![0.0; k];
+    for r in 0..rows.n_rows() {
+        let (a, b) = (rows.indptr[r], rows.indptr[r + 1]);
+        model.decision(&rows.cols[a..b], &rows.values[a..b], &mut raw);
+        pred.push(argmax_class(&raw) as u32);
+        if want_proba {
+            probabilities(&raw, &mut p);
+            proba.extend_from_slice(&p);
+        }
+    }
+    (pred, proba)
+}
+
+pub fn run(comm: &Comm, args: PredictArgs) -> Result<()> {
+    let started = Instant::now();
+    let out = AtomicPath::new(&args.output, comm.is_root());
+    comm.agree(if comm.is_root() { out.create_h5().map(drop) } else { Ok(()) })?;
+    let model = comm.agree(Model::read(&args.model))?;
+    let slice = comm.agree(read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Optional))?;
+    let rows = comm.agree(transform(
+        &slice,
+        &model.params.vectorizer,
+        model.vocabulary.as_deref(),
+        model.idf.as_deref(),
+        args.input.decode_error,
+        &args.input.data,
+    ))?;
+    let (pred, proba) = score(&model, &rows, args.proba);
+    let labels = model.classes.decode(&pred);
+    let (at, n) = offset_of(comm, pred.len());
+    let k = model.classes.len();
+    write_in_turns(
+        comm,
+        out,
+        |f| {
+            create_labels(f, "predicted", &labels, n)?;
+            if args.proba {
+                f.new_dataset::<f64>().shape((n, k)).create("proba")?;
+            }
+            Ok(())
+        },
+        |f| {
+            write_labels_at(&f.dataset("predicted")?, at, &labels)?;
+            if args.proba && !pred.is_empty() {
+                let arr = ndarray::Array2::from_shape_vec((pred.len(), k), proba.clone())?;
+                f.dataset("proba")?.write_slice(&arr, ndarray::s![at..at + pred.len(), ..])?;
+            }
+            Ok(())
+        },
+    )?;
+    if comm.is_root() && !args.common.quiet {
+        eprintln!(
+            "textsaga predict: {n} documents, {} ranks -> {} in {:.2} s",
+            comm.size(),
+            args.output.display(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
