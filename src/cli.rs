@@ -167,6 +167,20 @@ impl VectorizerArgs {
     }
 }
 
+/// `--batch-size`: a number, or `None` for auto.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchSize(pub Option<usize>);
+
+fn parse_batch_size(s: &str) -> std::result::Result<BatchSize, String> {
+    if s == "auto" {
+        return Ok(BatchSize(None));
+    }
+    match s.parse::<usize>() {
+        Ok(0) | Err(_) => Err(format!("expected a positive whole number or 'auto', got '{s}'")),
+        Ok(n) => Ok(BatchSize(Some(n))),
+    }
+}
+
 fn parse_ngram_range(s: &str) -> std::result::Result<(usize, usize), String> {
     let (a, b) = s.split_once(',').ok_or_else(|| format!("expected MIN,MAX (like 1,2), got '{s}'"))?;
     let min: usize = a.trim().parse().map_err(|_| format!("'{a}' is not a whole number"))?;
@@ -295,9 +309,10 @@ pub struct SolverArgs {
     /// Random seed for the sample order: the same seed and rank count give the same model.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Samples per rank per step.
-    #[arg(long, value_name = "N", default_value_t = 16)]
-    pub batch_size: usize,
+    /// Samples per rank per step; auto: 1 on one rank (sklearn's SAGA), otherwise
+    /// enough to keep the collective's latency small against the step's compute.
+    #[arg(long, value_name = "N|auto", default_value = "auto", value_parser = parse_batch_size)]
+    pub batch_size: BatchSize,
     /// Start from this model's coefficients (same vocabulary and classes).
     #[arg(long, value_name = "MODEL.h5")]
     pub warm_start: Option<PathBuf>,
@@ -320,7 +335,7 @@ impl SolverArgs {
             max_iter: self.max_iter,
             tol: self.tol,
             seed: self.seed,
-            batch_size: self.batch_size,
+            batch_size: self.batch_size.0,
         };
         o.validate().map_err(usage)?;
         Ok(o)

@@ -109,12 +109,20 @@ impl Comm {
         out
     }
 
-    /// Element-wise sum over ranks (f64).
-    pub fn sum_f64_vec(&self, local: &[f64]) -> Vec<f64> {
+    /// Element-wise sum over ranks that is bitwise the same on every rank:
+    /// reduced on rank 0 and broadcast, so no rank depends on the order in
+    /// which an allreduce algorithm happened to add its parts.
+    pub fn sum_f64_vec_identical(&self, local: &[f64]) -> Vec<f64> {
         let mut out = vec![0f64; local.len()];
+        let root = self.world.process_at_rank(0);
         const PIECE: usize = 1 << 28;
         for (src, dst) in local.chunks(PIECE).zip(out.chunks_mut(PIECE)) {
-            self.world.all_reduce_into(src, dst, SystemOperation::sum());
+            if self.rank == 0 {
+                root.reduce_into_root(src, dst, SystemOperation::sum());
+            } else {
+                root.reduce_into(src, SystemOperation::sum());
+            }
+            root.broadcast_into(dst);
         }
         out
     }
@@ -141,6 +149,29 @@ impl Comm {
         self.world.all_gather_varcount_into(&send[..local.len()], &mut part);
         out.truncate(total);
         Ok(out)
+    }
+
+    /// Like [`Self::all_gather_bytes`] when every rank's length is already
+    /// known everywhere (`lens[r]`): one collective instead of two, into a
+    /// reused buffer. `local` must hold one spare byte past its data (see
+    /// above), `local.len() == lens[rank] + 1`.
+    pub fn all_gather_known(&self, local_padded: &[u8], lens: &[i32], displs: &[i32], out: &mut Vec<u8>) {
+        let total = (displs[displs.len() - 1] + lens[lens.len() - 1]) as usize;
+        out.clear();
+        out.resize(total + 1, 0);
+        let mut part = PartitionMut::new(&mut out[..], lens, displs);
+        self.world.all_gather_varcount_into(&local_padded[..lens[self.rank] as usize], &mut part);
+        out.truncate(total);
+    }
+
+    /// Every rank's `local` (the same length everywhere), concatenated in rank order.
+    pub fn all_gather_u32s(&self, local: &[u32]) -> Vec<u32> {
+        let mut out = vec![0u32; local.len() * self.size + 1];
+        let mut padded = local.to_vec();
+        padded.push(0);
+        self.world.all_gather_into(&padded[..local.len()], &mut out[..local.len() * self.size]);
+        out.truncate(local.len() * self.size);
+        out
     }
 
     /// Personalised exchange: `send[r]` goes to rank `r`; returns what each

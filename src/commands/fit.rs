@@ -72,7 +72,7 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
         n_classes: k,
         n_total: feats.n_docs,
     };
-    let mut comb = MpiCombiner::new(comm, feats.n_features, data.width());
+    let mut comb = MpiCombiner::new(comm);
     let quiet = args.common.quiet || !comm.is_root();
     let t_fit = Instant::now();
     let result = fit(&data, &sopts, warm.as_ref(), &mut comb, |r| {
@@ -112,15 +112,16 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
         if !args.common.quiet {
             eprintln!(
                 "textsaga fit: {} documents, {} classes, {} features, {} ranks: {} epochs, objective {:.10e}, \
-                 step {:.4}, {} steps/epoch, {:.1} MB sent -> {} in {:.2} s (fit {:.2} s)",
+                 step {:.4}, batch {} per rank, {} steps/epoch, {:.1} MB sent -> {} in {:.2} s (fit {:.2} s)",
                 feats.n_docs,
                 k,
                 model.n_features,
                 comm.size(),
                 result.n_iter,
                 result.objective,
-                result.step_size,
-                result.steps_per_epoch,
+                result.plan.step,
+                result.plan.batch_size,
+                result.plan.steps_per_epoch,
                 bytes / 1e6,
                 args.model.display(),
                 started.elapsed().as_secs_f64(),

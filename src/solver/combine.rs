@@ -1,14 +1,18 @@
 //! Summing the ranks' gradient corrections each step.
 //!
-//! A step's correction is sparse: the features of the batch's documents,
-//! K values each. Two ways to sum it over ranks:
+//! A sample's correction is rank one: its feature row times its K gradient
+//! differences. So a rank ships its batch's rows and differences (12 bytes a
+//! non-zero plus 8K a sample) rather than the K-wide correction of every
+//! feature (4 + 8K bytes a feature): with 20 classes that is ten times fewer
+//! bytes. Two ways to combine:
 //!
-//! - **sparse**: an allgather of each rank's (feature, values) list, then
-//!   every rank adds them up in rank order. Bytes grow with the batch's
-//!   support, not with d; the rank-order sum makes the result bitwise equal
-//!   everywhere, whatever algorithm the MPI library picks.
-//! - **dense**: one `MPI_Allreduce` over all d x K values, cheaper when the
-//!   supports together cover a good part of d (small d, large batches).
+//! - **sparse**: an allgather of every rank's message; every rank then
+//!   applies all of them in rank order. Bytes grow with the batch, not with
+//!   d; the fixed order makes replicas bitwise equal whatever algorithm the
+//!   MPI library picks.
+//! - **dense**: the corrections summed into d x K values, reduced to rank 0
+//!   and broadcast (one result, so again bitwise equal everywhere); cheaper
+//!   only when d x K is small against the batch's rows.
 //!
 //! [`choose_dense`] picks between them from the sizes measured in the
 //! previous epoch; every rank sees the same sizes, so all pick alike.
@@ -16,25 +20,68 @@
 use crate::comm::Comm;
 use crate::error::Result;
 
-/// One rank's contribution to a step.
+/// One rank's batch in a step (or, after combining, every rank's).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct StepMessage {
-    /// Samples in this rank's batch.
+    /// Samples in the batch.
     pub samples: u64,
     /// Samples of the batch seen for the first time.
     pub new_seen: u64,
     /// Sum of the batch's weighted losses (for progress reports).
     pub loss: f64,
-    /// Intercept corrections, K values.
+    /// Sum of the batch's gradient differences, K values (the intercept's correction).
     pub intercept: Vec<f64>,
-    /// Features with a correction, ascending.
-    pub features: Vec<u32>,
-    /// K values per feature.
-    pub values: Vec<f64>,
+    /// Per sample: its K gradient differences.
+    pub diffs: Vec<f64>,
+    /// Per sample: its number of non-zeros.
+    pub nnz: Vec<u32>,
+    /// The samples' rows, concatenated.
+    pub cols: Vec<u32>,
+    pub vals: Vec<f64>,
+    /// Dense mode only: the summed corrections, d x K feature-major.
+    pub dense: Vec<f64>,
 }
 
-/// The sum over ranks of a step's messages has the same shape; in dense
-/// mode its `features` are all of `0..d`.
+impl StepMessage {
+    pub fn clear(&mut self) {
+        self.samples = 0;
+        self.new_seen = 0;
+        self.loss = 0.0;
+        self.intercept.iter_mut().for_each(|v| *v = 0.0);
+        self.diffs.clear();
+        self.nnz.clear();
+        self.cols.clear();
+        self.vals.clear();
+        self.dense.clear();
+    }
+
+    /// Adds one sample's row and gradient differences.
+    pub fn push_sample(&mut self, cols: &[u32], vals: &[f64], diff: &[f64]) {
+        self.nnz.push(cols.len() as u32);
+        self.cols.extend_from_slice(cols);
+        self.vals.extend_from_slice(vals);
+        self.diffs.extend_from_slice(diff);
+    }
+
+    /// Sums `row x diff` of every sample into a dense d x K array.
+    pub fn densify(&self, d: usize, k: usize) -> Vec<f64> {
+        let mut out = vec![0.0; d * k];
+        let mut at = 0;
+        for (s, &n) in self.nnz.iter().enumerate() {
+            let diff = &self.diffs[s * k..(s + 1) * k];
+            for p in at..at + n as usize {
+                let j = self.cols[p] as usize;
+                for c in 0..k {
+                    out[j * k + c] += self.vals[p] * diff[c];
+                }
+            }
+            at += n as usize;
+        }
+        out
+    }
+}
+
+/// The sum over ranks of a step's messages.
 pub type Combined = StepMessage;
 
 /// The collectives the solver needs. [`SingleRank`] runs it without MPI
@@ -42,23 +89,27 @@ pub type Combined = StepMessage;
 pub trait Combiner {
     fn rank(&self) -> usize;
     fn ranks(&self) -> usize;
+    /// The maximum over ranks; exactly the same value on every rank.
     fn max_f64(&mut self, x: f64) -> f64;
     fn sum_f64(&mut self, x: f64) -> f64;
-    /// Sums the step's messages over ranks; `None` when `msg` already is
-    /// the sum (a single rank), so the solver uses it without a copy.
-    fn combine(&mut self, msg: &StepMessage, dense: bool) -> Result<Option<Combined>>;
+    /// Element-wise sum over ranks.
+    fn sum_vec(&mut self, x: &[f64]) -> Vec<f64>;
+    /// Told at the start of each epoch the size of this rank's message in
+    /// every step ([`encoded_len`]), so that each step needs one collective.
+    fn plan_epoch(&mut self, sizes: &[u32]);
+    /// Combines step `t`'s messages into `out`; false when `msg` already is
+    /// the whole step (a single rank) and `out` was not touched.
+    fn combine(&mut self, t: usize, msg: &StepMessage, dense: bool, d: usize, k: usize, out: &mut Combined) -> Result<bool>;
     /// True when `x` is the same on every rank (replica check).
     fn same_everywhere(&mut self, x: u64) -> bool;
     /// Bytes this rank has sent in combines so far.
     fn bytes_sent(&self) -> u64;
-    /// Mean bytes per step of the last `combine` calls in sparse mode, summed
-    /// over ranks (the same number on every rank).
+    /// Mean bytes per sparse combine so far, summed over ranks.
     fn sparse_bytes_per_step(&self) -> f64;
 }
 
-/// Whether the dense allreduce would move fewer bytes than the sparse
-/// allgather did: a ring allreduce sends about 2 x d x K x 8 bytes per rank,
-/// the allgather delivers every rank's list to every rank.
+/// Whether the dense reduce + broadcast would move fewer bytes than the
+/// sparse allgather did.
 pub fn choose_dense(sparse_total_bytes_per_step: f64, d: usize, k: usize) -> bool {
     let dense = 2.0 * (d * k * 8) as f64;
     sparse_total_bytes_per_step > dense
@@ -81,8 +132,12 @@ impl Combiner for SingleRank {
     fn sum_f64(&mut self, x: f64) -> f64 {
         x
     }
-    fn combine(&mut self, _m: &StepMessage, _dense: bool) -> Result<Option<Combined>> {
-        Ok(None)
+    fn sum_vec(&mut self, x: &[f64]) -> Vec<f64> {
+        x.to_vec()
+    }
+    fn plan_epoch(&mut self, _sizes: &[u32]) {}
+    fn combine(&mut self, _t: usize, _m: &StepMessage, _dense: bool, _d: usize, _k: usize, _out: &mut Combined) -> Result<bool> {
+        Ok(false)
     }
     fn same_everywhere(&mut self, _x: u64) -> bool {
         true
@@ -98,83 +153,74 @@ impl Combiner for SingleRank {
 /// Combining over MPI.
 pub struct MpiCombiner<'a> {
     comm: &'a Comm,
-    d: usize,
-    k: usize,
-    /// Dense accumulator (d x K) and which features it holds, reused each step.
-    acc: Vec<f64>,
-    touched: Vec<bool>,
     bytes_sent: u64,
     sparse_bytes: f64,
     sparse_steps: u64,
+    /// This epoch's message sizes, rank-major: `sizes[r * steps + t]`.
+    sizes: Vec<u32>,
+    steps: usize,
+    send: Vec<u8>,
+    recv: Vec<u8>,
 }
 
 impl<'a> MpiCombiner<'a> {
-    pub fn new(comm: &'a Comm, d: usize, k: usize) -> Self {
-        MpiCombiner { comm, d, k, acc: vec![0.0; d * k], touched: vec![false; d], bytes_sent: 0, sparse_bytes: 0.0, sparse_steps: 0 }
+    pub fn new(comm: &'a Comm) -> Self {
+        MpiCombiner {
+            comm,
+            bytes_sent: 0,
+            sparse_bytes: 0.0,
+            sparse_steps: 0,
+            sizes: Vec::new(),
+            steps: 0,
+            send: Vec::new(),
+            recv: Vec::new(),
+        }
     }
 
-    fn sparse(&mut self, m: &StepMessage) -> Result<Combined> {
-        let k = self.k;
-        let bytes = encode(m);
-        self.bytes_sent += bytes.len() as u64;
-        let all = self.comm.all_gather_bytes(&bytes)?;
-        self.sparse_bytes += all.len() as f64;
+    fn sparse(&mut self, t: usize, m: &StepMessage, k: usize, out: &mut Combined) -> Result<()> {
+        self.send.clear();
+        encode(m, &mut self.send);
+        let p = self.comm.size();
+        let lens: Vec<i32> = (0..p).map(|r| self.sizes[r * self.steps + t] as i32).collect();
+        if self.send.len() != lens[self.comm.rank()] as usize {
+            anyhow::bail!("step {t}: message of {} bytes where {} were planned (a bug, please report it)", self.send.len(), lens[self.comm.rank()]);
+        }
+        self.send.push(0);
+        let mut displs = Vec::with_capacity(p);
+        let mut at = 0i32;
+        for &l in &lens {
+            displs.push(at);
+            at = at.checked_add(l).ok_or_else(|| anyhow::anyhow!("a step's messages exceed 2 GiB; use a smaller --batch-size"))?;
+        }
+        self.comm.all_gather_known(&self.send, &lens, &displs, &mut self.recv);
+        self.bytes_sent += lens[self.comm.rank()] as u64;
+        self.sparse_bytes += self.recv.len() as f64;
         self.sparse_steps += 1;
-        let mut out = Combined { intercept: vec![0.0; k], ..Default::default() };
+        out.clear();
+        out.intercept.resize(k, 0.0);
         let mut at = 0;
         // Rank order: the same additions in the same order on every rank.
-        while at < all.len() {
-            let (msg, used) = decode(&all[at..], k);
-            at += used;
-            out.samples += msg.samples;
-            out.new_seen += msg.new_seen;
-            out.loss += msg.loss;
-            for (a, b) in out.intercept.iter_mut().zip(&msg.intercept) {
-                *a += b;
-            }
-            for (i, &f) in msg.features.iter().enumerate() {
-                let f = f as usize;
-                if !self.touched[f] {
-                    self.touched[f] = true;
-                    out.features.push(f as u32);
-                }
-                for c in 0..k {
-                    self.acc[f * k + c] += msg.values[i * k + c];
-                }
-            }
+        while at < self.recv.len() {
+            at += decode_into(&self.recv[at..], k, out);
         }
-        out.features.sort_unstable();
-        out.values.reserve(out.features.len() * k);
-        for &f in &out.features {
-            let f = f as usize;
-            out.values.extend_from_slice(&self.acc[f * k..(f + 1) * k]);
-            self.acc[f * k..(f + 1) * k].iter_mut().for_each(|v| *v = 0.0);
-            self.touched[f] = false;
-        }
-        Ok(out)
+        Ok(())
     }
 
-    fn dense(&mut self, m: &StepMessage) -> Combined {
-        let k = self.k;
+    fn dense(&mut self, m: &StepMessage, d: usize, k: usize) -> Combined {
         let head = 3 + k;
-        let mut buf = vec![0.0; head + self.d * k];
-        buf[0] = m.samples as f64;
-        buf[1] = m.new_seen as f64;
-        buf[2] = m.loss;
-        buf[3..head].copy_from_slice(&m.intercept);
-        for (i, &f) in m.features.iter().enumerate() {
-            let f = f as usize;
-            buf[head + f * k..head + (f + 1) * k].copy_from_slice(&m.values[i * k..(i + 1) * k]);
-        }
+        let mut buf = Vec::with_capacity(head + d * k);
+        buf.extend_from_slice(&[m.samples as f64, m.new_seen as f64, m.loss]);
+        buf.extend_from_slice(&m.intercept);
+        buf.extend(m.densify(d, k));
         self.bytes_sent += (buf.len() * 8) as u64;
-        let sum = self.comm.sum_f64_vec(&buf);
-        Combined {
+        let sum = self.comm.sum_f64_vec_identical(&buf);
+        StepMessage {
             samples: sum[0] as u64,
             new_seen: sum[1] as u64,
             loss: sum[2],
             intercept: sum[3..head].to_vec(),
-            features: (0..self.d as u32).collect(),
-            values: sum[head..].to_vec(),
+            dense: sum[head..].to_vec(),
+            ..Default::default()
         }
     }
 }
@@ -192,14 +238,25 @@ impl Combiner for MpiCombiner<'_> {
     fn sum_f64(&mut self, x: f64) -> f64 {
         self.comm.sum_f64(x)
     }
-    fn combine(&mut self, m: &StepMessage, dense: bool) -> Result<Option<Combined>> {
-        if self.comm.size() == 1 {
-            Ok(None)
-        } else if dense {
-            Ok(Some(self.dense(m)))
-        } else {
-            self.sparse(m).map(Some)
+    fn sum_vec(&mut self, x: &[f64]) -> Vec<f64> {
+        self.comm.sum_f64_vec_identical(x)
+    }
+    fn plan_epoch(&mut self, sizes: &[u32]) {
+        if self.comm.size() > 1 {
+            self.steps = sizes.len();
+            self.sizes = self.comm.all_gather_u32s(sizes);
         }
+    }
+    fn combine(&mut self, t: usize, m: &StepMessage, dense: bool, d: usize, k: usize, out: &mut Combined) -> Result<bool> {
+        if self.comm.size() == 1 {
+            return Ok(false);
+        }
+        if dense {
+            *out = self.dense(m, d, k);
+        } else {
+            self.sparse(t, m, k, out)?;
+        }
+        Ok(true)
     }
     fn same_everywhere(&mut self, x: u64) -> bool {
         let all = self.comm.all_gather_u64(x);
@@ -217,39 +274,51 @@ impl Combiner for MpiCombiner<'_> {
     }
 }
 
-/// Wire format: samples, new_seen (u64), loss (f64), n features (u64),
-/// intercept (K x f64), features (n x u32), values (n x K x f64); little endian.
-pub fn encode(m: &StepMessage) -> Vec<u8> {
-    let mut b = Vec::with_capacity(32 + 8 * m.intercept.len() + 4 * m.features.len() + 8 * m.values.len());
+/// The length [`encode`] gives a message of `samples` rows holding `nnz`
+/// non-zeros in all, with `k` gradient values per sample.
+pub fn encoded_len(samples: usize, nnz: usize, k: usize) -> usize {
+    40 + 8 * k + samples * (8 * k + 4) + nnz * 12
+}
+
+/// Wire format, little endian: samples, new_seen (u64), loss (f64), number
+/// of samples' rows s and of non-zeros z (u64), intercept (K f64), diffs
+/// (s x K f64), nnz (s u32), cols (z u32), vals (z f64).
+pub fn encode(m: &StepMessage, b: &mut Vec<u8>) {
+    b.reserve(40 + 8 * (m.intercept.len() + m.diffs.len() + m.vals.len()) + 4 * (m.nnz.len() + m.cols.len()));
     b.extend_from_slice(&m.samples.to_le_bytes());
     b.extend_from_slice(&m.new_seen.to_le_bytes());
     b.extend_from_slice(&m.loss.to_le_bytes());
-    b.extend_from_slice(&(m.features.len() as u64).to_le_bytes());
-    for v in &m.intercept {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    for f in &m.features {
-        b.extend_from_slice(&f.to_le_bytes());
-    }
-    for v in &m.values {
-        b.extend_from_slice(&v.to_le_bytes());
-    }
-    b
+    b.extend_from_slice(&(m.nnz.len() as u64).to_le_bytes());
+    b.extend_from_slice(&(m.cols.len() as u64).to_le_bytes());
+    m.intercept.iter().for_each(|v| b.extend_from_slice(&v.to_le_bytes()));
+    m.diffs.iter().for_each(|v| b.extend_from_slice(&v.to_le_bytes()));
+    m.nnz.iter().for_each(|v| b.extend_from_slice(&v.to_le_bytes()));
+    m.cols.iter().for_each(|v| b.extend_from_slice(&v.to_le_bytes()));
+    m.vals.iter().for_each(|v| b.extend_from_slice(&v.to_le_bytes()));
 }
 
-/// Reads one message; returns it and the bytes it took.
-pub fn decode(b: &[u8], k: usize) -> (StepMessage, usize) {
+/// Appends one encoded message to `out` (summing the scalars); returns the bytes it took.
+pub fn decode_into(b: &[u8], k: usize, out: &mut StepMessage) -> usize {
     let u64_at = |i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
     let f64_at = |i: usize| f64::from_le_bytes(b[i..i + 8].try_into().unwrap());
-    let n = u64_at(24) as usize;
-    let mut at = 32;
-    let intercept = (0..k).map(|c| f64_at(at + 8 * c)).collect();
+    let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().unwrap());
+    out.samples += u64_at(0);
+    out.new_seen += u64_at(8);
+    out.loss += f64_at(16);
+    let (s, z) = (u64_at(24) as usize, u64_at(32) as usize);
+    let mut at = 40;
+    for c in 0..k {
+        out.intercept[c] += f64_at(at + 8 * c);
+    }
     at += 8 * k;
-    let features = (0..n).map(|i| u32::from_le_bytes(b[at + 4 * i..at + 4 * i + 4].try_into().unwrap())).collect();
-    at += 4 * n;
-    let values = (0..n * k).map(|i| f64_at(at + 8 * i)).collect();
-    at += 8 * n * k;
-    (StepMessage { samples: u64_at(0), new_seen: u64_at(8), loss: f64_at(16), intercept, features, values }, at)
+    out.diffs.extend((0..s * k).map(|i| f64_at(at + 8 * i)));
+    at += 8 * s * k;
+    out.nnz.extend((0..s).map(|i| u32_at(at + 4 * i)));
+    at += 4 * s;
+    out.cols.extend((0..z).map(|i| u32_at(at + 4 * i)));
+    at += 4 * z;
+    out.vals.extend((0..z).map(|i| f64_at(at + 8 * i)));
+    at + 8 * z
 }
 
 #[cfg(test)]
@@ -257,20 +326,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wire_roundtrip() {
-        let m = StepMessage {
-            samples: 3,
-            new_seen: 2,
-            loss: 1.5,
-            intercept: vec![0.25, -1.0],
-            features: vec![1, 7],
-            values: vec![1.0, 2.0, 3.0, 4.0],
-        };
-        let mut two = encode(&m);
-        two.extend(encode(&StepMessage { intercept: vec![0.0, 0.0], ..Default::default() }));
-        let (back, used) = decode(&two, 2);
-        assert_eq!(back, m);
-        assert_eq!(decode(&two[used..], 2).1, two.len() - used);
+    fn wire_roundtrip_sums_scalars_and_appends_rows() {
+        let mut m = StepMessage { samples: 1, new_seen: 1, loss: 1.5, intercept: vec![0.25, -1.0], ..Default::default() };
+        m.push_sample(&[1, 7], &[0.5, 0.25], &[1.0, 2.0]);
+        let mut bytes = Vec::new();
+        encode(&m, &mut bytes);
+        assert_eq!(bytes.len(), encoded_len(1, 2, 2));
+        encode(&m, &mut bytes);
+        let mut out = StepMessage { intercept: vec![0.0, 0.0], ..Default::default() };
+        let used = decode_into(&bytes, 2, &mut out);
+        assert_eq!(out, m);
+        decode_into(&bytes[used..], 2, &mut out);
+        assert_eq!((out.samples, out.loss, out.intercept.clone()), (2, 3.0, vec![0.5, -2.0]));
+        assert_eq!(out.cols, [1, 7, 1, 7]);
+        assert_eq!(out.densify(8, 2)[14..16], [0.5, 1.0]);
     }
 
     #[test]

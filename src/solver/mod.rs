@@ -15,6 +15,7 @@ pub mod lazy;
 pub mod loss;
 pub mod options;
 pub mod saga;
+pub mod step_size;
 
 pub use options::{Penalty, SolverOptions};
 pub use saga::{fit, FitResult, TrainingSet};

@@ -27,8 +27,8 @@ pub struct SolverOptions {
     pub max_iter: usize,
     pub tol: f64,
     pub seed: u64,
-    /// Samples per rank per step.
-    pub batch_size: usize,
+    /// Samples per rank per step; `None` chooses (see `saga::auto_batch`).
+    pub batch_size: Option<usize>,
 }
 
 impl Default for SolverOptions {
@@ -42,7 +42,7 @@ impl Default for SolverOptions {
             max_iter: 100,
             tol: 1e-4,
             seed: 0,
-            batch_size: 16,
+            batch_size: None,
         }
     }
 }
@@ -74,7 +74,7 @@ impl SolverOptions {
         if self.max_iter == 0 {
             return Err("--max-iter must be at least 1".into());
         }
-        if self.batch_size == 0 {
+        if self.batch_size == Some(0) {
             return Err("--batch-size must be at least 1".into());
         }
         Ok(())

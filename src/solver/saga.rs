@@ -17,13 +17,13 @@
 //! once per epoch in a seeded random order, spread over the same number of
 //! steps on every rank.
 //!
-//! Step size: sklearn's `1 / (2L + min(2 n alpha, L))` with `L = 0.25 (max
-//! ||x||^2 + fit_intercept) + alpha`, where `n` counts SAGA's memory blocks:
-//! n samples for b = 1, n / b for minibatches (Defazio et al.'s bound with
-//! blocks of b). `L` bounds every sample's smoothness, so it bounds a
-//! minibatch's too; the step never exceeds `1 / (2L)`.
+//! The step size and batch size are planned in `step_size`: sklearn's step
+//! for one sample, a larger one for minibatches from their expected
+//! smoothness, with the intercept's feature scaled so that it does not
+//! dominate the smoothness.
 
-use super::combine::{choose_dense, Combiner, StepMessage};
+use super::combine::{choose_dense, encoded_len, Combiner, StepMessage};
+use super::step_size::{minibatch_smoothness, saga_step, top_eigenvalue, EIGEN_MARGIN};
 use super::lazy::LazyWeights;
 use super::loss::loss_and_gradient;
 use super::options::SolverOptions;
@@ -81,8 +81,7 @@ pub struct FitResult {
     pub converged: bool,
     /// The exact objective at the returned weights.
     pub objective: f64,
-    pub step_size: f64,
-    pub steps_per_epoch: usize,
+    pub plan: Plan,
     pub bytes_sent: u64,
     pub dense_epochs: usize,
 }
@@ -108,14 +107,8 @@ pub fn fit(
     let (alpha, beta) = opts.alpha_beta();
     let (alpha, beta) = (alpha / n, beta / n);
 
-    let local_max_sq = (0..data.x.n_rows())
-        .map(|r| data.x.values[data.x.indptr[r]..data.x.indptr[r + 1]].iter().map(|v| v * v).sum::<f64>())
-        .fold(0.0, f64::max);
-    let max_sq = comb.max_f64(local_max_sq);
-    let steps = (comb.max_f64(n_local as f64) / opts.batch_size as f64).ceil().max(1.0) as usize;
-    let lipschitz = 0.25 * (max_sq + opts.fit_intercept as u8 as f64) + alpha;
-    let blocks = steps as f64; // n / b
-    let step = 1.0 / (2.0 * lipschitz + (2.0 * blocks * alpha).min(lipschitz));
+    let plan = plan(data, opts, alpha, comb);
+    let (step, steps, s2) = (plan.step, plan.steps_per_epoch, plan.intercept_scale * plan.intercept_scale);
     if step * alpha == 1.0 {
         bail!("the step size times alpha is 1, which SAGA cannot handle; change C");
     }
@@ -140,10 +133,9 @@ pub fn fit(
 
     let mut order: Vec<usize> = (0..n_local).collect();
     let mut prev = lw.weights();
-    let mut local_acc = vec![0.0; d * k];
-    let mut local_touched = vec![false; d];
-    let (mut raw, mut grad, mut diff) = (vec![0.0; k], vec![0.0; k], vec![0.0; k]);
+    let (mut raw, mut grad, mut diff, mut corr) = (vec![0.0; k], vec![0.0; k], vec![0.0; k], vec![0.0; k]);
     let mut msg = StepMessage { intercept: vec![0.0; k], ..Default::default() };
+    let mut combined = StepMessage::default();
     let mut n_iter = 0;
     let mut converged = false;
     let mut dense = false;
@@ -153,16 +145,19 @@ pub fn fit(
         let epoch_start = Instant::now();
         let mut rng = Pcg64Mcg::seed_from_u64(mix(opts.seed, comb.rank() as u64, epoch as u64));
         order.shuffle(&mut rng);
+        if comb.ranks() > 1 && !dense {
+            let sizes: Vec<u32> = (0..steps)
+                .map(|t| {
+                    let batch = &order[t * n_local / steps..(t + 1) * n_local / steps];
+                    let nnz: usize = batch.iter().map(|&i| data.x.indptr[i + 1] - data.x.indptr[i]).sum();
+                    encoded_len(batch.len(), nnz, k) as u32
+                })
+                .collect();
+            comb.plan_epoch(&sizes);
+        }
         let mut epoch_loss = 0.0;
         for t in 0..steps {
             let batch = &order[t * n_local / steps..(t + 1) * n_local / steps];
-            // Local phase: new gradient terms with weights as of the step's start.
-            msg.samples = batch.len() as u64;
-            msg.new_seen = 0;
-            msg.loss = 0.0;
-            msg.intercept.iter_mut().for_each(|v| *v = 0.0);
-            msg.features.clear();
-            msg.values.clear();
             // Samples come in random order, so the hardware cannot guess what
             // comes next: fetch the row two steps ahead, and the weights of
             // the row one step ahead (fetched last step).
@@ -176,6 +171,10 @@ pub fn fit(
                     lw.prefetch(j as usize);
                 }
             }
+
+            // Local phase: new gradient terms with the weights as of the step's start.
+            msg.clear();
+            msg.samples = batch.len() as u64;
             for &i in batch {
                 let (a, b) = (data.x.indptr[i], data.x.indptr[i + 1]);
                 let (cols, vals) = (&data.x.cols[a..b], &data.x.values[a..b]);
@@ -201,54 +200,52 @@ pub fn fit(
                     seen[i] = true;
                     msg.new_seen += 1;
                 }
-                if batch.len() == 1 {
-                    // One sample: its columns are already sorted and distinct.
-                    msg.features.extend_from_slice(cols);
-                    for &v in vals {
-                        msg.values.extend(diff.iter().map(|d| v * d));
-                    }
-                    continue;
-                }
-                for (&j, &v) in cols.iter().zip(vals) {
-                    let j = j as usize;
-                    if !local_touched[j] {
-                        local_touched[j] = true;
-                        msg.features.push(j as u32);
-                    }
-                    for c in 0..k {
-                        local_acc[j * k + c] += v * diff[c];
-                    }
-                }
-            }
-            if batch.len() > 1 {
-                msg.features.sort_unstable();
-                for &j in &msg.features {
-                    let j = j as usize;
-                    msg.values.extend_from_slice(&local_acc[j * k..(j + 1) * k]);
-                    local_acc[j * k..(j + 1) * k].iter_mut().for_each(|v| *v = 0.0);
-                    local_touched[j] = false;
-                }
+                msg.push_sample(cols, vals, &diff);
             }
 
-            let combined = comb.combine(&msg, dense)?;
-            let all = combined.as_ref().unwrap_or(&msg);
+            let all = if comb.combine(t, &msg, dense, d, k, &mut combined)? { &combined } else { &msg };
             epoch_loss += all.loss;
             if all.samples == 0 {
                 continue;
             }
-            // Update phase: identical on every rank.
+
+            // Update phase: the same operations in the same order on every rank.
             m += all.new_seen as f64;
             lw.wscale *= 1.0 - step * alpha;
             let immediate = step * (1.0 / all.samples as f64 - 1.0 / m);
-            for (idx, &j) in all.features.iter().enumerate() {
-                let j = j as usize;
-                lw.catch_up(j);
-                lw.apply(j, &all.values[idx * k..(idx + 1) * k], immediate / lw.wscale);
+            let scale = immediate / lw.wscale;
+            if dense {
+                for j in 0..d {
+                    lw.catch_up(j);
+                    lw.apply(j, &all.dense[j * k..(j + 1) * k], scale);
+                }
+            } else {
+                if comb.ranks() > 1 {
+                    // Other ranks' rows reach features this rank has not touched lately.
+                    for &j in &all.cols {
+                        lw.prefetch(j as usize);
+                    }
+                }
+                let mut at = 0;
+                for (sample, &nnz) in all.nnz.iter().enumerate() {
+                    let dsample = &all.diffs[sample * k..(sample + 1) * k];
+                    for p in at..at + nnz as usize {
+                        let j = all.cols[p] as usize;
+                        let v = all.vals[p];
+                        for c in 0..k {
+                            corr[c] = v * dsample[c];
+                        }
+                        lw.catch_up(j);
+                        lw.apply(j, &corr, scale);
+                    }
+                    at += nnz as usize;
+                }
             }
             if opts.fit_intercept {
+                // The intercept is the weight of a feature equal to `s` (see step_size).
                 for c in 0..k {
                     intercept_sum[c] += all.intercept[c];
-                    intercept[c] -= step * (intercept_sum[c] / m + (1.0 / all.samples as f64 - 1.0 / m) * all.intercept[c]);
+                    intercept[c] -= s2 * step * (intercept_sum[c] / m + (1.0 / all.samples as f64 - 1.0 / m) * all.intercept[c]);
                 }
             }
             lw.record_step(step, m);
@@ -303,11 +300,90 @@ pub fn fit(
         n_iter,
         converged,
         objective,
-        step_size: step,
-        steps_per_epoch: steps,
+        plan,
         bytes_sent: comb.bytes_sent(),
         dense_epochs,
     })
+}
+
+/// How an epoch runs: the step size, the batch, the intercept's scale.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub step: f64,
+    /// Samples per rank per step.
+    pub batch_size: usize,
+    pub steps_per_epoch: usize,
+    pub intercept_scale: f64,
+    pub l_max: f64,
+    pub l_full: f64,
+}
+
+/// Collective: the step size and batch size (see `step_size`).
+fn plan(data: &TrainingSet, opts: &SolverOptions, alpha: f64, comb: &mut impl Combiner) -> Plan {
+    let n = data.n_total as f64;
+    let d = data.n_features;
+    let x = data.x;
+    let local_max_sq = (0..x.n_rows()).map(|r| x.values[x.indptr[r]..x.indptr[r + 1]].iter().map(|v| v * v).sum::<f64>()).fold(0.0, f64::max);
+    let max_sq = comb.max_f64(local_max_sq);
+    // lambda_max of the rows alone, then with the intercept's column at scale s.
+    let gram = |comb: &mut dyn FnMut(&[f64]) -> Vec<f64>, v: &[f64], s: f64| -> Vec<f64> {
+        let mut out = vec![0.0; v.len()];
+        for r in 0..x.n_rows() {
+            let (a, b) = (x.indptr[r], x.indptr[r + 1]);
+            let mut dot = if v.len() > d { s * v[d] } else { 0.0 };
+            for p in a..b {
+                dot += x.values[p] * v[x.cols[p] as usize];
+            }
+            for p in a..b {
+                out[x.cols[p] as usize] += x.values[p] * dot;
+            }
+            if v.len() > d {
+                out[d] += s * dot;
+            }
+        }
+        comb(&out)
+    };
+    let lam_rows = top_eigenvalue(d, n, 100, |v| gram(&mut |o| comb.sum_vec(o), v, 0.0));
+    let (s, lam) = if opts.fit_intercept {
+        let s = comb.max_f64(lam_rows.sqrt().clamp(0.01, 1.0));
+        (s, top_eigenvalue(d + 1, n, 100, |v| gram(&mut |o| comb.sum_vec(o), v, s)))
+    } else {
+        (0.0, lam_rows)
+    };
+    let lam = comb.max_f64(lam);
+    let l_max = 0.25 * (max_sq + s * s) + alpha;
+    let l_full = (0.25 * lam * EIGEN_MARGIN + alpha).min(l_max);
+    let n_max_local = comb.max_f64(data.y.len() as f64);
+    let batch_size = opts.batch_size.unwrap_or_else(|| auto_batch(data, comb));
+    let steps = (n_max_local / batch_size as f64).ceil().max(1.0) as usize;
+    let b_total = n / steps as f64;
+    let l_b = minibatch_smoothness(n, b_total, l_full, l_max);
+    let step = comb.max_f64(saga_step(l_b, steps as f64, alpha));
+    Plan { step, batch_size, steps_per_epoch: steps, intercept_scale: s, l_max, l_full }
+}
+
+/// Nominal latency of one small allgather over `p` ranks: about 2 us per
+/// round of a tree on InfiniBand or shared memory (see README's cost model).
+fn nominal_latency(p: f64) -> f64 {
+    2e-6 * p.log2().max(1.0)
+}
+
+/// Samples per rank per step when the user does not say: 1 on one rank (no
+/// collective: exactly sklearn's SAGA); otherwise the fewest that make a
+/// step's compute at least the collective's nominal latency. A sample costs
+/// about a nanosecond per non-zero and class (measured here, README) in its
+/// forward pass on its own rank and in its update on every rank. The choice
+/// depends only on the data and the rank count, never on timings, so the
+/// same seed and rank count give the same model.
+fn auto_batch(data: &TrainingSet, comb: &mut impl Combiner) -> usize {
+    let p = comb.ranks() as f64;
+    if p <= 1.0 {
+        return 1;
+    }
+    let nnz_mean = comb.sum_f64(data.x.nnz() as f64) / (data.n_total as f64).max(1.0);
+    let per_sample = 1e-9 * nnz_mean.max(1.0) * data.width() as f64 * (1.0 + p);
+    let b = (nominal_latency(p) / per_sample).ceil();
+    comb.max_f64(b.clamp(1.0, 64.0)) as usize
 }
 
 /// Collective: `C * sum_i s_i loss_i + penalty` at weights `w` (feature-major).
@@ -384,7 +460,7 @@ mod tests {
         let (x, y) = tiny();
         let sw = vec![1.0; 4];
         let data = TrainingSet { x: &x, y: &y, sample_weight: &sw, n_features: 3, n_classes: 2, n_total: 4 };
-        let opts = SolverOptions { batch_size: batch, max_iter: 20_000, tol: 1e-12, ..opts.clone() };
+        let opts = SolverOptions { batch_size: Some(batch), max_iter: 20_000, tol: 1e-12, ..opts.clone() };
         fit(&data, &opts, None, &mut SingleRank, |_| {}).unwrap()
     }
 
