@@ -274,9 +274,13 @@ pub struct GenerateArgs {
     /// Share of a document's words drawn from its class's topic words.
     #[arg(long, value_name = "F", default_value_t = 0.08)]
     pub topic_share: f64,
-    /// Random seed: the same seed gives the same corpus.
+    /// Random seed of the documents: the same seed gives the same corpus, another
+    /// seed a held-out set of the same language.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Random seed of the language: which words are each class's topic words.
+    #[arg(long, default_value_t = 0)]
+    pub topic_seed: u64,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -57,11 +57,14 @@ pub fn run(comm: &Comm, args: GenerateArgs) -> Result<()> {
 
 fn generate(a: &GenerateArgs) -> Result<()> {
     let started = Instant::now();
-    let mut rng = Pcg64Mcg::seed_from_u64(a.seed);
     let v = a.vocab_size as u64;
+    // The language (which words are each class's topic) depends on --topic-seed
+    // only, so corpora made with other --seed values are held-out sets of it.
+    let mut topic_rng = Pcg64Mcg::seed_from_u64(a.topic_seed ^ 0x7e57_ab1e);
     // Topic words come from below the most frequent words, where real topic words live.
     let lo = (v / 50).min(v - 2 * a.topic_words as u64);
-    let pool = sample(&mut rng, (v - lo) as usize, (a.classes * a.topic_words).min((v - lo) as u32) as usize);
+    let pool = sample(&mut topic_rng, (v - lo) as usize, (a.classes * a.topic_words).min((v - lo) as u32) as usize);
+    let mut rng = Pcg64Mcg::seed_from_u64(a.seed);
     let pool: Vec<u64> = pool.iter().map(|i| i as u64 + lo).collect();
     let topics: Vec<&[u64]> = (0..a.classes as usize)
         .map(|k| {

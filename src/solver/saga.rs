@@ -368,13 +368,19 @@ fn nominal_latency(p: f64) -> f64 {
     2e-6 * p.log2().max(1.0)
 }
 
+/// Epochs grow with the total batch `b` roughly as `1 + b / B0` (measured
+/// on generated corpora, README); this is B0.
+const BATCH_EPOCH_SCALE: f64 = 8.0;
+
 /// Samples per rank per step when the user does not say: 1 on one rank (no
-/// collective: exactly sklearn's SAGA); otherwise the fewest that make a
-/// step's compute at least the collective's nominal latency. A sample costs
-/// about a nanosecond per non-zero and class (measured here, README) in its
-/// forward pass on its own rank and in its update on every rank. The choice
-/// depends only on the data and the rank count, never on timings, so the
-/// same seed and rank count give the same model.
+/// collective: exactly sklearn's SAGA). Otherwise the total batch `b` that
+/// minimises the modelled time of a fit, `epochs(b) * n / b * (latency + b
+/// * c)` with `epochs(b) ~ 1 + b / B0`: `b = sqrt(latency * B0 / c)`, where
+/// `c` is a sample's cost (about a nanosecond per non-zero and class, in its
+/// forward pass on its own rank and its update on every rank) and the
+/// latency is nominal. The choice depends only on the data and the rank
+/// count, never on timings, so the same seed and rank count give the same
+/// model.
 fn auto_batch(data: &TrainingSet, comb: &mut impl Combiner) -> usize {
     let p = comb.ranks() as f64;
     if p <= 1.0 {
@@ -382,8 +388,8 @@ fn auto_batch(data: &TrainingSet, comb: &mut impl Combiner) -> usize {
     }
     let nnz_mean = comb.sum_f64(data.x.nnz() as f64) / (data.n_total as f64).max(1.0);
     let per_sample = 1e-9 * nnz_mean.max(1.0) * data.width() as f64 * (1.0 + p);
-    let b = (nominal_latency(p) / per_sample).ceil();
-    comb.max_f64(b.clamp(1.0, 64.0)) as usize
+    let total = (nominal_latency(p) * BATCH_EPOCH_SCALE / per_sample).sqrt();
+    comb.max_f64((total / p).round().clamp(1.0, 64.0)) as usize
 }
 
 /// Collective: `C * sum_i s_i loss_i + penalty` at weights `w` (feature-major).

@@ -87,3 +87,26 @@ def binary():
     if shutil.which(os.environ.get("TEXTSAGA_MPIRUN", "mpirun")) is None:
         pytest.fail("mpirun is missing: run scripts/setup.sh")
     return BIN
+
+
+def read_docs(path):
+    """Documents and labels of a corpus in either layout."""
+    with h5py.File(path, "r") as f:
+        if isinstance(f["text"], h5py.Group):
+            raw = f["text/bytes"][:].tobytes()
+            off = f["text/offsets"][:]
+            docs = [raw[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
+        else:
+            docs = [s.decode("utf-8") for s in f["text"][:]]
+        labels = f["label"][:]
+    if labels.dtype.kind in "SO":
+        labels = np.array([l.decode() if isinstance(l, bytes) else l for l in labels], dtype=object)
+    return docs, labels
+
+
+def read_model(path):
+    with h5py.File(path, "r") as f:
+        out = {k: f[k][:] for k in ("coef", "intercept", "classes")}
+        out["n_iter"] = int(f.attrs["n_iter"])
+        out["objective"] = float(f.attrs["objective"])
+    return out

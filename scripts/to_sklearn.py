@@ -1,0 +1,95 @@
+"""Turn a textsaga model into a scikit-learn Pipeline, so that a model trained
+on a cluster is served from Python.
+
+usage: to_sklearn.py MODEL.h5 OUT.joblib
+
+The Pipeline is TfidfVectorizer (or HashingVectorizer + TfidfTransformer in
+hashing mode) with textsaga's vocabulary, idf and settings, followed by a
+LogisticRegression holding textsaga's coef_, intercept_ and classes_. Its
+predictions equal `textsaga predict`'s.
+"""
+
+import json
+import sys
+
+import h5py
+import joblib
+import numpy as np
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+
+
+def df_bound(b):
+    """textsaga's {"count": n} / {"fraction": f} as sklearn's int / float."""
+    (kind, value), = b.items()
+    return int(value) if kind == "count" else float(value)
+
+
+def vectorizer_steps(params, vocabulary, idf):
+    a = params["analyzer"]
+    common = dict(
+        lowercase=a["lowercase"],
+        strip_accents=a["strip_accents"],
+        ngram_range=tuple(a["ngram_range"]),
+        stop_words="english" if a["stop_words_english"] else None,
+        binary=params["binary"],
+    )
+    norm = None if params["norm"] == "none" else params["norm"]
+    if params["hashing"] is not None:
+        hasher = HashingVectorizer(n_features=params["hashing"], alternate_sign=params["alternate_sign"], norm=None, **common)
+        tfidf = TfidfTransformer(norm=norm, use_idf=params["use_idf"], smooth_idf=params["smooth_idf"], sublinear_tf=params["sublinear_tf"])
+        if params["use_idf"]:
+            tfidf.idf_ = idf
+        tfidf.n_features_in_ = params["hashing"]
+        return [("hashing", hasher), ("tfidf", tfidf)]
+    vec = TfidfVectorizer(
+        vocabulary={t: i for i, t in enumerate(vocabulary)},
+        norm=norm,
+        use_idf=params["use_idf"],
+        smooth_idf=params["smooth_idf"],
+        sublinear_tf=params["sublinear_tf"],
+        **common,
+    )
+    # A fixed vocabulary needs no fit; idf_ is set as fitted.
+    vec._validate_vocabulary()
+    if params["use_idf"]:
+        vec.idf_ = idf
+    return [("tfidf", vec)]
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    model_path, out = sys.argv[1], sys.argv[2]
+    with h5py.File(model_path, "r") as f:
+        params = json.loads(f.attrs["params"])
+        coef = f["coef"][:]
+        intercept = f["intercept"][:]
+        classes = f["classes"][:]
+        if classes.dtype.kind in "SO":
+            classes = np.array([c.decode() if isinstance(c, bytes) else c for c in classes], dtype=object)
+        vocabulary = [t.decode() for t in f["vocabulary"][:]] if "vocabulary" in f else None
+        idf = f["idf"][:] if "idf" in f else None
+    solver = params["solver"]
+    clf = LogisticRegression(
+        solver="saga",
+        C=solver["c"],
+        penalty=None if solver["penalty"] == "none" else solver["penalty"],
+        l1_ratio=solver["l1_ratio"] if solver["penalty"] == "elasticnet" else None,
+        fit_intercept=solver["fit_intercept"],
+        class_weight="balanced" if solver["class_weight_balanced"] else None,
+        max_iter=solver["max_iter"],
+        tol=solver["tol"],
+    )
+    clf.coef_ = coef
+    clf.intercept_ = intercept
+    clf.classes_ = classes
+    clf.n_features_in_ = coef.shape[1]
+    pipe = Pipeline(vectorizer_steps(params["vectorizer"], vocabulary, idf) + [("logreg", clf)])
+    joblib.dump(pipe, out)
+    print(f"to_sklearn: {model_path} -> {out} ({len(classes)} classes, {coef.shape[1]} features)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""textsaga fit against scikit-learn's LogisticRegression(solver="saga"):
+the same objective's optimum at 1-4 ranks for every penalty, binary and
+multinomial; agreement of predictions; determinism; export to a Pipeline."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import joblib
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, log_loss
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import ROOT, read_docs, read_model, run  # noqa: E402
+
+TIGHT = ["--tol", "1e-10", "--max-iter", "3000"]
+
+
+def objective(X, y, classes, coef, intercept, C, penalty, l1_ratio=0.0, sample_weight=None):
+    """sklearn's objective: C * sum_i s_i loss_i + penalty(W)."""
+    sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    Z = X @ coef.T + intercept
+    idx = np.searchsorted(classes, y)
+    if coef.shape[0] == 1:
+        z = Z[:, 0]
+        loss = np.logaddexp(0, z) - (idx == 1) * z
+    else:
+        loss = logsumexp(Z, axis=1) - Z[np.arange(len(y)), idx]
+    l2, l1 = 0.5 * np.sum(coef**2), np.sum(np.abs(coef))
+    pen = {"l2": l2, "l1": l1, "elasticnet": (1 - l1_ratio) * l2 + l1_ratio * l1, "none": 0.0}[penalty]
+    return C * np.sum(sw * loss) + pen
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory, binary):
+    d = tmp_path_factory.mktemp("fit")
+    out = {}
+    for name, classes, vocab, docs, share in [
+        ("binary", 2, 1500, 500, 0.1),
+        ("multi", 5, 1500, 600, 0.1),
+        # Without a penalty an optimum exists only when no hyperplane separates the classes.
+        ("noisy", 3, 30, 800, 0.03),
+        # For comparing predictions: classes that a model can tell apart.
+        ("clear2", 2, 3000, 2000, 0.3),
+        ("clear5", 5, 3000, 2000, 0.3),
+    ]:
+        for part, seed in [("train", 1), ("test", 2)]:
+            p = d / f"{name}-{part}.h5"
+            run(1, "generate", "-o", p, "--docs", docs, "--classes", classes, "--vocab-size", vocab,
+                "--mean-length", 25, "--topic-words", 5, "--topic-share", share, "--seed", seed, "--quiet")
+            out[name, part] = p
+    return d, out
+
+
+def sklearn_fit(docs, y, penalty="l2", C=1.0, l1_ratio=None, **kw):
+    """TF-IDF + LogisticRegression(solver="saga"), with the penalty said the
+    way sklearn >= 1.8 wants it (l1_ratio, C = inf for none)."""
+    X = TfidfVectorizer().fit_transform(docs)
+    ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": l1_ratio, "none": 0.0}[penalty]
+    C = np.inf if penalty == "none" else C
+    return X, LogisticRegression(solver="saga", C=C, l1_ratio=ratio, **kw).fit(X, y)
+
+
+CASES = [
+    # (corpus, penalty, C, l1_ratio)
+    ("binary", "l2", 1.0, None),
+    ("multi", "l2", 1.0, None),
+    ("binary", "l1", 5.0, None),
+    ("multi", "l1", 5.0, None),
+    ("binary", "elasticnet", 2.0, 0.4),
+    ("multi", "elasticnet", 2.0, 0.4),
+    ("noisy", "none", 1.0, None),
+]
+
+
+@pytest.mark.parametrize("corpus,penalty,C,l1_ratio", CASES)
+def test_tight_fit_reaches_sklearns_optimum_at_1_to_4_ranks(corpora, tmp_path, corpus, penalty, C, l1_ratio):
+    d, paths = corpora
+    docs, y = read_docs(paths[corpus, "train"])
+    X, ref = sklearn_fit(docs, y, penalty, C, l1_ratio, tol=1e-12, max_iter=20000)
+    classes = ref.classes_
+    opt = objective(X, y, classes, ref.coef_, ref.intercept_, C, penalty, l1_ratio or 0.0)
+    flags = ["--penalty", penalty, "-C", C] + (["--l1-ratio", l1_ratio] if l1_ratio is not None else [])
+    for ranks in (1, 2, 3, 4):
+        model = tmp_path / f"m{ranks}.h5"
+        run(ranks, "fit", "--data", paths[corpus, "train"], "--model", model, "--quiet", *TIGHT, *flags)
+        m = read_model(model)
+        assert list(m["classes"]) == list(classes)
+        ours = objective(X, y, classes, m["coef"], m["intercept"], C, penalty, l1_ratio or 0.0)
+        assert abs(ours - opt) <= 1e-6 * abs(opt), f"{ranks} ranks: {ours!r} vs sklearn's optimum {opt!r}"
+        assert abs(m["objective"] - ours) <= 1e-9 * abs(ours), "the model's objective attribute is not its objective"
+
+
+@pytest.mark.parametrize("corpus", ["binary", "multi"])
+def test_default_tol_is_as_close_as_sklearns_default(corpora, tmp_path, corpus):
+    d, paths = corpora
+    docs, y = read_docs(paths[corpus, "train"])
+    X, tight = sklearn_fit(docs, y, tol=1e-12, max_iter=20000)
+    opt = objective(X, y, tight.classes_, tight.coef_, tight.intercept_, 1.0, "l2")
+    # sklearn samples with replacement from its own seed: take its typical gap over a few seeds.
+    gaps = []
+    for seed in range(5):
+        _, m = sklearn_fit(docs, y, random_state=seed)
+        gaps.append(objective(X, y, m.classes_, m.coef_, m.intercept_, 1.0, "l2") - opt)
+    sk_gap = float(np.median(gaps))
+    for ranks in (1, 2, 4):
+        model = tmp_path / f"m{ranks}.h5"
+        run(ranks, "fit", "--data", paths[corpus, "train"], "--model", model, "--quiet")
+        m = read_model(model)
+        gap = objective(X, y, tight.classes_, m["coef"], m["intercept"], 1.0, "l2") - opt
+        assert gap <= sk_gap, f"{ranks} ranks: gap {gap:.3g} vs sklearn's {sk_gap:.3g} (seeds: {gaps})"
+
+
+@pytest.mark.parametrize("extra,kw", [(["--class-weight", "balanced"], {"class_weight": "balanced"}), (["--no-intercept"], {"fit_intercept": False})])
+def test_class_weight_and_no_intercept(corpora, tmp_path, extra, kw):
+    d, paths = corpora
+    docs, y = read_docs(paths["multi", "train"])
+    X, ref = sklearn_fit(docs, y, tol=1e-12, max_iter=20000, **kw)
+    sw = None
+    if kw.get("class_weight"):
+        counts = np.array([np.sum(y == c) for c in ref.classes_])
+        w = len(y) / (len(counts) * counts)
+        sw = w[np.searchsorted(ref.classes_, y)]
+    opt = objective(X, y, ref.classes_, ref.coef_, ref.intercept_, 1.0, "l2", sample_weight=sw)
+    for ranks in (1, 3):
+        model = tmp_path / "m.h5"
+        run(ranks, "fit", "--data", paths["multi", "train"], "--model", model, "--quiet", *TIGHT, *extra)
+        m = read_model(model)
+        if kw.get("fit_intercept") is False:
+            assert np.all(m["intercept"] == 0)
+        ours = objective(X, y, ref.classes_, m["coef"], m["intercept"], 1.0, "l2", sample_weight=sw)
+        assert abs(ours - opt) <= 1e-6 * abs(opt), f"{ranks} ranks: {ours!r} vs {opt!r}"
+
+
+@pytest.mark.parametrize("corpus", ["clear2", "clear5"])
+def test_predictions_agree_with_sklearn_and_the_exported_pipeline(corpora, tmp_path, corpus):
+    d, paths = corpora
+    train_docs, y = read_docs(paths[corpus, "train"])
+    test_docs, y_test = read_docs(paths[corpus, "test"])
+    vec = TfidfVectorizer()
+    ref = LogisticRegression(solver="saga", l1_ratio=0.0).fit(vec.fit_transform(train_docs), y)
+    sk_pred = ref.predict(vec.transform(test_docs))
+    model, pred = tmp_path / "m.h5", tmp_path / "p.h5"
+    run(2, "fit", "--data", paths[corpus, "train"], "--model", model, "--quiet")
+    run(3, "predict", "--model", model, "--data", paths[corpus, "test"], "-o", pred, "--proba", "--quiet")
+    with h5py.File(pred) as f:
+        ours, proba = f["predicted"][:], f["proba"][:]
+    assert len(ours) == len(test_docs) and proba.shape == (len(test_docs), len(ref.classes_))
+    agree = np.mean(ours == sk_pred)
+    assert agree >= 0.995, f"predictions agree on {agree:.4f} of held-out documents"
+
+    exported = tmp_path / "pipe.joblib"
+    subprocess.run([sys.executable, ROOT / "scripts/to_sklearn.py", model, exported], check=True, capture_output=True)
+    pipe = joblib.load(exported)
+    assert np.array_equal(pipe.predict(test_docs), ours)
+    assert np.max(np.abs(pipe.predict_proba(test_docs) - proba)) <= 1e-12
+
+    # evaluate's figures are sklearn's metrics of these predictions.
+    r = json.loads(run(2, "evaluate", "--model", model, "--data", paths[corpus, "test"], "--json").stdout)
+    assert r["documents"] == len(test_docs)
+    assert abs(r["accuracy"] - accuracy_score(y_test, ours)) <= 1e-12
+    assert abs(r["macro_f1"] - f1_score(y_test, ours, average="macro")) <= 1e-12
+    assert abs(r["log_loss"] - log_loss(y_test, proba, labels=pipe.classes_)) <= 1e-9
+    assert r["confusion_matrix"] == confusion_matrix(y_test, ours, labels=pipe.classes_).tolist()
+
+
+def test_hashing_model_exports_too(corpora, tmp_path):
+    d, paths = corpora
+    test_docs, _ = read_docs(paths["multi", "test"])
+    model, pred, exported = tmp_path / "m.h5", tmp_path / "p.h5", tmp_path / "pipe.joblib"
+    run(2, "fit", "--data", paths["multi", "train"], "--model", model, "--quiet", "--hashing", 4096, "--alternate-sign", "--ngram-range", "1,2")
+    run(2, "predict", "--model", model, "--data", paths["multi", "test"], "-o", pred, "--quiet")
+    subprocess.run([sys.executable, ROOT / "scripts/to_sklearn.py", model, exported], check=True, capture_output=True)
+    with h5py.File(pred) as f:
+        ours = f["predicted"][:]
+    assert np.array_equal(joblib.load(exported).predict(test_docs), ours)
+
+
+def test_same_seed_and_ranks_give_the_same_model(corpora, tmp_path):
+    d, paths = corpora
+    models = []
+    for i in range(2):
+        model = tmp_path / f"m{i}.h5"
+        run(3, "fit", "--data", paths["multi", "train"], "--model", model, "--quiet", "--seed", 7)
+        models.append(read_model(model))
+    assert np.array_equal(models[0]["coef"], models[1]["coef"])
+    assert np.array_equal(models[0]["intercept"], models[1]["intercept"])
+    other = tmp_path / "other.h5"
+    run(3, "fit", "--data", paths["multi", "train"], "--model", other, "--quiet", "--seed", 8)
+    assert not np.array_equal(read_model(other)["coef"], models[0]["coef"])
