@@ -1,0 +1,110 @@
+//! `fit`, `predict` and `evaluate` under real MPI launches: bad input ends
+//! every rank with one clear line and leaves no model; predictions come out
+//! in document order at any rank count.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+
+fn corpus(dir: &Path, name: &str, classes: &str, seed: &str) -> PathBuf {
+    let p = dir.join(name);
+    ok(1, &["generate", "-o", s(&p), "--docs", "400", "--classes", classes, "--vocab-size", "800", "--mean-length", "20", "--topic-words", "5", "--topic-share", "0.3", "--seed", seed, "--quiet"]);
+    p
+}
+
+fn fit_fails(dir: &Path, ranks: usize, args: &[&str], code: i32, needle: &str) {
+    let model = dir.join("model.h5");
+    let mut full = vec!["fit", "--model", s(&model)];
+    full.extend_from_slice(args);
+    let r = textsaga(ranks, &full);
+    assert_eq!(r.code, code, "{args:?} at {ranks} ranks: exit {}\n{}", r.code, r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    assert!(r.stderr.contains(needle), "{args:?} at {ranks} ranks: expected '{needle}' in\n{}", r.stderr);
+    if code == 1 {
+        assert_eq!(r.error_lines().len(), 1, "{}", r.stderr);
+    }
+    assert_no_output(dir, "model.h5");
+}
+
+#[test]
+fn bad_fits_end_cleanly_on_every_rank() {
+    let dir = scratch("badfit");
+    let data = corpus(&dir, "c.h5", "3", "1");
+    let jsonl = dir.join("one.jsonl");
+    std::fs::write(&jsonl, "{\"text\":\"alpha beta\",\"label\":\"spam\"}\n{\"text\":\"gamma delta\",\"label\":\"spam\"}\n").unwrap();
+    let one_class = dir.join("one.h5");
+    ok(1, &["prepare", s(&jsonl), "-o", s(&one_class), "--quiet"]);
+    for ranks in [1, 3] {
+        fit_fails(&dir, ranks, &["--data", s(&one_class)], 1, "only one class (spam)");
+        fit_fails(&dir, ranks, &["--data", s(&data), "-C", "nan"], 2, "C must be a positive number");
+        fit_fails(&dir, ranks, &["--data", s(&data), "-C", "-1"], 2, "C must be a positive number");
+        fit_fails(&dir, ranks, &["--data", s(&data), "--penalty", "elasticnet", "--l1-ratio", "1.5"], 2, "--l1-ratio must be within");
+        fit_fails(&dir, ranks, &["--data", s(&data), "--batch-size", "0"], 2, "positive whole number or 'auto'");
+    }
+    // Unlabelled corpus: fit needs labels.
+    let unlabelled = dir.join("u.h5");
+    {
+        let f = hdf5::File::create(&unlabelled).unwrap();
+        let docs: Vec<hdf5::types::VarLenUnicode> = ["one doc", "two doc"].iter().map(|x| x.parse().unwrap()).collect();
+        f.new_dataset_builder().with_data(&docs).create("text").unwrap();
+    }
+    fit_fails(&dir, 2, &["--data", s(&unlabelled)], 1, "has no label dataset 'label'");
+}
+
+#[test]
+fn warm_start_needs_the_same_vocabulary_and_continues_otherwise() {
+    let dir = scratch("warm");
+    let data = corpus(&dir, "c.h5", "3", "1");
+    let first = dir.join("first.h5");
+    ok(2, &["fit", "--data", s(&data), "--model", s(&first), "--max-iter", "2", "--quiet"]);
+    fit_fails(&dir, 2, &["--data", s(&data), "--warm-start", s(&first), "--min-df", "2"], 1, "different vocabulary");
+    fit_fails(&dir, 2, &["--data", s(&data), "--warm-start", s(&dir.join("nope.h5"))], 1, "no such file");
+    let second = dir.join("second.h5");
+    let r = ok(2, &["fit", "--data", s(&data), "--model", s(&second), "--warm-start", s(&first)]);
+    assert!(r.stderr.contains("textsaga fit: 400 documents"), "{}", r.stderr);
+    // A file that is HDF5 but not a model.
+    fit_fails(&dir, 2, &["--data", s(&data), "--warm-start", s(&data)], 1, "is not a textsaga model");
+}
+
+#[test]
+fn predictions_come_in_document_order_at_every_rank_count() {
+    let dir = scratch("predict");
+    let train = corpus(&dir, "train.h5", "4", "1");
+    let test = corpus(&dir, "test.h5", "4", "2");
+    let model = dir.join("m.h5");
+    let r = ok(3, &["fit", "--data", s(&train), "--model", s(&model)]);
+    assert!(r.stderr.lines().any(|l| l.starts_with("epoch    1")), "progress lines:\n{}", r.stderr);
+    let mut first: Option<(Vec<i64>, Vec<f64>)> = None;
+    for ranks in 1..=4 {
+        let out = dir.join(format!("p{ranks}.h5"));
+        ok(ranks, &["predict", "--model", s(&model), "--data", s(&test), "-o", s(&out), "--proba", "--quiet"]);
+        let f = hdf5::File::open(&out).unwrap();
+        let pred: Vec<i64> = f.dataset("predicted").unwrap().read_raw().unwrap();
+        let proba: Vec<f64> = f.dataset("proba").unwrap().read_raw().unwrap();
+        assert_eq!(pred.len(), 400);
+        assert_eq!(f.dataset("proba").unwrap().shape(), [400, 4]);
+        match &first {
+            None => first = Some((pred, proba)),
+            Some(p) => assert!(p.0 == pred && p.1 == proba, "{ranks} ranks differ from 1"),
+        }
+    }
+    let labels: Vec<i64> = hdf5::File::open(&test).unwrap().dataset("label").unwrap().read_raw().unwrap();
+    let pred = &first.unwrap().0;
+    let accuracy = pred.iter().zip(&labels).filter(|(a, b)| a == b).count() as f64 / 400.0;
+    assert!(accuracy > 0.9, "held-out accuracy {accuracy}");
+    let r = ok(2, &["evaluate", "--model", s(&model), "--data", s(&test)]);
+    assert!(r.stdout.contains("accuracy") && r.stdout.contains("confusion matrix"), "{}", r.stdout);
+    // Evaluating against labels the model never saw is a clear error.
+    let other = dir.join("other.jsonl");
+    std::fs::write(&other, "{\"text\":\"ka lo\",\"label\":99}\n").unwrap();
+    let other_h5 = dir.join("other.h5");
+    ok(1, &["prepare", s(&other), "-o", s(&other_h5), "--quiet"]);
+    let r = textsaga(2, &["evaluate", "--model", s(&model), "--data", s(&other_h5)]);
+    assert_eq!(r.code, 1);
+    assert!(r.error_lines()[0].contains("label 99 is not one of the model's classes"), "{}", r.stderr);
+    // A model path that is not a model.
+    let r = textsaga(2, &["predict", "--model", s(&test), "--data", s(&test), "-o", s(&dir.join("x.h5"))]);
+    assert_eq!(r.code, 1);
+    assert!(r.error_lines()[0].contains("is not a textsaga model"), "{}", r.stderr);
+    assert_no_output(&dir, "x.h5");
+}
