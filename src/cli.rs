@@ -194,9 +194,18 @@ fn parse_ngram_range(s: &str) -> std::result::Result<(usize, usize), String> {
 /// Flags every command accepts.
 #[derive(Args, Debug, Clone)]
 pub struct CommonArgs {
-    /// Print nothing but errors.
+    /// Print nothing but errors (and warnings).
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// Run metrics.
+#[derive(Args, Debug, Clone)]
+pub struct MetricsArgs {
+    /// Write run metrics as JSON: ranks, sizes, per-phase times (max and mean over ranks),
+    /// bytes communicated, peak RSS, git revision.
+    #[arg(long, value_name = "PATH")]
+    pub metrics: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -208,6 +217,8 @@ pub struct VectorizeArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub vectorizer: VectorizerArgs,
+    #[command(flatten)]
+    pub run: MetricsArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -358,6 +369,8 @@ pub struct FitArgs {
     #[command(flatten)]
     pub solver: SolverArgs,
     #[command(flatten)]
+    pub run: MetricsArgs,
+    #[command(flatten)]
     pub common: CommonArgs,
 }
 
@@ -374,6 +387,8 @@ pub struct PredictArgs {
     /// Also write class probabilities, (n, K).
     #[arg(long)]
     pub proba: bool,
+    #[command(flatten)]
+    pub run: MetricsArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }

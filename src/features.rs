@@ -49,6 +49,16 @@ pub struct PhaseTimes {
     pub transform: f64,
 }
 
+impl PhaseTimes {
+    /// Adds the phases to a run report, in pipeline order.
+    pub fn record(&self, report: &mut crate::run_report::RunReport) {
+        report.phase("tokenize", self.tokenize);
+        report.phase("vocabulary_merge", self.vocabulary_merge);
+        report.phase("df_allreduce", self.df_allreduce);
+        report.phase("transform", self.transform);
+    }
+}
+
 /// Decodes document `i` of the slice, naming it on failure.
 fn doc_text<'a>(slice: &'a CorpusSlice, i: usize, policy: DecodeError, path: &Path) -> Result<std::borrow::Cow<'a, str>> {
     decode(slice.doc(i), policy).map_err(|e| {

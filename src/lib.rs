@@ -15,6 +15,7 @@ pub mod features;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod run_report;
 pub mod solver;
 pub mod text;
 pub mod tfidf;

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::features::fit_transform;
 use crate::model::{Model, Params};
 use crate::output::AtomicPath;
+use crate::run_report::{phase_summary, RunReport};
 use crate::solver::combine::MpiCombiner;
 use crate::solver::saga::WarmStart;
 use crate::solver::{fit, TrainingSet};
@@ -16,7 +17,7 @@ use anyhow::bail;
 use std::time::Instant;
 
 pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
-    let started = Instant::now();
+    let mut report = RunReport::new("fit");
     let vopts = comm.agree(args.vectorizer.options())?;
     let sopts = comm.agree(args.solver.options())?;
     // Fail before the work when the model cannot be written.
@@ -28,7 +29,8 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
         None => None,
     };
 
-    let slice = comm.agree(read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Required))?;
+    let slice = report.timed("read", || read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Required));
+    let slice = comm.agree(slice)?;
     let labels = slice.labels.as_ref().expect("labels are required");
     comm.agree(match labels {
         crate::corpus::Labels::Str(v) if v.iter().any(|s| s.contains('\0')) => bail!("a label contains a NUL character"),
@@ -46,6 +48,7 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
     let y = classes.encode(labels)?;
 
     let feats = fit_transform(comm, &slice, &vopts, args.input.decode_error, &args.input.data)?;
+    feats.timings.record(&mut report);
     drop(slice);
     let warm = comm.agree(match &warm {
         Some(m) => check_warm_start(m, &feats.vocabulary, &classes, &vopts, args.solver.warm_start.as_deref()).map(|()| {
@@ -85,7 +88,7 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
     });
     // Every rank computes the same failure from the same replicated state.
     let result = comm.agree(result)?;
-    let fit_secs = t_fit.elapsed().as_secs_f64();
+    report.phase("fit", t_fit.elapsed().as_secs_f64());
 
     let model = Model {
         coef: result.coef,
@@ -99,8 +102,24 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
         objective: result.objective,
         converged: result.converged,
     };
+    let t_write = Instant::now();
     comm.agree(if comm.is_root() { model.write(&args.model) } else { Ok(()) })?;
-    let bytes = comm.sum_f64(result.bytes_sent as f64);
+    report.phase("write", t_write.elapsed().as_secs_f64());
+
+    let bytes = comm.sum_f64(result.bytes_sent as f64) as u64;
+    let nnz = comm.sum_f64(feats.rows.nnz() as f64) as u64;
+    report.set("documents", feats.n_docs);
+    report.set("nnz", nnz);
+    report.set("columns", model.n_features);
+    report.set("classes", k);
+    report.set("epochs", result.n_iter);
+    report.set("converged", result.converged);
+    report.set("objective", result.objective);
+    report.set("step_size", result.plan.step);
+    report.set("batch_size_per_rank", result.plan.batch_size);
+    report.set("steps_per_epoch", result.plan.steps_per_epoch);
+    report.set("bytes_communicated", bytes);
+    let r = report.finish(comm, args.run.metrics.as_deref())?;
     if comm.is_root() {
         if !result.converged {
             eprintln!(
@@ -112,7 +131,7 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
         if !args.common.quiet {
             eprintln!(
                 "textsaga fit: {} documents, {} classes, {} features, {} ranks: {} epochs, objective {:.10e}, \
-                 step {:.4}, batch {} per rank, {} steps/epoch, {:.1} MB sent -> {} in {:.2} s (fit {:.2} s)",
+                 step {:.4}, batch {} per rank, {} steps/epoch, {:.1} MB sent -> {} in {:.2} s ({}); peak RSS {:.0} MB per rank",
                 feats.n_docs,
                 k,
                 model.n_features,
@@ -122,10 +141,11 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
                 result.plan.step,
                 result.plan.batch_size,
                 result.plan.steps_per_epoch,
-                bytes / 1e6,
+                bytes as f64 / 1e6,
                 args.model.display(),
-                started.elapsed().as_secs_f64(),
-                fit_secs
+                r["total_seconds"].as_f64().unwrap_or(0.0),
+                phase_summary(&r),
+                r["peak_rss_bytes_max_over_ranks"].as_f64().unwrap_or(0.0) / 1e6,
             );
         }
     }

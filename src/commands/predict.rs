@@ -9,6 +9,7 @@ use crate::features::transform;
 use crate::model::Model;
 use crate::output::{create_labels, offset_of, write_in_turns, write_labels_at, AtomicPath};
 use crate::solver::loss::{argmax_class, probabilities};
+use crate::run_report::{phase_summary, RunReport};
 use crate::tfidf::counts::Rows;
 use std::time::Instant;
 
@@ -32,11 +33,13 @@ pub fn score(model: &Model, rows: &Rows, want_proba: bool) -> (Vec<u32>, Vec<f64
 }
 
 pub fn run(comm: &Comm, args: PredictArgs) -> Result<()> {
-    let started = Instant::now();
+    let mut report = RunReport::new("predict");
     let out = AtomicPath::new(&args.output, comm.is_root());
     comm.agree(if comm.is_root() { out.create_h5().map(drop) } else { Ok(()) })?;
     let model = comm.agree(Model::read(&args.model))?;
-    let slice = comm.agree(read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Optional))?;
+    let slice = report.timed("read", || read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Optional));
+    let slice = comm.agree(slice)?;
+    let t = Instant::now();
     let rows = comm.agree(transform(
         &slice,
         &model.params.vectorizer,
@@ -45,7 +48,9 @@ pub fn run(comm: &Comm, args: PredictArgs) -> Result<()> {
         args.input.decode_error,
         &args.input.data,
     ))?;
-    let (pred, proba) = score(&model, &rows, args.proba);
+    report.phase("transform", t.elapsed().as_secs_f64());
+    let (pred, proba) = report.timed("predict", || score(&model, &rows, args.proba));
+    let t = Instant::now();
     let labels = model.classes.decode(&pred);
     let (at, n) = offset_of(comm, pred.len());
     let k = model.classes.len();
@@ -68,12 +73,16 @@ pub fn run(comm: &Comm, args: PredictArgs) -> Result<()> {
             Ok(())
         },
     )?;
+    report.phase("write", t.elapsed().as_secs_f64());
+    report.set("documents", n);
+    let r = report.finish(comm, args.run.metrics.as_deref())?;
     if comm.is_root() && !args.common.quiet {
         eprintln!(
-            "textsaga predict: {n} documents, {} ranks -> {} in {:.2} s",
+            "textsaga predict: {n} documents, {} ranks -> {} in {:.2} s ({})",
             comm.size(),
             args.output.display(),
-            started.elapsed().as_secs_f64()
+            r["total_seconds"].as_f64().unwrap_or(0.0),
+            phase_summary(&r)
         );
     }
     Ok(())

@@ -6,44 +6,44 @@ use crate::corpus::{read_slice, CorpusSlice, LabelNeed};
 use crate::error::Result;
 use crate::features::{fit_transform, Features};
 use crate::output::{create_1d, create_labels, offset_of, to_vlen, write_1d, write_at, write_labels_at, write_in_turns, AtomicPath};
+use crate::run_report::{phase_summary, RunReport};
 use crate::tfidf::VectorizerOptions;
 use std::time::Instant;
 
 pub fn run(comm: &Comm, args: VectorizeArgs) -> Result<()> {
-    let start = Instant::now();
+    let mut report = RunReport::new("vectorize");
     let opts = comm.agree(args.vectorizer.options())?;
     let out = AtomicPath::new(&args.output, comm.is_root());
     // Fail before the work, not after it, when the output cannot be written.
     comm.agree(if comm.is_root() { out.create_h5().map(drop) } else { Ok(()) })?;
 
-    let t_read = Instant::now();
-    let slice = comm.agree(read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Optional))?;
-    let read_secs = t_read.elapsed().as_secs_f64();
+    let slice = report.timed("read", || read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Optional));
+    let slice = comm.agree(slice)?;
+    let bytes_local = slice.bytes.len() as f64;
     let feats = fit_transform(comm, &slice, &opts, args.input.decode_error, &args.input.data)?;
-
-    let t_write = Instant::now();
+    feats.timings.record(&mut report);
+    let t = Instant::now();
     write_matrix(comm, out, &feats, &slice, &opts)?;
-    let nnz = comm.sum_f64(feats.rows.nnz() as f64);
-    let times = &feats.timings;
-    let slowest = |x: f64| comm.max_f64(x);
-    let (tok, merge, df, tr) = (slowest(times.tokenize), slowest(times.vocabulary_merge), slowest(times.df_allreduce), slowest(times.transform));
-    let (read_secs, write_secs) = (slowest(read_secs), slowest(t_write.elapsed().as_secs_f64()));
+    report.phase("write", t.elapsed().as_secs_f64());
+
+    let nnz = comm.sum_f64(feats.rows.nnz() as f64) as u64;
+    let text_bytes = comm.sum_f64(bytes_local) as u64;
+    report.set("documents", feats.n_docs);
+    report.set("text_bytes", text_bytes);
+    report.set("nnz", nnz);
+    report.set("columns", feats.n_features);
+    let r = report.finish(comm, args.run.metrics.as_deref())?;
     if comm.is_root() && !args.common.quiet {
         eprintln!(
-            "textsaga vectorize: {} documents, {} ranks, {} columns, {} non-zeros -> {} in {:.2} s \
-             (read {:.2}, tokenize {:.2}, vocabulary merge {:.2}, df allreduce {:.2}, transform {:.2}, write {:.2})",
+            "textsaga vectorize: {} documents, {} ranks, {} columns, {} non-zeros -> {} in {:.2} s ({}); peak RSS {:.0} MB per rank",
             feats.n_docs,
             comm.size(),
             feats.n_features,
-            nnz as u64,
+            nnz,
             args.output.display(),
-            start.elapsed().as_secs_f64(),
-            read_secs,
-            tok,
-            merge,
-            df,
-            tr,
-            write_secs
+            r["total_seconds"].as_f64().unwrap_or(0.0),
+            phase_summary(&r),
+            r["peak_rss_bytes_max_over_ranks"].as_f64().unwrap_or(0.0) / 1e6,
         );
     }
     Ok(())

@@ -1,0 +1,120 @@
+//! What a run reports about itself: per-phase wall times (max and mean over
+//! ranks), sizes, bytes communicated, peak memory, written as JSON by
+//! `--metrics PATH` and summarised in one line for batch logs.
+
+use crate::comm::Comm;
+use crate::error::Result;
+use serde_json::{json, Map, Value};
+use std::path::Path;
+use std::time::Instant;
+
+pub struct RunReport {
+    command: &'static str,
+    started: Instant,
+    phases: Vec<(&'static str, f64)>,
+    fields: Map<String, Value>,
+}
+
+/// How the job was launched, from the environment the launcher sets.
+pub fn launcher() -> &'static str {
+    let has = |v: &str| std::env::var_os(v).is_some();
+    if has("SLURM_STEP_ID") && has("PMIX_RANK") {
+        "srun"
+    } else if has("OMPI_COMM_WORLD_SIZE") {
+        "mpirun (Open MPI)"
+    } else if has("PMI_SIZE") || has("PMI_RANK") {
+        "mpirun (MPICH)"
+    } else {
+        "none"
+    }
+}
+
+/// This process's peak resident memory in bytes (Linux `VmHWM`), 0 if unknown.
+pub fn peak_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+impl RunReport {
+    pub fn new(command: &'static str) -> Self {
+        RunReport { command, started: Instant::now(), phases: Vec::new(), fields: Map::new() }
+    }
+
+    /// Records this rank's seconds in a phase (every rank must record the same phases).
+    pub fn phase(&mut self, name: &'static str, secs: f64) {
+        self.phases.push((name, secs));
+    }
+
+    /// Times `f` as phase `name`.
+    pub fn timed<T>(&mut self, name: &'static str, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        self.phase(name, t.elapsed().as_secs_f64());
+        out
+    }
+
+    pub fn set(&mut self, key: &str, value: impl serde::Serialize) {
+        self.fields.insert(key.to_string(), serde_json::to_value(value).unwrap_or(Value::Null));
+    }
+
+    /// Collective: reduces the phases over ranks, writes `path` (rank 0) and
+    /// returns the JSON (the same on rank 0; partial elsewhere).
+    pub fn finish(mut self, comm: &Comm, path: Option<&Path>) -> Result<Value> {
+        let p = comm.size() as f64;
+        let mut phases = Map::new();
+        for (name, secs) in &self.phases {
+            let max = comm.max_f64(*secs);
+            let mean = comm.sum_f64(*secs) / p;
+            phases.insert(name.to_string(), json!({ "max": max, "mean": mean }));
+        }
+        let rss = comm.max_f64(peak_rss() as f64);
+        let total = comm.max_f64(self.started.elapsed().as_secs_f64());
+        self.fields.insert("command".into(), json!(self.command));
+        self.fields.insert("launcher".into(), json!(launcher()));
+        self.fields.insert("ranks".into(), json!(comm.size()));
+        self.fields.insert("seconds".into(), json!(phases));
+        self.fields.insert("total_seconds".into(), json!(total));
+        self.fields.insert("peak_rss_bytes_max_over_ranks".into(), json!(rss as u64));
+        self.fields.insert("git_revision".into(), json!(env!("TEXTSAGA_GIT_REV")));
+        self.fields.insert("textsaga_version".into(), json!(env!("CARGO_PKG_VERSION")));
+        let value = Value::Object(self.fields);
+        let written = match path {
+            Some(path) if comm.is_root() => write_json(path, &value),
+            _ => Ok(()),
+        };
+        comm.agree(written)?;
+        Ok(value)
+    }
+}
+
+/// Writes JSON atomically (temporary file, then rename).
+fn write_json(path: &Path, value: &Value) -> Result<()> {
+    use anyhow::Context;
+    let tmp = path.with_file_name(format!(
+        ".{}.textsaga-partial",
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    ));
+    std::fs::write(&tmp, serde_json::to_string_pretty(value)? + "\n")
+        .with_context(|| format!("cannot write metrics '{}'", path.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write metrics '{}'", path.display()))
+}
+
+/// `"read 0.12, tokenize 0.40, ..."` from a finished report's max times.
+pub fn phase_summary(report: &Value) -> String {
+    report["seconds"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{} {:.2}", k.replace('_', " "), v["max"].as_f64().unwrap_or(0.0)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
