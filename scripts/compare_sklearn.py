@@ -1,0 +1,163 @@
+"""Side by side on the same file: scikit-learn's pipeline
+(TfidfVectorizer + LogisticRegression(solver="saga"), defaults) against
+textsaga at 1 and 2 ranks (or --ranks), in one run, with the ratios.
+
+usage: compare_sklearn.py DATA.h5 [TEST.h5] [--ranks 1,2] [--out DIR]
+
+Columns: vectorize and fit seconds, total (HDF5 in, model out), epochs,
+final objective (C * sum of losses + penalty, computed the same way for
+both), held-out accuracy, peak RSS (textsaga: max over ranks). Ratios are
+scikit-learn's time over textsaga's (higher is better for textsaga) and
+textsaga's peak RSS per rank over scikit-learn's.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = ROOT / "target" / "release" / "textsaga"
+
+
+def read_corpus(path):
+    import h5py
+    import numpy as np
+
+    with h5py.File(path, "r") as f:
+        if isinstance(f["text"], h5py.Group):
+            raw = f["text/bytes"][:].tobytes()
+            off = f["text/offsets"][:]
+            docs = [raw[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
+        else:
+            docs = [s.decode("utf-8") for s in f["text"][:]]
+        y = f["label"][:]
+    if y.dtype.kind in "SO":
+        y = np.array([v.decode() if isinstance(v, bytes) else v for v in y], dtype=object)
+    return docs, y
+
+
+def objective(X, y, classes, coef, intercept, C=1.0):
+    import numpy as np
+    from scipy.special import logsumexp
+
+    Z = X @ coef.T + intercept
+    idx = np.searchsorted(classes, y)
+    if coef.shape[0] == 1:
+        z = Z[:, 0]
+        loss = np.logaddexp(0, z) - (idx == 1) * z
+    else:
+        loss = logsumexp(Z, axis=1) - Z[np.arange(len(y)), idx]
+    return C * float(np.sum(loss)) + 0.5 * float(np.sum(coef**2))
+
+
+def sklearn_worker(data, test, out):
+    """Runs in its own process, so its peak RSS is its own."""
+    import joblib
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    t0 = time.perf_counter()
+    docs, y = read_corpus(data)
+    t1 = time.perf_counter()
+    vec = TfidfVectorizer()
+    X = vec.fit_transform(docs)
+    t2 = time.perf_counter()
+    clf = LogisticRegression(solver="saga").fit(X, y)
+    t3 = time.perf_counter()
+    joblib.dump((vec, clf), out)
+    t4 = time.perf_counter()
+    result = {
+        "read": t1 - t0,
+        "vectorize": t2 - t1,
+        "fit": t3 - t2,
+        "total": t4 - t0,
+        "epochs": int(max(clf.n_iter_)),
+        "objective": objective(X, y, clf.classes_, clf.coef_, clf.intercept_),
+        "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
+    if test:
+        tdocs, ty = read_corpus(test)
+        result["accuracy"] = float((clf.predict(vec.transform(tdocs)) == ty).mean())
+    print(json.dumps(result))
+
+
+def mpirun(ranks):
+    out = subprocess.run(["mpirun", "--version"], capture_output=True, text=True).stdout
+    extra = ["--oversubscribe"] if "Open MPI" in out else []
+    return ["mpirun", *extra, "-n", str(ranks)]
+
+
+def textsaga_run(data, test, ranks, out, X, y, classes):
+    import h5py
+
+    model, metrics = out / f"model-{ranks}.h5", out / f"metrics-{ranks}.json"
+    env = dict(os.environ)
+    if os.geteuid() == 0:
+        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    t = time.perf_counter()
+    subprocess.run([*mpirun(ranks), BIN, "fit", "--data", data, "--model", model, "--metrics", metrics, "--quiet"], check=True, env=env)
+    total = time.perf_counter() - t
+    m = json.loads(metrics.read_text())
+    sec = m["seconds"]
+    vectorize = sum(sec[p]["max"] for p in ("read", "tokenize", "vocabulary_merge", "df_allreduce", "transform"))
+    with h5py.File(model) as f:
+        obj = objective(X, y, classes, f["coef"][:], f["intercept"][:])
+    result = {
+        "vectorize": vectorize,
+        "fit": sec["fit"]["max"],
+        "total": total,
+        "epochs": m["epochs"],
+        "objective": obj,
+        "peak_rss": m["peak_rss_bytes_max_over_ranks"],
+    }
+    if test:
+        r = subprocess.run([*mpirun(ranks), BIN, "evaluate", "--model", model, "--data", test, "--json"], check=True, env=env, capture_output=True, text=True)
+        result["accuracy"] = json.loads(r.stdout)["accuracy"]
+    return result
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--sklearn-worker":
+        sklearn_worker(sys.argv[2], sys.argv[3] or None, sys.argv[4])
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("data")
+    ap.add_argument("test", nargs="?")
+    ap.add_argument("--ranks", default="1,2")
+    ap.add_argument("--out", type=Path, default=ROOT / "scratch" / "compare")
+    a = ap.parse_args()
+    a.out.mkdir(parents=True, exist_ok=True)
+    ranks = [int(r) for r in a.ranks.split(",")]
+
+    r = subprocess.run([sys.executable, __file__, "--sklearn-worker", a.data, a.test or "", a.out / "sklearn.joblib"], check=True, capture_output=True, text=True)
+    sk = json.loads(r.stdout.strip().splitlines()[-1])
+
+    # The objective of every model is computed on the same (scikit-learn's) features.
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    docs, y = read_corpus(a.data)
+    X = TfidfVectorizer().fit_transform(docs)
+    classes = np.unique(y)
+    rows = [("scikit-learn", sk)] + [(f"textsaga {p} rank{'s' if p > 1 else ''}", textsaga_run(a.data, a.test, p, a.out, X, y, classes)) for p in ranks]
+
+    print(f"corpus: {a.data}, {len(docs)} documents, {len(classes)} classes" + (f"; held out: {a.test}" if a.test else ""))
+    head = f"{'':20}{'vectorize s':>12}{'fit s':>9}{'total s':>9}{'epochs':>7}{'objective':>17}{'accuracy':>9}{'peak RSS MB':>12}"
+    print(head)
+    for name, v in rows:
+        acc = f"{v['accuracy']:.4f}" if "accuracy" in v else "-"
+        print(f"{name:20}{v['vectorize']:12.2f}{v['fit']:9.2f}{v['total']:9.2f}{v['epochs']:7d}{v['objective']:17.6f}{acc:>9}{v['peak_rss'] / 1e6:12.0f}")
+    print("ratios (scikit-learn time / textsaga time; textsaga RSS per rank / scikit-learn RSS):")
+    for name, v in rows[1:]:
+        print(f"  {name:18} vectorize {sk['vectorize'] / v['vectorize']:6.1f}x   fit {sk['fit'] / v['fit']:6.1f}x   "
+              f"total {sk['total'] / v['total']:6.1f}x   memory {v['peak_rss'] / sk['peak_rss']:5.2f}")
+    (a.out / "compare.json").write_text(json.dumps(dict(rows), indent=2))
+
+
+if __name__ == "__main__":
+    main()
