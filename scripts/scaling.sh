@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Strong or weak scaling of `textsaga fit` (vectorize + SAGA) with mpirun.
+#
+#   scripts/scaling.sh --ranks 1,2,4 --docs 1000000 --out DIR [--weak] [--classes K] [-- FIT FLAGS...]
+#
+# Strong scaling (default): one corpus of --docs documents, every rank count.
+# Weak scaling (--weak): --docs documents per rank, a corpus per rank count.
+# Writes DIR/scaling.csv (ranks, documents, per-phase seconds (max over
+# ranks), total, speedup, efficiency), DIR/scaling.svg (speedup and
+# efficiency against ranks, and the time per phase) and each run's metrics.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/mpi-env.sh
+
+ranks="1,2,4" docs=1000000 out="" weak=0 classes=20 extra=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --ranks) ranks="$2"; shift 2 ;;
+        --docs) docs="$2"; shift 2 ;;
+        --out) out="$2"; shift 2 ;;
+        --classes) classes="$2"; shift 2 ;;
+        --weak) weak=1; shift ;;
+        --) shift; extra=("$@"); break ;;
+        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        *) echo "scaling.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+    esac
+done
+[ -n "$out" ] || { echo "scaling.sh: --out DIR is required" >&2; exit 2; }
+mkdir -p "$out"
+bin=target/release/textsaga
+[ -x "$bin" ] || cargo build --release --quiet
+launcher=(mpirun)
+mpirun --version 2>/dev/null | grep -q "Open MPI" && launcher+=(--oversubscribe)
+
+IFS=, read -ra list <<< "$ranks"
+for p in "${list[@]}"; do
+    n=$docs
+    [ "$weak" = 1 ] && n=$((docs * p))
+    corpus="$out/corpus-$n.h5"
+    if [ ! -f "$corpus" ]; then
+        echo "scaling: generating $n documents"
+        $bin generate -o "$corpus" --docs "$n" --classes "$classes" --seed 1 --quiet
+    fi
+    echo "scaling: fit on $p rank(s), $n documents"
+    "${launcher[@]}" -n "$p" $bin fit --data "$corpus" --model "$out/model-$p.h5" \
+        --metrics "$out/metrics-$p.json" --quiet "${extra[@]}"
+done
+python3 scripts/scaling_report.py "$out" "$weak" "${list[@]}"
