@@ -20,39 +20,11 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from textsaga_data import objective, read_corpus  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "target" / "release" / "textsaga"
-
-
-def read_corpus(path):
-    import h5py
-    import numpy as np
-
-    with h5py.File(path, "r") as f:
-        if isinstance(f["text"], h5py.Group):
-            raw = f["text/bytes"][:].tobytes()
-            off = f["text/offsets"][:]
-            docs = [raw[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
-        else:
-            docs = [s.decode("utf-8") for s in f["text"][:]]
-        y = f["label"][:]
-    if y.dtype.kind in "SO":
-        y = np.array([v.decode() if isinstance(v, bytes) else v for v in y], dtype=object)
-    return docs, y
-
-
-def objective(X, y, classes, coef, intercept, C=1.0):
-    import numpy as np
-    from scipy.special import logsumexp
-
-    Z = X @ coef.T + intercept
-    idx = np.searchsorted(classes, y)
-    if coef.shape[0] == 1:
-        z = Z[:, 0]
-        loss = np.logaddexp(0, z) - (idx == 1) * z
-    else:
-        loss = logsumexp(Z, axis=1) - Z[np.arange(len(y)), idx]
-    return C * float(np.sum(loss)) + 0.5 * float(np.sum(coef**2))
 
 
 def sklearn_worker(data, test, out):

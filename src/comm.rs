@@ -181,8 +181,13 @@ impl Comm {
         let send_counts: Vec<u64> = send.iter().map(|v| v.len() as u64).collect();
         let mut recv_counts = vec![0u64; self.size];
         self.world.all_to_all_into(&send_counts[..], &mut recv_counts[..]);
-        let (sc, sd) = counts_and_displs(&send_counts)?;
-        let (rc, rd) = counts_and_displs(&recv_counts)?;
+        // Sizes differ per rank: agree on them, or one rank would fail here
+        // while the others wait in the exchange below.
+        let (sc, sd, rc, rd) = self.agree((|| {
+            let (sc, sd) = counts_and_displs(&send_counts)?;
+            let (rc, rd) = counts_and_displs(&recv_counts)?;
+            Ok((sc, sd, rc, rd))
+        })())?;
         let mut flat: Vec<u8> = send.concat();
         flat.push(0); // see all_gather_bytes: never an empty (dangling) buffer
         let total: usize = recv_counts.iter().sum::<u64>() as usize;

@@ -1,27 +1,19 @@
 //! `evaluate`: accuracy, macro-F1, log-loss and the confusion matrix of a
 //! model on a labelled corpus; ranks score their slices and add up counts.
 
-use super::predict::score;
+use super::predict::{model_rows, score};
 use crate::cli::EvaluateArgs;
 use crate::comm::Comm;
-use crate::corpus::{read_slice, LabelNeed};
+use crate::corpus::LabelNeed;
 use crate::error::Result;
-use crate::features::transform;
 use crate::metrics::{log_loss_term, report};
 use crate::model::Model;
+use crate::run_report::RunReport;
 
 pub fn run(comm: &Comm, args: EvaluateArgs) -> Result<()> {
     let model = comm.agree(Model::read(&args.model))?;
-    let slice = comm.agree(read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Required))?;
+    let (slice, rows) = model_rows(comm, &model, &args.input, LabelNeed::Required, &mut RunReport::new("evaluate"))?;
     let truth = comm.agree(model.classes.encode(slice.labels.as_ref().expect("labels are required")))?;
-    let rows = comm.agree(transform(
-        &slice,
-        &model.params.vectorizer,
-        model.vocabulary.as_deref(),
-        model.idf.as_deref(),
-        args.input.decode_error,
-        &args.input.data,
-    ))?;
     let k = model.classes.len();
     let (pred, proba) = score(&model, &rows, true);
     let mut confusion = vec![0u64; k * k];

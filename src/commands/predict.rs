@@ -1,9 +1,9 @@
 //! `predict`: labels (and probabilities) for every document, each rank its
 //! own slice, written in document order.
 
-use crate::cli::PredictArgs;
+use crate::cli::{InputArgs, PredictArgs};
 use crate::comm::Comm;
-use crate::corpus::{read_slice, LabelNeed};
+use crate::corpus::{read_slice, CorpusSlice, LabelNeed};
 use crate::error::Result;
 use crate::features::transform;
 use crate::model::Model;
@@ -12,6 +12,18 @@ use crate::solver::loss::{argmax_class, probabilities};
 use crate::run_report::{phase_summary, RunReport};
 use crate::tfidf::counts::Rows;
 use std::time::Instant;
+
+/// Collective: this rank's documents and their rows under the model's
+/// vectorizer (fixed vocabulary and idf).
+pub fn model_rows(comm: &Comm, model: &Model, input: &InputArgs, need: LabelNeed, report: &mut RunReport) -> Result<(CorpusSlice, Rows)> {
+    let slice = report.timed("read", || read_slice(&input.read_options(), comm.rank(), comm.size(), need));
+    let slice = comm.agree(slice)?;
+    let rows = report.timed("transform", || {
+        transform(&slice, &model.params.vectorizer, model.vocabulary.as_deref(), model.idf.as_deref(), input.decode_error, &input.data)
+    });
+    let rows = comm.agree(rows)?;
+    Ok((slice, rows))
+}
 
 /// Class index and (when asked) probabilities of every row.
 pub fn score(model: &Model, rows: &Rows, want_proba: bool) -> (Vec<u32>, Vec<f64>) {
@@ -37,18 +49,7 @@ pub fn run(comm: &Comm, args: PredictArgs) -> Result<()> {
     let out = AtomicPath::new(&args.output, comm.is_root());
     comm.agree(if comm.is_root() { out.create_h5().map(drop) } else { Ok(()) })?;
     let model = comm.agree(Model::read(&args.model))?;
-    let slice = report.timed("read", || read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Optional));
-    let slice = comm.agree(slice)?;
-    let t = Instant::now();
-    let rows = comm.agree(transform(
-        &slice,
-        &model.params.vectorizer,
-        model.vocabulary.as_deref(),
-        model.idf.as_deref(),
-        args.input.decode_error,
-        &args.input.data,
-    ))?;
-    report.phase("transform", t.elapsed().as_secs_f64());
+    let (_, rows) = model_rows(comm, &model, &args.input, LabelNeed::Optional, &mut report)?;
     let (pred, proba) = report.timed("predict", || score(&model, &rows, args.proba));
     let t = Instant::now();
     let labels = model.classes.decode(&pred);

@@ -12,9 +12,9 @@
 
 use unicode_general_category::{get_general_category, GeneralCategory as G};
 
-/// ASCII lookup: letters, digits and `_`.
-const ASCII_WORD: [bool; 128] = {
-    let mut t = [false; 128];
+/// Byte lookup for ASCII: letters, digits and `_` (false for every byte >= 128).
+pub const ASCII_WORD: [bool; 256] = {
+    let mut t = [false; 256];
     let mut c = 0;
     while c < 128 {
         let b = c as u8;

@@ -6,7 +6,7 @@
 //! a scan over characters with [`is_word_char`] gives the same tokens, and an
 //! ASCII fast path keeps the common case at memory speed.
 
-use super::charclass::is_word_char;
+use super::charclass::{is_word_char, ASCII_WORD};
 use super::stopwords;
 use rustc_hash::FxHashSet;
 use std::borrow::Cow;
@@ -117,18 +117,6 @@ pub fn preprocess(doc: &str, lowercase: bool, strip: Option<StripAccents>) -> Co
         }
     }
 }
-
-/// ASCII bytes that are word characters: letters, digits and `_`.
-const ASCII_WORD: [bool; 256] = {
-    let mut t = [false; 256];
-    let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        t[b] = c.is_ascii_alphanumeric() || c == b'_';
-        b += 1;
-    }
-    t
-};
 
 /// Byte spans of the maximal runs of at least two word characters.
 pub fn token_spans(text: &str, spans: &mut Vec<(usize, usize)>) {

@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -13,6 +14,8 @@ import pytest
 import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+from textsaga_data import objective, read_corpus  # noqa: E402,F401
 BIN = Path(os.environ.get("TEXTSAGA_BIN", ROOT / "target" / "release" / "textsaga"))
 TIMEOUT = 120
 
@@ -91,17 +94,7 @@ def binary():
 
 def read_docs(path):
     """Documents and labels of a corpus in either layout."""
-    with h5py.File(path, "r") as f:
-        if isinstance(f["text"], h5py.Group):
-            raw = f["text/bytes"][:].tobytes()
-            off = f["text/offsets"][:]
-            docs = [raw[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
-        else:
-            docs = [s.decode("utf-8") for s in f["text"][:]]
-        labels = f["label"][:]
-    if labels.dtype.kind in "SO":
-        labels = np.array([l.decode() if isinstance(l, bytes) else l for l in labels], dtype=object)
-    return docs, labels
+    return read_corpus(path)
 
 
 def read_model(path):

@@ -11,30 +11,14 @@ import h5py
 import joblib
 import numpy as np
 import pytest
-from scipy.special import logsumexp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, log_loss
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import ROOT, read_docs, read_model, run  # noqa: E402
+from conftest import ROOT, objective, read_docs, read_model, run  # noqa: E402
 
 TIGHT = ["--tol", "1e-10", "--max-iter", "3000"]
-
-
-def objective(X, y, classes, coef, intercept, C, penalty, l1_ratio=0.0, sample_weight=None):
-    """sklearn's objective: C * sum_i s_i loss_i + penalty(W)."""
-    sw = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-    Z = X @ coef.T + intercept
-    idx = np.searchsorted(classes, y)
-    if coef.shape[0] == 1:
-        z = Z[:, 0]
-        loss = np.logaddexp(0, z) - (idx == 1) * z
-    else:
-        loss = logsumexp(Z, axis=1) - Z[np.arange(len(y)), idx]
-    l2, l1 = 0.5 * np.sum(coef**2), np.sum(np.abs(coef))
-    pen = {"l2": l2, "l1": l1, "elasticnet": (1 - l1_ratio) * l2 + l1_ratio * l1, "none": 0.0}[penalty]
-    return C * np.sum(sw * loss) + pen
 
 
 @pytest.fixture(scope="module")
