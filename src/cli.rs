@@ -357,6 +357,23 @@ impl SolverArgs {
     }
 }
 
+/// Checkpoints and signals.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Operations")]
+pub struct OpsArgs {
+    /// Save the whole solver state here every --checkpoint-every epochs, and when
+    /// SIGTERM, SIGUSR1 or SIGUSR2 arrives (then exit 75).
+    #[arg(long, value_name = "PATH")]
+    pub checkpoint: Option<PathBuf>,
+    /// Epochs between checkpoints.
+    #[arg(long, value_name = "EPOCHS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: u64,
+    /// Continue from --checkpoint when it exists (start afresh when it does not): the
+    /// result is the model an uninterrupted fit gives, bit for bit. Needs the same rank count.
+    #[arg(long, requires = "checkpoint")]
+    pub resume: bool,
+}
+
 #[derive(Args, Debug)]
 pub struct FitArgs {
     #[command(flatten)]
@@ -368,6 +385,8 @@ pub struct FitArgs {
     pub vectorizer: VectorizerArgs,
     #[command(flatten)]
     pub solver: SolverArgs,
+    #[command(flatten)]
+    pub ops: OpsArgs,
     #[command(flatten)]
     pub run: MetricsArgs,
     #[command(flatten)]

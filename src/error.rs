@@ -16,6 +16,9 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
 /// Exit code for a bad command line (clap's own code too).
 pub const EXIT_USAGE: i32 = 2;
+/// Exit code after a signal stopped a fit and its checkpoint was written
+/// (EX_TEMPFAIL: run again with --resume).
+pub const EXIT_INTERRUPTED: i32 = 75;
 
 /// The command line is wrong in a way clap cannot see (for example two flags
 /// that exclude each other only in some modes). Exits 2.
@@ -48,6 +51,8 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         r.code
     } else if err.downcast_ref::<UsageError>().is_some() {
         EXIT_USAGE
+    } else if err.downcast_ref::<crate::solver::saga::Interrupted>().is_some() {
+        EXIT_INTERRUPTED
     } else {
         EXIT_ERROR
     }

@@ -5,6 +5,7 @@
 //! from MPI (`comm`, `vocab_merge`, `features`) and from I/O (`corpus`,
 //! `output`), so the maths is unit-tested on one rank.
 
+pub mod checkpoint;
 pub mod classes;
 pub mod cli;
 pub mod comm;

@@ -11,7 +11,12 @@ use crate::model::{Model, Params};
 use crate::output::AtomicPath;
 use crate::run_report::{phase_summary, RunReport};
 use crate::solver::combine::MpiCombiner;
-use crate::solver::saga::WarmStart;
+use crate::checkpoint;
+use crate::solver::saga::{EpochReport, FitHooks, SolverState, WarmStart};
+use crate::solver::SolverOptions;
+use signal_hook::consts::{SIGTERM, SIGUSR1, SIGUSR2};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use crate::solver::{fit, TrainingSet};
 use anyhow::bail;
 use std::time::Instant;
@@ -77,15 +82,40 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
     };
     let mut comb = MpiCombiner::new(comm);
     let quiet = args.common.quiet || !comm.is_root();
-    let t_fit = Instant::now();
-    let result = fit(&data, &sopts, warm.as_ref(), &mut comb, |r| {
-        if !quiet {
-            eprintln!(
-                "epoch {:>4}  objective~ {:<14.8e}  change {:<10.3e}  elapsed {:>8.2} s  {:>10.0} docs/s",
-                r.epoch, r.objective_estimate, r.relative_change, r.elapsed, r.samples_per_second
-            );
-        }
+    let fingerprint = serde_json::json!({
+        "vectorizer": vopts,
+        "solver": SolverOptions { max_iter: 0, tol: 0.0, ..sopts.clone() },
+        "documents": feats.n_docs,
+        "features": feats.n_features,
+        "classes": (0..k).map(|c| classes.name(c)).collect::<Vec<_>>(),
+        "vocabulary_hash": vocabulary_hash(&feats.vocabulary),
+        "ranks": comm.size(),
+        "warm_start": args.solver.warm_start.is_some(),
     });
+    let resume = match (&args.ops.checkpoint, args.ops.resume) {
+        (Some(path), true) if path.exists() => {
+            Some(comm.agree(checkpoint::load(comm, path, &fingerprint, y.len(), data.width()))?)
+        }
+        (Some(path), true) => {
+            if comm.is_root() && !args.common.quiet {
+                eprintln!("textsaga fit: no checkpoint at '{}' yet; starting afresh", path.display());
+            }
+            None
+        }
+        _ => None,
+    };
+    if let (Some(state), true) = (&resume, comm.is_root() && !args.common.quiet) {
+        eprintln!("textsaga fit: resuming at epoch {} step {}", state.epoch + 1, state.step);
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    if args.ops.checkpoint.is_some() {
+        for sig in [SIGTERM, SIGUSR1, SIGUSR2] {
+            comm.agree(signal_hook::flag::register(sig, Arc::clone(&stop)).map(drop).map_err(anyhow::Error::from))?;
+        }
+    }
+    let mut hooks = Hooks { comm, args: &args.ops, fingerprint: &fingerprint, k: data.width(), stop: &stop, quiet };
+    let t_fit = Instant::now();
+    let result = fit(&data, &sopts, warm.as_ref(), resume, &mut comb, &mut hooks);
     // Every rank computes the same failure from the same replicated state.
     let result = comm.agree(result)?;
     report.phase("fit", t_fit.elapsed().as_secs_f64());
@@ -150,6 +180,50 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Progress lines, checkpoints and the stop flag for the solver.
+struct Hooks<'a> {
+    comm: &'a Comm,
+    args: &'a crate::cli::OpsArgs,
+    fingerprint: &'a serde_json::Value,
+    k: usize,
+    stop: &'a AtomicBool,
+    quiet: bool,
+}
+
+impl FitHooks for Hooks<'_> {
+    fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+    fn checkpoint_due(&self, epochs_done: usize) -> bool {
+        self.args.checkpoint.is_some() && epochs_done as u64 % self.args.checkpoint_every == 0
+    }
+    fn checkpoint(&mut self, state: &SolverState) -> Result<()> {
+        match &self.args.checkpoint {
+            Some(path) => checkpoint::save(self.comm, path, self.fingerprint, state, self.k),
+            None => Ok(()),
+        }
+    }
+    fn epoch(&mut self, r: &EpochReport) {
+        if !self.quiet {
+            eprintln!(
+                "epoch {:>4}  objective~ {:<14.8e}  change {:<10.3e}  elapsed {:>8.2} s  {:>10.0} docs/s",
+                r.epoch, r.objective_estimate, r.relative_change, r.elapsed, r.samples_per_second
+            );
+        }
+    }
+}
+
+/// Identifies a vocabulary in the checkpoint fingerprint.
+fn vocabulary_hash(v: &Option<Vec<Box<str>>>) -> String {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    for t in v.iter().flatten() {
+        h.write(t.as_bytes());
+        h.write_u8(0);
+    }
+    format!("{:016x}", h.finish())
 }
 
 /// A warm start must come from a model over the same columns and classes.

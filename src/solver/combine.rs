@@ -29,6 +29,8 @@ pub struct StepMessage {
     pub new_seen: u64,
     /// Sum of the batch's weighted losses (for progress reports).
     pub loss: f64,
+    /// Ranks asked to stop (a signal): all ranks see the sum in the same step.
+    pub stop: u64,
     /// Sum of the batch's gradient differences, K values (the intercept's correction).
     pub intercept: Vec<f64>,
     /// Per sample: its K gradient differences.
@@ -47,6 +49,7 @@ impl StepMessage {
         self.samples = 0;
         self.new_seen = 0;
         self.loss = 0.0;
+        self.stop = 0;
         self.intercept.iter_mut().for_each(|v| *v = 0.0);
         self.diffs.clear();
         self.nnz.clear();
@@ -104,12 +107,10 @@ pub trait Combiner {
     fn same_everywhere(&mut self, x: u64) -> bool;
     /// Bytes this rank has sent in combines so far.
     fn bytes_sent(&self) -> u64;
-    /// Mean bytes per sparse combine so far, summed over ranks.
-    fn sparse_bytes_per_step(&self) -> f64;
 }
 
 /// Whether the dense reduce + broadcast would move fewer bytes than the
-/// sparse allgather did.
+/// sparse allgather did (bytes of a step's messages, all ranks together).
 pub fn choose_dense(sparse_total_bytes_per_step: f64, d: usize, k: usize) -> bool {
     let dense = 2.0 * (d * k * 8) as f64;
     sparse_total_bytes_per_step > dense
@@ -145,17 +146,12 @@ impl Combiner for SingleRank {
     fn bytes_sent(&self) -> u64 {
         0
     }
-    fn sparse_bytes_per_step(&self) -> f64 {
-        0.0
-    }
 }
 
 /// Combining over MPI.
 pub struct MpiCombiner<'a> {
     comm: &'a Comm,
     bytes_sent: u64,
-    sparse_bytes: f64,
-    sparse_steps: u64,
     /// This epoch's message sizes, rank-major: `sizes[r * steps + t]`.
     sizes: Vec<u32>,
     steps: usize,
@@ -168,8 +164,6 @@ impl<'a> MpiCombiner<'a> {
         MpiCombiner {
             comm,
             bytes_sent: 0,
-            sparse_bytes: 0.0,
-            sparse_steps: 0,
             sizes: Vec::new(),
             steps: 0,
             send: Vec::new(),
@@ -194,8 +188,6 @@ impl<'a> MpiCombiner<'a> {
         }
         self.comm.all_gather_known(&self.send, &lens, &displs, &mut self.recv);
         self.bytes_sent += lens[self.comm.rank()] as u64;
-        self.sparse_bytes += self.recv.len() as f64;
-        self.sparse_steps += 1;
         out.clear();
         out.intercept.resize(k, 0.0);
         let mut at = 0;
@@ -207,9 +199,9 @@ impl<'a> MpiCombiner<'a> {
     }
 
     fn dense(&mut self, m: &StepMessage, d: usize, k: usize) -> Combined {
-        let head = 3 + k;
+        let head = 4 + k;
         let mut buf = Vec::with_capacity(head + d * k);
-        buf.extend_from_slice(&[m.samples as f64, m.new_seen as f64, m.loss]);
+        buf.extend_from_slice(&[m.samples as f64, m.new_seen as f64, m.loss, m.stop as f64]);
         buf.extend_from_slice(&m.intercept);
         buf.extend(m.densify(d, k));
         self.bytes_sent += (buf.len() * 8) as u64;
@@ -218,7 +210,8 @@ impl<'a> MpiCombiner<'a> {
             samples: sum[0] as u64,
             new_seen: sum[1] as u64,
             loss: sum[2],
-            intercept: sum[3..head].to_vec(),
+            stop: sum[3] as u64,
+            intercept: sum[4..head].to_vec(),
             dense: sum[head..].to_vec(),
             ..Default::default()
         }
@@ -265,29 +258,25 @@ impl Combiner for MpiCombiner<'_> {
     fn bytes_sent(&self) -> u64 {
         self.bytes_sent
     }
-    fn sparse_bytes_per_step(&self) -> f64 {
-        if self.sparse_steps == 0 {
-            0.0
-        } else {
-            self.sparse_bytes / self.sparse_steps as f64
-        }
-    }
 }
 
 /// The length [`encode`] gives a message of `samples` rows holding `nnz`
 /// non-zeros in all, with `k` gradient values per sample.
 pub fn encoded_len(samples: usize, nnz: usize, k: usize) -> usize {
-    40 + 8 * k + samples * (8 * k + 4) + nnz * 12
+    HEADER + 8 * k + samples * (8 * k + 4) + nnz * 12
 }
 
-/// Wire format, little endian: samples, new_seen (u64), loss (f64), number
-/// of samples' rows s and of non-zeros z (u64), intercept (K f64), diffs
-/// (s x K f64), nnz (s u32), cols (z u32), vals (z f64).
+const HEADER: usize = 48;
+
+/// Wire format, little endian: samples, new_seen (u64), loss (f64), stop
+/// (u64), number of samples' rows s and of non-zeros z (u64), intercept
+/// (K f64), diffs (s x K f64), nnz (s u32), cols (z u32), vals (z f64).
 pub fn encode(m: &StepMessage, b: &mut Vec<u8>) {
-    b.reserve(40 + 8 * (m.intercept.len() + m.diffs.len() + m.vals.len()) + 4 * (m.nnz.len() + m.cols.len()));
+    b.reserve(HEADER + 8 * (m.intercept.len() + m.diffs.len() + m.vals.len()) + 4 * (m.nnz.len() + m.cols.len()));
     b.extend_from_slice(&m.samples.to_le_bytes());
     b.extend_from_slice(&m.new_seen.to_le_bytes());
     b.extend_from_slice(&m.loss.to_le_bytes());
+    b.extend_from_slice(&m.stop.to_le_bytes());
     b.extend_from_slice(&(m.nnz.len() as u64).to_le_bytes());
     b.extend_from_slice(&(m.cols.len() as u64).to_le_bytes());
     m.intercept.iter().for_each(|v| b.extend_from_slice(&v.to_le_bytes()));
@@ -305,8 +294,9 @@ pub fn decode_into(b: &[u8], k: usize, out: &mut StepMessage) -> usize {
     out.samples += u64_at(0);
     out.new_seen += u64_at(8);
     out.loss += f64_at(16);
-    let (s, z) = (u64_at(24) as usize, u64_at(32) as usize);
-    let mut at = 40;
+    out.stop += u64_at(24);
+    let (s, z) = (u64_at(32) as usize, u64_at(40) as usize);
+    let mut at = HEADER;
     for c in 0..k {
         out.intercept[c] += f64_at(at + 8 * c);
     }

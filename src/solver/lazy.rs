@@ -30,6 +30,16 @@ pub fn soft_threshold(x: f64, t: f64) -> f64 {
     }
 }
 
+/// The exact state of [`LazyWeights`] (checkpoints).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LazySnapshot {
+    pub blocks: Vec<f64>,
+    pub wscale: f64,
+    pub cum: Vec<f64>,
+    pub cum_prox: Vec<f64>,
+    pub seen: Vec<f64>,
+}
+
 pub struct LazyWeights {
     pub d: usize,
     pub k: usize,
@@ -111,6 +121,27 @@ impl LazyWeights {
                 }
             }
         }
+    }
+
+    /// A copy of the whole state, for checkpoints.
+    pub fn snapshot(&self) -> LazySnapshot {
+        LazySnapshot {
+            blocks: self.blocks.clone(),
+            wscale: self.wscale,
+            cum: self.cum.clone(),
+            cum_prox: self.cum_prox.clone(),
+            seen: self.seen.clone(),
+        }
+    }
+
+    /// Restores a [`Self::snapshot`] taken with the same d, K and penalty.
+    pub fn restore(&mut self, s: &LazySnapshot) {
+        assert_eq!(s.blocks.len(), self.blocks.len(), "snapshot of another shape");
+        self.blocks.copy_from_slice(&s.blocks);
+        self.wscale = s.wscale;
+        self.cum = s.cum.clone();
+        self.cum_prox = s.cum_prox.clone();
+        self.seen = s.seen.clone();
     }
 
     /// Starts loading feature `j`'s block into cache.

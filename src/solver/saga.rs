@@ -24,7 +24,7 @@
 
 use super::combine::{choose_dense, encoded_len, Combiner, StepMessage};
 use super::step_size::{minibatch_smoothness, saga_step, top_eigenvalue, EIGEN_MARGIN};
-use super::lazy::LazyWeights;
+use super::lazy::{LazySnapshot, LazyWeights};
 use super::loss::loss_and_gradient;
 use super::options::SolverOptions;
 use crate::error::Result;
@@ -92,13 +92,82 @@ pub struct WarmStart {
     pub intercept: Vec<f64>,
 }
 
-/// Collective: fits the model. `report` is called after every epoch on every rank.
+/// Everything that determines the rest of a fit: with it a fit stopped at
+/// any step boundary resumes to the model an uninterrupted fit gives, bit
+/// for bit. `local_*` fields are this rank's own; the rest is replicated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SolverState {
+    /// Epoch in progress (0-based) and its next step.
+    pub epoch: usize,
+    pub step: usize,
+    pub lazy: LazySnapshot,
+    pub intercept: Vec<f64>,
+    pub intercept_sum: Vec<f64>,
+    /// Samples seen so far (over all ranks).
+    pub seen_total: f64,
+    /// Weights at the end of the previous epoch (the tol check).
+    pub prev: Vec<f64>,
+    pub dense: bool,
+    pub dense_epochs: usize,
+    pub epoch_loss: f64,
+    pub epoch_bytes: f64,
+    pub epoch_steps: usize,
+    pub n_iter: usize,
+    /// Per local sample: its stored gradient terms (K), whether seen, and the epoch's visiting order.
+    pub local_memory: Vec<f64>,
+    pub local_seen: Vec<u8>,
+    pub local_order: Vec<u32>,
+}
+
+/// What a fit asks of its caller besides the data: stop requests and checkpoints.
+pub trait FitHooks {
+    /// True when this rank was asked to stop (a signal). Ranks agree on it in the next step's combine.
+    fn stop_requested(&self) -> bool {
+        false
+    }
+    /// Whether to checkpoint after `epochs_done` complete epochs.
+    fn checkpoint_due(&self, _epochs_done: usize) -> bool {
+        false
+    }
+    /// Collective: saves the state (at an epoch end, or when stopping).
+    fn checkpoint(&mut self, _state: &SolverState) -> Result<()> {
+        Ok(())
+    }
+    /// Called after every epoch on every rank.
+    fn epoch(&mut self, _report: &EpochReport) {}
+}
+
+/// No checkpoints, no signals; progress to a closure.
+pub struct Progress<F: FnMut(&EpochReport)>(pub F);
+
+impl<F: FnMut(&EpochReport)> FitHooks for Progress<F> {
+    fn epoch(&mut self, r: &EpochReport) {
+        (self.0)(r)
+    }
+}
+
+/// The fit stopped at a signal after writing its checkpoint (exit 75).
+#[derive(Debug)]
+pub struct Interrupted {
+    pub epoch: usize,
+    pub step: usize,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "stopped by a signal at epoch {} step {}; checkpoint written, continue with --resume", self.epoch + 1, self.step)
+    }
+}
+impl std::error::Error for Interrupted {}
+
+/// Collective: fits the model, from scratch, a warm start, or a saved state.
 pub fn fit(
     data: &TrainingSet,
     opts: &SolverOptions,
     warm: Option<&WarmStart>,
+    resume: Option<SolverState>,
     comb: &mut impl Combiner,
-    mut report: impl FnMut(&EpochReport),
+    hooks: &mut impl FitHooks,
 ) -> Result<FitResult> {
     let started = Instant::now();
     let (d, k) = (data.n_features, data.width());
@@ -115,59 +184,83 @@ pub fn fit(
 
     let mut lw = LazyWeights::new(d, k, beta);
     lw.reserve(steps);
-    let mut intercept = vec![0.0; k];
-    if let Some(ws) = warm {
-        let mut w = vec![0.0; d * k];
-        for c in 0..k {
-            for j in 0..d {
-                w[j * k + c] = ws.coef[c * d + j];
+    let mut st = match resume {
+        Some(state) => {
+            lw.restore(&state.lazy);
+            state
+        }
+        None => {
+            let mut intercept = vec![0.0; k];
+            if let Some(ws) = warm {
+                let mut w = vec![0.0; d * k];
+                for c in 0..k {
+                    for j in 0..d {
+                        w[j * k + c] = ws.coef[c * d + j];
+                    }
+                }
+                lw.set_weights(&w);
+                intercept.copy_from_slice(&ws.intercept);
+            }
+            SolverState {
+                epoch: 0,
+                step: 0,
+                lazy: LazySnapshot::default(),
+                intercept,
+                intercept_sum: vec![0.0; k],
+                seen_total: 0.0,
+                prev: lw.weights(),
+                dense: false,
+                dense_epochs: 0,
+                epoch_loss: 0.0,
+                epoch_bytes: 0.0,
+                epoch_steps: 0,
+                n_iter: 0,
+                local_memory: vec![0.0; n_local * k],
+                local_seen: vec![0; n_local],
+                local_order: (0..n_local as u32).collect(),
             }
         }
-        lw.set_weights(&w);
-        intercept.copy_from_slice(&ws.intercept);
-    }
-    let mut intercept_sum = vec![0.0; k];
-    let mut memory = vec![0.0; n_local * k];
-    let mut seen = vec![false; n_local];
-    let mut m = 0.0f64;
+    };
 
-    let mut order: Vec<usize> = (0..n_local).collect();
-    let mut prev = lw.weights();
     let (mut raw, mut grad, mut diff, mut corr) = (vec![0.0; k], vec![0.0; k], vec![0.0; k], vec![0.0; k]);
     let mut msg = StepMessage { intercept: vec![0.0; k], ..Default::default() };
     let mut combined = StepMessage::default();
-    let mut n_iter = 0;
     let mut converged = false;
-    let mut dense = false;
-    let mut dense_epochs = 0;
 
-    for epoch in 0..opts.max_iter {
+    while st.epoch < opts.max_iter {
+        let epoch = st.epoch;
         let epoch_start = Instant::now();
-        let mut rng = Pcg64Mcg::seed_from_u64(mix(opts.seed, comb.rank() as u64, epoch as u64));
-        order.shuffle(&mut rng);
-        if comb.ranks() > 1 && !dense {
+        if st.step == 0 {
+            let mut rng = Pcg64Mcg::seed_from_u64(mix(opts.seed, comb.rank() as u64, epoch as u64));
+            st.local_order.shuffle(&mut rng);
+            st.epoch_loss = 0.0;
+            st.epoch_bytes = 0.0;
+            st.epoch_steps = 0;
+        }
+        let order = &st.local_order;
+        let batch_of = |t: usize| &order[t * n_local / steps..(t + 1) * n_local / steps];
+        if comb.ranks() > 1 && !st.dense {
             let sizes: Vec<u32> = (0..steps)
                 .map(|t| {
-                    let batch = &order[t * n_local / steps..(t + 1) * n_local / steps];
-                    let nnz: usize = batch.iter().map(|&i| data.x.indptr[i + 1] - data.x.indptr[i]).sum();
+                    let batch = batch_of(t);
+                    let nnz: usize = batch.iter().map(|&i| data.x.indptr[i as usize + 1] - data.x.indptr[i as usize]).sum();
                     encoded_len(batch.len(), nnz, k) as u32
                 })
                 .collect();
             comb.plan_epoch(&sizes);
         }
-        let mut epoch_loss = 0.0;
-        for t in 0..steps {
-            let batch = &order[t * n_local / steps..(t + 1) * n_local / steps];
+        for t in st.step..steps {
+            let batch = batch_of(t);
             // Samples come in random order, so the hardware cannot guess what
             // comes next: fetch the row two steps ahead, and the weights of
             // the row one step ahead (fetched last step).
             if let Some(&ahead) = order.get(((t + 2) * n_local / steps).min(n_local)) {
-                let (p, q) = (data.x.indptr[ahead], data.x.indptr[ahead + 1]);
+                let (p, q) = (data.x.indptr[ahead as usize], data.x.indptr[ahead as usize + 1]);
                 prefetch(&data.x.cols[p..q]);
                 prefetch(&data.x.values[p..q]);
             }
             if let Some(&next) = order.get(((t + 1) * n_local / steps).min(n_local)) {
-                for &j in &data.x.cols[data.x.indptr[next]..data.x.indptr[next + 1]] {
+                for &j in &data.x.cols[data.x.indptr[next as usize]..data.x.indptr[next as usize + 1]] {
                     lw.prefetch(j as usize);
                 }
             }
@@ -175,10 +268,12 @@ pub fn fit(
             // Local phase: new gradient terms with the weights as of the step's start.
             msg.clear();
             msg.samples = batch.len() as u64;
+            msg.stop = hooks.stop_requested() as u64;
             for &i in batch {
+                let i = i as usize;
                 let (a, b) = (data.x.indptr[i], data.x.indptr[i + 1]);
                 let (cols, vals) = (&data.x.cols[a..b], &data.x.values[a..b]);
-                raw.copy_from_slice(&intercept);
+                raw.copy_from_slice(&st.intercept);
                 for (&j, &v) in cols.iter().zip(vals) {
                     let j = j as usize;
                     lw.catch_up(j);
@@ -189,105 +284,120 @@ pub fn fit(
                 }
                 let sw = data.sample_weight[i];
                 msg.loss += sw * loss_and_gradient(&raw, data.y[i] as usize, &mut grad);
-                let mem = &mut memory[i * k..(i + 1) * k];
+                let mem = &mut st.local_memory[i * k..(i + 1) * k];
                 for c in 0..k {
                     let g = grad[c] * sw;
                     diff[c] = g - mem[c];
                     mem[c] = g;
                     msg.intercept[c] += diff[c];
                 }
-                if !seen[i] {
-                    seen[i] = true;
+                if st.local_seen[i] == 0 {
+                    st.local_seen[i] = 1;
                     msg.new_seen += 1;
                 }
                 msg.push_sample(cols, vals, &diff);
             }
 
-            let all = if comb.combine(t, &msg, dense, d, k, &mut combined)? { &combined } else { &msg };
-            epoch_loss += all.loss;
-            if all.samples == 0 {
-                continue;
-            }
-
-            // Update phase: the same operations in the same order on every rank.
-            m += all.new_seen as f64;
-            lw.wscale *= 1.0 - step * alpha;
-            let immediate = step * (1.0 / all.samples as f64 - 1.0 / m);
-            let scale = immediate / lw.wscale;
-            if dense {
-                for j in 0..d {
-                    lw.catch_up(j);
-                    lw.apply(j, &all.dense[j * k..(j + 1) * k], scale);
-                }
-            } else {
-                if comb.ranks() > 1 {
-                    // Other ranks' rows reach features this rank has not touched lately.
-                    for &j in &all.cols {
-                        lw.prefetch(j as usize);
-                    }
-                }
-                let mut at = 0;
-                for (sample, &nnz) in all.nnz.iter().enumerate() {
-                    let dsample = &all.diffs[sample * k..(sample + 1) * k];
-                    for p in at..at + nnz as usize {
-                        let j = all.cols[p] as usize;
-                        let v = all.vals[p];
-                        for c in 0..k {
-                            corr[c] = v * dsample[c];
-                        }
+            let all = if comb.combine(t, &msg, st.dense, d, k, &mut combined)? { &combined } else { &msg };
+            st.epoch_loss += all.loss;
+            st.epoch_bytes += encoded_len(all.nnz.len(), all.cols.len(), k) as f64;
+            st.epoch_steps += 1;
+            if all.samples > 0 {
+                // Update phase: the same operations in the same order on every rank.
+                st.seen_total += all.new_seen as f64;
+                let m = st.seen_total;
+                lw.wscale *= 1.0 - step * alpha;
+                let immediate = step * (1.0 / all.samples as f64 - 1.0 / m);
+                let scale = immediate / lw.wscale;
+                if st.dense {
+                    for j in 0..d {
                         lw.catch_up(j);
-                        lw.apply(j, &corr, scale);
+                        lw.apply(j, &all.dense[j * k..(j + 1) * k], scale);
                     }
-                    at += nnz as usize;
+                } else {
+                    if comb.ranks() > 1 {
+                        // Other ranks' rows reach features this rank has not touched lately.
+                        for &j in &all.cols {
+                            lw.prefetch(j as usize);
+                        }
+                    }
+                    let mut at = 0;
+                    for (sample, &nnz) in all.nnz.iter().enumerate() {
+                        let dsample = &all.diffs[sample * k..(sample + 1) * k];
+                        for p in at..at + nnz as usize {
+                            let j = all.cols[p] as usize;
+                            let v = all.vals[p];
+                            for c in 0..k {
+                                corr[c] = v * dsample[c];
+                            }
+                            lw.catch_up(j);
+                            lw.apply(j, &corr, scale);
+                        }
+                        at += nnz as usize;
+                    }
+                }
+                if opts.fit_intercept {
+                    // The intercept is the weight of a feature equal to `s` (see step_size).
+                    for c in 0..k {
+                        st.intercept_sum[c] += all.intercept[c];
+                        st.intercept[c] -= s2 * step * (st.intercept_sum[c] / m + (1.0 / all.samples as f64 - 1.0 / m) * all.intercept[c]);
+                    }
+                }
+                lw.record_step(step, m);
+                if lw.wscale < 1e-9 && !lw.settle() {
+                    bail!("floating-point overflow at epoch {}; try a smaller C", epoch + 1);
                 }
             }
-            if opts.fit_intercept {
-                // The intercept is the weight of a feature equal to `s` (see step_size).
-                for c in 0..k {
-                    intercept_sum[c] += all.intercept[c];
-                    intercept[c] -= s2 * step * (intercept_sum[c] / m + (1.0 / all.samples as f64 - 1.0 / m) * all.intercept[c]);
-                }
-            }
-            lw.record_step(step, m);
-            if lw.wscale < 1e-9 && !lw.settle() {
-                bail!("floating-point overflow at epoch {}; try a smaller C", epoch + 1);
+            if all.stop > 0 {
+                // Every rank saw the same sum, so all stop at this step together.
+                st.step = t + 1;
+                st.lazy = lw.snapshot();
+                hooks.checkpoint(&st)?;
+                return Err(Interrupted { epoch, step: t + 1 }.into());
             }
         }
-        if !lw.settle() || intercept.iter().any(|b| !b.is_finite()) {
+
+        if !lw.settle() || st.intercept.iter().any(|b| !b.is_finite()) {
             bail!("floating-point overflow at epoch {}; try a smaller C", epoch + 1);
         }
-        n_iter = epoch + 1;
-        dense_epochs += dense as usize;
+        st.n_iter = epoch + 1;
+        st.dense_epochs += st.dense as usize;
         let weights = lw.weights();
-        if !comb.same_everywhere(checksum(&weights, &intercept)) {
+        if !comb.same_everywhere(checksum(&weights, &st.intercept)) {
             bail!("replicas diverged at epoch {} (the ranks hold different models): a bug, please report it", epoch + 1);
         }
         let (mut max_w, mut max_change) = (0.0f64, 0.0f64);
-        for (w, p) in weights.iter().zip(prev.iter_mut()) {
+        for (w, p) in weights.iter().zip(st.prev.iter_mut()) {
             max_w = max_w.max(w.abs());
             max_change = max_change.max((w - *p).abs());
             *p = *w;
         }
         let relative = if max_w == 0.0 { if max_change == 0.0 { 0.0 } else { f64::INFINITY } } else { max_change / max_w };
-        report(&EpochReport {
-            epoch: n_iter,
-            objective_estimate: opts.c * epoch_loss + opts.penalty_value(&weights),
+        hooks.epoch(&EpochReport {
+            epoch: st.n_iter,
+            objective_estimate: opts.c * st.epoch_loss + opts.penalty_value(&weights),
             relative_change: relative,
             elapsed: started.elapsed().as_secs_f64(),
             samples_per_second: n / epoch_start.elapsed().as_secs_f64(),
         });
+        // The next epoch's mode, from this epoch's bytes: the same numbers on every rank.
+        if !st.dense && comb.ranks() > 1 && st.epoch_steps > 0 {
+            st.dense = choose_dense(st.epoch_bytes / st.epoch_steps as f64, d, k);
+        }
+        st.epoch += 1;
+        st.step = 0;
         if (max_w != 0.0 && relative <= opts.tol) || (max_w == 0.0 && max_change == 0.0) {
             converged = true;
             break;
         }
-        // Same numbers on every rank, so every rank picks the same mode.
-        if !dense {
-            dense = choose_dense(comb.sparse_bytes_per_step(), d, k);
+        if hooks.checkpoint_due(st.n_iter) {
+            st.lazy = lw.snapshot();
+            hooks.checkpoint(&st)?;
         }
     }
 
     let weights = lw.weights();
-    let objective = objective(data, &weights, &intercept, opts, comb);
+    let objective = objective(data, &weights, &st.intercept, opts, comb);
     let mut coef = vec![0.0; k * d];
     for j in 0..d {
         for c in 0..k {
@@ -296,13 +406,13 @@ pub fn fit(
     }
     Ok(FitResult {
         coef,
-        intercept,
-        n_iter,
+        intercept: st.intercept,
+        n_iter: st.n_iter,
         converged,
         objective,
         plan,
         bytes_sent: comb.bytes_sent(),
-        dense_epochs,
+        dense_epochs: st.dense_epochs,
     })
 }
 
@@ -467,7 +577,7 @@ mod tests {
         let sw = vec![1.0; 4];
         let data = TrainingSet { x: &x, y: &y, sample_weight: &sw, n_features: 3, n_classes: 2, n_total: 4 };
         let opts = SolverOptions { batch_size: Some(batch), max_iter: 20_000, tol: 1e-12, ..opts.clone() };
-        fit(&data, &opts, None, &mut SingleRank, |_| {}).unwrap()
+        fit(&data, &opts, None, None, &mut SingleRank, &mut Progress(|_: &EpochReport| {})).unwrap()
     }
 
     /// The exact optimum's gradient is zero: check it for the L2 problem.
