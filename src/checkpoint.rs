@@ -75,8 +75,8 @@ pub fn save(comm: &Comm, path: &Path, fingerprint: &serde_json::Value, state: &S
 pub fn load(comm: &Comm, path: &Path, fingerprint: &serde_json::Value, n_local: usize, k: usize) -> Result<SolverState> {
     let (at, n_total) = offset_of(comm, n_local);
     let name = path.display().to_string();
-    let f = open_h5(path)?;
     (|| -> Result<SolverState> {
+        let f = open_h5(path)?;
         let stored: VarLenUnicode = f.attr("fingerprint").map_err(|_| anyhow!("it is not a textsaga checkpoint"))?.read_scalar()?;
         let stored: serde_json::Value = serde_json::from_str(stored.as_str()).map_err(|_| anyhow!("its fingerprint is damaged"))?;
         if let Some(what) = first_difference(&stored, fingerprint) {

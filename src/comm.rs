@@ -76,9 +76,9 @@ impl Comm {
             return;
         }
         if name_rank && self.size > 1 {
-            eprintln!("textsaga: error: rank {}: {}", self.rank, one_line(e));
+            crate::say!("textsaga: error: rank {}: {}", self.rank, one_line(e));
         } else {
-            eprintln!("textsaga: error: {}", one_line(e));
+            crate::say!("textsaga: error: {}", one_line(e));
         }
     }
 

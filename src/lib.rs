@@ -13,6 +13,7 @@ pub mod commands;
 pub mod corpus;
 pub mod error;
 pub mod features;
+pub mod log;
 pub mod metrics;
 pub mod model;
 pub mod output;

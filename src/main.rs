@@ -43,7 +43,7 @@ fn main() {
         Err(e) => command_line_error(e),
     };
     let Some(universe) = mpi::initialize() else {
-        eprintln!("textsaga: error: MPI could not be initialised (was it already started?)");
+        textsaga::say!("textsaga: error: MPI could not be initialised (was it already started?)");
         std::process::exit(1);
     };
     let comm = Comm::new(universe.world());
@@ -78,7 +78,7 @@ fn install_panic_hook(rank: usize, size: usize) {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        eprintln!("textsaga: error: rank {rank}: internal error (a bug, please report it): {msg}{at}");
+        textsaga::say!("textsaga: error: rank {rank}: internal error (a bug, please report it): {msg}{at}");
         if size > 1 {
             // SAFETY: MPI is initialised for the whole life of the program.
             unsafe {

@@ -108,3 +108,22 @@ fn predictions_come_in_document_order_at_every_rank_count() {
     assert!(r.error_lines()[0].contains("is not a textsaga model"), "{}", r.stderr);
     assert_no_output(&dir, "x.h5");
 }
+
+/// A panic inside the solver on one rank of three ends the whole job
+/// quickly, with one line naming the rank, and leaves no model.
+#[test]
+fn a_panic_on_one_rank_ends_the_job() {
+    let dir = scratch("panic");
+    let data = corpus(&dir, "c.h5", "3", "1");
+    let model = dir.join("model.h5");
+    std::env::set_var("TEXTSAGA_TEST_PANIC_RANK", "2");
+    let r = textsaga(3, &["fit", "--data", s(&data), "--model", s(&model), "--tol", "0", "--max-iter", "50"]);
+    std::env::remove_var("TEXTSAGA_TEST_PANIC_RANK");
+    assert_ne!(r.code, 0);
+    assert!(r.elapsed < std::time::Duration::from_secs(10), "took {:?}", r.elapsed);
+    let lines = r.error_lines();
+    assert_eq!(lines.len(), 1, "{}", r.stderr);
+    assert!(lines[0].starts_with("textsaga: error: rank 2: internal error") && lines[0].contains("injected fault"), "{}", r.stderr);
+    assert!(!r.stderr.contains("stack backtrace"), "{}", r.stderr);
+    assert_no_output(&dir, "model.h5");
+}

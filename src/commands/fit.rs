@@ -98,14 +98,14 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
         }
         (Some(path), true) => {
             if comm.is_root() && !args.common.quiet {
-                eprintln!("textsaga fit: no checkpoint at '{}' yet; starting afresh", path.display());
+                crate::say!("textsaga fit: no checkpoint at '{}' yet; starting afresh", path.display());
             }
             None
         }
         _ => None,
     };
     if let (Some(state), true) = (&resume, comm.is_root() && !args.common.quiet) {
-        eprintln!("textsaga fit: resuming at epoch {} step {}", state.epoch + 1, state.step);
+        crate::say!("textsaga fit: resuming at epoch {} step {}", state.epoch + 1, state.step);
     }
     let stop = Arc::new(AtomicBool::new(false));
     if args.ops.checkpoint.is_some() {
@@ -152,14 +152,14 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
     let r = report.finish(comm, args.run.metrics.as_deref())?;
     if comm.is_root() {
         if !result.converged {
-            eprintln!(
+            crate::say!(
                 "textsaga: warning: --max-iter {} reached before the change fell below --tol {}; \
                  the coefficients have not converged (sklearn's ConvergenceWarning)",
                 sopts.max_iter, sopts.tol
             );
         }
         if !args.common.quiet {
-            eprintln!(
+            crate::say!(
                 "textsaga fit: {} documents, {} classes, {} features, {} ranks: {} epochs, objective {:.10e}, \
                  step {:.4}, batch {} per rank, {} steps/epoch, {:.1} MB sent -> {} in {:.2} s ({}); peak RSS {:.0} MB per rank",
                 feats.n_docs,
@@ -206,8 +206,12 @@ impl FitHooks for Hooks<'_> {
         }
     }
     fn epoch(&mut self, r: &EpochReport) {
+        // Test hook for the no-hang guarantee: a panic on one rank, mid-fit.
+        if std::env::var("TEXTSAGA_TEST_PANIC_RANK").ok().and_then(|v| v.parse::<usize>().ok()) == Some(self.comm.rank()) {
+            panic!("injected fault (TEXTSAGA_TEST_PANIC_RANK) after epoch {}", r.epoch);
+        }
         if !self.quiet {
-            eprintln!(
+            crate::say!(
                 "epoch {:>4}  objective~ {:<14.8e}  change {:<10.3e}  elapsed {:>8.2} s  {:>10.0} docs/s",
                 r.epoch, r.objective_estimate, r.relative_change, r.elapsed, r.samples_per_second
             );

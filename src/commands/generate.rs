@@ -102,7 +102,7 @@ fn generate(a: &GenerateArgs) -> Result<()> {
     let names: Vec<String> = (0..a.classes).map(|k| format!("class{k:02}")).collect();
     w.finish(Some(&names))?;
     if !a.common.quiet {
-        eprintln!(
+        crate::say!(
             "textsaga generate: {} documents, {} classes -> {} in {:.2} s",
             a.docs,
             a.classes,

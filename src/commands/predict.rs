@@ -78,7 +78,7 @@ pub fn run(comm: &Comm, args: PredictArgs) -> Result<()> {
     report.set("documents", n);
     let r = report.finish(comm, args.run.metrics.as_deref())?;
     if comm.is_root() && !args.common.quiet {
-        eprintln!(
+        crate::say!(
             "textsaga predict: {n} documents, {} ranks -> {} in {:.2} s ({})",
             comm.size(),
             args.output.display(),

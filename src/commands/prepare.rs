@@ -39,7 +39,7 @@ fn prepare(a: &PrepareArgs) -> Result<()> {
     let n = w.len();
     w.finish(label_names.as_deref())?;
     if !a.common.quiet {
-        eprintln!(
+        crate::say!(
             "textsaga prepare: {n} documents -> {} in {:.2} s",
             a.output.display(),
             started.elapsed().as_secs_f64()

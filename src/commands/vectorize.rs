@@ -34,7 +34,7 @@ pub fn run(comm: &Comm, args: VectorizeArgs) -> Result<()> {
     report.set("columns", feats.n_features);
     let r = report.finish(comm, args.run.metrics.as_deref())?;
     if comm.is_root() && !args.common.quiet {
-        eprintln!(
+        crate::say!(
             "textsaga vectorize: {} documents, {} ranks, {} columns, {} non-zeros -> {} in {:.2} s ({}); peak RSS {:.0} MB per rank",
             feats.n_docs,
             comm.size(),

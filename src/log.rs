@@ -1,0 +1,19 @@
+//! Lines on stderr. Ranks share one stderr (the launcher merges their
+//! pipes), so each line goes out in a single write: lines of different
+//! ranks never interleave mid-line in a batch log.
+
+use std::io::Write;
+
+/// Writes `s` and a newline to stderr in one `write` call.
+pub fn line(s: &str) {
+    let mut b = String::with_capacity(s.len() + 1);
+    b.push_str(s);
+    b.push('\n');
+    let _ = std::io::stderr().lock().write_all(b.as_bytes());
+}
+
+/// `eprintln!` that writes the whole line at once (see [`line`]).
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::log::line(&format!($($arg)*)) };
+}

@@ -1,0 +1,70 @@
+//! Kill and resume: a signal mid-fit makes every rank stop at the same step,
+//! write the checkpoint and exit 75; `--resume` then finishes with the model
+//! an uninterrupted fit gives, bit for bit. Checkpoints from another fit are
+//! refused clearly.
+
+mod common;
+use common::*;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn coef(p: &Path) -> (Vec<f64>, Vec<f64>) {
+    let f = hdf5::File::open(p).unwrap();
+    (f.dataset("coef").unwrap().read_raw().unwrap(), f.dataset("intercept").unwrap().read_raw().unwrap())
+}
+
+#[test]
+fn signal_checkpoint_and_resume_give_the_uninterrupted_model() {
+    let dir = scratch("resume");
+    let data = dir.join("c.h5");
+    ok(1, &["generate", "-o", s(&data), "--docs", "60000", "--classes", "10", "--seed", "4", "--quiet"]);
+    let (full, part, ck) = (dir.join("full.h5"), dir.join("part.h5"), dir.join("ck.h5"));
+    let fit = ["fit", "--data", s(&data), "--max-iter", "30", "--tol", "0", "--quiet"];
+    let r = ok(2, &[&fit[..], &["--model", s(&full)]].concat());
+    assert!(r.elapsed > Duration::from_secs(2), "the fit must outlast the signal's delay ({:?})", r.elapsed);
+
+    // Signal mpirun (which forwards SIGUSR1 to the ranks) a second into the fit.
+    let mut cmd = Command::new("mpirun");
+    cmd.args(["--oversubscribe", "-n", "2", BIN])
+        .args(fit)
+        .args(["--model", s(&part), "--checkpoint", s(&ck), "--checkpoint-every", "1000"])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let t = Instant::now();
+    unsafe { libc_kill(child.id() as i32, 10) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{stderr}");
+    assert!(t.elapsed() < Duration::from_secs(10));
+    assert!(stderr.contains("stopped by a signal at epoch"), "{stderr}");
+    assert_eq!(stderr.matches("stopped by a signal").count(), 1, "printed once: {stderr}");
+    assert!(ck.exists() && !part.exists());
+
+    let r = ok(2, &[&fit[..], &["--model", s(&part), "--checkpoint", s(&ck), "--resume"]].concat());
+    assert!(!r.stderr.contains("resuming") || r.stderr.contains("resuming at epoch"));
+    assert_eq!(coef(&part), coef(&full), "resumed model differs from the uninterrupted one");
+
+    // The checkpoint belongs to this fit: other settings, other rank counts and damaged files are refused.
+    let other = dir.join("other.h5");
+    let r = textsaga(2, &[&fit[..], &["--model", s(&other), "--checkpoint", s(&ck), "--resume", "-C", "2"]].concat());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.error_lines()[0].contains("belongs to another fit (solver:"), "{}", r.stderr);
+    let r = textsaga(3, &[&fit[..], &["--model", s(&other), "--checkpoint", s(&ck), "--resume"]].concat());
+    assert!(r.error_lines()[0].contains("belongs to another fit (ranks: 2 there, 3 now)"), "{}", r.stderr);
+    let bytes = std::fs::read(&ck).unwrap();
+    std::fs::write(&ck, &bytes[..bytes.len() / 3]).unwrap();
+    let r = textsaga(2, &[&fit[..], &["--model", s(&other), "--checkpoint", s(&ck), "--resume"]].concat());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.error_lines()[0].contains("cannot resume from checkpoint"), "{}", r.stderr);
+    assert_no_output(&dir, "other.h5");
+}
+
+extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, sig: i32) -> i32;
+}
