@@ -2,10 +2,13 @@
 # Runs every test: unit tests, MPI integration tests at 1-4 ranks, and the
 # scikit-learn oracle tests. Sets up the machine first (scripts/setup.sh).
 set -euo pipefail
+# (pipefail: a failing test fails the run even when its output is filtered)
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 source scripts/mpi-env.sh
 echo "== cargo test (unit and MPI integration tests)"
 cargo test --release
+echo "== real Slurm (munge, slurmctld, slurmd on this machine): sbatch, srun --mpi=pmix, requeue and resume"
+bash tests/slurm/run.sh 2>&1 | grep -v "^epoch"
 echo "== scikit-learn oracle tests"
 .venv/bin/python -m pytest tests/oracle -q -p no:cacheprovider
