@@ -98,7 +98,10 @@ done
 sleep 1.5
 scancel --signal=USR1 "$job"
 for i in $(seq 1 300); do
-    squeue -h -j "$job" 2>/dev/null | grep -q . || break
+    state=$(squeue -h -j "$job" -o "%T %r" 2>/dev/null || true)
+    [ -n "$state" ] || break
+    # Slurm holds a requeued job for two minutes (BeginTime); no need to wait here.
+    [ "$state" = "PENDING BeginTime" ] && scontrol update JobId="$job" StartTime=now
     sleep 1
 done
 cat "$work"/textsaga-fit-"$job".log
