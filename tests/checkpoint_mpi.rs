@@ -6,7 +6,7 @@
 mod common;
 use common::*;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 fn coef(p: &Path) -> (Vec<f64>, Vec<f64>) {
@@ -24,13 +24,11 @@ fn signal_checkpoint_and_resume_give_the_uninterrupted_model() {
     let r = ok(2, &[&fit[..], &["--model", s(&full)]].concat());
     assert!(r.elapsed > Duration::from_secs(2), "the fit must outlast the signal's delay ({:?})", r.elapsed);
 
-    // Signal mpirun (which forwards SIGUSR1 to the ranks) a second into the fit.
-    let mut cmd = Command::new("mpirun");
-    cmd.args(["--oversubscribe", "-n", "2", BIN])
+    // Signal the launcher (which forwards SIGUSR1 to the ranks) a second into the fit.
+    let mut cmd = launcher(2);
+    cmd.arg(BIN)
         .args(fit)
         .args(["--model", s(&part), "--checkpoint", s(&ck), "--checkpoint-every", "1000"])
-        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
-        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let child = cmd.spawn().unwrap();

@@ -34,15 +34,23 @@ impl Run {
     }
 }
 
-/// Runs `textsaga args` on `ranks` ranks through mpirun (oversubscribed).
-pub fn textsaga(ranks: usize, args: &[&str]) -> Run {
+/// The launcher for `ranks` ranks (`$TEXTSAGA_MPIRUN`, default mpirun; Open MPI
+/// oversubscribed and allowed to run as root, MPICH as it is).
+pub fn launcher(ranks: usize) -> Command {
     let mut cmd = Command::new(mpirun());
     if is_openmpi() {
         cmd.arg("--oversubscribe");
         cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1").env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
         cmd.env("OMPI_MCA_btl", "self,vader");
     }
-    cmd.arg("-n").arg(ranks.to_string()).arg(BIN).args(args);
+    cmd.arg("-n").arg(ranks.to_string());
+    cmd
+}
+
+/// Runs `textsaga args` on `ranks` ranks through the launcher.
+pub fn textsaga(ranks: usize, args: &[&str]) -> Run {
+    let mut cmd = launcher(ranks);
+    cmd.arg(BIN).args(args);
     launch(cmd)
 }
 
