@@ -16,6 +16,7 @@ use crate::solver::saga::{EpochReport, FitHooks, SolverState, WarmStart};
 use crate::solver::SolverOptions;
 use signal_hook::consts::{SIGTERM, SIGUSR1, SIGUSR2};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use crate::solver::{fit, TrainingSet};
 use anyhow::bail;
@@ -113,7 +114,8 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
             comm.agree(signal_hook::flag::register(sig, Arc::clone(&stop)).map(drop).map_err(anyhow::Error::from))?;
         }
     }
-    let mut hooks = Hooks { comm, args: &args.ops, fingerprint: &fingerprint, k: data.width(), stop: &stop, quiet };
+    let bar = !quiet && std::io::stderr().is_terminal();
+    let mut hooks = Hooks { comm, args: &args.ops, fingerprint: &fingerprint, k: data.width(), stop: &stop, quiet, bar };
     let t_fit = Instant::now();
     let result = fit(&data, &sopts, warm.as_ref(), resume, &mut comb, &mut hooks);
     // Every rank computes the same failure from the same replicated state.
@@ -190,6 +192,8 @@ struct Hooks<'a> {
     k: usize,
     stop: &'a AtomicBool,
     quiet: bool,
+    /// A progress bar within epochs, only when stderr is a terminal (batch logs get plain lines).
+    bar: bool,
 }
 
 impl FitHooks for Hooks<'_> {
@@ -205,10 +209,19 @@ impl FitHooks for Hooks<'_> {
             None => Ok(()),
         }
     }
+    fn step(&mut self, epoch: usize, done: usize, steps: usize) {
+        if self.bar {
+            Self::draw_bar(epoch, done, steps);
+        }
+    }
     fn epoch(&mut self, r: &EpochReport) {
         // Test hook for the no-hang guarantee: a panic on one rank, mid-fit.
         if std::env::var("TEXTSAGA_TEST_PANIC_RANK").ok().and_then(|v| v.parse::<usize>().ok()) == Some(self.comm.rank()) {
             panic!("injected fault (TEXTSAGA_TEST_PANIC_RANK) after epoch {}", r.epoch);
+        }
+        if self.bar {
+            // Clear the progress bar before the epoch's line.
+            eprint!("\r{:79}\r", "");
         }
         if !self.quiet {
             crate::say!(
@@ -216,6 +229,14 @@ impl FitHooks for Hooks<'_> {
                 r.epoch, r.objective_estimate, r.relative_change, r.elapsed, r.samples_per_second
             );
         }
+    }
+}
+
+impl Hooks<'_> {
+    fn draw_bar(epoch: usize, done: usize, steps: usize) {
+        let width = 40;
+        let filled = done * width / steps.max(1);
+        eprint!("\repoch {:>4} [{}{}] {:>3}%", epoch + 1, "#".repeat(filled), ".".repeat(width - filled), done * 100 / steps.max(1));
     }
 }
 

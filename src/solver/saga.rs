@@ -135,6 +135,8 @@ pub trait FitHooks {
     }
     /// Called after every epoch on every rank.
     fn epoch(&mut self, _report: &EpochReport) {}
+    /// Called every few steps (about 100 times an epoch) with the epoch's progress.
+    fn step(&mut self, _epoch: usize, _done: usize, _steps: usize) {}
 }
 
 /// No checkpoints, no signals; progress to a closure.
@@ -249,7 +251,11 @@ pub fn fit(
                 .collect();
             comb.plan_epoch(&sizes);
         }
+        let tick = (steps / 100).max(1);
         for t in st.step..steps {
+            if t % tick == 0 {
+                hooks.step(epoch, t, steps);
+            }
             let batch = batch_of(t);
             // Samples come in random order, so the hardware cannot guess what
             // comes next: fetch the row two steps ahead, and the weights of
