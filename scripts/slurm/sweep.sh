@@ -42,6 +42,6 @@ for p in "${list[@]}"; do
 done
 echo "sweep: submitted ${jobs[*]}; waiting"
 for j in "${jobs[@]}"; do
-    while squeue -h -j "$j" 2>/dev/null | grep -q .; do sleep 10; done
+    while squeue -h -j "$j" 2>/dev/null | grep -q .; do sleep "${SWEEP_POLL_SECONDS:-10}"; done
 done
 python3 scripts/scaling_report.py "$out" "$weak" "${list[@]}"

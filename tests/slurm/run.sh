@@ -114,4 +114,9 @@ a, b = h5py.File(w + "/reference.h5"), h5py.File(w + "/requeued.h5")
 assert np.array_equal(a["coef"][:], b["coef"][:]) and np.array_equal(a["intercept"][:], b["intercept"][:]), "requeued model differs"
 print("slurm test: requeued job resumed to the uninterrupted model, bit for bit")
 PY
-echo "2 passed, 0 failed"
+
+# A strong-scaling series through Slurm: one job per rank count, then the CSV and the plot.
+SWEEP_POLL_SECONDS=1 TEXTSAGA_BIN="$PWD/$bin" bash scripts/slurm/sweep.sh --ranks 1,2 --data "$work/corpus.h5" --out "$work/sweep" -- --chdir "$work"
+head -3 "$work/sweep/scaling.csv"
+test "$(grep -c . "$work/sweep/scaling.csv")" = 3 && grep -q "<svg" "$work/sweep/scaling.svg" || { echo "slurm test: sweep wrote no scaling report"; exit 1; }
+echo "3 passed, 0 failed"
