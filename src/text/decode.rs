@@ -49,7 +49,7 @@ fn drop_invalid(mut bytes: &[u8]) -> String {
             }
             Err(e) => {
                 let good = e.valid_up_to();
-                // SAFETY-free: from_utf8 on the valid prefix cannot fail.
+                // The prefix up to `valid_up_to` is valid UTF-8 by definition.
                 out.push_str(std::str::from_utf8(&bytes[..good]).expect("valid prefix"));
                 let skip = e.error_len().unwrap_or(bytes.len() - good);
                 bytes = &bytes[good + skip..];
