@@ -7,20 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SUDO=""
-[ "$(id -u)" = 0 ] || SUDO="sudo"
-
 packages=(libopenmpi-dev openmpi-bin libhdf5-dev libclang-dev clang pkg-config)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-python3 -c "import venv, ensurepip" 2>/dev/null || missing+=(python3-venv)
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "setup: installing ${missing[*]}"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+python3 -c "import venv, ensurepip" 2>/dev/null || packages+=(python3-venv)
+scripts/ensure-packages.sh "${packages[@]}"
 
 if ! .venv/bin/python -c "import sklearn, h5py, scipy, pytest, joblib" 2>/dev/null; then
     echo "setup: creating .venv with scikit-learn and h5py"

@@ -10,14 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-missing=()
-for p in libmpich-dev mpich; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-    $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+scripts/ensure-packages.sh libmpich-dev mpich
 export CARGO_TARGET_DIR=target/mpich MPICC=mpicc.mpich TEXTSAGA_MPIRUN=mpirun.mpich
 cargo test --release --test vectorize_mpi --test bad_input --test fit_mpi --test prepare --test checkpoint_mpi -- \
     --skip signal_checkpoint_and_resume_give_the_uninterrupted_model
