@@ -138,23 +138,19 @@ impl Comm {
     pub fn all_gather_bytes(&self, local: &[u8]) -> Result<Vec<u8>> {
         let counts = self.all_gather_u64(local.len() as u64);
         let (counts, displs) = counts_and_displs(&counts)?;
-        let total = displs.last().map_or(0, |&d| d as usize) + counts.last().map_or(0, |&c| c as usize);
-        // Buffers get one spare byte: empty Vecs share a dangling address,
-        // and OpenMPI rejects a send buffer equal to the receive buffer.
-        let mut out = vec![0u8; total + 1];
         let mut send = Vec::with_capacity(local.len() + 1);
         send.extend_from_slice(local);
         send.push(0);
-        let mut part = PartitionMut::new(&mut out[..], &counts[..], &displs[..]);
-        self.world.all_gather_varcount_into(&send[..local.len()], &mut part);
-        out.truncate(total);
+        let mut out = Vec::new();
+        self.all_gather_known(&send, &counts, &displs, &mut out);
         Ok(out)
     }
 
     /// Like [`Self::all_gather_bytes`] when every rank's length is already
     /// known everywhere (`lens[r]`): one collective instead of two, into a
-    /// reused buffer. `local` must hold one spare byte past its data (see
-    /// above), `local.len() == lens[rank] + 1`.
+    /// reused buffer. `local_padded` holds one spare byte past its data, and
+    /// `out` gets one too: empty Vecs share a dangling address, and OpenMPI
+    /// rejects a send buffer equal to the receive buffer.
     pub fn all_gather_known(&self, local_padded: &[u8], lens: &[i32], displs: &[i32], out: &mut Vec<u8>) {
         let total = (displs[displs.len() - 1] + lens[lens.len() - 1]) as usize;
         out.clear();

@@ -71,6 +71,25 @@ fn doc_text<'a>(slice: &'a CorpusSlice, i: usize, policy: DecodeError, path: &Pa
     })
 }
 
+/// Raw counts of this rank's documents over a local vocabulary.
+fn count_terms(slice: &CorpusSlice, analyzer: &mut Analyzer, policy: DecodeError, path: &Path) -> Result<LocalVocabulary> {
+    let mut v = LocalVocabulary::new();
+    for i in 0..slice.len() {
+        v.add_document(analyzer, &doc_text(slice, i, policy, path)?);
+    }
+    v.finish_counting();
+    Ok(v)
+}
+
+/// Raw signed counts of this rank's documents in `n` hashed columns.
+fn count_hashed(slice: &CorpusSlice, analyzer: &mut Analyzer, n: u32, alternate_sign: bool, policy: DecodeError, path: &Path) -> Result<HashedCounter> {
+    let mut h = HashedCounter::new(n, alternate_sign);
+    for i in 0..slice.len() {
+        h.add_document(analyzer, &doc_text(slice, i, policy, path)?);
+    }
+    Ok(h)
+}
+
 /// Collective: the TF-IDF rows of this rank's documents, fitting the
 /// vocabulary and idf on the whole corpus.
 pub fn fit_transform(
@@ -86,14 +105,7 @@ pub fn fit_transform(
     let mut timings = PhaseTimes::default();
 
     if let Some(n_features) = opts.hashing {
-        let counted = (|| -> Result<HashedCounter> {
-            let mut h = HashedCounter::new(n_features, opts.alternate_sign);
-            for i in 0..slice.len() {
-                h.add_document(&mut analyzer, &doc_text(slice, i, policy, path)?);
-            }
-            Ok(h)
-        })();
-        let counter = comm.agree(counted)?;
+        let counter = comm.agree(count_hashed(slice, &mut analyzer, n_features, opts.alternate_sign, policy, path))?;
         timings.tokenize = t0.elapsed().as_secs_f64();
         let t1 = Instant::now();
         let df = comm.sum_u64_vec(&counter.df());
@@ -107,15 +119,7 @@ pub fn fit_transform(
         return Ok(Features { rows, n_features: n_features as usize, n_docs, vocabulary: None, idf, timings });
     }
 
-    let counted = (|| -> Result<LocalVocabulary> {
-        let mut v = LocalVocabulary::new();
-        for i in 0..slice.len() {
-            v.add_document(&mut analyzer, &doc_text(slice, i, policy, path)?);
-        }
-        v.finish_counting();
-        Ok(v)
-    })();
-    let local = comm.agree(counted)?;
+    let local = comm.agree(count_terms(slice, &mut analyzer, policy, path))?;
     timings.tokenize = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
@@ -177,19 +181,10 @@ pub fn transform(
 ) -> Result<Rows> {
     let mut analyzer = Analyzer::new(opts.analyzer.clone());
     let mut rows = match (opts.hashing, vocabulary) {
-        (Some(n), _) => {
-            let mut h = HashedCounter::new(n, opts.alternate_sign);
-            for i in 0..slice.len() {
-                h.add_document(&mut analyzer, &doc_text(slice, i, policy, path)?);
-            }
-            h.rows
-        }
+        (Some(n), _) => count_hashed(slice, &mut analyzer, n, opts.alternate_sign, policy, path)?.rows,
         (None, Some(vocab)) => {
             let index: rustc_hash::FxHashMap<&str, u32> = vocab.iter().enumerate().map(|(i, t)| (&**t, i as u32)).collect();
-            let mut local = LocalVocabulary::new();
-            for i in 0..slice.len() {
-                local.add_document(&mut analyzer, &doc_text(slice, i, policy, path)?);
-            }
+            let local = count_terms(slice, &mut analyzer, policy, path)?;
             let map: Vec<Option<u32>> = local.terms.iter().map(|t| index.get(t).copied()).collect();
             relabel(&local.rows, &map)
         }
