@@ -13,22 +13,19 @@ allreduce, transform: the work fit_transform does, plus reading the file).
 import json
 
 import argparse
-import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import h5py
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from textsaga_data import launcher, mpi_env  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "target" / "release" / "textsaga"
-
-
-def mpirun(ranks):
-    out = subprocess.run(["mpirun", "--version"], capture_output=True, text=True).stdout
-    extra = ["--oversubscribe"] if "Open MPI" in out else []
-    return ["mpirun", *extra, "-n", str(ranks)]
 
 
 def best_of(repeat, fn):
@@ -60,11 +57,11 @@ def main():
     print(f"corpus: {len(docs)} documents, {mb:.1f} MB of text ({corpus})")
     print(f"{'':40}{'seconds':>9}{'MB/s':>9}{'MB/s/rank':>11}{'vs sklearn':>12}")
     print(f"{'sklearn fit_transform':40}{sk:9.3f}{mb / sk:9.1f}{mb / sk:11.1f}{1.0:11.1f}x")
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    env = mpi_env()
     phases = ("read", "tokenize", "vocabulary_merge", "df_allreduce", "transform")
     for ranks in (1, 2):
         out, metrics = a.out / "bench-features.h5", a.out / "bench-metrics.json"
-        cmd = [*mpirun(ranks), str(BIN), "vectorize", "--data", str(corpus), "-o", str(out), "--quiet", "--metrics", str(metrics)]
+        cmd = [*launcher(ranks), str(BIN), "vectorize", "--data", str(corpus), "-o", str(out), "--quiet", "--metrics", str(metrics)]
         inproc = []
 
         def once():

@@ -5,25 +5,19 @@ usage: check_features.py CORPUS.h5 FEATURES.h5
 """
 
 import sys
+from pathlib import Path
 
 import h5py
-import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-
-def read_docs(path):
-    with h5py.File(path, "r") as f:
-        if isinstance(f["text"], h5py.Group):
-            raw = f["text/bytes"][:].tobytes()
-            off = f["text/offsets"][:]
-            return [raw[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
-        return [s.decode("utf-8") for s in f["text"][:]]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from textsaga_data import read_corpus  # noqa: E402
 
 
 def main():
     corpus, features = sys.argv[1], sys.argv[2]
-    docs = read_docs(corpus)
+    docs, _ = read_corpus(corpus)
     vec = TfidfVectorizer()
     X = vec.fit_transform(docs)
     with h5py.File(features, "r") as f:

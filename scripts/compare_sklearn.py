@@ -13,7 +13,6 @@ textsaga's peak RSS per rank over scikit-learn's.
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from textsaga_data import objective, read_corpus  # noqa: E402
+from textsaga_data import launcher, mpi_env, objective, read_corpus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "target" / "release" / "textsaga"
@@ -58,21 +57,13 @@ def sklearn_worker(data, test, out):
     print(json.dumps(result))
 
 
-def mpirun(ranks):
-    out = subprocess.run(["mpirun", "--version"], capture_output=True, text=True).stdout
-    extra = ["--oversubscribe"] if "Open MPI" in out else []
-    return ["mpirun", *extra, "-n", str(ranks)]
-
-
 def textsaga_run(data, test, ranks, out, X, y, classes):
     import h5py
 
     model, metrics = out / f"model-{ranks}.h5", out / f"metrics-{ranks}.json"
-    env = dict(os.environ)
-    if os.geteuid() == 0:
-        env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    env = mpi_env()
     t = time.perf_counter()
-    subprocess.run([*mpirun(ranks), BIN, "fit", "--data", data, "--model", model, "--metrics", metrics, "--quiet"], check=True, env=env)
+    subprocess.run([*launcher(ranks), BIN, "fit", "--data", data, "--model", model, "--metrics", metrics, "--quiet"], check=True, env=env)
     total = time.perf_counter() - t
     m = json.loads(metrics.read_text())
     sec = m["seconds"]
@@ -88,7 +79,7 @@ def textsaga_run(data, test, ranks, out, X, y, classes):
         "peak_rss": m["peak_rss_bytes_max_over_ranks"],
     }
     if test:
-        r = subprocess.run([*mpirun(ranks), BIN, "evaluate", "--model", model, "--data", test, "--json"], check=True, env=env, capture_output=True, text=True)
+        r = subprocess.run([*launcher(ranks), BIN, "evaluate", "--model", model, "--data", test, "--json"], check=True, env=env, capture_output=True, text=True)
         result["accuracy"] = json.loads(r.stdout)["accuracy"]
     return result
 

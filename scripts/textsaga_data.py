@@ -1,14 +1,36 @@
-"""Python helpers shared by the scripts and the oracle tests: reading a
-corpus in either HDF5 layout, and scikit-learn's logistic-regression
-objective (C * sum_i s_i loss_i + penalty(W))."""
+"""Python helpers shared by the scripts and the oracle tests: launching
+textsaga under MPI, reading a corpus in either HDF5 layout, and
+scikit-learn's logistic-regression objective (C * sum_i s_i loss_i +
+penalty(W))."""
+
+import os
+import subprocess
 
 import h5py
 import numpy as np
 from scipy.special import logsumexp
 
 
+def launcher(ranks):
+    """The launcher prefix for `ranks` processes: $TEXTSAGA_MPIRUN (default
+    mpirun), oversubscribed when it is Open MPI's."""
+    mpirun = os.environ.get("TEXTSAGA_MPIRUN", "mpirun")
+    out = subprocess.run([mpirun, "--version"], capture_output=True, text=True).stdout
+    if "Open MPI" in out or "OpenRTE" in out:
+        return [mpirun, "--oversubscribe", "-n", str(ranks)]
+    return [mpirun, "-n", str(ranks)]
+
+
+def mpi_env():
+    """The environment for a launch: Open MPI may run as root (containers, CI)."""
+    env = dict(os.environ)
+    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    return env
+
+
 def read_corpus(path):
-    """(documents as str, labels) of a corpus in either layout of INTERFACE.md."""
+    """(documents as str, labels or None) of a corpus in either layout of INTERFACE.md."""
     with h5py.File(path, "r") as f:
         if isinstance(f["text"], h5py.Group):
             raw = f["text/bytes"][:].tobytes()
@@ -16,8 +38,8 @@ def read_corpus(path):
             docs = [raw[off[i] : off[i + 1]].decode("utf-8") for i in range(len(off) - 1)]
         else:
             docs = [s.decode("utf-8") for s in f["text"][:]]
-        labels = f["label"][:]
-    if labels.dtype.kind in "SO":
+        labels = f["label"][:] if "label" in f else None
+    if labels is not None and labels.dtype.kind in "SO":
         labels = np.array([v.decode() if isinstance(v, bytes) else v for v in labels], dtype=object)
     return docs, labels
 

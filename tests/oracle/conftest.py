@@ -15,34 +15,22 @@ import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
-from textsaga_data import objective, read_corpus  # noqa: E402,F401
+from textsaga_data import launcher, mpi_env, objective, read_corpus  # noqa: E402,F401
 BIN = Path(os.environ.get("TEXTSAGA_BIN", ROOT / "target" / "release" / "textsaga"))
 TIMEOUT = 120
 
 
-def mpi_env():
-    env = dict(os.environ)
-    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
-    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-    # Keep OpenMPI from probing network interfaces that a sandbox lacks.
+def launch_env():
+    env = mpi_env()
+    # Keep Open MPI from probing network interfaces that a sandbox lacks.
     env.setdefault("OMPI_MCA_btl", "self,vader")
-    env.setdefault("OMPI_MCA_rmaps_base_oversubscribe", "1")
     return env
-
-
-def launcher(ranks):
-    """The mpirun prefix for `ranks` processes (OpenMPI or MPICH)."""
-    mpirun = os.environ.get("TEXTSAGA_MPIRUN", "mpirun")
-    out = subprocess.run([mpirun, "--version"], capture_output=True, text=True).stdout
-    if "Open MPI" in out or "OpenRTE" in out:
-        return [mpirun, "--oversubscribe", "-n", str(ranks)]
-    return [mpirun, "-n", str(ranks)]
 
 
 def run(ranks, *args, check=True):
     """Runs textsaga on `ranks` ranks; returns the CompletedProcess."""
     cmd = launcher(ranks) + [str(BIN)] + [str(a) for a in args]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, env=mpi_env())
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT, env=launch_env())
     if check and p.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {p.returncode}\n{p.stderr}")
     return p
