@@ -150,6 +150,10 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
     report.set("step_size", result.plan.step);
     report.set("batch_size_per_rank", result.plan.batch_size);
     report.set("steps_per_epoch", result.plan.steps_per_epoch);
+    report.set("smoothness_per_sample", result.plan.l_max);
+    report.set("smoothness_full", result.plan.l_full);
+    report.set("intercept_scale", result.plan.intercept_scale);
+    report.set("dense_combine_epochs", result.dense_epochs);
     report.set("bytes_communicated", bytes);
     let r = report.finish(comm, args.run.metrics.as_deref())?;
     if comm.is_root() {

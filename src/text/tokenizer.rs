@@ -52,10 +52,6 @@ impl Analyzer {
         Analyzer { opts, stop_words, spans: Vec::new(), ngram: String::new() }
     }
 
-    pub fn options(&self) -> &AnalyzerOptions {
-        &self.opts
-    }
-
     /// Calls `f` once per term occurrence of `doc`, in sklearn's order
     /// (all unigrams, then bigrams, ...). Order does not affect counts.
     pub fn for_each_term(&mut self, doc: &str, mut f: impl FnMut(&str)) {
