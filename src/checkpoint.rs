@@ -1,8 +1,10 @@
 //! Saving and restoring a fit's whole state (`--checkpoint`, `--resume`).
 //!
-//! One HDF5 file: rank 0 writes the replicated state (the model with its
-//! lazy-update bookkeeping, the step counters); every rank writes its own
-//! samples' gradient memory, seen flags and visiting order at its offset.
+//! One HDF5 file: rank 0 writes what every rank holds alike (the step
+//! counters, the lazy-update bookkeeping, the intercept); every rank writes
+//! its own features' weights and its own samples' gradient memory and seen
+//! flags at its offset. The visiting order is not stored: it is redrawn
+//! from the seed and the epoch.
 //! The file carries a fingerprint of the data and settings, so a checkpoint
 //! is only ever resumed by the fit it belongs to, at the same rank count.
 //! It is written to a temporary name and renamed, so a crash while writing
@@ -19,12 +21,15 @@ use hdf5::types::VarLenUnicode;
 use hdf5::File;
 use std::path::Path;
 
-const FORMAT: i64 = 1;
+const FORMAT: i64 = 2;
 
 /// Collective: writes `state` to `path`.
 pub fn save(comm: &Comm, path: &Path, fingerprint: &serde_json::Value, state: &SolverState, k: usize) -> Result<()> {
     let n_local = state.local_seen.len();
     let (at, n_total) = offset_of(comm, n_local);
+    let features = state.prev.len() / k;
+    let (f_at, f_total) = offset_of(comm, features);
+    let shard_sizes = comm.all_gather_u64(features as u64);
     let fp = fingerprint.to_string();
     let create = |f: &File| -> Result<()> {
         f.new_attr::<VarLenUnicode>().create("fingerprint")?.write_scalar(&to_vlen(&[fp.as_str()])?[0])?;
@@ -32,9 +37,6 @@ pub fn save(comm: &Comm, path: &Path, fingerprint: &serde_json::Value, state: &S
         let ints = [
             ("epoch", state.epoch as i64),
             ("step", state.step as i64),
-            ("dense", state.dense as i64),
-            ("dense_epochs", state.dense_epochs as i64),
-            ("epoch_steps", state.epoch_steps as i64),
             ("n_iter", state.n_iter as i64),
         ];
         for (name, v) in ints {
@@ -44,27 +46,27 @@ pub fn save(comm: &Comm, path: &Path, fingerprint: &serde_json::Value, state: &S
             ("wscale", state.lazy.wscale),
             ("seen_total", state.seen_total),
             ("epoch_loss", state.epoch_loss),
-            ("epoch_bytes", state.epoch_bytes),
         ];
         for (name, v) in floats {
             f.new_attr::<f64>().create(name)?.write_scalar(&v)?;
         }
-        write_1d(f, "blocks", &state.lazy.blocks)?;
+        write_1d(f, "shard_sizes", &shard_sizes)?;
+        create_1d::<f64>(f, "blocks", f_total * (2 * k + 1))?;
+        create_1d::<f64>(f, "prev", f_total * k)?;
         write_1d(f, "cum", &state.lazy.cum)?;
         write_1d(f, "cum_prox", &state.lazy.cum_prox)?;
         write_1d(f, "seen_steps", &state.lazy.seen)?;
         write_1d(f, "intercept", &state.intercept)?;
         write_1d(f, "intercept_sum", &state.intercept_sum)?;
-        write_1d(f, "prev", &state.prev)?;
         create_1d::<f64>(f, "memory", n_total * k)?;
         create_1d::<u8>(f, "seen", n_total)?;
-        create_1d::<u32>(f, "order", n_total)?;
         Ok(())
     };
     let write = |f: &File| -> Result<()> {
         write_at(&f.dataset("memory")?, at * k, &state.local_memory)?;
         write_at(&f.dataset("seen")?, at, &state.local_seen)?;
-        write_at(&f.dataset("order")?, at, &state.local_order)?;
+        write_at(&f.dataset("blocks")?, f_at * (2 * k + 1), &state.lazy.blocks)?;
+        write_at(&f.dataset("prev")?, f_at * k, &state.prev)?;
         Ok(())
     };
     write_in_turns(comm, AtomicPath::new(path, comm.is_root()), create, write)
@@ -91,20 +93,26 @@ pub fn load(comm: &Comm, path: &Path, fingerprint: &serde_json::Value, n_local: 
         }
         // This rank's part: `len` values per sample from sample `at` on.
         let part = |len: usize| at * len..(at + n_local) * len;
-        let (mut local_memory, mut local_seen, mut local_order) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut local_memory, mut local_seen) = (Vec::new(), Vec::new());
         if n_local > 0 {
             local_memory = memory.read_slice_1d::<f64, _>(part(k))?.to_vec();
             local_seen = f.dataset("seen")?.read_slice_1d::<u8, _>(part(1))?.to_vec();
-            local_order = f.dataset("order")?.read_slice_1d::<u32, _>(part(1))?.to_vec();
         }
-        if local_order.iter().any(|&i| i as usize >= n_local) {
-            bail!("its visiting order is damaged");
+        // This rank's features: the split is the same for the same data and rank count.
+        let sizes = f.dataset("shard_sizes")?.read_raw::<u64>()?;
+        if sizes.len() != comm.size() {
+            bail!("it was written by {} ranks, not {}", sizes.len(), comm.size());
         }
+        let f_at: usize = sizes[..comm.rank()].iter().sum::<u64>() as usize;
+        let features = sizes[comm.rank()] as usize;
+        let slice = |name: &str, len: usize| -> Result<Vec<f64>> {
+            Ok(if features == 0 { Vec::new() } else { f.dataset(name)?.read_slice_1d::<f64, _>(f_at * len..(f_at + features) * len)?.to_vec() })
+        };
         Ok(SolverState {
             epoch: int("epoch")?,
             step: int("step")?,
             lazy: LazySnapshot {
-                blocks: vec("blocks")?,
+                blocks: slice("blocks", 2 * k + 1)?,
                 wscale: float("wscale")?,
                 cum: vec("cum")?,
                 cum_prox: vec("cum_prox")?,
@@ -113,16 +121,11 @@ pub fn load(comm: &Comm, path: &Path, fingerprint: &serde_json::Value, n_local: 
             intercept: vec("intercept")?,
             intercept_sum: vec("intercept_sum")?,
             seen_total: float("seen_total")?,
-            prev: vec("prev")?,
-            dense: int("dense")? != 0,
-            dense_epochs: int("dense_epochs")?,
+            prev: slice("prev", k)?,
             epoch_loss: float("epoch_loss")?,
-            epoch_bytes: float("epoch_bytes")?,
-            epoch_steps: int("epoch_steps")?,
             n_iter: int("n_iter")?,
             local_memory,
             local_seen,
-            local_order,
         })
     })()
     .with_context(|| format!("cannot resume from checkpoint '{name}'"))

@@ -98,6 +98,12 @@ impl Comm {
         out
     }
 
+    /// Element-wise allreduce sum of `local` into `out` (same length on
+    /// every rank, small: a solver step's buffer).
+    pub fn sum_f64_into(&self, local: &[f64], out: &mut [f64]) {
+        self.world.all_reduce_into(local, out, SystemOperation::sum());
+    }
+
     /// Element-wise sum over ranks of a vector of the same length everywhere.
     pub fn sum_u64_vec(&self, local: &[u64]) -> Vec<u64> {
         let mut out = vec![0u64; local.len()];
@@ -158,16 +164,6 @@ impl Comm {
         let mut part = PartitionMut::new(&mut out[..], lens, displs);
         self.world.all_gather_varcount_into(&local_padded[..lens[self.rank] as usize], &mut part);
         out.truncate(total);
-    }
-
-    /// Every rank's `local` (the same length everywhere), concatenated in rank order.
-    pub fn all_gather_u32s(&self, local: &[u32]) -> Vec<u32> {
-        let mut out = vec![0u32; local.len() * self.size + 1];
-        let mut padded = local.to_vec();
-        padded.push(0);
-        self.world.all_gather_into(&padded[..local.len()], &mut out[..local.len() * self.size]);
-        out.truncate(local.len() * self.size);
-        out
     }
 
     /// Personalised exchange: `send[r]` goes to rank `r`; returns what each

@@ -118,7 +118,7 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
     let mut hooks = Hooks { comm, args: &args.ops, fingerprint: &fingerprint, k: data.width(), stop: &stop, quiet, bar };
     let t_fit = Instant::now();
     let result = fit(&data, &sopts, warm.as_ref(), resume, &mut comb, &mut hooks);
-    // Every rank computes the same failure from the same replicated state.
+    // Failures inside the solver are agreed on by its collectives; agree once more for the others.
     let result = comm.agree(result)?;
     report.phase("fit", t_fit.elapsed().as_secs_f64());
 
@@ -153,7 +153,7 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
     report.set("smoothness_per_sample", result.plan.l_max);
     report.set("smoothness_full", result.plan.l_full);
     report.set("intercept_scale", result.plan.intercept_scale);
-    report.set("dense_combine_epochs", result.dense_epochs);
+    report.set("shard_imbalance", result.shard_imbalance);
     report.set("bytes_communicated", bytes);
     let r = report.finish(comm, args.run.metrics.as_deref())?;
     if comm.is_root() {

@@ -15,8 +15,9 @@
 //!   exactly into one soft-threshold, otherwise the pending steps are
 //!   replayed one by one.
 //!
-//! All ranks hold the same `LazyWeights` and apply the same operations in the
-//! same order, so replicas stay bitwise identical.
+//! Each rank holds the `LazyWeights` of its own features (see `shard`); the
+//! step bookkeeping (`wscale`, `cum`, `cum_prox`, `seen`) is the same on
+//! every rank, since every rank takes every step.
 
 /// `sign(x) * max(|x| - t, 0)`.
 #[inline]

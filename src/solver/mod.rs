@@ -3,9 +3,11 @@
 //!
 //! - [`options`]: the solver's settings (sklearn's `LogisticRegression` names);
 //! - [`loss`]: binary and multinomial log loss, gradients, objective;
-//! - [`lazy`]: the replicated weights with just-in-time updates, so a step
-//!   costs O(batch nnz x K) rather than O(d x K);
-//! - [`combine`]: how the ranks' gradient corrections are summed each step;
+//! - [`lazy`]: a rank's weights with just-in-time updates, so a step costs
+//!   O(batch nnz x K) rather than O(d x K);
+//! - [`shard`]: which rank owns which features, and the corpus's entries in them;
+//! - [`combine`]: the collectives (one allreduce a step), or none on one rank;
+//! - [`step_size`]: step and smoothness;
 //! - [`saga`]: the epoch and step loop.
 //!
 //! Everything but `combine`'s MPI side is pure and unit-tested on one rank.
@@ -15,6 +17,7 @@ pub mod lazy;
 pub mod loss;
 pub mod options;
 pub mod saga;
+pub mod shard;
 pub mod step_size;
 
 pub use options::{Penalty, SolverOptions};

@@ -1,32 +1,38 @@
-//! Synchronous distributed SAGA.
+//! Synchronous distributed SAGA over a column-split model.
 //!
-//! Each step every rank takes its next minibatch of local samples, computes
-//! the new gradient term of each (one scalar per sample for the binary model,
-//! K for the multinomial one) and its difference from the stored term, and
-//! scatters `difference x x_i` into a sparse correction. The ranks sum their
-//! corrections ([`Combiner`]) and every rank applies the same update:
+//! Every rank owns a share of the features (`shard`) and holds, for every
+//! sample of the corpus, the entries in its features. A step takes the next
+//! `b` samples of one permutation that all ranks draw alike, and:
+//!
+//! 1. each rank adds up each sample's scores over its own features (K per
+//!    sample; rank 0 adds the intercept); the rank that read a sample adds
+//!    its stored gradient terms, label, weight and a first-visit flag;
+//! 2. one allreduce sums that buffer: every rank now has each sample's full
+//!    scores, so every rank computes the same new gradient terms and their
+//!    differences from the stored ones;
+//! 3. each rank applies the update to its own features only:
 //!
 //! ```text
 //! w <- prox( (1 - step * alpha) w - step * (corr / b + S_old / m) )
-//! S <- S_old + corr
+//! S <- S_old + corr,      corr = sum over the batch of diff_i x_i
 //! ```
 //!
-//! with `b` the step's total batch, `m` the samples seen so far and `S` the
-//! sum of stored gradient terms, exactly sklearn's SAGA when `b = 1`. Stored
-//! terms stay on the rank that owns the sample. Each rank visits its samples
-//! once per epoch in a seeded random order, spread over the same number of
-//! steps on every rank.
+//! with `m` the samples seen so far and `S` the sum of stored gradient
+//! terms, exactly sklearn's SAGA when `b = 1`. Both passes over a sample's
+//! non-zeros are split P ways; what is left replicated is O(b K) per step.
+//! Stored terms stay on the rank that read the sample.
 //!
 //! The step size and batch size are planned in `step_size`: sklearn's step
 //! for one sample, a larger one for minibatches from their expected
 //! smoothness, with the intercept's feature scaled so that it does not
 //! dominate the smoothness.
 
-use super::combine::{choose_dense, encoded_len, Combiner, StepMessage};
-use super::step_size::{minibatch_smoothness, saga_step, top_eigenvalue, EIGEN_MARGIN};
+use super::combine::Combiner;
 use super::lazy::{LazySnapshot, LazyWeights};
 use super::loss::loss_and_gradient;
 use super::options::SolverOptions;
+use super::shard::FeatureShard;
+use super::step_size::{minibatch_smoothness, saga_step, top_eigenvalue, EIGEN_MARGIN};
 use crate::error::Result;
 use crate::tfidf::counts::Rows;
 use anyhow::bail;
@@ -83,7 +89,8 @@ pub struct FitResult {
     pub objective: f64,
     pub plan: Plan,
     pub bytes_sent: u64,
-    pub dense_epochs: usize,
+    /// The busiest rank's share of the non-zeros over the mean share.
+    pub shard_imbalance: f64,
 }
 
 /// Initial weights: `coef` (width x d, class-major) and `intercept`.
@@ -94,7 +101,8 @@ pub struct WarmStart {
 
 /// Everything that determines the rest of a fit: with it a fit stopped at
 /// any step boundary resumes to the model an uninterrupted fit gives, bit
-/// for bit. `local_*` fields are this rank's own; the rest is replicated.
+/// for bit. `local_*`, `lazy.blocks` and `prev` are this rank's own (its
+/// samples, its features); the rest is the same on every rank.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SolverState {
     /// Epoch in progress (0-based) and its next step.
@@ -105,23 +113,18 @@ pub struct SolverState {
     pub intercept_sum: Vec<f64>,
     /// Samples seen so far (over all ranks).
     pub seen_total: f64,
-    /// Weights at the end of the previous epoch (the tol check).
+    /// This rank's weights at the end of the previous epoch (the tol check).
     pub prev: Vec<f64>,
-    pub dense: bool,
-    pub dense_epochs: usize,
     pub epoch_loss: f64,
-    pub epoch_bytes: f64,
-    pub epoch_steps: usize,
     pub n_iter: usize,
-    /// Per local sample: its stored gradient terms (K), whether seen, and the epoch's visiting order.
+    /// Per local sample: its stored gradient terms (K) and whether seen.
     pub local_memory: Vec<f64>,
     pub local_seen: Vec<u8>,
-    pub local_order: Vec<u32>,
 }
 
 /// What a fit asks of its caller besides the data: stop requests and checkpoints.
 pub trait FitHooks {
-    /// True when this rank was asked to stop (a signal). Ranks agree on it in the next step's combine.
+    /// True when this rank was asked to stop (a signal). Ranks agree on it in the next step's collective.
     fn stop_requested(&self) -> bool {
         false
     }
@@ -171,21 +174,47 @@ pub fn fit(
     comb: &mut impl Combiner,
     hooks: &mut impl FitHooks,
 ) -> Result<FitResult> {
+    let plan = plan(data, opts, comb);
+    let mut result = run(data, opts, plan, warm, resume, comb, hooks)?;
+    result.objective = objective(data, &result.coef, &result.intercept, opts, comb);
+    Ok(result)
+}
+
+/// Collective: the epochs of a planned fit ([`fit`] without the final
+/// objective, which is left NaN; the benches time epochs with it).
+pub fn run(
+    data: &TrainingSet,
+    opts: &SolverOptions,
+    plan: Plan,
+    warm: Option<&WarmStart>,
+    resume: Option<SolverState>,
+    comb: &mut impl Combiner,
+    hooks: &mut impl FitHooks,
+) -> Result<FitResult> {
     let started = Instant::now();
     let (d, k) = (data.n_features, data.width());
+    let n_total = data.n_total as usize;
     let n = data.n_total as f64;
     let n_local = data.y.len();
     let (alpha, beta) = opts.alpha_beta();
     let (alpha, beta) = (alpha / n, beta / n);
-
-    let plan = plan(data, opts, alpha, comb);
     let (step, steps, s2) = (plan.step, plan.steps_per_epoch, plan.intercept_scale * plan.intercept_scale);
     if step * alpha == 1.0 {
         bail!("the step size times alpha is 1, which SAGA cannot handle; change C");
     }
+    let shard = FeatureShard::build(data.x, d, comb)?;
+    let sx: &Rows = &shard.x;
+    let root = comb.rank() == 0;
 
-    let mut lw = LazyWeights::new(d, k, beta);
+    let mut lw = LazyWeights::new(shard.owned.len(), k, beta);
     lw.reserve(steps);
+    if let Some(state) = &resume {
+        let fits = state.lazy.blocks.len() == shard.owned.len() * (2 * k + 1) && state.prev.len() == shard.owned.len() * k && state.local_seen.len() == n_local;
+        // Collective, so that a mismatch on one rank stops every rank.
+        if comb.max_f64(!fits as u8 as f64) > 0.0 {
+            bail!("the checkpoint does not match this data's split over the ranks; delete it and start afresh");
+        }
+    }
     let mut st = match resume {
         Some(state) => {
             lw.restore(&state.lazy);
@@ -194,12 +223,7 @@ pub fn fit(
         None => {
             let mut intercept = vec![0.0; k];
             if let Some(ws) = warm {
-                let mut w = vec![0.0; d * k];
-                for c in 0..k {
-                    for j in 0..d {
-                        w[j * k + c] = ws.coef[c * d + j];
-                    }
-                }
+                let w: Vec<f64> = shard.owned.iter().flat_map(|&j| (0..k).map(move |c| ws.coef[c * d + j as usize])).collect();
                 lw.set_weights(&w);
                 intercept.copy_from_slice(&ws.intercept);
             }
@@ -211,46 +235,29 @@ pub fn fit(
                 intercept_sum: vec![0.0; k],
                 seen_total: 0.0,
                 prev: lw.weights(),
-                dense: false,
-                dense_epochs: 0,
                 epoch_loss: 0.0,
-                epoch_bytes: 0.0,
-                epoch_steps: 0,
                 n_iter: 0,
                 local_memory: vec![0.0; n_local * k],
                 local_seen: vec![0; n_local],
-                local_order: (0..n_local as u32).collect(),
             }
         }
     };
 
-    let (mut raw, mut grad, mut diff, mut corr) = (vec![0.0; k], vec![0.0; k], vec![0.0; k], vec![0.0; k]);
-    let mut msg = StepMessage { intercept: vec![0.0; k], ..Default::default() };
-    let mut combined = StepMessage::default();
+    // A sample's slot in the step buffer: K scores, K stored terms, label, weight, first visit.
+    let slot = 2 * k + 3;
+    let (mut grad, mut corr, mut icorr) = (vec![0.0; k], vec![0.0; k], vec![0.0; k]);
+    let (mut buf, mut diffs) = (Vec::new(), Vec::new());
+    let mut order: Vec<u32> = Vec::with_capacity(n_total);
     let mut converged = false;
 
     while st.epoch < opts.max_iter {
         let epoch = st.epoch;
         let epoch_start = Instant::now();
         if st.step == 0 {
-            let mut rng = Pcg64Mcg::seed_from_u64(mix(opts.seed, comb.rank() as u64, epoch as u64));
-            st.local_order.shuffle(&mut rng);
             st.epoch_loss = 0.0;
-            st.epoch_bytes = 0.0;
-            st.epoch_steps = 0;
         }
-        let order = &st.local_order;
-        let batch_of = |t: usize| &order[t * n_local / steps..(t + 1) * n_local / steps];
-        if comb.ranks() > 1 && !st.dense {
-            let sizes: Vec<u32> = (0..steps)
-                .map(|t| {
-                    let batch = batch_of(t);
-                    let nnz: usize = batch.iter().map(|&i| data.x.indptr[i as usize + 1] - data.x.indptr[i as usize]).sum();
-                    encoded_len(batch.len(), nnz, k) as u32
-                })
-                .collect();
-            comb.plan_epoch(&sizes);
-        }
+        epoch_order(&mut order, n_total, opts.seed, epoch);
+        let batch_of = |t: usize| &order[t * n_total / steps..(t + 1) * n_total / steps];
         let tick = (steps / 100).max(1);
         for t in st.step..steps {
             if t % tick == 0 {
@@ -258,103 +265,107 @@ pub fn fit(
             }
             let batch = batch_of(t);
             // Samples come in random order, so the hardware cannot guess what
-            // comes next: fetch the row two steps ahead, and the weights of
-            // the row one step ahead (fetched last step).
-            if let Some(&ahead) = order.get(((t + 2) * n_local / steps).min(n_local)) {
-                let (p, q) = (data.x.indptr[ahead as usize], data.x.indptr[ahead as usize + 1]);
-                prefetch(&data.x.cols[p..q]);
-                prefetch(&data.x.values[p..q]);
+            // comes next: fetch the rows two steps ahead, and the weights of
+            // the rows one step ahead (fetched last step).
+            if t + 2 < steps {
+                for &i in batch_of(t + 2) {
+                    let (p, q) = (sx.indptr[i as usize], sx.indptr[i as usize + 1]);
+                    prefetch(&sx.cols[p..q]);
+                    prefetch(&sx.values[p..q]);
+                }
             }
-            if let Some(&next) = order.get(((t + 1) * n_local / steps).min(n_local)) {
-                for &j in &data.x.cols[data.x.indptr[next as usize]..data.x.indptr[next as usize + 1]] {
-                    lw.prefetch(j as usize);
+            if t + 1 < steps {
+                for &i in batch_of(t + 1) {
+                    for &j in &sx.cols[sx.indptr[i as usize]..sx.indptr[i as usize + 1]] {
+                        lw.prefetch(j as usize);
+                    }
                 }
             }
 
-            // Local phase: new gradient terms with the weights as of the step's start.
-            msg.clear();
-            msg.samples = batch.len() as u64;
-            msg.stop = hooks.stop_requested() as u64;
-            for &i in batch {
+            // Local phase: partial scores with the weights as of the step's start.
+            buf.clear();
+            buf.resize(1 + batch.len() * slot, 0.0);
+            buf[0] = hooks.stop_requested() as u8 as f64;
+            for (s, &i) in batch.iter().enumerate() {
                 let i = i as usize;
-                let (a, b) = (data.x.indptr[i], data.x.indptr[i + 1]);
-                let (cols, vals) = (&data.x.cols[a..b], &data.x.values[a..b]);
-                raw.copy_from_slice(&st.intercept);
-                for (&j, &v) in cols.iter().zip(vals) {
-                    let j = j as usize;
+                let out = &mut buf[1 + s * slot..1 + (s + 1) * slot];
+                if root {
+                    out[..k].copy_from_slice(&st.intercept);
+                }
+                for p in sx.indptr[i]..sx.indptr[i + 1] {
+                    let j = sx.cols[p] as usize;
                     lw.catch_up(j);
-                    let xv = v * lw.wscale;
-                    for (r, w) in raw.iter_mut().zip(lw.row(j)) {
+                    let xv = sx.values[p] * lw.wscale;
+                    for (r, w) in out[..k].iter_mut().zip(lw.row(j)) {
                         *r += xv * w;
                     }
                 }
-                let sw = data.sample_weight[i];
-                msg.loss += sw * loss_and_gradient(&raw, data.y[i] as usize, &mut grad);
-                let mem = &mut st.local_memory[i * k..(i + 1) * k];
+                if let Some(l) = shard.local_sample(i) {
+                    out[k..2 * k].copy_from_slice(&st.local_memory[l * k..(l + 1) * k]);
+                    out[2 * k] = data.y[l] as f64;
+                    out[2 * k + 1] = data.sample_weight[l];
+                    out[2 * k + 2] = (st.local_seen[l] == 0) as u8 as f64;
+                    st.local_seen[l] = 1;
+                }
+            }
+            comb.reduce_step(&mut buf);
+
+            // Every rank: the new gradient terms from the full scores.
+            diffs.clear();
+            icorr.iter_mut().for_each(|v| *v = 0.0);
+            let mut new_seen = 0.0;
+            for (s, &i) in batch.iter().enumerate() {
+                let sample = &buf[1 + s * slot..1 + (s + 1) * slot];
+                let (scores, stored) = (&sample[..k], &sample[k..2 * k]);
+                let (label, sw) = (sample[2 * k] as usize, sample[2 * k + 1]);
+                new_seen += sample[2 * k + 2];
+                st.epoch_loss += sw * loss_and_gradient(scores, label, &mut grad);
+                let local = shard.local_sample(i as usize);
                 for c in 0..k {
                     let g = grad[c] * sw;
-                    diff[c] = g - mem[c];
-                    mem[c] = g;
-                    msg.intercept[c] += diff[c];
+                    let diff = g - stored[c];
+                    diffs.push(diff);
+                    icorr[c] += diff;
+                    if let Some(l) = local {
+                        st.local_memory[l * k + c] = g;
+                    }
                 }
-                if st.local_seen[i] == 0 {
-                    st.local_seen[i] = 1;
-                    msg.new_seen += 1;
-                }
-                msg.push_sample(cols, vals, &diff);
             }
 
-            let all = if comb.combine(t, &msg, st.dense, d, k, &mut combined)? { &combined } else { &msg };
-            st.epoch_loss += all.loss;
-            st.epoch_bytes += encoded_len(all.nnz.len(), all.cols.len(), k) as f64;
-            st.epoch_steps += 1;
-            if all.samples > 0 {
-                // Update phase: the same operations in the same order on every rank.
-                st.seen_total += all.new_seen as f64;
-                let m = st.seen_total;
-                lw.wscale *= 1.0 - step * alpha;
-                let immediate = step * (1.0 / all.samples as f64 - 1.0 / m);
-                let scale = immediate / lw.wscale;
-                if st.dense {
-                    for j in 0..d {
-                        lw.catch_up(j);
-                        lw.apply(j, &all.dense[j * k..(j + 1) * k], scale);
-                    }
-                } else {
-                    if comb.ranks() > 1 {
-                        // Other ranks' rows reach features this rank has not touched lately.
-                        for &j in &all.cols {
-                            lw.prefetch(j as usize);
-                        }
-                    }
-                    let mut at = 0;
-                    for (sample, &nnz) in all.nnz.iter().enumerate() {
-                        let dsample = &all.diffs[sample * k..(sample + 1) * k];
-                        for p in at..at + nnz as usize {
-                            let j = all.cols[p] as usize;
-                            let v = all.vals[p];
-                            for c in 0..k {
-                                corr[c] = v * dsample[c];
-                            }
-                            lw.catch_up(j);
-                            lw.apply(j, &corr, scale);
-                        }
-                        at += nnz as usize;
-                    }
-                }
-                if opts.fit_intercept {
-                    // The intercept is the weight of a feature equal to `s` (see step_size).
+            // Update phase: this rank's features only.
+            st.seen_total += new_seen;
+            let m = st.seen_total;
+            let b = batch.len() as f64;
+            lw.wscale *= 1.0 - step * alpha;
+            let scale = step * (1.0 / b - 1.0 / m) / lw.wscale;
+            for (s, &i) in batch.iter().enumerate() {
+                let dsample = &diffs[s * k..(s + 1) * k];
+                for p in sx.indptr[i as usize]..sx.indptr[i as usize + 1] {
+                    let j = sx.cols[p] as usize;
+                    let v = sx.values[p];
                     for c in 0..k {
-                        st.intercept_sum[c] += all.intercept[c];
-                        st.intercept[c] -= s2 * step * (st.intercept_sum[c] / m + (1.0 / all.samples as f64 - 1.0 / m) * all.intercept[c]);
+                        corr[c] = v * dsample[c];
                     }
+                    lw.catch_up(j);
+                    lw.apply(j, &corr, scale);
                 }
-                lw.record_step(step, m);
-                if lw.wscale < 1e-9 && !lw.settle() {
+            }
+            if opts.fit_intercept {
+                // The intercept is the weight of a feature equal to `s` (see step_size).
+                for c in 0..k {
+                    st.intercept_sum[c] += icorr[c];
+                    st.intercept[c] -= s2 * step * (st.intercept_sum[c] / m + (1.0 / b - 1.0 / m) * icorr[c]);
+                }
+            }
+            lw.record_step(step, m);
+            if lw.wscale < 1e-9 {
+                // wscale is the same on every rank, so all settle here together.
+                let overflow = !lw.settle();
+                if comb.max_f64(overflow as u8 as f64) > 0.0 {
                     bail!("floating-point overflow at epoch {}; try a smaller C", epoch + 1);
                 }
             }
-            if all.stop > 0 {
+            if buf[0] > 0.0 {
                 // Every rank saw the same sum, so all stop at this step together.
                 st.step = t + 1;
                 st.lazy = lw.snapshot();
@@ -363,33 +374,28 @@ pub fn fit(
             }
         }
 
-        if !lw.settle() || st.intercept.iter().any(|b| !b.is_finite()) {
+        let overflow = !lw.settle() || st.intercept.iter().any(|b| !b.is_finite());
+        if comb.max_f64(overflow as u8 as f64) > 0.0 {
             bail!("floating-point overflow at epoch {}; try a smaller C", epoch + 1);
         }
         st.n_iter = epoch + 1;
-        st.dense_epochs += st.dense as usize;
         let weights = lw.weights();
-        if !comb.same_everywhere(checksum(&weights, &st.intercept)) {
-            bail!("replicas diverged at epoch {} (the ranks hold different models): a bug, please report it", epoch + 1);
-        }
         let (mut max_w, mut max_change) = (0.0f64, 0.0f64);
         for (w, p) in weights.iter().zip(st.prev.iter_mut()) {
             max_w = max_w.max(w.abs());
             max_change = max_change.max((w - *p).abs());
             *p = *w;
         }
+        let (max_w, max_change) = (comb.max_f64(max_w), comb.max_f64(max_change));
+        let penalty = comb.sum_f64(opts.penalty_value(&weights));
         let relative = if max_w == 0.0 { if max_change == 0.0 { 0.0 } else { f64::INFINITY } } else { max_change / max_w };
         hooks.epoch(&EpochReport {
             epoch: st.n_iter,
-            objective_estimate: opts.c * st.epoch_loss + opts.penalty_value(&weights),
+            objective_estimate: opts.c * st.epoch_loss + penalty,
             relative_change: relative,
             elapsed: started.elapsed().as_secs_f64(),
             samples_per_second: n / epoch_start.elapsed().as_secs_f64(),
         });
-        // The next epoch's mode, from this epoch's bytes: the same numbers on every rank.
-        if !st.dense && comb.ranks() > 1 && st.epoch_steps > 0 {
-            st.dense = choose_dense(st.epoch_bytes / st.epoch_steps as f64, d, k);
-        }
         st.epoch += 1;
         st.step = 0;
         if (max_w != 0.0 && relative <= opts.tol) || (max_w == 0.0 && max_change == 0.0) {
@@ -402,8 +408,19 @@ pub fn fit(
         }
     }
 
-    let weights = lw.weights();
-    let objective = objective(data, &weights, &st.intercept, opts, comb);
+    // The whole model on every rank: each rank's features, and rank 0's intercept.
+    let mut whole = vec![0.0; d * k + k];
+    for (l, w) in lw.weights().chunks_exact(k).enumerate() {
+        let j = shard.owned[l] as usize;
+        whole[j * k..(j + 1) * k].copy_from_slice(w);
+    }
+    if root {
+        whole[d * k..].copy_from_slice(&st.intercept);
+    }
+    let imbalance = shard.imbalance;
+    drop(shard);
+    let whole = comb.sum_vec(&whole);
+    let (weights, intercept) = whole.split_at(d * k);
     let mut coef = vec![0.0; k * d];
     for j in 0..d {
         for c in 0..k {
@@ -412,14 +429,23 @@ pub fn fit(
     }
     Ok(FitResult {
         coef,
-        intercept: st.intercept,
+        intercept: intercept.to_vec(),
         n_iter: st.n_iter,
         converged,
-        objective,
+        objective: f64::NAN,
         plan,
         bytes_sent: comb.bytes_sent(),
-        dense_epochs: st.dense_epochs,
+        shard_imbalance: imbalance,
     })
+}
+
+/// The epoch's visiting order of all samples: the same on every rank, a
+/// fresh seeded shuffle each epoch, so a resumed fit redraws it exactly.
+fn epoch_order(order: &mut Vec<u32>, n: usize, seed: u64, epoch: usize) {
+    order.clear();
+    order.extend(0..n as u32);
+    let mut rng = Pcg64Mcg::seed_from_u64(mix(seed, epoch as u64));
+    order.shuffle(&mut rng);
 }
 
 /// How an epoch runs: the step size, the batch, the intercept's scale.
@@ -435,8 +461,9 @@ pub struct Plan {
 }
 
 /// Collective: the step size and batch size (see `step_size`).
-fn plan(data: &TrainingSet, opts: &SolverOptions, alpha: f64, comb: &mut impl Combiner) -> Plan {
+pub fn plan(data: &TrainingSet, opts: &SolverOptions, comb: &mut impl Combiner) -> Plan {
     let n = data.n_total as f64;
+    let alpha = opts.alpha_beta().0 / n;
     let d = data.n_features;
     let x = data.x;
     let local_max_sq = (0..x.n_rows()).map(|r| x.values[x.indptr[r]..x.indptr[r + 1]].iter().map(|v| v * v).sum::<f64>()).fold(0.0, f64::max);
@@ -469,16 +496,15 @@ fn plan(data: &TrainingSet, opts: &SolverOptions, alpha: f64, comb: &mut impl Co
     let lam = comb.max_f64(lam);
     let l_max = 0.25 * (max_sq + s * s) + alpha;
     let l_full = (0.25 * lam * EIGEN_MARGIN + alpha).min(l_max);
-    let n_max_local = comb.max_f64(data.y.len() as f64);
     let batch_size = opts.batch_size.unwrap_or_else(|| auto_batch(data, comb));
-    let steps = (n_max_local / batch_size as f64).ceil().max(1.0) as usize;
+    let steps = (n / (batch_size * comb.ranks()) as f64).ceil().max(1.0) as usize;
     let b_total = n / steps as f64;
     let l_b = minibatch_smoothness(n, b_total, l_full, l_max);
     let step = comb.max_f64(saga_step(l_b, steps as f64, alpha));
     Plan { step, batch_size, steps_per_epoch: steps, intercept_scale: s, l_max, l_full }
 }
 
-/// Nominal latency of one small allgather over `p` ranks: about 2 us per
+/// Nominal latency of one small allreduce over `p` ranks: about 2 us per
 /// round of a tree on InfiniBand or shared memory (see README's cost model).
 fn nominal_latency(p: f64) -> f64 {
     2e-6 * p.log2().max(1.0)
@@ -492,9 +518,9 @@ const BATCH_EPOCH_SCALE: f64 = 8.0;
 /// collective: exactly sklearn's SAGA). Otherwise the total batch `b` that
 /// minimises the modelled time of a fit, `epochs(b) * n / b * (latency + b
 /// * c)` with `epochs(b) ~ 1 + b / B0`: `b = sqrt(latency * B0 / c)`, where
-/// `c` is a sample's cost (about a nanosecond per non-zero and class, in its
-/// forward pass on its own rank and its update on every rank) and the
-/// latency is nominal. The choice depends only on the data and the rank
+/// `c` is a sample's cost on one rank (about a nanosecond per non-zero and
+/// class in each of its two passes, split over the P ranks' features) and
+/// the latency is nominal. The choice depends only on the data and the rank
 /// count, never on timings, so the same seed and rank count give the same
 /// model.
 fn auto_batch(data: &TrainingSet, comb: &mut impl Combiner) -> usize {
@@ -503,14 +529,21 @@ fn auto_batch(data: &TrainingSet, comb: &mut impl Combiner) -> usize {
         return 1;
     }
     let nnz_mean = comb.sum_f64(data.x.nnz() as f64) / (data.n_total as f64).max(1.0);
-    let per_sample = 1e-9 * nnz_mean.max(1.0) * data.width() as f64 * (1.0 + p);
+    let per_sample = 1e-9 * nnz_mean.max(1.0) * data.width() as f64 * 2.0 / p;
     let total = (nominal_latency(p) * BATCH_EPOCH_SCALE / per_sample).sqrt();
     comb.max_f64((total / p).round().clamp(1.0, 64.0)) as usize
 }
 
-/// Collective: `C * sum_i s_i loss_i + penalty` at weights `w` (feature-major).
-fn objective(data: &TrainingSet, w: &[f64], intercept: &[f64], opts: &SolverOptions, comb: &mut impl Combiner) -> f64 {
-    let k = intercept.len();
+/// Collective: `C * sum_i s_i loss_i + penalty` at `coef` (class-major, K x d).
+fn objective(data: &TrainingSet, coef: &[f64], intercept: &[f64], opts: &SolverOptions, comb: &mut impl Combiner) -> f64 {
+    let (k, d) = (intercept.len(), data.n_features);
+    // Feature-major, so that a row's K weights per non-zero sit together.
+    let mut w = vec![0.0; d * k];
+    for c in 0..k {
+        for j in 0..d {
+            w[j * k + c] = coef[c * d + j];
+        }
+    }
     let (mut raw, mut grad) = (vec![0.0; k], vec![0.0; k]);
     let mut local = 0.0;
     for i in 0..data.y.len() {
@@ -523,15 +556,14 @@ fn objective(data: &TrainingSet, w: &[f64], intercept: &[f64], opts: &SolverOpti
         }
         local += data.sample_weight[i] * loss_and_gradient(&raw, data.y[i] as usize, &mut grad);
     }
-    opts.c * comb.sum_f64(local) + opts.penalty_value(w)
+    opts.c * comb.sum_f64(local) + opts.penalty_value(coef)
 }
 
-/// A seed for each (seed, rank, epoch), so shuffles differ across ranks and
-/// epochs yet repeat exactly from run to run.
-fn mix(seed: u64, rank: u64, epoch: u64) -> u64 {
+/// A seed for each (seed, epoch), so shuffles differ across epochs yet
+/// repeat exactly from run to run.
+fn mix(seed: u64, epoch: u64) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
     h.write_u64(seed);
-    h.write_u64(rank);
     h.write_u64(epoch);
     h.finish() ^ 0x9e37_79b9_7f4a_7c15
 }
@@ -550,15 +582,6 @@ pub(crate) fn prefetch<T>(data: &[T]) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = data;
-}
-
-/// A hash of the exact bits of the model, for the replica check.
-fn checksum(w: &[f64], b: &[f64]) -> u64 {
-    let mut h = rustc_hash::FxHasher::default();
-    for v in w.iter().chain(b) {
-        h.write_u64(v.to_bits());
-    }
-    h.finish()
 }
 
 #[cfg(test)]
