@@ -14,7 +14,7 @@ use crate::comm::Comm;
 use crate::corpus::reader::open_h5;
 use crate::error::Result;
 use crate::output::{create_1d, offset_of, to_vlen, write_1d, write_at, write_in_turns, AtomicPath};
-use crate::solver::lazy::LazySnapshot;
+use crate::solver::lazy::{block_len, LazySnapshot};
 use crate::solver::saga::SolverState;
 use anyhow::{anyhow, bail, Context};
 use hdf5::types::VarLenUnicode;
@@ -51,7 +51,7 @@ pub fn save(comm: &Comm, path: &Path, fingerprint: &serde_json::Value, state: &S
             f.new_attr::<f64>().create(name)?.write_scalar(&v)?;
         }
         write_1d(f, "shard_sizes", &shard_sizes)?;
-        create_1d::<f64>(f, "blocks", f_total * (2 * k + 1))?;
+        create_1d::<f64>(f, "blocks", f_total * block_len(k))?;
         create_1d::<f64>(f, "prev", f_total * k)?;
         write_1d(f, "cum", &state.lazy.cum)?;
         write_1d(f, "cum_prox", &state.lazy.cum_prox)?;
@@ -65,7 +65,7 @@ pub fn save(comm: &Comm, path: &Path, fingerprint: &serde_json::Value, state: &S
     let write = |f: &File| -> Result<()> {
         write_at(&f.dataset("memory")?, at * k, &state.local_memory)?;
         write_at(&f.dataset("seen")?, at, &state.local_seen)?;
-        write_at(&f.dataset("blocks")?, f_at * (2 * k + 1), &state.lazy.blocks)?;
+        write_at(&f.dataset("blocks")?, f_at * block_len(k), &state.lazy.blocks)?;
         write_at(&f.dataset("prev")?, f_at * k, &state.prev)?;
         Ok(())
     };
@@ -112,7 +112,7 @@ pub fn load(comm: &Comm, path: &Path, fingerprint: &serde_json::Value, n_local: 
             epoch: int("epoch")?,
             step: int("step")?,
             lazy: LazySnapshot {
-                blocks: slice("blocks", 2 * k + 1)?,
+                blocks: slice("blocks", block_len(k))?,
                 wscale: float("wscale")?,
                 cum: vec("cum")?,
                 cum_prox: vec("cum_prox")?,

@@ -31,6 +31,14 @@ pub fn soft_threshold(x: f64, t: f64) -> f64 {
     }
 }
 
+/// Values in a feature's block before its weights: step index and `cum` there.
+const HEAD: usize = 2;
+
+/// Length of a feature's block for K scores: the header, K weights, K sums.
+pub const fn block_len(k: usize) -> usize {
+    HEAD + 2 * k
+}
+
 /// The exact state of [`LazyWeights`] (checkpoints).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LazySnapshot {
@@ -44,12 +52,13 @@ pub struct LazySnapshot {
 pub struct LazyWeights {
     pub d: usize,
     pub k: usize,
-    /// Per feature, one block of `2k + 1` values: the first step of the
-    /// current segment not yet applied to it (an integer stored as f64), its
-    /// K scaled weights (true weights are `wscale * w`), and its K entries
-    /// of `S`, the sum over samples of the stored gradient terms. One block
-    /// per feature means one cache miss, not three, when a step reaches a
-    /// feature it has not touched lately.
+    /// Per feature, one block of [`block_len`]`(k)` values: the first step
+    /// of the current segment not yet applied to it (an integer stored as
+    /// f64), `cum` as of that step (so catching up reads no other memory
+    /// without L1), its K scaled weights (true weights are `wscale * w`), and
+    /// its K entries of `S`, the sum over samples of the stored gradient
+    /// terms. One block per feature means one cache miss, not four, when a
+    /// step reaches a feature it has not touched lately.
     blocks: Vec<f64>,
     pub wscale: f64,
     /// `cum[s]`: sum over steps `0..=s` of the segment of `step / (m * wscale)`.
@@ -67,7 +76,7 @@ impl LazyWeights {
         LazyWeights {
             d,
             k,
-            blocks: vec![0.0; d * (2 * k + 1)],
+            blocks: vec![0.0; d * block_len(k)],
             wscale: 1.0,
             cum: Vec::new(),
             cum_prox: Vec::new(),
@@ -78,7 +87,7 @@ impl LazyWeights {
 
     #[inline]
     fn stride(&self) -> usize {
-        2 * self.k + 1
+        block_len(self.k)
     }
 
     /// Room for `steps` steps per segment, so recording never reallocates.
@@ -98,15 +107,17 @@ impl LazyWeights {
         if from == to {
             return;
         }
+        let now = self.cum[to - 1];
+        let a = now - block[1];
         block[0] = to as f64;
-        let before = |v: &[f64], s: usize| if s == 0 { 0.0 } else { v[s - 1] };
-        let a = self.cum[to - 1] - before(&self.cum, from);
-        let (w, sg) = block[1..].split_at_mut(k);
+        block[1] = now;
+        let (w, sg) = block[HEAD..].split_at_mut(k);
         if self.beta == 0.0 {
             for (wc, &sc) in w.iter_mut().zip(sg.iter()) {
                 *wc -= a * sc;
             }
         } else {
+            let before = |v: &[f64], s: usize| if s == 0 { 0.0 } else { v[s - 1] };
             let p = self.cum_prox[to - 1] - before(&self.cum_prox, from);
             // m only grows, so the first pending step has the smallest threshold ratio.
             let bound = self.beta * self.seen[from];
@@ -156,7 +167,7 @@ impl LazyWeights {
     #[inline]
     pub fn row(&self, j: usize) -> &[f64] {
         let s = self.stride();
-        &self.blocks[j * s + 1..j * s + 1 + self.k]
+        &self.blocks[j * s + HEAD..j * s + HEAD + self.k]
     }
 
     /// Adds `corr` to feature `j`'s `S` and moves its scaled weights by
@@ -164,7 +175,7 @@ impl LazyWeights {
     #[inline]
     pub fn apply(&mut self, j: usize, corr: &[f64], scale: f64) {
         let (k, s) = (self.k, self.stride());
-        let (w, sg) = self.blocks[j * s + 1..(j + 1) * s].split_at_mut(k);
+        let (w, sg) = self.blocks[j * s + HEAD..(j + 1) * s].split_at_mut(k);
         for ((wc, sc), &c) in w.iter_mut().zip(sg.iter_mut()).zip(corr) {
             *sc += c;
             *wc -= scale * c;
@@ -192,7 +203,8 @@ impl LazyWeights {
         let mut finite = true;
         for block in self.blocks.chunks_exact_mut(s) {
             block[0] = 0.0;
-            for w in &mut block[1..1 + k] {
+            block[1] = 0.0;
+            for w in &mut block[HEAD..HEAD + k] {
                 *w *= ws;
                 finite &= w.is_finite();
             }
@@ -207,21 +219,21 @@ impl LazyWeights {
     /// The true weights, feature-major (`d x k`); exact after [`Self::settle`].
     pub fn weights(&self) -> Vec<f64> {
         let ws = self.wscale;
-        self.blocks.chunks_exact(self.stride()).flat_map(|b| b[1..1 + self.k].iter().map(move |w| w * ws)).collect()
+        self.blocks.chunks_exact(self.stride()).flat_map(|b| b[HEAD..HEAD + self.k].iter().map(move |w| w * ws)).collect()
     }
 
     /// Sets the weights (feature-major) at the start of a segment.
     pub fn set_weights(&mut self, w: &[f64]) {
         let k = self.k;
-        for (block, src) in self.blocks.chunks_exact_mut(2 * k + 1).zip(w.chunks_exact(k)) {
-            block[1..1 + k].copy_from_slice(src);
+        for (block, src) in self.blocks.chunks_exact_mut(block_len(k)).zip(w.chunks_exact(k)) {
+            block[HEAD..HEAD + k].copy_from_slice(src);
         }
     }
 
     /// Feature `j`'s entries of `S`.
     pub fn sum_grad(&self, j: usize) -> &[f64] {
         let s = self.stride();
-        &self.blocks[j * s + 1 + self.k..(j + 1) * s]
+        &self.blocks[j * s + HEAD + self.k..(j + 1) * s]
     }
 }
 

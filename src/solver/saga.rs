@@ -28,7 +28,7 @@
 //! dominate the smoothness.
 
 use super::combine::Combiner;
-use super::lazy::{LazySnapshot, LazyWeights};
+use super::lazy::{block_len, LazySnapshot, LazyWeights};
 use super::loss::loss_and_gradient;
 use super::options::SolverOptions;
 use super::shard::FeatureShard;
@@ -209,7 +209,7 @@ pub fn run(
     let mut lw = LazyWeights::new(shard.owned.len(), k, beta);
     lw.reserve(steps);
     if let Some(state) = &resume {
-        let fits = state.lazy.blocks.len() == shard.owned.len() * (2 * k + 1) && state.prev.len() == shard.owned.len() * k && state.local_seen.len() == n_local;
+        let fits = state.lazy.blocks.len() == shard.owned.len() * block_len(k) && state.prev.len() == shard.owned.len() * k && state.local_seen.len() == n_local;
         // Collective, so that a mismatch on one rank stops every rank.
         if comb.max_f64(!fits as u8 as f64) > 0.0 {
             bail!("the checkpoint does not match this data's split over the ranks; delete it and start afresh");
@@ -265,8 +265,8 @@ pub fn run(
             }
             let batch = batch_of(t);
             // Samples come in random order, so the hardware cannot guess what
-            // comes next: fetch the rows two steps ahead, and the weights of
-            // the rows one step ahead (fetched last step).
+            // comes next: fetch the rows two steps ahead, and the weights and
+            // stored gradient terms of the rows one step ahead.
             if t + 2 < steps {
                 for &i in batch_of(t + 2) {
                     let (p, q) = (sx.indptr[i as usize], sx.indptr[i as usize + 1]);
@@ -278,6 +278,9 @@ pub fn run(
                 for &i in batch_of(t + 1) {
                     for &j in &sx.cols[sx.indptr[i as usize]..sx.indptr[i as usize + 1]] {
                         lw.prefetch(j as usize);
+                    }
+                    if let Some(l) = shard.local_sample(i as usize) {
+                        prefetch(&st.local_memory[l * k..(l + 1) * k]);
                     }
                 }
             }
@@ -332,7 +335,8 @@ pub fn run(
                 }
             }
 
-            // Update phase: this rank's features only.
+            // Update phase: this rank's features only, all caught up by the
+            // local phase of this same step.
             st.seen_total += new_seen;
             let m = st.seen_total;
             let b = batch.len() as f64;
@@ -346,7 +350,6 @@ pub fn run(
                     for c in 0..k {
                         corr[c] = v * dsample[c];
                     }
-                    lw.catch_up(j);
                     lw.apply(j, &corr, scale);
                 }
             }
