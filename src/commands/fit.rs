@@ -148,7 +148,8 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
     report.set("converged", result.converged);
     report.set("objective", result.objective);
     report.set("step_size", result.plan.step);
-    report.set("batch_size_per_rank", result.plan.batch_size);
+    report.set("batch_total", result.plan.batch_total);
+    report.set("batch_size_per_rank", result.plan.batch_total as f64 / comm.size() as f64);
     report.set("steps_per_epoch", result.plan.steps_per_epoch);
     report.set("smoothness_per_sample", result.plan.l_max);
     report.set("smoothness_full", result.plan.l_full);
@@ -167,7 +168,7 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
         if !args.common.quiet {
             crate::say!(
                 "textsaga fit: {} documents, {} classes, {} features, {} ranks: {} epochs, objective {:.10e}, \
-                 step {:.4}, batch {} per rank, {} steps/epoch, {:.1} MB sent -> {} in {:.2} s ({}); peak RSS {:.0} MB per rank",
+                 step {:.4}, batch {} a step, {} steps/epoch, {:.1} MB sent -> {} in {:.2} s ({}); peak RSS {:.0} MB per rank",
                 feats.n_docs,
                 k,
                 model.n_features,
@@ -175,7 +176,7 @@ pub fn run(comm: &Comm, args: FitArgs) -> Result<()> {
                 result.n_iter,
                 result.objective,
                 result.plan.step,
-                result.plan.batch_size,
+                result.plan.batch_total,
                 result.plan.steps_per_epoch,
                 bytes as f64 / 1e6,
                 args.model.display(),

@@ -455,8 +455,10 @@ fn epoch_order(order: &mut Vec<u32>, n: usize, seed: u64, epoch: usize) {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub step: f64,
-    /// Samples per rank per step.
-    pub batch_size: usize,
+    /// Samples per step, all ranks together: `--batch-size` times the
+    /// ranks, or chosen ([`auto_batch`]); any number, since every rank
+    /// works on every sample of a step (its own features' share).
+    pub batch_total: usize,
     pub steps_per_epoch: usize,
     pub intercept_scale: f64,
     pub l_max: f64,
@@ -499,12 +501,15 @@ pub fn plan(data: &TrainingSet, opts: &SolverOptions, comb: &mut impl Combiner) 
     let lam = comb.max_f64(lam);
     let l_max = 0.25 * (max_sq + s * s) + alpha;
     let l_full = (0.25 * lam * EIGEN_MARGIN + alpha).min(l_max);
-    let batch_size = opts.batch_size.unwrap_or_else(|| auto_batch(data, comb));
-    let steps = (n / (batch_size * comb.ranks()) as f64).ceil().max(1.0) as usize;
+    let batch_total = match opts.batch_size {
+        Some(b) => b * comb.ranks(),
+        None => auto_batch(data, comb),
+    };
+    let steps = (n / batch_total as f64).ceil().max(1.0) as usize;
     let b_total = n / steps as f64;
     let l_b = minibatch_smoothness(n, b_total, l_full, l_max);
     let step = comb.max_f64(saga_step(l_b, steps as f64, alpha));
-    Plan { step, batch_size, steps_per_epoch: steps, intercept_scale: s, l_max, l_full }
+    Plan { step, batch_total, steps_per_epoch: steps, intercept_scale: s, l_max, l_full }
 }
 
 /// Nominal latency of one small allreduce over `p` ranks: about 2 us per
@@ -513,28 +518,29 @@ fn nominal_latency(p: f64) -> f64 {
     2e-6 * p.log2().max(1.0)
 }
 
-/// Epochs grow with the total batch `b` roughly as `1 + b / B0` (measured
-/// on generated corpora, README); this is B0.
-const BATCH_EPOCH_SCALE: f64 = 8.0;
+/// Epochs grow with the total batch `b` roughly as `1 + (b - 1) / B0`
+/// (fitted to 1-rank runs at batch 1 to 32, README's cost model); this is B0.
+const BATCH_EPOCH_SCALE: f64 = 16.0;
 
-/// Samples per rank per step when the user does not say: 1 on one rank (no
-/// collective: exactly sklearn's SAGA). Otherwise the total batch `b` that
-/// minimises the modelled time of a fit, `epochs(b) * n / b * (latency + b
-/// * c)` with `epochs(b) ~ 1 + b / B0`: `b = sqrt(latency * B0 / c)`, where
-/// `c` is a sample's cost on one rank (about a nanosecond per non-zero and
-/// class in each of its two passes, split over the P ranks' features) and
-/// the latency is nominal. The choice depends only on the data and the rank
-/// count, never on timings, so the same seed and rank count give the same
-/// model.
+/// Samples per step when the user does not say: 1 on one rank (no
+/// collective: exactly sklearn's SAGA). On P ranks, the batch `b` that
+/// minimises the modelled fit time `epochs(b) * n * (c / P + c_g + latency /
+/// b)` with `epochs(b) ~ 1 + (b - 1) / B0`: `b = sqrt(latency * (B0 - 1) /
+/// (c / P + c_g))`, where `c` is a sample's cost on one rank (about a nanosecond per
+/// non-zero and class in each of its two passes), `c_g` its loss and
+/// gradient (7.5 ns a class, done by every rank) and the latency nominal.
+/// The choice depends only on the data and the rank count, never on
+/// timings, so the same seed and rank count give the same model.
 fn auto_batch(data: &TrainingSet, comb: &mut impl Combiner) -> usize {
     let p = comb.ranks() as f64;
     if p <= 1.0 {
         return 1;
     }
     let nnz_mean = comb.sum_f64(data.x.nnz() as f64) / (data.n_total as f64).max(1.0);
-    let per_sample = 1e-9 * nnz_mean.max(1.0) * data.width() as f64 * 2.0 / p;
-    let total = (nominal_latency(p) * BATCH_EPOCH_SCALE / per_sample).sqrt();
-    comb.max_f64((total / p).round().clamp(1.0, 64.0)) as usize
+    let k = data.width() as f64;
+    let per_sample = 1e-9 * nnz_mean.max(1.0) * k * 2.0 / p + 7.5e-9 * k;
+    let b = (nominal_latency(p) * (BATCH_EPOCH_SCALE - 1.0) / per_sample).sqrt();
+    comb.max_f64(b.round().clamp(1.0, 4096.0)) as usize
 }
 
 /// Collective: `C * sum_i s_i loss_i + penalty` at `coef` (class-major, K x d).
