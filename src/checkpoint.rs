@@ -28,8 +28,9 @@ pub fn save(comm: &Comm, path: &Path, fingerprint: &serde_json::Value, state: &S
     let n_local = state.local_seen.len();
     let (at, n_total) = offset_of(comm, n_local);
     let features = state.prev.len() / k;
-    let (f_at, f_total) = offset_of(comm, features);
     let shard_sizes = comm.all_gather_u64(features as u64);
+    let f_at = shard_sizes[..comm.rank()].iter().sum::<u64>() as usize;
+    let f_total = shard_sizes.iter().sum::<u64>() as usize;
     let fp = fingerprint.to_string();
     let create = |f: &File| -> Result<()> {
         f.new_attr::<VarLenUnicode>().create("fingerprint")?.write_scalar(&to_vlen(&[fp.as_str()])?[0])?;

@@ -52,7 +52,7 @@ impl<'a> FeatureShard<'a> {
         }
         let col_nnz = comb.sum_vec(&col_nnz);
         let owner = assign_owners(&col_nnz, p);
-        let (local, owned) = local_indices(&owner, me);
+        let (local, owned) = local_indices(&owner, p, me);
         let mut load = vec![0.0; p];
         for (&o, &c) in owner.iter().zip(&col_nnz) {
             load[o as usize] += c;
@@ -93,8 +93,8 @@ pub fn assign_owners(col_nnz: &[f64], p: usize) -> Vec<u32> {
 
 /// Each column's index among its owner's columns (ascending global order
 /// keeps rows sorted), and the global indices of `me`'s columns.
-fn local_indices(owner: &[u32], me: usize) -> (Vec<u32>, Vec<u32>) {
-    let mut next = vec![0u32; owner.iter().map(|&o| o as usize + 1).max().unwrap_or(0).max(me + 1)];
+fn local_indices(owner: &[u32], p: usize, me: usize) -> (Vec<u32>, Vec<u32>) {
+    let mut next = vec![0u32; p];
     let mut owned = Vec::new();
     let local = owner
         .iter()
@@ -197,7 +197,7 @@ mod tests {
         }
         let owner = [1, 0, 1, 0];
         for me in 0..2 {
-            let (local, owned) = local_indices(&owner, me);
+            let (local, owned) = local_indices(&owner, 2, me);
             let sent = split_rows(&x, &owner, &local, 2);
             // One source rank holding all three rows.
             let got = join_rows(&sent[me], &[3]);
