@@ -11,11 +11,11 @@
 //! Run with `cargo bench --bench solver`.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use textsaga::features::weight_rows;
-use textsaga::solver::combine::SingleRank;
-use textsaga::solver::saga::{plan, run, EpochReport, Progress};
-use textsaga::solver::{SolverOptions, TrainingSet};
-use textsaga::tfidf::counts::Rows;
+use textsaga::vectorizer::weight_rows;
+use textsaga::collectives::local::single_rank;
+use textsaga::solver::saga::Saga;
+use textsaga::solver::{EpochReport, Progress, Solver, SolverOptions, TrainingSet};
+use textsaga::sparse::RowBuilder;
 use textsaga::tfidf::VectorizerOptions;
 
 const DOCS: usize = 20_000;
@@ -36,9 +36,9 @@ impl XorShift {
 
 /// Raw counts: ~68 distinct Zipf-distributed terms a document, plus a
 /// label-dependent topic term so that the classes can be learnt.
-fn counts(classes: usize) -> (Rows, Vec<u32>) {
+fn counts(classes: usize) -> (RowBuilder, Vec<u32>) {
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
-    let mut x = Rows::new();
+    let mut x = RowBuilder::new();
     let mut y = Vec::with_capacity(DOCS);
     for _ in 0..DOCS {
         let label = (rng.next() % classes as u64) as u32;
@@ -48,17 +48,16 @@ fn counts(classes: usize) -> (Rows, Vec<u32>) {
         let mut at = 0;
         while at < row.len() {
             let run = row[at..].iter().take_while(|&&j| j == row[at]).count();
-            x.cols.push(row[at]);
-            x.values.push(run as f64);
+            x.push(row[at], run as f64);
             at += run;
         }
-        x.indptr.push(x.cols.len());
+        x.end_row();
         y.push(label);
     }
     (x, y)
 }
 
-fn idf(x: &Rows) -> Vec<f64> {
+fn idf(x: &RowBuilder) -> Vec<f64> {
     let mut df = vec![0u64; FEATURES];
     x.cols.iter().for_each(|&j| df[j as usize] += 1);
     textsaga::tfidf::weighting::idf(&df, DOCS as u64, true)
@@ -82,12 +81,17 @@ fn bench(c: &mut Criterion) {
         let (mut x, y) = counts(classes);
         let weights = idf(&x);
         weight_rows(&mut x, Some(&weights), &opts);
+        let x = x.finish(FEATURES);
         let sw = vec![1.0; DOCS];
         let data = TrainingSet { x: &x, y: &y, sample_weight: &sw, n_features: FEATURES, n_classes: classes, n_total: DOCS as u64 };
         let sopts = SolverOptions { max_iter: 1, batch_size: Some(1), ..Default::default() };
-        let planned = plan(&data, &sopts, &mut SingleRank);
+        let comm = single_rank();
         g.bench_function(name, |b| {
-            b.iter(|| run(&data, &sopts, planned.clone(), None, None, &mut SingleRank, &mut Progress(|_: &EpochReport| {})).unwrap().n_iter)
+            b.iter_batched(
+                || Saga::new(&data, &sopts, None, &comm).unwrap(),
+                |mut saga| saga.epoch(&mut Progress(|_: &EpochReport| {})).unwrap(),
+                criterion::BatchSize::LargeInput,
+            )
         });
     }
     g.finish();

@@ -1,135 +1,165 @@
 //! Saving and restoring a fit's whole state (`--checkpoint`, `--resume`).
 //!
-//! One HDF5 file: rank 0 writes what every rank holds alike (the step
-//! counters, the lazy-update bookkeeping, the intercept); every rank writes
-//! its own features' weights and its own samples' gradient memory and seen
-//! flags at its offset. The visiting order is not stored: it is redrawn
-//! from the seed and the epoch.
-//! The file carries a fingerprint of the data and settings, so a checkpoint
-//! is only ever resumed by the fit it belongs to, at the same rank count.
-//! It is written to a temporary name and renamed, so a crash while writing
-//! leaves the previous checkpoint intact.
+//! The state is the solver's named scalars and arrays ([`SolverState`]);
+//! this module knows nothing of any solver. One HDF5 file:
+//! - root attributes: `fingerprint` (JSON of the data and settings),
+//!   `format`, `solver`, and every scalar under its name;
+//! - group `shared`: the arrays every rank holds alike, written by rank 0;
+//! - group `per_rank`: each rank's part of the others, concatenated in rank
+//!   order, with each rank's length in `rank_lengths/<name>`.
+//!
+//! The fingerprint makes a checkpoint resumable only by the fit it belongs
+//! to, at the same rank count. The file is written to a temporary name and
+//! renamed, so a crash while writing leaves the previous checkpoint intact.
 
-use crate::comm::Comm;
-use crate::corpus::reader::open_h5;
+use crate::collectives::Collectives;
 use crate::error::Result;
-use crate::output::{create_1d, offset_of, to_vlen, write_1d, write_at, write_in_turns, AtomicPath};
-use crate::solver::lazy::{block_len, LazySnapshot};
-use crate::solver::saga::SolverState;
+use crate::h5::{create_1d, open_h5, to_vlen, write_1d, write_at};
+use crate::output::{write_in_turns, AtomicPath};
+use crate::solver::state::{Array, Scalar, Scope, SolverState, Values};
 use anyhow::{anyhow, bail, Context};
-use hdf5::types::VarLenUnicode;
-use hdf5::File;
+use hdf5::types::{TypeDescriptor, VarLenUnicode};
+use hdf5::{File, Group};
 use std::path::Path;
 
-const FORMAT: i64 = 2;
+const FORMAT: i64 = 3;
+/// Root attributes that are not the solver's scalars.
+const RESERVED: [&str; 3] = ["fingerprint", "format", "solver"];
 
-/// Collective: writes `state` to `path`.
-pub fn save(comm: &Comm, path: &Path, fingerprint: &serde_json::Value, state: &SolverState, k: usize) -> Result<()> {
-    let n_local = state.local_seen.len();
-    let (at, n_total) = offset_of(comm, n_local);
-    let features = state.prev.len() / k;
-    let shard_sizes = comm.all_gather_u64(features as u64);
-    let f_at = shard_sizes[..comm.rank()].iter().sum::<u64>() as usize;
-    let f_total = shard_sizes.iter().sum::<u64>() as usize;
+/// Collective: writes `state` of solver `solver` to `path`.
+pub fn save(comm: &dyn Collectives, path: &Path, fingerprint: &serde_json::Value, solver: &str, state: &SolverState) -> Result<()> {
+    // Every per-rank array's offset here and total length.
+    let layout: Vec<(usize, usize, Vec<u64>)> = state
+        .arrays
+        .iter()
+        .filter(|a| a.scope == Scope::PerRank)
+        .map(|a| {
+            let lens = comm.all_gather_u64(a.values.len() as u64);
+            let at = lens[..comm.rank()].iter().sum::<u64>() as usize;
+            (at, lens.iter().sum::<u64>() as usize, lens)
+        })
+        .collect();
+    let per_rank = || state.arrays.iter().filter(|a| a.scope == Scope::PerRank).zip(&layout);
     let fp = fingerprint.to_string();
     let create = |f: &File| -> Result<()> {
         f.new_attr::<VarLenUnicode>().create("fingerprint")?.write_scalar(&to_vlen(&[fp.as_str()])?[0])?;
+        f.new_attr::<VarLenUnicode>().create("solver")?.write_scalar(&to_vlen(&[solver])?[0])?;
         f.new_attr::<i64>().create("format")?.write_scalar(&FORMAT)?;
-        let ints = [
-            ("epoch", state.epoch as i64),
-            ("step", state.step as i64),
-            ("n_iter", state.n_iter as i64),
-        ];
-        for (name, v) in ints {
-            f.new_attr::<i64>().create(name)?.write_scalar(&v)?;
+        for (name, v) in &state.scalars {
+            match v {
+                Scalar::Int(v) => f.new_attr::<i64>().create(name.as_str())?.write_scalar(v)?,
+                Scalar::Float(v) => f.new_attr::<f64>().create(name.as_str())?.write_scalar(v)?,
+            }
         }
-        let floats = [
-            ("wscale", state.lazy.wscale),
-            ("seen_total", state.seen_total),
-            ("epoch_loss", state.epoch_loss),
-        ];
-        for (name, v) in floats {
-            f.new_attr::<f64>().create(name)?.write_scalar(&v)?;
+        let shared = f.create_group("shared")?;
+        for a in state.arrays.iter().filter(|a| a.scope == Scope::Shared) {
+            write_values(&shared, &a.name, &a.values)?;
         }
-        write_1d(f, "shard_sizes", &shard_sizes)?;
-        create_1d::<f64>(f, "blocks", f_total * block_len(k))?;
-        create_1d::<f64>(f, "prev", f_total * k)?;
-        write_1d(f, "cum", &state.lazy.cum)?;
-        write_1d(f, "cum_prox", &state.lazy.cum_prox)?;
-        write_1d(f, "seen_steps", &state.lazy.seen)?;
-        write_1d(f, "intercept", &state.intercept)?;
-        write_1d(f, "intercept_sum", &state.intercept_sum)?;
-        create_1d::<f64>(f, "memory", n_total * k)?;
-        create_1d::<u8>(f, "seen", n_total)?;
+        let (group, lengths) = (f.create_group("per_rank")?, f.create_group("rank_lengths")?);
+        for (a, (_, total, lens)) in per_rank() {
+            match a.values {
+                Values::F64(_) => create_1d::<f64>(&group, &a.name, *total)?,
+                Values::U8(_) => create_1d::<u8>(&group, &a.name, *total)?,
+            };
+            write_1d(&lengths, &a.name, lens)?;
+        }
         Ok(())
     };
     let write = |f: &File| -> Result<()> {
-        write_at(&f.dataset("memory")?, at * k, &state.local_memory)?;
-        write_at(&f.dataset("seen")?, at, &state.local_seen)?;
-        write_at(&f.dataset("blocks")?, f_at * block_len(k), &state.lazy.blocks)?;
-        write_at(&f.dataset("prev")?, f_at * k, &state.prev)?;
+        let group = f.group("per_rank")?;
+        for (a, (at, _, _)) in per_rank() {
+            let ds = group.dataset(&a.name)?;
+            match &a.values {
+                Values::F64(v) => write_at(&ds, *at, v)?,
+                Values::U8(v) => write_at(&ds, *at, v)?,
+            }
+        }
         Ok(())
     };
     write_in_turns(comm, AtomicPath::new(path, comm.is_root()), create, write)
 }
 
-/// Reads this rank's state from `path`, checking that it belongs to this
-/// fit (`fingerprint`) and this rank count. Run on every rank; agree after.
-pub fn load(comm: &Comm, path: &Path, fingerprint: &serde_json::Value, n_local: usize, k: usize) -> Result<SolverState> {
-    let (at, n_total) = offset_of(comm, n_local);
+fn write_values(g: &Group, name: &str, v: &Values) -> Result<()> {
+    match v {
+        Values::F64(v) => write_1d(g, name, v)?,
+        Values::U8(v) => write_1d(g, name, v)?,
+    };
+    Ok(())
+}
+
+/// Reads this rank's state of solver `solver` from `path`, checking that it
+/// belongs to this fit (`fingerprint`) and this rank count. Run on every
+/// rank; agree after.
+pub fn load(rank: usize, ranks: usize, path: &Path, fingerprint: &serde_json::Value, solver: &str) -> Result<SolverState> {
     let name = path.display().to_string();
     (|| -> Result<SolverState> {
         let f = open_h5(path)?;
-        let stored: VarLenUnicode = f.attr("fingerprint").map_err(|_| anyhow!("it is not a textsaga checkpoint"))?.read_scalar()?;
-        let stored: serde_json::Value = serde_json::from_str(stored.as_str()).map_err(|_| anyhow!("its fingerprint is damaged"))?;
+        let read_str = |attr: &str| -> Result<String> {
+            let v: VarLenUnicode = f.attr(attr).map_err(|_| anyhow!("it is not a textsaga checkpoint"))?.read_scalar()?;
+            Ok(v.as_str().to_owned())
+        };
+        let stored: serde_json::Value = serde_json::from_str(&read_str("fingerprint")?).map_err(|_| anyhow!("its fingerprint is damaged"))?;
+        let format: i64 = f.attr("format")?.read_scalar()?;
+        if format != FORMAT {
+            bail!("it was written by another textsaga version (format {format}, this one reads {FORMAT})");
+        }
         if let Some(what) = first_difference(&stored, fingerprint) {
             bail!("it belongs to another fit ({what}); resume with the same data, settings and rank count, or delete it");
         }
-        let int = |n: &str| -> Result<usize> { Ok(f.attr(n)?.read_scalar::<i64>()? as usize) };
-        let float = |n: &str| -> Result<f64> { Ok(f.attr(n)?.read_scalar::<f64>()?) };
-        let vec = |n: &str| -> Result<Vec<f64>> { Ok(f.dataset(n)?.read_raw::<f64>()?) };
-        let memory = f.dataset("memory")?;
-        if memory.size() != n_total * k {
-            bail!("its sample memory has {} values, not {}", memory.size(), n_total * k);
+        let by = read_str("solver")?;
+        if by != solver {
+            bail!("it was written by solver '{by}', not '{solver}'");
         }
-        // This rank's part: `len` values per sample from sample `at` on.
-        let part = |len: usize| at * len..(at + n_local) * len;
-        let (mut local_memory, mut local_seen) = (Vec::new(), Vec::new());
-        if n_local > 0 {
-            local_memory = memory.read_slice_1d::<f64, _>(part(k))?.to_vec();
-            local_seen = f.dataset("seen")?.read_slice_1d::<u8, _>(part(1))?.to_vec();
+        let mut state = SolverState { scalars: read_scalars(&f)?, arrays: Vec::new() };
+        let shared = f.group("shared")?;
+        for n in shared.member_names()? {
+            let values = read_values(&shared, &n, None)?;
+            state.arrays.push(Array { name: n, scope: Scope::Shared, values });
         }
-        // This rank's features: the split is the same for the same data and rank count.
-        let sizes = f.dataset("shard_sizes")?.read_raw::<u64>()?;
-        if sizes.len() != comm.size() {
-            bail!("it was written by {} ranks, not {}", sizes.len(), comm.size());
+        let (group, lengths) = (f.group("per_rank")?, f.group("rank_lengths")?);
+        for n in group.member_names()? {
+            let lens = lengths.dataset(&n)?.read_raw::<u64>()?;
+            if lens.len() != ranks {
+                bail!("it was written by {} ranks, not {ranks}", lens.len());
+            }
+            let at = lens[..rank].iter().sum::<u64>() as usize;
+            let values = read_values(&group, &n, Some(at..at + lens[rank] as usize))?;
+            state.arrays.push(Array { name: n, scope: Scope::PerRank, values });
         }
-        let f_at: usize = sizes[..comm.rank()].iter().sum::<u64>() as usize;
-        let features = sizes[comm.rank()] as usize;
-        let slice = |name: &str, len: usize| -> Result<Vec<f64>> {
-            Ok(if features == 0 { Vec::new() } else { f.dataset(name)?.read_slice_1d::<f64, _>(f_at * len..(f_at + features) * len)?.to_vec() })
-        };
-        Ok(SolverState {
-            epoch: int("epoch")?,
-            step: int("step")?,
-            lazy: LazySnapshot {
-                blocks: slice("blocks", block_len(k))?,
-                wscale: float("wscale")?,
-                cum: vec("cum")?,
-                cum_prox: vec("cum_prox")?,
-                seen: vec("seen_steps")?,
-            },
-            intercept: vec("intercept")?,
-            intercept_sum: vec("intercept_sum")?,
-            seen_total: float("seen_total")?,
-            prev: slice("prev", k)?,
-            epoch_loss: float("epoch_loss")?,
-            n_iter: int("n_iter")?,
-            local_memory,
-            local_seen,
-        })
+        Ok(state)
     })()
     .with_context(|| format!("cannot resume from checkpoint '{name}'"))
+}
+
+/// Every root attribute but the reserved ones, integers as integers.
+fn read_scalars(f: &File) -> Result<Vec<(String, Scalar)>> {
+    let mut out = Vec::new();
+    for n in f.attr_names()? {
+        if RESERVED.contains(&n.as_str()) {
+            continue;
+        }
+        let a = f.attr(&n)?;
+        let v = match a.dtype()?.to_descriptor()? {
+            TypeDescriptor::Integer(_) => Scalar::Int(a.read_scalar::<i64>()?),
+            _ => Scalar::Float(a.read_scalar::<f64>()?),
+        };
+        out.push((n, v));
+    }
+    Ok(out)
+}
+
+/// A dataset's values (or the slice `part` of them), typed as stored.
+fn read_values(g: &Group, name: &str, part: Option<std::ops::Range<usize>>) -> Result<Values> {
+    let ds = g.dataset(name)?;
+    let bytes = matches!(ds.dtype()?.to_descriptor()?, TypeDescriptor::Unsigned(hdf5::types::IntSize::U1));
+    let len = part.as_ref().map_or(ds.size(), |r| r.len());
+    Ok(match (bytes, part) {
+        (_, _) if len == 0 => if bytes { Values::U8(Vec::new()) } else { Values::F64(Vec::new()) },
+        (true, None) => Values::U8(ds.read_raw()?),
+        (true, Some(r)) => Values::U8(ds.read_slice_1d::<u8, _>(r)?.to_vec()),
+        (false, None) => Values::F64(ds.read_raw()?),
+        (false, Some(r)) => Values::F64(ds.read_slice_1d::<f64, _>(r)?.to_vec()),
+    })
 }
 
 /// The first key whose value differs, as "key: stored vs now".

@@ -2,10 +2,10 @@
 //! `np.unique` sorts them (numbers numerically, strings by code point), so
 //! class `k` means the same as sklearn's `classes_[k]`.
 
-use crate::comm::Comm;
+use crate::collectives::Collectives;
 use crate::corpus::Labels;
 use crate::error::Result;
-use crate::vocab_merge::merge_vocabulary;
+use crate::vectorizer::vocabulary::merge_vocabulary;
 use anyhow::{anyhow, bail};
 
 /// Sorted distinct labels.
@@ -67,7 +67,7 @@ impl Classes {
 }
 
 /// Collective: the sorted union of every rank's labels.
-pub fn global_classes(comm: &Comm, labels: &Labels) -> Result<Classes> {
+pub fn global_classes(comm: &dyn Collectives, labels: &Labels) -> Result<Classes> {
     match labels {
         Labels::Int(v) => {
             let mut local: Vec<i64> = v.clone();

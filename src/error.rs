@@ -4,7 +4,7 @@
 //! `shared/INTERFACE.md`): 1 for an error, 2 for a bad command line, 75 after a
 //! signal-triggered checkpoint. Errors carry context ("reading 'x.h5': ...")
 //! through `anyhow`; the line is printed by exactly one rank (see
-//! [`crate::comm::Comm::agree`]).
+//! `agree` in [`crate::collectives`]).
 
 use std::fmt;
 
@@ -51,12 +51,27 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         r.code
     } else if err.downcast_ref::<UsageError>().is_some() {
         EXIT_USAGE
-    } else if err.downcast_ref::<crate::solver::saga::Interrupted>().is_some() {
+    } else if err.downcast_ref::<Interrupted>().is_some() {
         EXIT_INTERRUPTED
     } else {
         EXIT_ERROR
     }
 }
+
+/// A run stopped at a signal after writing its checkpoint (exit 75): the
+/// solver's position, for the message that tells the user to resume.
+#[derive(Debug)]
+pub struct Interrupted {
+    pub epoch: usize,
+    pub step: usize,
+}
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "stopped by a signal at epoch {} step {}; checkpoint written, continue with --resume", self.epoch + 1, self.step)
+    }
+}
+impl std::error::Error for Interrupted {}
 
 /// One line: the error and its causes joined by ": ", newlines folded.
 pub fn one_line(err: &anyhow::Error) -> String {

@@ -3,7 +3,8 @@
 
 use clap::Parser;
 use textsaga::cli::Cli;
-use textsaga::comm::Comm;
+use textsaga::collectives::mpi::MpiComm;
+use textsaga::collectives::Collectives;
 use textsaga::error::{exit_code, Reported, EXIT_OK};
 
 /// This process's rank as the launcher announces it (before MPI starts), or
@@ -46,9 +47,10 @@ fn main() {
         textsaga::say!("textsaga: error: MPI could not be initialised (was it already started?)");
         std::process::exit(1);
     };
-    let comm = Comm::new(universe.world());
+    let comm = MpiComm::new(universe.world());
+    let comm: &dyn Collectives = &comm;
     install_panic_hook(comm.rank(), comm.size());
-    let code = match textsaga::commands::run(&comm, cli.command) {
+    let code = match textsaga::commands::run(comm, cli.command) {
         Ok(()) => EXIT_OK,
         Err(e) => {
             let code = exit_code(&e);

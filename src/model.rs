@@ -4,9 +4,9 @@
 //! `objective` — the names of sklearn's fitted attributes.
 
 use crate::classes::Classes;
-use crate::corpus::reader::open_h5;
 use crate::error::Result;
-use crate::output::{to_vlen, write_1d, AtomicPath};
+use crate::h5::{open_h5, to_vlen, write_1d};
+use crate::output::AtomicPath;
 use crate::solver::SolverOptions;
 use crate::tfidf::VectorizerOptions;
 use anyhow::{anyhow, bail, Context};

@@ -2,7 +2,7 @@
 //! ranks), sizes, bytes communicated, peak memory, written as JSON by
 //! `--metrics PATH` and summarised in one line for batch logs.
 
-use crate::comm::Comm;
+use crate::collectives::Collectives;
 use crate::error::Result;
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -66,7 +66,7 @@ impl RunReport {
 
     /// Collective: reduces the phases over ranks, writes `path` (rank 0) and
     /// returns the JSON (the same on rank 0; partial elsewhere).
-    pub fn finish(mut self, comm: &Comm, path: Option<&Path>) -> Result<Value> {
+    pub fn finish(mut self, comm: &dyn Collectives, path: Option<&Path>) -> Result<Value> {
         let p = comm.size() as f64;
         let mut phases = Map::new();
         for (name, secs) in &self.phases {

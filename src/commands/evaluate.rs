@@ -1,16 +1,16 @@
 //! `evaluate`: accuracy, macro-F1, log-loss and the confusion matrix of a
 //! model on a labelled corpus; ranks score their slices and add up counts.
 
-use super::predict::{model_rows, score};
 use crate::cli::EvaluateArgs;
-use crate::comm::Comm;
+use crate::collectives::Collectives;
 use crate::corpus::LabelNeed;
 use crate::error::Result;
-use crate::metrics::{log_loss_term, report};
+use crate::scores::{log_loss_term, report};
 use crate::model::Model;
+use crate::predictor::{model_rows, score};
 use crate::run_report::RunReport;
 
-pub fn run(comm: &Comm, args: EvaluateArgs) -> Result<()> {
+pub fn run(comm: &dyn Collectives, args: EvaluateArgs) -> Result<()> {
     let model = comm.agree(Model::read(&args.model))?;
     let (slice, rows) = model_rows(comm, &model, &args.input, LabelNeed::Required, &mut RunReport::new("evaluate"))?;
     let truth = comm.agree(model.classes.encode(slice.labels.as_ref().expect("labels are required")))?;

@@ -5,9 +5,8 @@
 //! have something to learn and benchmarks see realistic sparsity. Document
 //! lengths are log-normal around `--mean-length`.
 
-use super::on_root;
 use crate::cli::GenerateArgs;
-use crate::comm::Comm;
+use crate::collectives::Collectives;
 use crate::corpus::CorpusWriter;
 use crate::error::{usage, Result};
 use rand::seq::index::sample;
@@ -35,7 +34,7 @@ pub fn word(mut i: u64, out: &mut String) {
     }
 }
 
-pub fn run(comm: &Comm, args: GenerateArgs) -> Result<()> {
+pub fn run(comm: &dyn Collectives, args: GenerateArgs) -> Result<()> {
     let checked = (|| {
         if !(args.mean_length >= 1.0 && args.mean_length.is_finite()) {
             return Err(usage("--mean-length must be at least 1"));
@@ -52,7 +51,7 @@ pub fn run(comm: &Comm, args: GenerateArgs) -> Result<()> {
         Ok(())
     })();
     comm.agree(checked)?;
-    on_root(comm, || generate(&args))
+    comm.on_root(|| generate(&args))
 }
 
 fn generate(a: &GenerateArgs) -> Result<()> {

@@ -1,5 +1,5 @@
 //! One module per command; each turns parsed arguments into work on the
-//! communicator and returns errors only through `Comm::agree`, so that every
+//! communicator and returns errors only through `agree` (see `collectives`), so that every
 //! rank leaves a command together.
 
 pub mod evaluate;
@@ -10,10 +10,10 @@ pub mod prepare;
 pub mod vectorize;
 
 use crate::cli::Command;
-use crate::comm::Comm;
+use crate::collectives::Collectives;
 use crate::error::Result;
 
-pub fn run(comm: &Comm, command: Command) -> Result<()> {
+pub fn run(comm: &dyn Collectives, command: Command) -> Result<()> {
     match command {
         Command::Prepare(a) => prepare::run(comm, a),
         Command::Generate(a) => generate::run(comm, a),
@@ -22,11 +22,4 @@ pub fn run(comm: &Comm, command: Command) -> Result<()> {
         Command::Predict(a) => predict::run(comm, a),
         Command::Evaluate(a) => evaluate::run(comm, a),
     }
-}
-
-/// Runs `work` on rank 0 only (serial writers: prepare, generate) and lets
-/// every rank leave with its result.
-pub fn on_root(comm: &Comm, work: impl FnOnce() -> Result<()>) -> Result<()> {
-    let result = if comm.is_root() { work() } else { Ok(()) };
-    comm.agree(result)
 }

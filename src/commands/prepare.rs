@@ -1,9 +1,8 @@
 //! `prepare`: JSON Lines, CSV/TSV or a folder tree into the fast layout,
 //! streaming record by record (a corpus larger than memory is fine).
 
-use super::on_root;
 use crate::cli::{InputFormat, PrepareArgs};
-use crate::comm::Comm;
+use crate::collectives::Collectives;
 use crate::corpus::CorpusWriter;
 use crate::error::Result;
 use crate::text::{decode, DecodeError};
@@ -12,8 +11,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-pub fn run(comm: &Comm, args: PrepareArgs) -> Result<()> {
-    on_root(comm, || prepare(&args))
+pub fn run(comm: &dyn Collectives, args: PrepareArgs) -> Result<()> {
+    comm.on_root(|| prepare(&args))
 }
 
 fn prepare(a: &PrepareArgs) -> Result<()> {

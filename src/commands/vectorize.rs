@@ -1,21 +1,24 @@
 //! `vectorize`: the global TF-IDF matrix of a corpus, written as CSR.
 
 use crate::cli::VectorizeArgs;
-use crate::comm::Comm;
+use crate::collectives::Collectives;
 use crate::corpus::{read_slice, CorpusSlice, LabelNeed};
 use crate::error::Result;
-use crate::features::{fit_transform, Features};
-use crate::output::{create_1d, create_labels, offset_of, to_vlen, write_1d, write_at, write_labels_at, write_in_turns, AtomicPath};
+use crate::vectorizer::{fit_transform, Features};
+use crate::corpus::labels::{create_labels, write_labels_at};
+use crate::h5::{create_1d, to_vlen, write_1d, write_at};
+use crate::output::{write_in_turns, AtomicPath};
+use crate::sparse::parts;
 use crate::run_report::{phase_summary, RunReport};
 use crate::tfidf::VectorizerOptions;
 use std::time::Instant;
 
-pub fn run(comm: &Comm, args: VectorizeArgs) -> Result<()> {
+pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     let mut report = RunReport::new("vectorize");
     let opts = comm.agree(args.vectorizer.options())?;
     let out = AtomicPath::new(&args.output, comm.is_root());
     // Fail before the work, not after it, when the output cannot be written.
-    comm.agree(if comm.is_root() { out.create_h5().map(drop) } else { Ok(()) })?;
+    comm.on_root(|| out.create_h5().map(drop))?;
 
     let slice = report.timed("read", || read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Optional));
     let slice = comm.agree(slice)?;
@@ -50,9 +53,9 @@ pub fn run(comm: &Comm, args: VectorizeArgs) -> Result<()> {
 }
 
 /// Collective: writes the matrix, every rank its rows at their offsets.
-fn write_matrix(comm: &Comm, out: AtomicPath, f: &Features, slice: &CorpusSlice, opts: &VectorizerOptions) -> Result<()> {
-    let (nnz_at, nnz_total) = offset_of(comm, f.rows.nnz());
-    let (row_at, _) = offset_of(comm, f.rows.n_rows());
+fn write_matrix(comm: &dyn Collectives, out: AtomicPath, f: &Features, slice: &CorpusSlice, opts: &VectorizerOptions) -> Result<()> {
+    let (nnz_at, nnz_total) = comm.offset_of(f.rows.nnz());
+    let (row_at, _) = comm.offset_of(f.rows.rows());
     let n = f.n_docs as usize;
     let last = comm.rank() + 1 == comm.size();
     let create = |file: &hdf5::File| -> Result<()> {
@@ -79,10 +82,11 @@ fn write_matrix(comm: &Comm, out: AtomicPath, f: &Features, slice: &CorpusSlice,
     };
     let write = |file: &hdf5::File| -> Result<()> {
         let x = file.group("X")?;
-        write_at(&x.dataset("data")?, nnz_at, &f.rows.values)?;
-        let idx: Vec<i64> = f.rows.cols.iter().map(|&c| c as i64).collect();
+        let (rows_indptr, cols, values) = parts(&f.rows);
+        write_at(&x.dataset("data")?, nnz_at, values)?;
+        let idx: Vec<i64> = cols.iter().map(|&c| c as i64).collect();
         write_at(&x.dataset("indices")?, nnz_at, &idx)?;
-        let mut indptr: Vec<i64> = f.rows.indptr[..f.rows.n_rows()].iter().map(|&p| (p + nnz_at) as i64).collect();
+        let mut indptr: Vec<i64> = rows_indptr[..f.rows.rows()].iter().map(|&p| (p + nnz_at) as i64).collect();
         if last {
             indptr.push(nnz_total as i64);
         }

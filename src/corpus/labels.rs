@@ -1,4 +1,10 @@
-//! Class labels as they come from HDF5: integers or strings.
+//! Class labels as they come from HDF5: integers or strings, and their
+//! label datasets in the files textsaga writes.
+
+use crate::error::Result;
+use crate::h5::{create_1d, to_vlen, write_at};
+use hdf5::types::VarLenUnicode;
+use hdf5::{Dataset, Group};
 
 /// One rank's labels, in document order.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +54,22 @@ impl LabelBuilder {
             Some(v) if !self.raw.is_empty() => Labels::Int(v),
             _ => Labels::Str(self.raw),
         }
+    }
+}
+
+/// Creates a label dataset of `n` entries of the same kind as `like`.
+pub fn create_labels(g: &Group, name: &str, like: &Labels, n: usize) -> Result<Dataset> {
+    match like {
+        Labels::Int(_) => create_1d::<i64>(g, name, n),
+        Labels::Str(_) => create_1d::<VarLenUnicode>(g, name, n),
+    }
+}
+
+/// Writes labels at `offset` of a dataset made by [`create_labels`].
+pub fn write_labels_at(ds: &Dataset, offset: usize, labels: &Labels) -> Result<()> {
+    match labels {
+        Labels::Int(v) => write_at(ds, offset, v),
+        Labels::Str(v) => write_at(ds, offset, &to_vlen(v)?),
     }
 }
 

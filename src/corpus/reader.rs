@@ -4,6 +4,7 @@
 use super::labels::Labels;
 use super::partition;
 use crate::error::Result;
+use crate::h5::open_h5;
 use anyhow::{anyhow, bail, Context};
 use hdf5::types::{TypeDescriptor, VarLenAscii, VarLenUnicode};
 use hdf5::{Dataset, File};
@@ -52,17 +53,6 @@ impl CorpusSlice {
     pub fn doc(&self, i: usize) -> &[u8] {
         &self.bytes[self.offsets[i]..self.offsets[i + 1]]
     }
-}
-
-/// Opens an HDF5 file for reading with errors that say what to do.
-pub fn open_h5(path: &Path) -> Result<File> {
-    if !path.exists() {
-        bail!("'{}': no such file", path.display());
-    }
-    if path.is_dir() {
-        bail!("'{}' is a directory, not an HDF5 file", path.display());
-    }
-    File::open(path).map_err(|_| anyhow!("'{}' is not an HDF5 file (or it is damaged)", path.display()))
 }
 
 /// Reads rank `rank` of `ranks`'s slice.

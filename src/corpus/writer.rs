@@ -5,7 +5,8 @@
 
 use super::labels::{LabelBuilder, Labels};
 use crate::error::Result;
-use crate::output::{to_vlen, write_1d, AtomicPath};
+use crate::h5::{to_vlen, write_1d};
+use crate::output::AtomicPath;
 use anyhow::Context;
 use hdf5::{Dataset, File};
 use std::path::Path;

@@ -1,24 +1,182 @@
-//! Logistic regression by synchronous distributed SAGA, minimising
+//! Logistic regression fitted by distributed solvers, minimising
 //! scikit-learn's objective `C * sum_i s_i * loss_i + penalty(W)`.
 //!
+//! The problem is apart from the optimiser (as linfa does it):
 //! - [`options`]: the solver's settings (sklearn's `LogisticRegression` names);
-//! - [`loss`]: binary and multinomial log loss, gradients, objective;
-//! - [`lazy`]: a rank's weights with just-in-time updates, so a step costs
-//!   O(batch nnz x K) rather than O(d x K);
-//! - [`shard`]: which rank owns which features, and the corpus's entries in them;
-//! - [`combine`]: the collectives (one allreduce a step), or none on one rank;
-//! - [`step_size`]: step and smoothness;
-//! - [`saga`]: the epoch and step loop.
+//! - [`loss`]: binary and multinomial log loss, gradients;
+//! - [`problem`]: a rank's training data and the objective;
+//! - [`step_size`]: smoothness and step sizes.
 //!
-//! Everything but `combine`'s MPI side is pure and unit-tested on one rank.
+//! The optimiser is a [`Solver`], driven epoch by epoch by [`drive`] (stop
+//! requests, checkpoints, progress go through [`FitHooks`]), with its state
+//! as named arrays ([`state`]) that a checkpoint stores without knowing the
+//! solver. One implementation today:
+//! - [`saga`]: synchronous distributed SAGA over a column-split model
+//!   ([`shard`]), lazy weights, one allreduce a step.
+//!
+//! Everything talks to the other ranks through `&dyn Collectives`, so every
+//! solver runs at any rank count inside one process (the tests).
 
-pub mod combine;
-pub mod lazy;
 pub mod loss;
 pub mod options;
+pub mod prefetch;
+pub mod problem;
 pub mod saga;
 pub mod shard;
+pub mod state;
 pub mod step_size;
 
 pub use options::{Penalty, SolverOptions};
-pub use saga::{fit, FitResult, TrainingSet};
+pub use problem::TrainingSet;
+pub use state::SolverState;
+
+use crate::collectives::Collectives;
+use crate::error::{Interrupted, Result};
+
+/// What an epoch reports to the progress printer and the driver.
+#[derive(Debug, Clone)]
+pub struct EpochReport {
+    /// Epochs completed (1-based).
+    pub epoch: usize,
+    /// The solver's running estimate of the objective, free to compute.
+    pub objective_estimate: f64,
+    /// The largest weight change over the largest weight (sklearn's tol test).
+    pub relative_change: f64,
+    pub elapsed: f64,
+    pub samples_per_second: f64,
+    /// The stopping rule is met.
+    pub converged: bool,
+}
+
+/// How an epoch ended.
+#[derive(Debug)]
+pub enum Epoch {
+    Done(EpochReport),
+    /// Every rank agreed to stop (a signal) at this position; the state is
+    /// consistent there and can be saved.
+    Stopped { epoch: usize, step: usize },
+}
+
+/// Initial weights: `coef` (width x d, class-major) and `intercept`.
+pub struct WarmStart {
+    pub coef: Vec<f64>,
+    pub intercept: Vec<f64>,
+}
+
+/// The fitted model, the same on every rank.
+pub struct Solution {
+    /// (width, d), class-major like sklearn's `coef_`.
+    pub coef: Vec<f64>,
+    pub intercept: Vec<f64>,
+}
+
+/// An optimiser of the problem. Every method but `details` is collective.
+pub trait Solver {
+    /// Short name for logs, metrics and checkpoints ("saga").
+    fn name(&self) -> &'static str;
+    /// Epochs completed so far (from a restored state too).
+    fn epochs_done(&self) -> usize;
+    /// Runs one epoch, or up to the step where the ranks agreed to stop.
+    fn epoch(&mut self, hooks: &mut dyn FitHooks) -> Result<Epoch>;
+    /// The whole state, enough to resume bit for bit.
+    fn state(&self) -> SolverState;
+    /// Restores a [`Self::state`] saved by the same fit at the same rank count.
+    fn restore(&mut self, state: SolverState) -> Result<()>;
+    /// The model, gathered on every rank.
+    fn solution(&mut self) -> Solution;
+    /// Settings and measurements for the log line and `--metrics`.
+    fn details(&self) -> serde_json::Map<String, serde_json::Value>;
+}
+
+/// What a fit asks of its caller besides the data: stop requests, checkpoints, progress.
+pub trait FitHooks {
+    /// True when this rank was asked to stop (a signal). Solvers agree on it in their next collective.
+    fn stop_requested(&self) -> bool {
+        false
+    }
+    /// Whether to checkpoint after `epochs_done` complete epochs.
+    fn checkpoint_due(&self, _epochs_done: usize) -> bool {
+        false
+    }
+    /// Collective: saves the state (at an epoch end, or when stopping).
+    fn checkpoint(&mut self, _state: &SolverState) -> Result<()> {
+        Ok(())
+    }
+    /// Called after every epoch on every rank.
+    fn epoch(&mut self, _report: &EpochReport) {}
+    /// Called every few steps (about 100 times an epoch) with the epoch's progress.
+    fn step(&mut self, _epoch: usize, _done: usize, _steps: usize) {}
+}
+
+/// No checkpoints, no signals; progress to a closure.
+pub struct Progress<F: FnMut(&EpochReport)>(pub F);
+
+impl<F: FnMut(&EpochReport)> FitHooks for Progress<F> {
+    fn epoch(&mut self, r: &EpochReport) {
+        (self.0)(r)
+    }
+}
+
+/// How a driven fit ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub n_iter: usize,
+    pub converged: bool,
+}
+
+/// Collective: runs `solver` until it converges or `max_iter` epochs are
+/// done. A stop request saves a checkpoint and ends with [`Interrupted`].
+pub fn drive(solver: &mut dyn Solver, max_iter: usize, hooks: &mut dyn FitHooks) -> Result<Outcome> {
+    let mut n_iter = solver.epochs_done();
+    while solver.epochs_done() < max_iter {
+        match solver.epoch(hooks)? {
+            Epoch::Stopped { epoch, step } => {
+                hooks.checkpoint(&solver.state())?;
+                return Err(Interrupted { epoch, step }.into());
+            }
+            Epoch::Done(report) => {
+                n_iter = report.epoch;
+                hooks.epoch(&report);
+                if report.converged {
+                    return Ok(Outcome { n_iter, converged: true });
+                }
+                if hooks.checkpoint_due(n_iter) {
+                    hooks.checkpoint(&solver.state())?;
+                }
+            }
+        }
+    }
+    Ok(Outcome { n_iter, converged: false })
+}
+
+/// The fit's result: the model, how the fit ended, its objective.
+pub struct FitResult {
+    pub coef: Vec<f64>,
+    pub intercept: Vec<f64>,
+    pub n_iter: usize,
+    pub converged: bool,
+    /// The exact objective at the returned weights.
+    pub objective: f64,
+    /// The solver's settings and measurements (`Solver::details`).
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Collective: fits the model with SAGA, from scratch, a warm start, or a
+/// saved state.
+pub fn fit(
+    data: &TrainingSet,
+    opts: &SolverOptions,
+    warm: Option<&WarmStart>,
+    resume: Option<SolverState>,
+    comm: &dyn Collectives,
+    hooks: &mut dyn FitHooks,
+) -> Result<FitResult> {
+    let mut solver = saga::Saga::new(data, opts, warm, comm)?;
+    if let Some(state) = resume {
+        solver.restore(state)?;
+    }
+    let outcome = drive(&mut solver, opts.max_iter, hooks)?;
+    let Solution { coef, intercept } = solver.solution();
+    let objective = problem::objective(data, &coef, &intercept, opts, comm);
+    Ok(FitResult { coef, intercept, n_iter: outcome.n_iter, converged: outcome.converged, objective, details: solver.details() })
+}

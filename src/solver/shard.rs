@@ -11,9 +11,9 @@
 //! local rows, so the steps move no rows at all; the memory per rank stays
 //! about the corpus's non-zeros / P, plus one row pointer per sample.
 
-use super::combine::Combiner;
+use crate::collectives::Collectives;
 use crate::error::Result;
-use crate::tfidf::counts::Rows;
+use crate::sparse::{parts, Csr, RowBuilder};
 use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -24,7 +24,7 @@ pub struct FeatureShard<'a> {
     pub owned: Vec<u32>,
     /// Every sample of the corpus in global order, restricted to the owned
     /// columns, with local column indices (still ascending within a row).
-    pub x: Cow<'a, Rows>,
+    pub x: Cow<'a, Csr>,
     /// Global index of this rank's first local sample; local samples are
     /// `first_sample..first_sample + n_local`.
     pub first_sample: usize,
@@ -35,22 +35,22 @@ pub struct FeatureShard<'a> {
 
 impl<'a> FeatureShard<'a> {
     /// Collective: the shard of this rank. On one rank it borrows `x`.
-    pub fn build(x: &'a Rows, d: usize, comb: &mut impl Combiner) -> Result<Self> {
-        let (p, me) = (comb.ranks(), comb.rank());
+    pub fn build(x: &'a Csr, d: usize, comm: &dyn Collectives) -> Result<Self> {
+        let (p, me) = (comm.size(), comm.rank());
         if p == 1 {
-            return Ok(FeatureShard { owned: (0..d as u32).collect(), x: Cow::Borrowed(x), first_sample: 0, n_local: x.n_rows(), imbalance: 1.0 });
+            return Ok(FeatureShard { owned: (0..d as u32).collect(), x: Cow::Borrowed(x), first_sample: 0, n_local: x.rows(), imbalance: 1.0 });
         }
         // Sample counts of every rank (a one-hot sum: exact).
         let mut counts = vec![0.0; p];
-        counts[me] = x.n_rows() as f64;
-        let counts: Vec<usize> = comb.sum_vec(&counts).iter().map(|&c| c as usize).collect();
+        counts[me] = x.rows() as f64;
+        let counts: Vec<usize> = comm.sum_f64_vec_identical(&counts).iter().map(|&c| c as usize).collect();
         let first_sample = counts[..me].iter().sum();
 
         let mut col_nnz = vec![0.0; d];
-        for &j in &x.cols {
+        for &j in x.indices() {
             col_nnz[j as usize] += 1.0;
         }
-        let col_nnz = comb.sum_vec(&col_nnz);
+        let col_nnz = comm.sum_f64_vec_identical(&col_nnz);
         let owner = assign_owners(&col_nnz, p);
         let (local, owned) = local_indices(&owner, p, me);
         let mut load = vec![0.0; p];
@@ -61,10 +61,15 @@ impl<'a> FeatureShard<'a> {
         let imbalance = if mean > 0.0 { load.iter().cloned().fold(0.0, f64::max) / mean } else { 1.0 };
 
         let send = split_rows(x, &owner, &local, p);
-        let recv = comb.exchange(&send)?;
+        let recv = comm.all_to_all_bytes(&send)?;
         drop(send);
-        let sx = join_rows(&recv, &counts);
-        Ok(FeatureShard { owned, x: Cow::Owned(sx), first_sample, n_local: x.n_rows(), imbalance })
+        let sx = join_rows(&recv, &counts).finish(owned.len());
+        Ok(FeatureShard { owned, x: Cow::Owned(sx), first_sample, n_local: x.rows(), imbalance })
+    }
+
+    /// Frees the corpus's entries in this rank's features (the fit is over).
+    pub fn release_rows(&mut self) {
+        self.x = Cow::Owned(crate::sparse::empty(self.owned.len()));
     }
 
     /// The local index of global sample `i`, when this rank holds it.
@@ -114,25 +119,26 @@ fn local_indices(owner: &[u32], p: usize, me: usize) -> (Vec<u32>, Vec<u32>) {
 /// Wire format, per destination rank and per local row in order: the row's
 /// entry count (u32 LE) then its entries as (local column u32, value f64).
 /// Sized exactly first, then filled in place: this runs over every non-zero.
-fn split_rows(x: &Rows, owner: &[u32], local: &[u32], p: usize) -> Vec<Vec<u8>> {
+fn split_rows(x: &Csr, owner: &[u32], local: &[u32], p: usize) -> Vec<Vec<u8>> {
+    let (indptr, cols, values) = parts(x);
     let mut entries = vec![0usize; p];
-    for &j in &x.cols {
+    for &j in cols {
         entries[owner[j as usize] as usize] += 1;
     }
-    let mut send: Vec<Vec<u8>> = entries.iter().map(|&e| vec![0u8; 4 * x.n_rows() + 12 * e]).collect();
+    let mut send: Vec<Vec<u8>> = entries.iter().map(|&e| vec![0u8; 4 * x.rows() + 12 * e]).collect();
     let mut at = vec![0usize; p];
     let mut count_at = vec![0usize; p];
-    for r in 0..x.n_rows() {
+    for r in 0..x.rows() {
         for q in 0..p {
             count_at[q] = at[q];
             at[q] += 4;
         }
-        for pos in x.indptr[r]..x.indptr[r + 1] {
-            let j = x.cols[pos] as usize;
+        for pos in indptr[r]..indptr[r + 1] {
+            let j = cols[pos] as usize;
             let q = owner[j] as usize;
             let (buf, a) = (&mut send[q], at[q]);
             buf[a..a + 4].copy_from_slice(&local[j].to_le_bytes());
-            buf[a + 4..a + 12].copy_from_slice(&x.values[pos].to_le_bytes());
+            buf[a + 4..a + 12].copy_from_slice(&values[pos].to_le_bytes());
             at[q] = a + 12;
         }
         for q in 0..p {
@@ -144,22 +150,20 @@ fn split_rows(x: &Rows, owner: &[u32], local: &[u32], p: usize) -> Vec<Vec<u8>> 
 }
 
 /// Decodes what every rank sent (concatenated in rank order, `counts[r]` rows from rank `r`).
-fn join_rows(recv: &[u8], counts: &[usize]) -> Rows {
+fn join_rows(recv: &[u8], counts: &[usize]) -> RowBuilder {
     let total: usize = counts.iter().sum();
     let nnz = (recv.len() - 4 * total) / 12;
-    let mut x = Rows { indptr: Vec::with_capacity(total + 1), cols: Vec::with_capacity(nnz), values: Vec::with_capacity(nnz) };
-    x.indptr.push(0);
+    let mut x = RowBuilder::with_capacity(total, nnz);
     let u32_at = |i: usize| u32::from_le_bytes(recv[i..i + 4].try_into().unwrap());
     let mut at = 0;
     for _ in 0..total {
         let n = u32_at(at) as usize;
         at += 4;
         for _ in 0..n {
-            x.cols.push(u32_at(at));
-            x.values.push(f64::from_le_bytes(recv[at + 4..at + 12].try_into().unwrap()));
+            x.push(u32_at(at), f64::from_le_bytes(recv[at + 4..at + 12].try_into().unwrap()));
             at += 12;
         }
-        x.indptr.push(x.cols.len());
+        x.end_row();
     }
     debug_assert_eq!(at, recv.len());
     x
@@ -187,14 +191,14 @@ mod tests {
     /// rank exactly the corpus restricted to its columns.
     #[test]
     fn split_then_join_restricts_rows_to_owned_columns() {
-        let mut x = Rows::new();
+        let mut b = RowBuilder::new();
         for row in [vec![(0u32, 1.0), (2, 2.0), (3, 3.0)], vec![], vec![(1, 4.0), (3, 5.0)]] {
             for (j, v) in row {
-                x.cols.push(j);
-                x.values.push(v);
+                b.push(j, v);
             }
-            x.indptr.push(x.cols.len());
+            b.end_row();
         }
+        let x = b.clone().finish(4);
         let owner = [1, 0, 1, 0];
         for me in 0..2 {
             let (local, owned) = local_indices(&owner, 2, me);
@@ -202,10 +206,10 @@ mod tests {
             // One source rank holding all three rows.
             let got = join_rows(&sent[me], &[3]);
             let expect: Vec<Vec<(u32, f64)>> = (0..3)
-                .map(|r| (x.indptr[r]..x.indptr[r + 1]).filter(|&p| owner[x.cols[p] as usize] as usize == me).map(|p| (x.cols[p], x.values[p])).collect())
+                .map(|r| b.range(r).filter(|&p| owner[b.cols[p] as usize] as usize == me).map(|p| (b.cols[p], b.values[p])).collect())
                 .collect();
             for r in 0..3 {
-                let row: Vec<(u32, f64)> = (got.indptr[r]..got.indptr[r + 1]).map(|p| (owned[got.cols[p] as usize], got.values[p])).collect();
+                let row: Vec<(u32, f64)> = got.range(r).map(|p| (owned[got.cols[p] as usize], got.values[p])).collect();
                 assert_eq!(row, expect[r], "rank {me} row {r}");
             }
         }
@@ -213,7 +217,7 @@ mod tests {
 
     #[test]
     fn local_sample_range() {
-        let x = Rows::new();
+        let x = crate::sparse::empty(0);
         let s = FeatureShard { owned: vec![], x: Cow::Borrowed(&x), first_sample: 10, n_local: 5, imbalance: 1.0 };
         assert_eq!((s.local_sample(9), s.local_sample(10), s.local_sample(14), s.local_sample(15)), (None, Some(0), Some(4), None));
     }

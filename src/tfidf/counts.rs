@@ -7,37 +7,15 @@
 use crate::text::tokenizer::Analyzer;
 use crate::text::murmur::hashed_column;
 use super::interner::Interner;
+use crate::sparse::RowBuilder;
 use rustc_hash::FxHashMap;
-
-/// Sparse rows in CSR form: `indptr.len() == rows + 1`.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Rows {
-    pub indptr: Vec<usize>,
-    pub cols: Vec<u32>,
-    pub values: Vec<f64>,
-}
-
-impl Rows {
-    pub fn new() -> Self {
-        Rows { indptr: vec![0], cols: Vec::new(), values: Vec::new() }
-    }
-    pub fn n_rows(&self) -> usize {
-        self.indptr.len() - 1
-    }
-    pub fn nnz(&self) -> usize {
-        self.cols.len()
-    }
-    fn end_row(&mut self) {
-        self.indptr.push(self.cols.len());
-    }
-}
 
 /// Terms seen on this rank, with the local count matrix.
 pub struct LocalVocabulary {
     /// Local id to term, in first-seen order.
     pub terms: Interner,
     /// One row per document; columns are local ids, values raw counts.
-    pub rows: Rows,
+    pub rows: RowBuilder,
     /// Last row each local id was seen in (+1, 0 = never), and its entry's
     /// position within that row.
     seen: Vec<(u32, u32)>,
@@ -51,7 +29,7 @@ impl Default for LocalVocabulary {
 
 impl LocalVocabulary {
     pub fn new() -> Self {
-        LocalVocabulary { terms: Interner::new(), rows: Rows::new(), seen: Vec::new() }
+        LocalVocabulary { terms: Interner::new(), rows: RowBuilder::new(), seen: Vec::new() }
     }
 
     /// Counts the terms of one document as a new row.
@@ -100,13 +78,13 @@ impl LocalVocabulary {
 pub struct HashedCounter {
     n_features: u32,
     alternate_sign: bool,
-    pub rows: Rows,
+    pub rows: RowBuilder,
     scratch: FxHashMap<u32, f64>,
 }
 
 impl HashedCounter {
     pub fn new(n_features: u32, alternate_sign: bool) -> Self {
-        HashedCounter { n_features, alternate_sign, rows: Rows::new(), scratch: FxHashMap::default() }
+        HashedCounter { n_features, alternate_sign, rows: RowBuilder::new(), scratch: FxHashMap::default() }
     }
 
     pub fn add_document(&mut self, analyzer: &mut Analyzer, doc: &str) {

@@ -11,7 +11,7 @@
 //! and there is no chain of P point-to-point steps. Document frequencies are
 //! then summed over this shared column order with one allreduce.
 
-use crate::comm::Comm;
+use crate::collectives::Collectives;
 use crate::error::Result;
 use std::hash::{Hash, Hasher};
 
@@ -40,7 +40,7 @@ pub fn unpack_terms(buf: &[u8]) -> impl Iterator<Item = &str> {
 }
 
 /// Collective: the sorted union of every rank's `local` terms.
-pub fn merge_vocabulary<'a>(comm: &Comm, local: impl IntoIterator<Item = &'a str>) -> Result<Vec<Box<str>>> {
+pub fn merge_vocabulary<'a>(comm: &dyn Collectives, local: impl IntoIterator<Item = &'a str>) -> Result<Vec<Box<str>>> {
     let p = comm.size();
     let mut outgoing = vec![Vec::new(); p];
     for t in local {

@@ -1,0 +1,238 @@
+//! `fit`: HDF5 slices in, model file out: the distributed vectorizer, then
+//! a distributed solver (synchronous SAGA), with checkpoints and signals.
+
+mod hooks;
+
+use crate::checkpoint;
+use crate::classes::{balanced_weights, global_classes, Classes};
+use crate::cli::FitArgs;
+use crate::collectives::Collectives;
+use crate::corpus::{read_slice, LabelNeed, Labels};
+use crate::error::Result;
+use crate::model::{Model, Params};
+use crate::output::AtomicPath;
+use crate::run_report::{phase_summary, RunReport};
+use crate::solver::{fit, FitResult, SolverOptions, SolverState, TrainingSet, WarmStart};
+use crate::vectorizer::{fit_transform, Features};
+use anyhow::bail;
+use hooks::Hooks;
+use std::io::IsTerminal;
+use std::time::Instant;
+
+/// The solver whose checkpoints `fit` writes and resumes.
+const SOLVER: &str = "saga";
+
+pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
+    let mut report = RunReport::new("fit");
+    let vopts = comm.agree(args.vectorizer.options())?;
+    let sopts = comm.agree(args.solver.options())?;
+    // Fail before the work when the model cannot be written.
+    let probe = AtomicPath::new(&args.model, comm.is_root());
+    comm.on_root(|| probe.create_h5().map(drop))?;
+    drop(probe);
+    let warm_model = match &args.solver.warm_start {
+        Some(p) => Some(comm.agree(Model::read(p))?),
+        None => None,
+    };
+    let (classes, y, mut feats) = read_and_vectorize(comm, &args, &vopts, &mut report)?;
+    let warm = comm.agree(match &warm_model {
+        Some(m) => check_warm_start(m, &feats.vocabulary, &classes, &vopts, args.solver.warm_start.as_deref())
+            .map(|()| Some(WarmStart { coef: m.coef.clone(), intercept: m.intercept.clone() })),
+        None => Ok(None),
+    })?;
+    let k = classes.len();
+    let sample_weight = sample_weights(comm, &y, k, sopts.class_weight_balanced);
+    let data = TrainingSet { x: &feats.rows, y: &y, sample_weight: &sample_weight, n_features: feats.n_features, n_classes: k, n_total: feats.n_docs };
+    let fingerprint = fingerprint(comm, &args, &vopts, &sopts, &feats, &classes);
+    let resume = resume_state(comm, &args, &fingerprint)?;
+    let stop = hooks::stop_flag(comm, &args.ops)?;
+    let quiet = args.common.quiet || !comm.is_root();
+    let bar = !quiet && std::io::stderr().is_terminal();
+    let mut hooks = Hooks { comm, ops: &args.ops, fingerprint: &fingerprint, solver: SOLVER, stop: &stop, quiet, bar };
+    let (t_fit, before) = (Instant::now(), comm.tally().snapshot());
+    let result = fit(&data, &sopts, warm.as_ref(), resume, comm, &mut hooks);
+    // Failures inside the solver are agreed on by its collectives; agree once more for the others.
+    let mut result = comm.agree(result)?;
+    report.phase("fit", t_fit.elapsed().as_secs_f64());
+    let communicated = comm.tally().since(&before);
+
+    let model = Model {
+        coef: std::mem::take(&mut result.coef),
+        intercept: std::mem::take(&mut result.intercept),
+        classes,
+        vocabulary: feats.vocabulary.take(),
+        idf: feats.idf.take(),
+        n_features: feats.n_features,
+        params: Params { vectorizer: vopts, solver: sopts.clone(), textsaga_version: env!("CARGO_PKG_VERSION").into() },
+        n_iter: result.n_iter,
+        objective: result.objective,
+        converged: result.converged,
+    };
+    let t_write = Instant::now();
+    comm.on_root(|| model.write(&args.model))?;
+    report.phase("write", t_write.elapsed().as_secs_f64());
+
+    report.set("documents", feats.n_docs);
+    report.set("nnz", comm.sum_f64(feats.rows.nnz() as f64) as u64);
+    report.set("columns", model.n_features);
+    report.set("classes", k);
+    report.set("epochs", result.n_iter);
+    report.set("converged", result.converged);
+    report.set("objective", result.objective);
+    for (key, v) in &result.details {
+        report.set(key, v);
+    }
+    report.set("bytes_communicated", comm.sum_f64(communicated.total_bytes() as f64) as u64);
+    report.set("collectives_per_rank", communicated.to_json());
+    let r = report.finish(comm, args.run.metrics.as_deref())?;
+    if comm.is_root() {
+        summary(&args, &sopts, &result, &model, comm.size(), &r);
+    }
+    Ok(())
+}
+
+/// Collective: this rank's labelled slice, the classes of the whole
+/// corpus, its labels as class indices, and its TF-IDF rows.
+fn read_and_vectorize(
+    comm: &dyn Collectives,
+    args: &FitArgs,
+    vopts: &crate::tfidf::VectorizerOptions,
+    report: &mut RunReport,
+) -> Result<(Classes, Vec<u32>, Features)> {
+    let slice = report.timed("read", || read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Required));
+    let slice = comm.agree(slice)?;
+    let labels = slice.labels.as_ref().expect("labels are required");
+    comm.agree(match labels {
+        Labels::Str(v) if v.iter().any(|s| s.contains('\0')) => bail!("a label contains a NUL character"),
+        _ => Ok(()),
+    })?;
+    let classes = global_classes(comm, labels)?;
+    comm.agree(if classes.len() < 2 {
+        Err(anyhow::anyhow!(
+            "the data holds only one class ({}); logistic regression needs at least 2",
+            if classes.is_empty() { "none".into() } else { classes.name(0) }
+        ))
+    } else {
+        Ok(())
+    })?;
+    let y = classes.encode(labels)?;
+    let feats = fit_transform(comm, &slice, vopts, args.input.decode_error, &args.input.data)?;
+    feats.timings.record(report);
+    Ok((classes, y, feats))
+}
+
+/// Collective: each local sample's weight (sklearn's `class_weight`).
+fn sample_weights(comm: &dyn Collectives, y: &[u32], k: usize, balanced: bool) -> Vec<f64> {
+    if !balanced {
+        return vec![1.0; y.len()];
+    }
+    let mut counts = vec![0u64; k];
+    y.iter().for_each(|&c| counts[c as usize] += 1);
+    let w = balanced_weights(&comm.sum_u64_vec(&counts));
+    y.iter().map(|&c| w[c as usize]).collect()
+}
+
+/// What a checkpoint must match to be resumed by this fit.
+fn fingerprint(
+    comm: &dyn Collectives,
+    args: &FitArgs,
+    vopts: &crate::tfidf::VectorizerOptions,
+    sopts: &SolverOptions,
+    feats: &Features,
+    classes: &Classes,
+) -> serde_json::Value {
+    serde_json::json!({
+        "vectorizer": vopts,
+        "solver": SolverOptions { max_iter: 0, tol: 0.0, ..sopts.clone() },
+        "documents": feats.n_docs,
+        "features": feats.n_features,
+        "classes": (0..classes.len()).map(|c| classes.name(c)).collect::<Vec<_>>(),
+        "vocabulary_hash": vocabulary_hash(&feats.vocabulary),
+        "ranks": comm.size(),
+        "warm_start": args.solver.warm_start.is_some(),
+    })
+}
+
+/// Collective: the state to resume from (`--resume` with an existing checkpoint).
+fn resume_state(comm: &dyn Collectives, args: &FitArgs, fingerprint: &serde_json::Value) -> Result<Option<SolverState>> {
+    let say = comm.is_root() && !args.common.quiet;
+    match (&args.ops.checkpoint, args.ops.resume) {
+        (Some(path), true) if path.exists() => {
+            let state = comm.agree(checkpoint::load(comm.rank(), comm.size(), path, fingerprint, SOLVER))?;
+            if say {
+                let at = |n| state.get_int(n).unwrap_or(0);
+                crate::say!("textsaga fit: resuming at epoch {} step {}", at("epoch") + 1, at("step"));
+            }
+            Ok(Some(state))
+        }
+        (Some(path), true) => {
+            if say {
+                crate::say!("textsaga fit: no checkpoint at '{}' yet; starting afresh", path.display());
+            }
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The convergence warning and the run's one summary line (rank 0).
+fn summary(args: &FitArgs, sopts: &SolverOptions, result: &FitResult, model: &Model, ranks: usize, r: &serde_json::Value) {
+    if !result.converged {
+        crate::say!(
+            "textsaga: warning: --max-iter {} reached before the change fell below --tol {}; \
+             the coefficients have not converged (sklearn's ConvergenceWarning)",
+            sopts.max_iter, sopts.tol
+        );
+    }
+    if args.common.quiet {
+        return;
+    }
+    let detail = |key: &str| r[key].clone();
+    crate::say!(
+        "textsaga fit: {} documents, {} classes, {} features, {} ranks: {} epochs, objective {:.10e}, \
+         step {:.4}, batch {} a step, {} steps/epoch, {:.1} MB sent -> {} in {:.2} s ({}); peak RSS {:.0} MB per rank",
+        r["documents"],
+        model.classes.len(),
+        model.n_features,
+        ranks,
+        result.n_iter,
+        result.objective,
+        detail("step_size").as_f64().unwrap_or(f64::NAN),
+        detail("batch_total"),
+        detail("steps_per_epoch"),
+        r["bytes_communicated"].as_f64().unwrap_or(0.0) / 1e6,
+        args.model.display(),
+        r["total_seconds"].as_f64().unwrap_or(0.0),
+        phase_summary(r),
+        r["peak_rss_bytes_max_over_ranks"].as_f64().unwrap_or(0.0) / 1e6,
+    );
+}
+
+/// Identifies a vocabulary in the checkpoint fingerprint.
+fn vocabulary_hash(v: &Option<Vec<Box<str>>>) -> String {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    for t in v.iter().flatten() {
+        h.write(t.as_bytes());
+        h.write_u8(0);
+    }
+    format!("{:016x}", h.finish())
+}
+
+/// A warm start must come from a model over the same columns and classes.
+fn check_warm_start(
+    m: &Model,
+    vocabulary: &Option<Vec<Box<str>>>,
+    classes: &Classes,
+    vopts: &crate::tfidf::VectorizerOptions,
+    path: Option<&std::path::Path>,
+) -> Result<()> {
+    let name = path.map(|p| p.display().to_string()).unwrap_or_default();
+    if m.params.vectorizer.hashing != vopts.hashing || &m.vocabulary != vocabulary {
+        bail!("--warm-start '{name}' was fitted with a different vocabulary; use the same data and vectorizer settings");
+    }
+    if &m.classes != classes {
+        bail!("--warm-start '{name}' has other classes than the data");
+    }
+    Ok(())
+}

@@ -1,0 +1,514 @@
+//! Synchronous distributed SAGA over a column-split model.
+//!
+//! Every rank owns a share of the features (`shard`) and holds, for every
+//! sample of the corpus, the entries in its features. A step takes the next
+//! `b` samples of one permutation that all ranks draw alike ([`order`]), and:
+//!
+//! 1. each rank adds up each sample's scores over its own features (K per
+//!    sample; rank 0 adds the intercept); the rank that read a sample adds
+//!    its stored gradient terms, label, weight and a first-visit flag
+//!    ([`step::StepBuffer`]);
+//! 2. one allreduce sums that buffer: every rank now has each sample's full
+//!    scores, so every rank computes the same new gradient terms and their
+//!    differences from the stored ones;
+//! 3. each rank applies the update to its own features only ([`lazy`]):
+//!
+//! ```text
+//! w <- prox( (1 - step * alpha) w - step * (corr / b + S_old / m) )
+//! S <- S_old + corr,      corr = sum over the batch of diff_i x_i
+//! ```
+//!
+//! with `m` the samples seen so far and `S` the sum of stored gradient
+//! terms, exactly sklearn's SAGA when `b = 1`. Both passes over a sample's
+//! non-zeros are split P ways; what is left replicated is O(b K) per step.
+//! Stored terms stay on the rank that read the sample.
+//!
+//! The step size and batch size are planned once ([`plan`]): sklearn's step
+//! for one sample, a larger one for minibatches from their expected
+//! smoothness, with the intercept's feature scaled so that it does not
+//! dominate the smoothness.
+
+pub mod lazy;
+pub mod order;
+pub mod plan;
+pub mod step;
+
+use super::loss::loss_and_gradient;
+use super::options::SolverOptions;
+use super::prefetch::prefetch;
+use super::problem::TrainingSet;
+use super::shard::FeatureShard;
+use super::state::{Scope, SolverState, Values};
+use super::{Epoch, EpochReport, FitHooks, Solution, Solver, WarmStart};
+use crate::collectives::{Collectives, Op};
+use crate::error::Result;
+use crate::sparse::parts;
+use anyhow::bail;
+use lazy::{block_len, LazySnapshot, LazyWeights};
+use plan::Plan;
+use std::time::Instant;
+use step::StepBuffer;
+
+/// Where the fit is and what it remembers, besides the weights. `prev`,
+/// `memory` and `seen` are this rank's own (its features, its samples); the
+/// rest is the same on every rank.
+#[derive(Debug, Clone, PartialEq)]
+struct Progress {
+    /// Epoch in progress (0-based) and its next step.
+    epoch: usize,
+    step: usize,
+    intercept: Vec<f64>,
+    intercept_sum: Vec<f64>,
+    /// Samples seen so far (over all ranks).
+    seen_total: f64,
+    /// This rank's weights at the end of the previous epoch (the tol check).
+    prev: Vec<f64>,
+    epoch_loss: f64,
+    n_iter: usize,
+    /// Per local sample: its stored gradient terms (K) and whether seen.
+    memory: Vec<f64>,
+    seen: Vec<u8>,
+}
+
+/// Scratch of one step, reused across steps.
+struct Scratch {
+    buf: StepBuffer,
+    grad: Vec<f64>,
+    corr: Vec<f64>,
+    icorr: Vec<f64>,
+    diffs: Vec<f64>,
+    order: Vec<u32>,
+}
+
+/// The SAGA solver of one fit on one rank.
+pub struct Saga<'a> {
+    data: &'a TrainingSet<'a>,
+    opts: &'a SolverOptions,
+    comm: &'a dyn Collectives,
+    plan: Plan,
+    shard: FeatureShard<'a>,
+    lw: LazyWeights,
+    st: Progress,
+    /// The penalty strengths per sample: sklearn's alpha and beta over n.
+    alpha: f64,
+    scratch: Scratch,
+    started: Instant,
+}
+
+impl<'a> Saga<'a> {
+    /// Collective: plans the fit, splits the features over the ranks and
+    /// sets the starting weights (zero, or a warm start).
+    pub fn new(data: &'a TrainingSet<'a>, opts: &'a SolverOptions, warm: Option<&WarmStart>, comm: &'a dyn Collectives) -> Result<Self> {
+        let started = Instant::now();
+        let plan = plan::plan(data, opts, comm);
+        let n = data.n_total as f64;
+        let (alpha, beta) = opts.alpha_beta();
+        let (alpha, beta) = (alpha / n, beta / n);
+        if plan.step * alpha == 1.0 {
+            bail!("the step size times alpha is 1, which SAGA cannot handle; change C");
+        }
+        let (d, k) = (data.n_features, data.width());
+        let shard = FeatureShard::build(data.x, d, comm)?;
+        let mut lw = LazyWeights::new(shard.owned.len(), k, beta);
+        lw.reserve(plan.steps_per_epoch);
+        let mut intercept = vec![0.0; k];
+        if let Some(ws) = warm {
+            let w: Vec<f64> = shard.owned.iter().flat_map(|&j| (0..k).map(move |c| ws.coef[c * d + j as usize])).collect();
+            lw.set_weights(&w);
+            intercept.copy_from_slice(&ws.intercept);
+        }
+        let n_local = data.y.len();
+        let st = Progress {
+            epoch: 0,
+            step: 0,
+            intercept,
+            intercept_sum: vec![0.0; k],
+            seen_total: 0.0,
+            prev: lw.weights(),
+            epoch_loss: 0.0,
+            n_iter: 0,
+            memory: vec![0.0; n_local * k],
+            seen: vec![0; n_local],
+        };
+        let scratch = Scratch {
+            buf: StepBuffer::new(k),
+            grad: vec![0.0; k],
+            corr: vec![0.0; k],
+            icorr: vec![0.0; k],
+            diffs: Vec::new(),
+            order: Vec::with_capacity(data.n_total as usize),
+        };
+        Ok(Saga { data, opts, comm, plan, shard, lw, st, alpha, scratch, started })
+    }
+
+    fn k(&self) -> usize {
+        self.data.width()
+    }
+
+    /// The samples of step `t` of the current epoch.
+    fn batch(&self, t: usize) -> std::ops::Range<usize> {
+        let (n, steps) = (self.data.n_total as usize, self.plan.steps_per_epoch);
+        t * n / steps..(t + 1) * n / steps
+    }
+
+    /// Samples come in random order, so the hardware cannot guess what
+    /// comes next: fetch the rows two steps ahead, and the weights and
+    /// stored gradient terms of the rows one step ahead.
+    fn prefetch_ahead(&self, t: usize) {
+        let (indptr, cols, values) = parts(&self.shard.x);
+        let (steps, k, order) = (self.plan.steps_per_epoch, self.k(), &self.scratch.order);
+        if t + 2 < steps {
+            for &i in &order[self.batch(t + 2)] {
+                let (p, q) = (indptr[i as usize], indptr[i as usize + 1]);
+                prefetch(&cols[p..q]);
+                prefetch(&values[p..q]);
+            }
+        }
+        if t + 1 < steps {
+            for &i in &order[self.batch(t + 1)] {
+                for &j in &cols[indptr[i as usize]..indptr[i as usize + 1]] {
+                    self.lw.prefetch(j as usize);
+                }
+                if let Some(l) = self.shard.local_sample(i as usize) {
+                    prefetch(&self.st.memory[l * k..(l + 1) * k]);
+                }
+            }
+        }
+    }
+
+    /// Local phase of step `t`: each sample's scores over this rank's
+    /// features, with the weights as of the step's start, and what this
+    /// rank alone knows of its own samples.
+    fn local_scores(&mut self, t: usize, stop: bool) {
+        let batch = self.batch(t);
+        let Saga { shard, lw, st, scratch, data, .. } = self;
+        let (indptr, cols, values) = parts(&shard.x);
+        let root = self.comm.rank() == 0;
+        let k = data.width();
+        scratch.buf.reset(batch.len(), stop);
+        for (s, &i) in scratch.order[batch].iter().enumerate() {
+            let i = i as usize;
+            let out = scratch.buf.scores_mut(s);
+            if root {
+                out.copy_from_slice(&st.intercept);
+            }
+            for p in indptr[i]..indptr[i + 1] {
+                let j = cols[p] as usize;
+                lw.catch_up(j);
+                let xv = values[p] * lw.wscale;
+                for (r, w) in out.iter_mut().zip(lw.row(j)) {
+                    *r += xv * w;
+                }
+            }
+            if let Some(l) = shard.local_sample(i) {
+                scratch.buf.set_owned(s, &st.memory[l * k..(l + 1) * k], data.y[l], data.sample_weight[l], st.seen[l] == 0);
+                st.seen[l] = 1;
+            }
+        }
+    }
+
+    /// Every rank, from the summed buffer: each sample's new gradient terms
+    /// and their differences from the stored ones (kept in `diffs`, summed
+    /// per class in `icorr`). Returns the samples visited for the first time.
+    fn gradient_differences(&mut self, t: usize) -> f64 {
+        let batch = self.batch(t);
+        let Saga { shard, st, scratch, .. } = self;
+        let k = self.data.width();
+        scratch.diffs.clear();
+        scratch.icorr.iter_mut().for_each(|v| *v = 0.0);
+        let mut new_seen = 0.0;
+        for (s, &i) in scratch.order[batch].iter().enumerate() {
+            let sample = scratch.buf.sample(s);
+            new_seen += sample.first_visit;
+            st.epoch_loss += sample.weight * loss_and_gradient(sample.scores, sample.label, &mut scratch.grad);
+            let local = shard.local_sample(i as usize);
+            for c in 0..k {
+                let g = scratch.grad[c] * sample.weight;
+                let diff = g - sample.stored[c];
+                scratch.diffs.push(diff);
+                scratch.icorr[c] += diff;
+                if let Some(l) = local {
+                    st.memory[l * k + c] = g;
+                }
+            }
+        }
+        new_seen
+    }
+
+    /// Update phase of step `t`: this rank's features only, all caught up
+    /// by the local phase of this same step; then the intercept.
+    fn update(&mut self, t: usize, new_seen: f64) -> Result<()> {
+        let batch = self.batch(t);
+        let step = self.plan.step;
+        let Saga { shard, lw, st, scratch, .. } = self;
+        let (indptr, cols, values) = parts(&shard.x);
+        let k = self.data.width();
+        st.seen_total += new_seen;
+        let m = st.seen_total;
+        let b = batch.len() as f64;
+        lw.wscale *= 1.0 - step * self.alpha;
+        let scale = step * (1.0 / b - 1.0 / m) / lw.wscale;
+        for (s, &i) in scratch.order[batch].iter().enumerate() {
+            let dsample = &scratch.diffs[s * k..(s + 1) * k];
+            for p in indptr[i as usize]..indptr[i as usize + 1] {
+                let v = values[p];
+                for c in 0..k {
+                    scratch.corr[c] = v * dsample[c];
+                }
+                lw.apply(cols[p] as usize, &scratch.corr, scale);
+            }
+        }
+        if self.opts.fit_intercept {
+            // The intercept is the weight of a feature equal to `s` (see step_size).
+            let s2 = self.plan.intercept_scale * self.plan.intercept_scale;
+            for c in 0..k {
+                st.intercept_sum[c] += scratch.icorr[c];
+                st.intercept[c] -= s2 * step * (st.intercept_sum[c] / m + (1.0 / b - 1.0 / m) * scratch.icorr[c]);
+            }
+        }
+        lw.record_step(step, m);
+        if lw.wscale < 1e-9 {
+            // wscale is the same on every rank, so all settle here together.
+            let overflow = !lw.settle();
+            self.check_overflow(overflow)?;
+        }
+        Ok(())
+    }
+
+    /// Collective: an error on every rank if any rank's weights overflowed.
+    fn check_overflow(&self, overflow: bool) -> Result<()> {
+        if self.comm.max_f64(overflow as u8 as f64) > 0.0 {
+            bail!("floating-point overflow at epoch {}; try a smaller C", self.st.epoch + 1);
+        }
+        Ok(())
+    }
+
+    /// Collective, at the end of an epoch: settles the weights and tests
+    /// convergence as sklearn does (largest change over largest weight).
+    fn end_epoch(&mut self, epoch_start: Instant) -> Result<EpochReport> {
+        let overflow = !self.lw.settle() || self.st.intercept.iter().any(|b| !b.is_finite());
+        self.check_overflow(overflow)?;
+        let st = &mut self.st;
+        st.n_iter = st.epoch + 1;
+        let weights = self.lw.weights();
+        let (mut max_w, mut max_change) = (0.0f64, 0.0f64);
+        for (w, p) in weights.iter().zip(st.prev.iter_mut()) {
+            max_w = max_w.max(w.abs());
+            max_change = max_change.max((w - *p).abs());
+            *p = *w;
+        }
+        let (max_w, max_change) = (self.comm.max_f64(max_w), self.comm.max_f64(max_change));
+        let penalty = self.comm.sum_f64(self.opts.penalty_value(&weights));
+        let relative = if max_w == 0.0 { if max_change == 0.0 { 0.0 } else { f64::INFINITY } } else { max_change / max_w };
+        let report = EpochReport {
+            epoch: st.n_iter,
+            objective_estimate: self.opts.c * st.epoch_loss + penalty,
+            relative_change: relative,
+            elapsed: self.started.elapsed().as_secs_f64(),
+            samples_per_second: self.data.n_total as f64 / epoch_start.elapsed().as_secs_f64(),
+            converged: (max_w != 0.0 && relative <= self.opts.tol) || (max_w == 0.0 && max_change == 0.0),
+        };
+        st.epoch += 1;
+        st.step = 0;
+        Ok(report)
+    }
+}
+
+impl Solver for Saga<'_> {
+    fn name(&self) -> &'static str {
+        "saga"
+    }
+
+    fn epochs_done(&self) -> usize {
+        self.st.epoch
+    }
+
+    fn epoch(&mut self, hooks: &mut dyn FitHooks) -> Result<Epoch> {
+        let (epoch, steps) = (self.st.epoch, self.plan.steps_per_epoch);
+        let epoch_start = Instant::now();
+        if self.st.step == 0 {
+            self.st.epoch_loss = 0.0;
+        }
+        order::epoch_order(&mut self.scratch.order, self.data.n_total as usize, self.opts.seed, epoch);
+        let tick = (steps / 100).max(1);
+        for t in self.st.step..steps {
+            if t % tick == 0 {
+                hooks.step(epoch, t, steps);
+            }
+            self.prefetch_ahead(t);
+            self.local_scores(t, hooks.stop_requested());
+            self.comm.all_reduce_f64(self.scratch.buf.as_mut_slice(), Op::Sum);
+            let new_seen = self.gradient_differences(t);
+            self.update(t, new_seen)?;
+            if self.scratch.buf.stop_requested() {
+                // Every rank saw the same sum, so all stop at this step together.
+                self.st.step = t + 1;
+                return Ok(Epoch::Stopped { epoch, step: t + 1 });
+            }
+        }
+        self.end_epoch(epoch_start).map(Epoch::Done)
+    }
+
+    fn state(&self) -> SolverState {
+        let (st, lazy) = (&self.st, self.lw.snapshot());
+        let mut s = SolverState::default();
+        s.int("epoch", st.epoch as i64).int("step", st.step as i64).int("n_iter", st.n_iter as i64);
+        s.float("wscale", lazy.wscale).float("seen_total", st.seen_total).float("epoch_loss", st.epoch_loss);
+        for (name, v) in [("cum", lazy.cum), ("cum_prox", lazy.cum_prox), ("seen_steps", lazy.seen), ("intercept", st.intercept.clone()), ("intercept_sum", st.intercept_sum.clone())] {
+            s.array(name, Scope::Shared, Values::F64(v));
+        }
+        s.array("blocks", Scope::PerRank, Values::F64(lazy.blocks));
+        s.array("prev", Scope::PerRank, Values::F64(st.prev.clone()));
+        s.array("memory", Scope::PerRank, Values::F64(st.memory.clone()));
+        s.array("seen", Scope::PerRank, Values::U8(st.seen.clone()));
+        s
+    }
+
+    fn restore(&mut self, mut s: SolverState) -> Result<()> {
+        let int = |s: &SolverState, n: &str| -> Result<usize> { Ok(s.get_int(n)? as usize) };
+        let parsed = (|| -> Result<(Progress, LazySnapshot)> {
+            let lazy = LazySnapshot {
+                blocks: s.take_f64("blocks")?,
+                wscale: s.get_float("wscale")?,
+                cum: s.take_f64("cum")?,
+                cum_prox: s.take_f64("cum_prox")?,
+                seen: s.take_f64("seen_steps")?,
+            };
+            let st = Progress {
+                epoch: int(&s, "epoch")?,
+                step: int(&s, "step")?,
+                n_iter: int(&s, "n_iter")?,
+                intercept: s.take_f64("intercept")?,
+                intercept_sum: s.take_f64("intercept_sum")?,
+                seen_total: s.get_float("seen_total")?,
+                prev: s.take_f64("prev")?,
+                epoch_loss: s.get_float("epoch_loss")?,
+                memory: s.take_f64("memory")?,
+                seen: s.take_u8("seen")?,
+            };
+            Ok((st, lazy))
+        })();
+        let (owned, k) = (self.shard.owned.len(), self.k());
+        let fits = parsed.as_ref().is_ok_and(|(st, lazy)| {
+            lazy.blocks.len() == owned * block_len(k) && st.prev.len() == owned * k && st.seen.len() == self.data.y.len() && st.intercept.len() == k
+        });
+        // Collective, so that a mismatch on one rank stops every rank.
+        if self.comm.max_f64(!fits as u8 as f64) > 0.0 {
+            bail!("the checkpoint does not match this data's split over the ranks; delete it and start afresh");
+        }
+        let (st, lazy) = parsed?;
+        self.lw.restore(&lazy);
+        self.st = st;
+        Ok(())
+    }
+
+    fn solution(&mut self) -> Solution {
+        let (d, k) = (self.data.n_features, self.k());
+        // The whole model on every rank: each rank's features, and rank 0's intercept.
+        let mut whole = vec![0.0; d * k + k];
+        for (l, w) in self.lw.weights().chunks_exact(k).enumerate() {
+            let j = self.shard.owned[l] as usize;
+            whole[j * k..(j + 1) * k].copy_from_slice(w);
+        }
+        if self.comm.rank() == 0 {
+            whole[d * k..].copy_from_slice(&self.st.intercept);
+        }
+        // The corpus's entries in this rank's features are no longer needed.
+        self.shard.release_rows();
+        let whole = self.comm.sum_f64_vec_identical(&whole);
+        let (weights, intercept) = whole.split_at(d * k);
+        let mut coef = vec![0.0; k * d];
+        for j in 0..d {
+            for c in 0..k {
+                coef[c * d + j] = weights[j * k + c];
+            }
+        }
+        Solution { coef, intercept: intercept.to_vec() }
+    }
+
+    fn details(&self) -> serde_json::Map<String, serde_json::Value> {
+        let p = &self.plan;
+        let v = serde_json::json!({
+            "solver": "saga",
+            "step_size": p.step,
+            "batch_total": p.batch_total,
+            "batch_size_per_rank": p.batch_total as f64 / self.comm.size() as f64,
+            "steps_per_epoch": p.steps_per_epoch,
+            "smoothness_per_sample": p.l_max,
+            "smoothness_full": p.l_full,
+            "intercept_scale": p.intercept_scale,
+            "shard_imbalance": self.shard.imbalance,
+        });
+        v.as_object().cloned().unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::collectives::local::run_ranks;
+    use crate::solver::options::Penalty;
+    use crate::solver::{fit, FitResult, Progress};
+    use crate::sparse::{Csr, RowBuilder};
+    use super::*;
+
+    /// Four one-hot-ish samples of two classes.
+    fn tiny() -> (Csr, Vec<u32>) {
+        let mut x = RowBuilder::new();
+        for (cols, vals) in [(vec![0, 2], vec![0.6, 0.8]), (vec![1], vec![1.0]), (vec![0], vec![1.0]), (vec![1, 2], vec![0.8, 0.6])] {
+            cols.into_iter().zip(vals).for_each(|(j, v)| x.push(j, v));
+            x.end_row();
+        }
+        (x.finish(3), vec![0, 1, 0, 1])
+    }
+
+    fn solve(opts: &SolverOptions, batch: usize) -> FitResult {
+        let (x, y) = tiny();
+        let sw = vec![1.0; 4];
+        let data = TrainingSet { x: &x, y: &y, sample_weight: &sw, n_features: 3, n_classes: 2, n_total: 4 };
+        let opts = SolverOptions { batch_size: Some(batch), max_iter: 20_000, tol: 1e-12, ..opts.clone() };
+        run_ranks(1, |comm| fit(&data, &opts, None, None, comm, &mut Progress(|_: &EpochReport| {})).unwrap()).remove(0)
+    }
+
+    /// The exact optimum's gradient is zero: check it for the L2 problem.
+    #[test]
+    fn l2_reaches_a_stationary_point_at_any_batch_size() {
+        let (x, y) = tiny();
+        for batch in [1, 2, 4] {
+            let r = solve(&SolverOptions::default(), batch);
+            assert!(r.converged, "batch {batch}");
+            // Gradient of C * sum loss + 0.5 |w|^2 with respect to w and b.
+            let mut gw = r.coef.clone();
+            let mut gb = 0.0;
+            for i in 0..4 {
+                let mut z = r.intercept[0];
+                let (cols, vals) = crate::sparse::row(&x, i);
+                for (&j, &v) in cols.iter().zip(vals) {
+                    z += v * r.coef[j as usize];
+                }
+                let g = super::super::loss::sigmoid(z) - y[i] as f64;
+                gb += g;
+                for (&j, &v) in cols.iter().zip(vals) {
+                    gw[j as usize] += g * v;
+                }
+            }
+            assert!(gw.iter().all(|g| g.abs() < 1e-8) && gb.abs() < 1e-8, "batch {batch}: {gw:?} {gb}");
+        }
+    }
+
+    #[test]
+    fn l1_optimum_is_the_same_for_every_batch_size() {
+        let opts = SolverOptions { penalty: Penalty::L1, c: 3.0, ..Default::default() };
+        let a = solve(&opts, 1);
+        let b = solve(&opts, 3);
+        assert!((a.objective - b.objective).abs() < 1e-9 * a.objective, "{} {}", a.objective, b.objective);
+        // Feature 2 is shared by both classes: L1 drives it to exactly zero.
+        assert_eq!(a.coef[2], 0.0);
+    }
+
+    #[test]
+    fn same_seed_same_model() {
+        let opts = SolverOptions { max_iter: 3, ..Default::default() };
+        let (a, b) = (solve(&opts, 2), solve(&opts, 2));
+        assert_eq!(a.coef, b.coef);
+    }
+}

@@ -1,0 +1,104 @@
+//! How a SAGA fit's epochs run, decided once before the first: the step
+//! size, the batch, the intercept's scale (see `step_size` for the maths).
+
+use crate::collectives::Collectives;
+use crate::solver::options::SolverOptions;
+use crate::solver::problem::TrainingSet;
+use crate::solver::step_size::{minibatch_smoothness, saga_step, top_eigenvalue, EIGEN_MARGIN};
+use crate::sparse::parts;
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub step: f64,
+    /// Samples per step, all ranks together: `--batch-size` times the
+    /// ranks, or chosen ([`auto_batch`]); any number, since every rank
+    /// works on every sample of a step (its own features' share).
+    pub batch_total: usize,
+    pub steps_per_epoch: usize,
+    pub intercept_scale: f64,
+    pub l_max: f64,
+    pub l_full: f64,
+}
+
+/// Collective: the step size and batch size.
+pub fn plan(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives) -> Plan {
+    let n = data.n_total as f64;
+    let alpha = opts.alpha_beta().0 / n;
+    let d = data.n_features;
+    let (indptr, _, values) = parts(data.x);
+    let local_max_sq = (0..data.x.rows()).map(|r| values[indptr[r]..indptr[r + 1]].iter().map(|v| v * v).sum::<f64>()).fold(0.0, f64::max);
+    let max_sq = comm.max_f64(local_max_sq);
+    // lambda_max of the rows alone, then with the intercept's column at scale s.
+    let lam_rows = top_eigenvalue(d, n, 100, |v| comm.sum_f64_vec_identical(&gram(data, v, 0.0)));
+    let (s, lam) = if opts.fit_intercept {
+        let s = comm.max_f64(lam_rows.sqrt().clamp(0.01, 1.0));
+        (s, top_eigenvalue(d + 1, n, 100, |v| comm.sum_f64_vec_identical(&gram(data, v, s))))
+    } else {
+        (0.0, lam_rows)
+    };
+    let lam = comm.max_f64(lam);
+    let l_max = 0.25 * (max_sq + s * s) + alpha;
+    let l_full = (0.25 * lam * EIGEN_MARGIN + alpha).min(l_max);
+    let batch_total = match opts.batch_size {
+        Some(b) => b * comm.size(),
+        None => auto_batch(data, comm),
+    };
+    let steps = (n / batch_total as f64).ceil().max(1.0) as usize;
+    let b_total = n / steps as f64;
+    let l_b = minibatch_smoothness(n, b_total, l_full, l_max);
+    let step = comm.max_f64(saga_step(l_b, steps as f64, alpha));
+    Plan { step, batch_total, steps_per_epoch: steps, intercept_scale: s, l_max, l_full }
+}
+
+/// This rank's `sum_i a_i (a_i . v)`, where `a_i` is row `i` with, when `v`
+/// is one longer than the rows, a constant column `s` appended.
+fn gram(data: &TrainingSet, v: &[f64], s: f64) -> Vec<f64> {
+    let d = data.n_features;
+    let (indptr, cols, values) = parts(data.x);
+    let mut out = vec![0.0; v.len()];
+    for r in 0..data.x.rows() {
+        let (a, b) = (indptr[r], indptr[r + 1]);
+        let mut dot = if v.len() > d { s * v[d] } else { 0.0 };
+        for p in a..b {
+            dot += values[p] * v[cols[p] as usize];
+        }
+        for p in a..b {
+            out[cols[p] as usize] += values[p] * dot;
+        }
+        if v.len() > d {
+            out[d] += s * dot;
+        }
+    }
+    out
+}
+
+/// Nominal latency of one small allreduce over `p` ranks: about 2 us per
+/// round of a tree on InfiniBand or shared memory (see README's cost model).
+fn nominal_latency(p: f64) -> f64 {
+    2e-6 * p.log2().max(1.0)
+}
+
+/// Epochs grow with the total batch `b` roughly as `1 + (b - 1) / B0`
+/// (fitted to 1-rank runs at batch 1 to 32, README's cost model); this is B0.
+const BATCH_EPOCH_SCALE: f64 = 16.0;
+
+/// Samples per step when the user does not say: 1 on one rank (no
+/// collective: exactly sklearn's SAGA). On P ranks, the batch `b` that
+/// minimises the modelled fit time `epochs(b) * n * (c / P + c_g + latency /
+/// b)` with `epochs(b) ~ 1 + (b - 1) / B0`: `b = sqrt(latency * (B0 - 1) /
+/// (c / P + c_g))`, where `c` is a sample's cost on one rank (about a nanosecond per
+/// non-zero and class in each of its two passes), `c_g` its loss and
+/// gradient (7.5 ns a class, done by every rank) and the latency nominal.
+/// The choice depends only on the data and the rank count, never on
+/// timings, so the same seed and rank count give the same model.
+fn auto_batch(data: &TrainingSet, comm: &dyn Collectives) -> usize {
+    let p = comm.size() as f64;
+    if p <= 1.0 {
+        return 1;
+    }
+    let nnz_mean = comm.sum_f64(data.x.nnz() as f64) / (data.n_total as f64).max(1.0);
+    let k = data.width() as f64;
+    let per_sample = 1e-9 * nnz_mean.max(1.0) * k * 2.0 / p + 7.5e-9 * k;
+    let b = (nominal_latency(p) * (BATCH_EPOCH_SCALE - 1.0) / per_sample).sqrt();
+    comm.max_f64(b.round().clamp(1.0, 4096.0)) as usize
+}

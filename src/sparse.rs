@@ -1,0 +1,145 @@
+//! Sparse rows in CSR form: the type the vectorizer hands to the solver.
+//!
+//! It lives below both (`tfidf` and `vectorizer` build it, `solver`,
+//! `commands` and the model read it), so neither depends on the other.
+//!
+//! A finished matrix is sprs's [`Csr`] = `CsMatI<f64, u32, usize>`: u32
+//! column indices (half the index memory of usize; 4 billion columns is
+//! more than any vocabulary or hashing size), usize row pointers (a rank's
+//! non-zeros may pass 4 billion), columns sorted and unique within a row,
+//! which sprs checks when [`RowBuilder::finish`] hands the rows over.
+//!
+//! Rows are built by [`RowBuilder`], one at a time and appended, because
+//! that is how counting works: a document's columns are local term ids in
+//! first-seen order (not yet sorted, and the column count grows while
+//! counting), and the values of a row are incremented in place as its
+//! terms repeat. sprs's own builders do not fit that: `TriMat` stores a
+//! triplet per token occurrence and sorts them at the end (three times the
+//! memory of the counts), and `CsMat::append_outer` needs the final column
+//! count up front and sorted rows.
+//!
+//! Hot loops (the solver's steps, the Gram products of its plan) read the
+//! three raw arrays once through [`parts`] rather than `outer_view(i)` per
+//! row, which re-checks bounds on every call.
+
+/// A finished CSR matrix (see the module docs for the index types).
+pub type Csr = sprs::CsMatI<f64, u32, usize>;
+
+/// Row pointers, column indices and values of `x`.
+#[inline]
+pub fn parts(x: &Csr) -> (&[usize], &[u32], &[f64]) {
+    // An owned matrix's row pointers start at 0, so sprs lends them as they are.
+    let indptr = match x.proper_indptr() {
+        std::borrow::Cow::Borrowed(p) => p,
+        std::borrow::Cow::Owned(_) => unreachable!("an owned CSR matrix's row pointers start at 0"),
+    };
+    (indptr, x.indices(), x.data())
+}
+
+/// Row `i`'s columns and values.
+#[inline]
+pub fn row(x: &Csr, i: usize) -> (&[u32], &[f64]) {
+    let (indptr, cols, values) = parts(x);
+    let (a, b) = (indptr[i], indptr[i + 1]);
+    (&cols[a..b], &values[a..b])
+}
+
+/// An empty matrix of `n_cols` columns.
+pub fn empty(n_cols: usize) -> Csr {
+    RowBuilder::new().finish(n_cols)
+}
+
+/// Rows appended one at a time: `indptr.len() == rows + 1`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowBuilder {
+    pub indptr: Vec<usize>,
+    pub cols: Vec<u32>,
+    pub values: Vec<f64>,
+}
+
+impl Default for RowBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RowBuilder {
+    pub fn new() -> Self {
+        RowBuilder { indptr: vec![0], cols: Vec::new(), values: Vec::new() }
+    }
+
+    /// Room for `rows` rows and `nnz` entries.
+    pub fn with_capacity(rows: usize, nnz: usize) -> Self {
+        let mut indptr = Vec::with_capacity(rows + 1);
+        indptr.push(0);
+        RowBuilder { indptr, cols: Vec::with_capacity(nnz), values: Vec::with_capacity(nnz) }
+    }
+
+    pub fn n_rows(&self) -> usize {
+        self.indptr.len() - 1
+    }
+
+    pub fn nnz(&self) -> usize {
+        self.cols.len()
+    }
+
+    /// Appends an entry to the row being built.
+    #[inline]
+    pub fn push(&mut self, col: u32, value: f64) {
+        self.cols.push(col);
+        self.values.push(value);
+    }
+
+    /// Closes the row being built (possibly empty).
+    #[inline]
+    pub fn end_row(&mut self) {
+        self.indptr.push(self.cols.len());
+    }
+
+    /// Row `i`'s range in `cols` and `values`.
+    #[inline]
+    pub fn range(&self, i: usize) -> std::ops::Range<usize> {
+        self.indptr[i]..self.indptr[i + 1]
+    }
+
+    /// The finished matrix with `n_cols` columns. The rows must have sorted,
+    /// unique columns below `n_cols`: anything else is a bug, and sprs's
+    /// check (one pass over the indices) finds it.
+    pub fn finish(self, n_cols: usize) -> Csr {
+        let n_rows = self.n_rows();
+        Csr::try_new((n_rows, n_cols), self.indptr, self.cols, self.values)
+            .unwrap_or_else(|(_, _, _, e)| panic!("rows with unsorted, repeated or out-of-range columns: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_rows_read_back() {
+        let mut b = RowBuilder::new();
+        b.push(0, 1.0);
+        b.push(3, 2.0);
+        b.end_row();
+        b.end_row();
+        b.push(1, 4.0);
+        b.end_row();
+        let x = b.finish(4);
+        assert_eq!((x.rows(), x.cols(), x.nnz()), (3, 4, 3));
+        assert_eq!(row(&x, 0), (&[0u32, 3][..], &[1.0, 2.0][..]));
+        assert_eq!(row(&x, 1), (&[][..], &[][..]));
+        assert_eq!(row(&x, 2), (&[1u32][..], &[4.0][..]));
+        assert_eq!(empty(7).rows(), 0);
+    }
+
+    #[test]
+    #[should_panic(expected = "unsorted")]
+    fn unsorted_rows_are_a_bug() {
+        let mut b = RowBuilder::new();
+        b.push(2, 1.0);
+        b.push(1, 1.0);
+        b.end_row();
+        b.finish(3);
+    }
+}
