@@ -1,0 +1,398 @@
+//! Multi-rank behaviour in one process: the vectorizer and the solver at
+//! 1-8 ranks over the in-process collectives (ranks as threads), with the
+//! assertions the MPI tests make (the same result at every rank count,
+//! errors agreed by every rank) plus what only one process can see: the
+//! optimality conditions at every rank count, resuming a stopped fit bit for
+//! bit, and exactly what a step communicates.
+
+use textsaga::collectives::local::run_ranks;
+use textsaga::collectives::{Collectives, Kind};
+use textsaga::corpus::partition::by_bytes;
+use textsaga::corpus::{CorpusSlice, Labels};
+use textsaga::error::Interrupted;
+use textsaga::solver::loss::loss_and_gradient;
+use textsaga::solver::saga::Saga;
+use textsaga::solver::{drive, fit, EpochReport, FitHooks, FitResult, Penalty, Progress, Solver, SolverOptions, SolverState, TrainingSet};
+use textsaga::sparse::{row, Csr, RowBuilder};
+use textsaga::text::{DecodeError, StripAccents};
+use textsaga::tfidf::{DfBound, Norm, VectorizerOptions};
+use textsaga::vectorizer::{fit_transform, Features};
+use std::path::Path;
+
+const RANKS: std::ops::RangeInclusive<usize> = 1..=8;
+
+/// A small labelled corpus with what trips tokenizers: accents, Greek final
+/// sigma, stop words, digits, underscores, one-letter words, empty documents.
+fn corpus(n: usize, classes: usize) -> (Vec<String>, Vec<i64>) {
+    let common = ["the", "and", "of", "café", "naïve", "ΣΊΣΥΦΟΣ", "data_set", "x", "42", "mpi", "rank", "straße", "ﬁle", "over", "under"];
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut docs, mut labels) = (Vec::new(), Vec::new());
+    for i in 0..n {
+        let label = (next() % classes as u64) as i64;
+        let len = if i % 37 == 5 { 0 } else { 3 + next() % 12 };
+        let words: Vec<String> = (0..len)
+            .map(|_| match next() % 4 {
+                0 => format!("topic{label}w{}", next() % 4),
+                1 => format!("w{}", next() % 60),
+                _ => common[(next() % common.len() as u64) as usize].to_string(),
+            })
+            .collect();
+        docs.push(words.join(if i % 3 == 0 { " " } else { ", " }));
+        labels.push(label);
+    }
+    (docs, labels)
+}
+
+/// Rank `rank`'s slice of `docs`, split by bytes as the HDF5 reader splits the fast layout.
+fn slice(docs: &[String], labels: &[i64], ranks: usize, rank: usize) -> CorpusSlice {
+    let mut offsets = vec![0usize];
+    docs.iter().for_each(|d| offsets.push(offsets.last().unwrap() + d.len()));
+    let total = *offsets.last().unwrap() as u64;
+    let (a, b) = by_bytes(docs.len(), total, ranks, rank, |i| Ok(offsets[i] as u64)).unwrap();
+    CorpusSlice {
+        first: a,
+        n_total: docs.len(),
+        bytes: docs[a..b].concat().into_bytes(),
+        offsets: offsets[a..=b].iter().map(|o| o - offsets[a]).collect(),
+        labels: Some(Labels::Int(labels[a..b].to_vec())),
+        label_names: None,
+    }
+}
+
+/// Every rank's rows, in document order, with the shared vocabulary and idf.
+fn vectorize(p: usize, docs: &[String], labels: &[i64], opts: &VectorizerOptions) -> (Vec<Vec<(u32, u64)>>, Option<Vec<Box<str>>>, Option<Vec<u64>>) {
+    let feats: Vec<Features> = run_ranks(p, |c| {
+        let s = slice(docs, labels, c.size(), c.rank());
+        fit_transform(c, &s, opts, DecodeError::Strict, Path::new("in-memory")).unwrap()
+    });
+    // Values compared bit for bit.
+    let rows = feats.iter().flat_map(|f| (0..f.rows.rows()).map(|i| {
+        let (cols, vals) = row(&f.rows, i);
+        cols.iter().zip(vals).map(|(&j, v)| (j, v.to_bits())).collect()
+    }));
+    let rows: Vec<Vec<(u32, u64)>> = rows.collect();
+    let idf = feats[0].idf.as_ref().map(|v| v.iter().map(|x| x.to_bits()).collect());
+    for f in &feats[1..] {
+        assert_eq!(f.vocabulary, feats[0].vocabulary, "every rank holds the same vocabulary");
+        assert_eq!(f.idf, feats[0].idf, "every rank holds the same idf");
+    }
+    (rows, feats[0].vocabulary.clone(), idf)
+}
+
+fn option_sets() -> Vec<(&'static str, VectorizerOptions)> {
+    let d = VectorizerOptions::default;
+    let mut bigrams = d();
+    bigrams.analyzer.ngram_range = (1, 2);
+    bigrams.min_df = DfBound::Count(2);
+    let mut capped = d();
+    capped.max_features = Some(40);
+    capped.max_df = DfBound::Fraction(0.6);
+    capped.analyzer.stop_words_english = true;
+    let mut hashed = d();
+    hashed.hashing = Some(64);
+    hashed.alternate_sign = true;
+    let mut weighted = d();
+    weighted.sublinear_tf = true;
+    weighted.norm = Norm::L1;
+    weighted.smooth_idf = false;
+    weighted.analyzer.strip_accents = Some(StripAccents::Unicode);
+    let mut raw = d();
+    raw.binary = true;
+    raw.use_idf = false;
+    raw.norm = Norm::None;
+    raw.analyzer.lowercase = false;
+    vec![("defaults", d()), ("bigrams_min_df", bigrams), ("max_features", capped), ("hashing", hashed), ("weighted", weighted), ("raw", raw)]
+}
+
+#[test]
+fn vectorize_is_the_same_at_every_rank_count() {
+    let (docs, labels) = corpus(240, 3);
+    for (name, opts) in option_sets() {
+        let one = vectorize(1, &docs, &labels, &opts);
+        assert_eq!(one.0.len(), docs.len());
+        assert!(one.0.iter().map(Vec::len).sum::<usize>() > docs.len(), "{name}: a real matrix");
+        for p in RANKS.skip(1) {
+            assert!(vectorize(p, &docs, &labels, &opts) == one, "{name}: {p} ranks differ from 1");
+        }
+    }
+}
+
+#[test]
+fn fewer_documents_than_ranks() {
+    let (docs, labels) = corpus(3, 2);
+    let one = vectorize(1, &docs, &labels, &VectorizerOptions::default());
+    assert_eq!(vectorize(5, &docs, &labels, &VectorizerOptions::default()), one);
+}
+
+#[test]
+fn a_bad_document_on_one_rank_fails_every_rank() {
+    let (docs, labels) = corpus(60, 2);
+    let failed = run_ranks(4, |c| {
+        let mut s = slice(&docs, &labels, c.size(), c.rank());
+        if c.rank() == 3 {
+            s.bytes.push(0xff); // invalid UTF-8 at the end of the last rank's last document
+            *s.offsets.last_mut().unwrap() += 1;
+        }
+        fit_transform(c, &s, &VectorizerOptions::default(), DecodeError::Strict, Path::new("c.h5")).is_err()
+    });
+    assert_eq!(failed, [true; 4], "no rank goes on alone");
+}
+
+/// The training rows of the corpus, vectorized once, and each rank's share.
+struct Problem {
+    x: Csr,
+    y: Vec<u32>,
+    classes: usize,
+}
+
+impl Problem {
+    /// `noise`: one document in `noise` gets another label; `hashed`: that
+    /// many hashed columns instead of a vocabulary (few columns and noise
+    /// make a problem no hyperplane separates).
+    fn new(n: usize, classes: usize, noise: u64, hashed: Option<u32>) -> Self {
+        let (docs, mut labels) = corpus(n, classes);
+        // Relabel some documents at random: a non-separable problem (penalty none has an optimum).
+        for (i, l) in labels.iter_mut().enumerate() {
+            if noise > 0 && (i as u64 * 2_654_435_761) % noise == 0 {
+                *l = (*l + 1) % classes as i64;
+            }
+        }
+        let opts = VectorizerOptions { hashing: hashed, ..Default::default() };
+        let f = run_ranks(1, |c| fit_transform(c, &slice(&docs, &labels, 1, 0), &opts, DecodeError::Strict, Path::new("m")).unwrap()).remove(0);
+        Problem { x: f.rows, y: labels.iter().map(|&l| l as u32).collect(), classes }
+    }
+
+    /// Rank `rank`'s rows (split by count).
+    fn part(&self, ranks: usize, rank: usize) -> (Csr, Vec<u32>) {
+        let (a, b) = textsaga::corpus::partition::by_count(self.y.len(), ranks, rank);
+        let mut rows = RowBuilder::new();
+        for i in a..b {
+            let (cols, vals) = row(&self.x, i);
+            cols.iter().zip(vals).for_each(|(&j, &v)| rows.push(j, v));
+            rows.end_row();
+        }
+        (rows.finish(self.x.cols()), self.y[a..b].to_vec())
+    }
+
+    /// Fits at `p` ranks; every rank's result.
+    fn fit(&self, p: usize, opts: &SolverOptions) -> Vec<FitResult> {
+        run_ranks(p, |c| {
+            let (x, y) = self.part(c.size(), c.rank());
+            let sw = self.sample_weights(&y, opts);
+            let data = self.data(&x, &y, &sw);
+            fit(&data, opts, None, None, c, &mut Progress(|_: &EpochReport| {})).unwrap()
+        })
+    }
+
+    fn data<'a>(&self, x: &'a Csr, y: &'a [u32], sw: &'a [f64]) -> TrainingSet<'a> {
+        TrainingSet { x, y, sample_weight: sw, n_features: self.x.cols(), n_classes: self.classes, n_total: self.y.len() as u64 }
+    }
+
+    /// sklearn's class_weight="balanced" from the whole corpus's counts.
+    fn sample_weights(&self, y: &[u32], opts: &SolverOptions) -> Vec<f64> {
+        if !opts.class_weight_balanced {
+            return vec![1.0; y.len()];
+        }
+        let mut counts = vec![0u64; self.classes];
+        self.y.iter().for_each(|&c| counts[c as usize] += 1);
+        let w = textsaga::classes::balanced_weights(&counts);
+        y.iter().map(|&c| w[c as usize]).collect()
+    }
+
+    /// The largest violation of the optimality conditions of
+    /// `C sum_i s_i loss_i + (1 - r) |W|^2 / 2 + r |W|_1` at the model,
+    /// computed here from the definition, apart from the solver.
+    fn kkt_violation(&self, r: &FitResult, opts: &SolverOptions) -> f64 {
+        let (d, k) = (self.x.cols(), r.intercept.len());
+        let sw = self.sample_weights(&self.y, opts);
+        let (mut gw, mut gb) = (vec![0.0; k * d], vec![0.0; k]);
+        let (mut raw, mut grad) = (vec![0.0; k], vec![0.0; k]);
+        for i in 0..self.y.len() {
+            let (cols, vals) = row(&self.x, i);
+            for c in 0..k {
+                raw[c] = r.intercept[c] + cols.iter().zip(vals).map(|(&j, &v)| v * r.coef[c * d + j as usize]).sum::<f64>();
+            }
+            loss_and_gradient(&raw, self.y[i] as usize, &mut grad);
+            for c in 0..k {
+                gb[c] += opts.c * sw[i] * grad[c];
+                cols.iter().zip(vals).for_each(|(&j, &v)| gw[c * d + j as usize] += opts.c * sw[i] * grad[c] * v);
+            }
+        }
+        let l1 = match opts.penalty {
+            Penalty::L1 => 1.0,
+            Penalty::Elasticnet => opts.l1_ratio,
+            _ => 0.0,
+        };
+        let l2 = if opts.penalty == Penalty::None { 0.0 } else { 1.0 - l1 };
+        let coef = gw.iter().zip(&r.coef).map(|(&g, &w)| {
+            let g = g + l2 * w;
+            if w != 0.0 { (g + l1 * w.signum()).abs() } else { (g.abs() - l1).max(0.0) }
+        });
+        let intercept = gb.iter().map(|g| if opts.fit_intercept { g.abs() } else { 0.0 });
+        coef.chain(intercept).fold(0.0, f64::max)
+    }
+}
+
+/// Every penalty, binary and multinomial, class weights, with and without
+/// intercept: the optimum is reached at every rank count (its optimality
+/// conditions hold) and is the same optimum (objectives agree to 1e-9).
+#[test]
+fn the_fit_reaches_the_optimum_at_every_rank_count() {
+    let tight = |o: SolverOptions| SolverOptions { tol: 1e-9, max_iter: 20_000, ..o };
+    let cases = [
+        ("l2 multinomial", Problem::new(150, 3, 0, None), tight(SolverOptions::default())),
+        ("l1 binary", Problem::new(150, 2, 0, None), tight(SolverOptions { penalty: Penalty::L1, c: 4.0, ..Default::default() })),
+        (
+            "elasticnet balanced",
+            Problem::new(150, 3, 0, None),
+            tight(SolverOptions { penalty: Penalty::Elasticnet, l1_ratio: 0.4, class_weight_balanced: true, ..Default::default() }),
+        ),
+        ("none, no intercept", Problem::new(150, 2, 4, Some(16)), tight(SolverOptions { penalty: Penalty::None, fit_intercept: false, c: 0.5, ..Default::default() })),
+    ];
+    for (name, problem, opts) in &cases {
+        let one = problem.fit(1, opts).remove(0);
+        for p in RANKS {
+            let results = problem.fit(p, opts);
+            let r = &results[0];
+            assert!(r.converged, "{name} at {p} ranks: not converged in {} epochs", r.n_iter);
+            assert!(results.iter().all(|o| o.coef == r.coef && o.intercept == r.intercept), "{name}: every rank holds the same model");
+            let kkt = problem.kkt_violation(r, opts);
+            assert!(kkt < 1e-5, "{name} at {p} ranks: optimality conditions violated by {kkt:e}");
+            let gap = (r.objective - one.objective).abs() / one.objective;
+            assert!(gap < 1e-9, "{name} at {p} ranks: objective {} vs {} at 1 rank", r.objective, one.objective);
+        }
+    }
+}
+
+#[test]
+fn same_seed_and_rank_count_same_model() {
+    let problem = Problem::new(120, 3, 0, None);
+    let opts = SolverOptions { max_iter: 4, seed: 11, ..Default::default() };
+    for p in [1, 3, 6] {
+        let (a, b) = (problem.fit(p, &opts).remove(0), problem.fit(p, &opts).remove(0));
+        assert_eq!((a.coef, a.intercept), (b.coef, b.intercept), "{p} ranks");
+    }
+}
+
+/// Asks to stop on one rank after a number of steps, and keeps the state
+/// the driver saves then.
+struct StopAt {
+    stop_after_steps: Option<usize>,
+    steps: std::cell::Cell<usize>,
+    saved: Option<SolverState>,
+}
+
+impl FitHooks for StopAt {
+    fn stop_requested(&self) -> bool {
+        self.steps.set(self.steps.get() + 1);
+        self.stop_after_steps.is_some_and(|s| self.steps.get() > s)
+    }
+    fn checkpoint(&mut self, state: &SolverState) -> textsaga::error::Result<()> {
+        self.saved = Some(state.clone());
+        Ok(())
+    }
+}
+
+/// A fit stopped mid-epoch on one rank stops every rank at the same step;
+/// a new solver restored from the saved states ends with the model an
+/// uninterrupted fit gives, bit for bit.
+#[test]
+fn a_stopped_fit_resumes_bit_for_bit() {
+    let problem = Problem::new(150, 3, 0, None);
+    let opts = SolverOptions { max_iter: 5, batch_size: Some(2), penalty: Penalty::Elasticnet, l1_ratio: 0.5, ..Default::default() };
+    for p in [1, 3, 4] {
+        let whole = problem.fit(p, &opts).remove(0);
+        let resumed = run_ranks(p, |c| {
+            let (x, y) = problem.part(c.size(), c.rank());
+            let sw = vec![1.0; y.len()];
+            let data = problem.data(&x, &y, &sw);
+            // The last rank asks to stop in the middle of the third epoch.
+            let steps = 150usize.div_ceil(2 * p);
+            let at = (c.rank() + 1 == c.size()).then_some(2 * steps + 7);
+            let mut hooks = StopAt { stop_after_steps: at, steps: Default::default(), saved: None };
+            let mut first = Saga::new(&data, &opts, None, c).unwrap();
+            let err = drive(&mut first, opts.max_iter, &mut hooks).unwrap_err();
+            let stopped = err.downcast_ref::<Interrupted>().expect("stopped by the request");
+            assert_eq!(stopped.epoch, 2, "rank {} stopped in another epoch", c.rank());
+            let mut again = Saga::new(&data, &opts, None, c).unwrap();
+            again.restore(hooks.saved.expect("a state was saved")).unwrap();
+            drive(&mut again, opts.max_iter, &mut Progress(|_: &EpochReport| {})).unwrap();
+            again.solution()
+        });
+        assert_eq!((&resumed[0].coef, &resumed[0].intercept), (&whole.coef, &whole.intercept), "{p} ranks");
+    }
+}
+
+/// A state from another split of the data is refused on every rank.
+#[test]
+fn a_state_from_another_split_is_refused() {
+    let problem = Problem::new(80, 2, 0, None);
+    let opts = SolverOptions { max_iter: 1, ..Default::default() };
+    let states = run_ranks(2, |c| {
+        let (x, y) = problem.part(c.size(), c.rank());
+        let sw = vec![1.0; y.len()];
+        Saga::new(&problem.data(&x, &y, &sw), &opts, None, c).unwrap().state()
+    });
+    let refused = run_ranks(3, |c| {
+        let (x, y) = problem.part(c.size(), c.rank());
+        let sw = vec![1.0; y.len()];
+        let data = problem.data(&x, &y, &sw);
+        let mut s = Saga::new(&data, &opts, None, c).unwrap();
+        s.restore(states[c.rank().min(1)].clone()).is_err()
+    });
+    assert_eq!(refused, [true; 3]);
+}
+
+/// What an epoch communicates, counted by the collectives: one allreduce a
+/// step of (2K + 3) b + 1 doubles, then four scalar allreduces (overflow,
+/// largest weight, largest change, penalty). Nothing at one rank.
+#[test]
+fn an_epoch_sends_one_allreduce_a_step() {
+    let problem = Problem::new(150, 3, 0, None);
+    let k = 3;
+    for p in [1, 2, 5, 8] {
+        let counts = run_ranks(p, |c| {
+            let (x, y) = problem.part(c.size(), c.rank());
+            let sw = vec![1.0; y.len()];
+            let opts = SolverOptions { batch_size: Some(3), ..Default::default() };
+            let data = problem.data(&x, &y, &sw);
+            let mut saga = Saga::new(&data, &opts, None, c).unwrap();
+            let steps = saga.details()["steps_per_epoch"].as_u64().unwrap();
+            let before = c.tally().snapshot();
+            saga.epoch(&mut Progress(|_: &EpochReport| {})).unwrap();
+            let spent = c.tally().since(&before);
+            (steps, spent.calls[Kind::AllReduce as usize], spent.bytes[Kind::AllReduce as usize], spent.total_calls())
+        });
+        for (steps, calls, bytes, all) in counts {
+            if p == 1 {
+                assert_eq!(all, 0, "one rank communicates nothing");
+                continue;
+            }
+            assert_eq!(steps, (150f64 / (3 * p) as f64).ceil() as u64);
+            assert_eq!((calls, all), (steps + 4, steps + 4), "{p} ranks: only allreduces");
+            assert_eq!(bytes, 8 * ((2 * k as u64 + 3) * 150 + steps) + 8 * 4, "{p} ranks");
+        }
+    }
+}
+
+/// The collectives' own contract at every rank count, through the trait.
+#[test]
+fn collectives_agree_at_every_rank_count() {
+    for p in RANKS {
+        let out = run_ranks(p, |c: &dyn Collectives| {
+            let v = c.sum_f64_vec_identical(&[c.rank() as f64, 1.0]);
+            let (at, total) = c.offset_of(c.rank() + 1);
+            (v, at, total)
+        });
+        for (r, (v, at, total)) in out.into_iter().enumerate() {
+            assert_eq!(v, [(p * (p - 1) / 2) as f64, p as f64]);
+            assert_eq!((at, total), (r * (r + 1) / 2, p * (p + 1) / 2));
+        }
+    }
+}
