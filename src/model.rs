@@ -10,6 +10,7 @@ use crate::output::AtomicPath;
 use crate::solver::SolverOptions;
 use crate::tfidf::VectorizerOptions;
 use anyhow::{anyhow, bail, Context};
+use ndarray::Array2;
 use hdf5::types::{TypeDescriptor, VarLenUnicode};
 use std::path::Path;
 
@@ -23,8 +24,8 @@ pub struct Params {
 
 #[derive(Debug, Clone)]
 pub struct Model {
-    /// (width, d) row-major; width is 1 for two classes, K otherwise.
-    pub coef: Vec<f64>,
+    /// (width, d); width is 1 for two classes, K otherwise.
+    pub coef: Array2<f64>,
     pub intercept: Vec<f64>,
     pub classes: Classes,
     pub vocabulary: Option<Vec<Box<str>>>,
@@ -43,10 +44,8 @@ impl Model {
 
     /// Raw scores (sklearn's `decision_function`) of one sparse row.
     pub fn decision(&self, cols: &[u32], values: &[f64], raw: &mut [f64]) {
-        let d = self.n_features;
-        for (c, r) in raw.iter_mut().enumerate() {
-            let w = &self.coef[c * d..(c + 1) * d];
-            *r = self.intercept[c] + cols.iter().zip(values).map(|(&j, &v)| w[j as usize] * v).sum::<f64>();
+        for ((r, w), b) in raw.iter_mut().zip(self.coef.rows()).zip(&self.intercept) {
+            *r = b + cols.iter().zip(values).map(|(&j, &v)| w[j as usize] * v).sum::<f64>();
         }
     }
 
@@ -55,8 +54,7 @@ impl Model {
         let out = AtomicPath::new(path, true);
         let file = out.create_h5()?;
         (|| -> Result<()> {
-            let coef = ndarray::Array2::from_shape_vec((self.width(), self.n_features), self.coef.clone())?;
-            file.new_dataset_builder().with_data(&coef).create("coef")?;
+            file.new_dataset_builder().with_data(&self.coef).create("coef")?;
             write_1d(&file, "intercept", &self.intercept)?;
             match &self.classes {
                 Classes::Int(c) => write_1d(&file, "classes", c)?,
@@ -90,7 +88,7 @@ impl Model {
             if shape.len() != 2 {
                 bail!("'{}': coef must be 2-D", path.display());
             }
-            let coef: Vec<f64> = coef_ds.read_raw()?;
+            let coef: Array2<f64> = coef_ds.read_2d()?;
             let intercept: Vec<f64> = file.dataset("intercept").map_err(|_| anyhow!(what("intercept")))?.read_raw()?;
             let classes_ds = file.dataset("classes").map_err(|_| anyhow!(what("classes")))?;
             let classes = match classes_ds.dtype()?.to_descriptor()? {
@@ -131,7 +129,7 @@ impl Model {
         let width = if k == 2 { 1 } else { k };
         let d = self.n_features;
         let bad = self.intercept.len() != width
-            || self.coef.len() != width * d
+            || self.coef.dim() != (width, d)
             || self.vocabulary.as_ref().is_some_and(|v| v.len() != d)
             || self.idf.as_ref().is_some_and(|v| v.len() != d)
             || (self.vocabulary.is_none() && self.params.vectorizer.hashing != Some(d as u32));

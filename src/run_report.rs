@@ -2,7 +2,7 @@
 //! ranks), sizes, bytes communicated, peak memory, written as JSON by
 //! `--metrics PATH` and summarised in one line for batch logs.
 
-use crate::collectives::Collectives;
+use crate::collectives::{Collectives, Counts};
 use crate::error::Result;
 use serde_json::{json, Map, Value};
 use std::path::Path;
@@ -74,6 +74,7 @@ impl RunReport {
             let mean = comm.sum_f64(*secs) / p;
             phases.insert(name.to_string(), json!({ "max": max, "mean": mean }));
         }
+        let communicated = collectives_json(comm, &comm.tally().snapshot());
         let rss = comm.max_f64(peak_rss() as f64);
         let total = comm.max_f64(self.started.elapsed().as_secs_f64());
         self.fields.insert("command".into(), json!(self.command));
@@ -82,6 +83,7 @@ impl RunReport {
         self.fields.insert("seconds".into(), json!(phases));
         self.fields.insert("total_seconds".into(), json!(total));
         self.fields.insert("peak_rss_bytes_max_over_ranks".into(), json!(rss as u64));
+        self.fields.insert("collectives".into(), communicated);
         self.fields.insert("git_revision".into(), json!(env!("TEXTSAGA_GIT_REV")));
         self.fields.insert("textsaga_version".into(), json!(env!("CARGO_PKG_VERSION")));
         let value = Value::Object(self.fields);
@@ -92,6 +94,15 @@ impl RunReport {
         comm.agree(written)?;
         Ok(value)
     }
+}
+
+/// Collective: `{"allreduce": {"calls": .., "bytes": ..}, ...}`: the calls
+/// every rank made and the bytes all ranks sent, per kind of collective
+/// (see `collectives::Tally`), from each rank's `counts`.
+pub fn collectives_json(comm: &dyn Collectives, counts: &Counts) -> Value {
+    let bytes = comm.sum_u64_vec(&counts.bytes);
+    let total = Counts { calls: counts.calls, bytes: bytes.try_into().expect("one sum per kind") };
+    total.to_json()
 }
 
 /// Writes JSON atomically (temporary file, then rename).

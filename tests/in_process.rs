@@ -216,7 +216,7 @@ impl Problem {
         for i in 0..self.y.len() {
             let (cols, vals) = row(&self.x, i);
             for c in 0..k {
-                raw[c] = r.intercept[c] + cols.iter().zip(vals).map(|(&j, &v)| v * r.coef[c * d + j as usize]).sum::<f64>();
+                raw[c] = r.intercept[c] + cols.iter().zip(vals).map(|(&j, &v)| v * r.coef[[c, j as usize]]).sum::<f64>();
             }
             loss_and_gradient(&raw, self.y[i] as usize, &mut grad);
             for c in 0..k {
@@ -230,7 +230,7 @@ impl Problem {
             _ => 0.0,
         };
         let l2 = if opts.penalty == Penalty::None { 0.0 } else { 1.0 - l1 };
-        let coef = gw.iter().zip(&r.coef).map(|(&g, &w)| {
+        let coef = gw.iter().zip(r.coef.iter()).map(|(&g, &w)| {
             let g = g + l2 * w;
             if w != 0.0 { (g + l1 * w.signum()).abs() } else { (g.abs() - l1).max(0.0) }
         });

@@ -83,7 +83,7 @@ impl Counts {
     pub fn total_bytes(&self) -> u64 {
         self.bytes.iter().sum()
     }
-    /// `{"allreduce": {"calls": .., "bytes": ..}, ...}` for `--metrics`, kinds never used left out.
+    /// `{"allreduce": {"calls": .., "bytes": ..}, ...}`, kinds never used left out.
     pub fn to_json(&self) -> serde_json::Value {
         let mut m = serde_json::Map::new();
         for (i, k) in Kind::ALL.iter().enumerate() {

@@ -32,6 +32,7 @@ pub use state::SolverState;
 
 use crate::collectives::Collectives;
 use crate::error::{Interrupted, Result};
+use ndarray::Array2;
 
 /// What an epoch reports to the progress printer and the driver.
 #[derive(Debug, Clone)]
@@ -57,16 +58,16 @@ pub enum Epoch {
     Stopped { epoch: usize, step: usize },
 }
 
-/// Initial weights: `coef` (width x d, class-major) and `intercept`.
+/// Initial weights: `coef` (width x d, as sklearn's `coef_`) and `intercept`.
 pub struct WarmStart {
-    pub coef: Vec<f64>,
+    pub coef: Array2<f64>,
     pub intercept: Vec<f64>,
 }
 
 /// The fitted model, the same on every rank.
 pub struct Solution {
-    /// (width, d), class-major like sklearn's `coef_`.
-    pub coef: Vec<f64>,
+    /// (width, d) like sklearn's `coef_`.
+    pub coef: Array2<f64>,
     pub intercept: Vec<f64>,
 }
 
@@ -151,7 +152,8 @@ pub fn drive(solver: &mut dyn Solver, max_iter: usize, hooks: &mut dyn FitHooks)
 
 /// The fit's result: the model, how the fit ended, its objective.
 pub struct FitResult {
-    pub coef: Vec<f64>,
+    /// (width, d) like sklearn's `coef_`.
+    pub coef: Array2<f64>,
     pub intercept: Vec<f64>,
     pub n_iter: usize,
     pub converged: bool,

@@ -6,6 +6,7 @@ use super::loss::loss_and_gradient;
 use super::options::SolverOptions;
 use crate::collectives::Collectives;
 use crate::sparse::{parts, Csr};
+use ndarray::Array2;
 
 /// One rank's share of the training data.
 pub struct TrainingSet<'a> {
@@ -32,16 +33,12 @@ impl TrainingSet<'_> {
     }
 }
 
-/// Collective: `C * sum_i s_i loss_i + penalty` at `coef` (class-major, K x d).
-pub fn objective(data: &TrainingSet, coef: &[f64], intercept: &[f64], opts: &SolverOptions, comm: &dyn Collectives) -> f64 {
-    let (k, d) = (intercept.len(), data.n_features);
+/// Collective: `C * sum_i s_i loss_i + penalty` at `coef` (K x d) and `intercept`.
+pub fn objective(data: &TrainingSet, coef: &Array2<f64>, intercept: &[f64], opts: &SolverOptions, comm: &dyn Collectives) -> f64 {
+    let k = intercept.len();
     // Feature-major, so that a row's K weights per non-zero sit together.
-    let mut w = vec![0.0; d * k];
-    for c in 0..k {
-        for j in 0..d {
-            w[j * k + c] = coef[c * d + j];
-        }
-    }
+    let w = coef.t().as_standard_layout().into_owned();
+    let w = w.as_slice().expect("standard layout");
     let (indptr, cols, values) = parts(data.x);
     let (mut raw, mut grad) = (vec![0.0; k], vec![0.0; k]);
     let mut local = 0.0;
@@ -55,5 +52,5 @@ pub fn objective(data: &TrainingSet, coef: &[f64], intercept: &[f64], opts: &Sol
         }
         local += data.sample_weight[i] * loss_and_gradient(&raw, data.y[i] as usize, &mut grad);
     }
-    opts.c * comm.sum_f64(local) + opts.penalty_value(coef)
+    opts.c * comm.sum_f64(local) + opts.penalty_value(coef.as_slice().expect("an owned (K, d) array"))
 }

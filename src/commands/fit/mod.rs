@@ -11,7 +11,7 @@ use crate::corpus::{read_slice, LabelNeed, Labels};
 use crate::error::Result;
 use crate::model::{Model, Params};
 use crate::output::AtomicPath;
-use crate::run_report::{phase_summary, RunReport};
+use crate::run_report::{collectives_json, phase_summary, RunReport};
 use crate::solver::{fit, FitResult, SolverOptions, SolverState, TrainingSet, WarmStart};
 use crate::vectorizer::{fit_transform, Features};
 use anyhow::bail;
@@ -83,7 +83,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         report.set(key, v);
     }
     report.set("bytes_communicated", comm.sum_f64(communicated.total_bytes() as f64) as u64);
-    report.set("collectives_per_rank", communicated.to_json());
+    report.set("collectives_fit", collectives_json(comm, &communicated));
     let r = report.finish(comm, args.run.metrics.as_deref())?;
     if comm.is_root() {
         summary(&args, &sopts, &result, &model, comm.size(), &r);

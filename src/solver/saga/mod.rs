@@ -45,6 +45,7 @@ use crate::error::Result;
 use crate::sparse::parts;
 use anyhow::bail;
 use lazy::{block_len, LazySnapshot, LazyWeights};
+use ndarray::ArrayView2;
 use plan::Plan;
 use std::time::Instant;
 use step::StepBuffer;
@@ -113,7 +114,7 @@ impl<'a> Saga<'a> {
         lw.reserve(plan.steps_per_epoch);
         let mut intercept = vec![0.0; k];
         if let Some(ws) = warm {
-            let w: Vec<f64> = shard.owned.iter().flat_map(|&j| (0..k).map(move |c| ws.coef[c * d + j as usize])).collect();
+            let w: Vec<f64> = shard.owned.iter().flat_map(|&j| ws.coef.column(j as usize).to_vec()).collect();
             lw.set_weights(&w);
             intercept.copy_from_slice(&ws.intercept);
         }
@@ -417,12 +418,8 @@ impl Solver for Saga<'_> {
         self.shard.release_rows();
         let whole = self.comm.sum_f64_vec_identical(&whole);
         let (weights, intercept) = whole.split_at(d * k);
-        let mut coef = vec![0.0; k * d];
-        for j in 0..d {
-            for c in 0..k {
-                coef[c * d + j] = weights[j * k + c];
-            }
-        }
+        // Feature-major (d, K) on the wire; sklearn's coef_ is (K, d).
+        let coef = ArrayView2::from_shape((d, k), weights).expect("d x K weights").t().as_standard_layout().into_owned();
         Solution { coef, intercept: intercept.to_vec() }
     }
 
@@ -477,13 +474,14 @@ mod tests {
             let r = solve(&SolverOptions::default(), batch);
             assert!(r.converged, "batch {batch}");
             // Gradient of C * sum loss + 0.5 |w|^2 with respect to w and b.
-            let mut gw = r.coef.clone();
+            let coef = r.coef.as_slice().unwrap();
+            let mut gw = coef.to_vec();
             let mut gb = 0.0;
             for i in 0..4 {
                 let mut z = r.intercept[0];
                 let (cols, vals) = crate::sparse::row(&x, i);
                 for (&j, &v) in cols.iter().zip(vals) {
-                    z += v * r.coef[j as usize];
+                    z += v * coef[j as usize];
                 }
                 let g = super::super::loss::sigmoid(z) - y[i] as f64;
                 gb += g;
@@ -502,7 +500,7 @@ mod tests {
         let b = solve(&opts, 3);
         assert!((a.objective - b.objective).abs() < 1e-9 * a.objective, "{} {}", a.objective, b.objective);
         // Feature 2 is shared by both classes: L1 drives it to exactly zero.
-        assert_eq!(a.coef[2], 0.0);
+        assert_eq!(a.coef[[0, 2]], 0.0);
     }
 
     #[test]
