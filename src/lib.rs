@@ -1,9 +1,23 @@
 //! textsaga: scikit-learn's `TfidfVectorizer` + `LogisticRegression(solver="saga")`
 //! as an MPI program.
 //!
-//! Layout: pure computation (`text`, `tfidf`, `corpus::partition`) is kept apart
-//! from MPI (`comm`, `vocab_merge`, `features`) and from I/O (`corpus`,
-//! `output`), so the maths is unit-tested on one rank.
+//! Layers, each importing only from the ones above it in this list (no
+//! module cycles):
+//!
+//! 1. foundations: `error`, `log`, `faults`, `sparse` (CSR on sprs), `h5`
+//!    (HDF5 helpers), `collectives` (the trait every collective goes
+//!    through; MPI and in-process backends), `output` (outputs that appear
+//!    whole or not at all);
+//! 2. pure computation: `text` (decoding, tokenizer), `tfidf` (counting,
+//!    pruning, weighting), `scores`;
+//! 3. `corpus`: the HDF5 layouts, the split among ranks, reading and writing;
+//! 4. distributed algorithms over `&dyn Collectives`: `vectorizer`,
+//!    `classes`, `solver` (the problem, the `Solver` trait, SAGA);
+//! 5. results: `model`, `checkpoint` (named arrays), `run_report`, `predictor`;
+//! 6. the program: `cli` (flags resolved into the options above once), `commands`.
+//!
+//! The maths never names MPI, so every multi-rank behaviour runs at any rank
+//! count inside one process (`collectives::local`, `tests/in_process.rs`).
 
 pub mod checkpoint;
 pub mod classes;
@@ -15,11 +29,11 @@ pub mod error;
 pub mod faults;
 pub mod h5;
 pub mod log;
-pub mod scores;
 pub mod model;
 pub mod output;
 pub mod predictor;
 pub mod run_report;
+pub mod scores;
 pub mod solver;
 pub mod sparse;
 pub mod text;

@@ -3,23 +3,23 @@
 //! agreements), then the class and probabilities of each row. `predict`
 //! writes them; `evaluate` scores them against the labels.
 
-use crate::cli::InputArgs;
 use crate::collectives::Collectives;
-use crate::corpus::{read_slice, CorpusSlice, LabelNeed};
+use crate::corpus::{read_slice, CorpusSlice, LabelNeed, ReadOptions};
 use crate::error::Result;
 use crate::model::Model;
 use crate::run_report::RunReport;
 use crate::solver::loss::{argmax_class, probabilities};
 use crate::sparse::{row, Csr};
+use crate::text::DecodeError;
 use crate::vectorizer::transform;
 
 /// Collective: this rank's documents and their rows under the model's
 /// vectorizer (fixed vocabulary and idf).
-pub fn model_rows(comm: &dyn Collectives, model: &Model, input: &InputArgs, need: LabelNeed, report: &mut RunReport) -> Result<(CorpusSlice, Csr)> {
-    let slice = report.timed("read", || read_slice(&input.read_options(), comm.rank(), comm.size(), need));
+pub fn model_rows(comm: &dyn Collectives, model: &Model, input: &ReadOptions, policy: DecodeError, need: LabelNeed, report: &mut RunReport) -> Result<(CorpusSlice, Csr)> {
+    let slice = report.timed("read", || read_slice(input, comm.rank(), comm.size(), need));
     let slice = comm.agree(slice)?;
     let rows = report.timed("transform", || {
-        transform(&slice, &model.params.vectorizer, model.vocabulary.as_deref(), model.idf.as_deref(), input.decode_error, &input.data)
+        transform(&slice, &model.params.vectorizer, model.vocabulary.as_deref(), model.idf.as_deref(), policy, &input.path)
     });
     let rows = comm.agree(rows)?;
     Ok((slice, rows))

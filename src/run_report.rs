@@ -52,6 +52,11 @@ impl RunReport {
         self.phases.push((name, secs));
     }
 
+    /// Records several phases (the vectorizer's), in order.
+    pub fn phases(&mut self, phases: &[(&'static str, f64)]) {
+        phases.iter().for_each(|&(name, secs)| self.phase(name, secs));
+    }
+
     /// Times `f` as phase `name`.
     pub fn timed<T>(&mut self, name: &'static str, f: impl FnOnce() -> T) -> T {
         let t = Instant::now();

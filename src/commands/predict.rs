@@ -17,7 +17,7 @@ pub fn run(comm: &dyn Collectives, args: PredictArgs) -> Result<()> {
     let out = AtomicPath::new(&args.output, comm.is_root());
     comm.on_root(|| out.create_h5().map(drop))?;
     let model = comm.agree(Model::read(&args.model))?;
-    let (_, rows) = model_rows(comm, &model, &args.input, LabelNeed::Optional, &mut report)?;
+    let (_, rows) = model_rows(comm, &model, &args.input.read_options(), args.input.decode_error, LabelNeed::Optional, &mut report)?;
     let (pred, proba) = report.timed("predict", || score(&model, &rows, args.proba));
     let t = Instant::now();
     let labels = model.classes.decode(&pred);

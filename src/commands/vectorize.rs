@@ -24,7 +24,7 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     let slice = comm.agree(slice)?;
     let bytes_local = slice.bytes.len() as f64;
     let feats = fit_transform(comm, &slice, &opts, args.input.decode_error, &args.input.data)?;
-    feats.timings.record(&mut report);
+    report.phases(&feats.timings.phases());
     let t = Instant::now();
     write_matrix(comm, out, &feats, &slice, &opts)?;
     report.phase("write", t.elapsed().as_secs_f64());

@@ -6,7 +6,7 @@
 //! fallible local step (see `agree` in [`crate::collectives`]):
 //!
 //! 1. tokenize and count the local documents (fallible: strict decoding);
-//! 2. merge the ranks' terms into one sorted vocabulary (`vocab_merge`);
+//! 2. merge the ranks' terms into one sorted vocabulary ([`vocabulary`]);
 //! 3. allreduce the document frequencies (and, for `max_features`, the total
 //!    counts) over that shared column order;
 //! 4. prune and compute idf identically on every rank;
@@ -55,12 +55,9 @@ pub struct PhaseTimes {
 }
 
 impl PhaseTimes {
-    /// Adds the phases to a run report, in pipeline order.
-    pub fn record(&self, report: &mut crate::run_report::RunReport) {
-        report.phase("tokenize", self.tokenize);
-        report.phase("vocabulary_merge", self.vocabulary_merge);
-        report.phase("df_allreduce", self.df_allreduce);
-        report.phase("transform", self.transform);
+    /// The phases with their names, in pipeline order.
+    pub fn phases(&self) -> [(&'static str, f64); 4] {
+        [("tokenize", self.tokenize), ("vocabulary_merge", self.vocabulary_merge), ("df_allreduce", self.df_allreduce), ("transform", self.transform)]
     }
 }
 

@@ -117,7 +117,7 @@ fn read_and_vectorize(
     })?;
     let y = classes.encode(labels)?;
     let feats = fit_transform(comm, &slice, vopts, args.input.decode_error, &args.input.data)?;
-    feats.timings.record(report);
+    report.phases(&feats.timings.phases());
     Ok((classes, y, feats))
 }
 
