@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenmpi-dev openmpi-bin libhdf5-dev libclang-dev clang pkg-config)
+packages=(libopenmpi-dev openmpi-bin libhdf5-dev libclang-dev clang pkg-config procps)
 python3 -c "import venv, ensurepip" 2>/dev/null || packages+=(python3-venv)
 scripts/ensure-packages.sh "${packages[@]}"
 

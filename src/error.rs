@@ -53,6 +53,8 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         EXIT_USAGE
     } else if err.downcast_ref::<Interrupted>().is_some() {
         EXIT_INTERRUPTED
+    } else if let Some(s) = err.downcast_ref::<Stopped>() {
+        s.exit_code()
     } else {
         EXIT_ERROR
     }
@@ -72,6 +74,37 @@ impl fmt::Display for Interrupted {
     }
 }
 impl std::error::Error for Interrupted {}
+
+/// A run stopped by a signal at an agreement point, before the solver (or
+/// with no checkpoint to save): nothing was written. Exits 75 when the run
+/// can resume from a checkpoint, otherwise 128 + the signal.
+#[derive(Debug)]
+pub struct Stopped {
+    pub signal: i32,
+    pub name: &'static str,
+    pub resumable: bool,
+}
+
+impl Stopped {
+    pub fn exit_code(&self) -> i32 {
+        if self.resumable {
+            EXIT_INTERRUPTED
+        } else {
+            128 + self.signal
+        }
+    }
+}
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.resumable {
+            write!(f, "stopped by {}; no output written; run again with --resume to continue from the last checkpoint, if any", self.name)
+        } else {
+            write!(f, "stopped by {}; no output written; run the command again", self.name)
+        }
+    }
+}
+impl std::error::Error for Stopped {}
 
 /// One line: the error and its causes joined by ": ", newlines folded.
 pub fn one_line(err: &anyhow::Error) -> String {

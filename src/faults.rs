@@ -2,7 +2,18 @@
 //! no-hang guarantee (a panic on one rank ends every rank within seconds,
 //! with one line) can only be tested in a real MPI job.
 //!
-//! `TEXTSAGA_TEST_PANIC_RANK=R`: rank R panics after the fit's first epoch.
+//! - `TEXTSAGA_TEST_PANIC_RANK=R`: rank R panics after the fit's first epoch;
+//! - `TEXTSAGA_TEST_SIGNAL=PHASE:R`: rank R sends itself SIGUSR1 as phase
+//!   PHASE starts (`read`, `tokenize`, `vocabulary`, `transform`, `solver`,
+//!   `epoch`, `write`), so that a test stops a job in a phase of its choice.
+
+/// Sends SIGUSR1 to this process when the environment names this phase and rank.
+pub fn signal_if_asked(phase: &str, rank: usize) {
+    let Ok(v) = std::env::var("TEXTSAGA_TEST_SIGNAL") else { return };
+    if v.split_once(':').is_some_and(|(p, r)| p == phase && r.parse() == Ok(rank)) {
+        let _ = signal_hook::low_level::raise(signal_hook::consts::SIGUSR1);
+    }
+}
 
 /// Panics on the rank the environment names, after `epoch` epochs.
 pub fn panic_if_asked(rank: usize, epoch: usize) {

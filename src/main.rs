@@ -50,6 +50,10 @@ fn main() {
     let comm = MpiComm::new(universe.world());
     let comm: &dyn Collectives = &comm;
     install_panic_hook(comm.rank(), comm.size());
+    // A stop signal raises a flag the ranks agree on (see `signals`).
+    if let Err(e) = comm.agree(textsaga::signals::install().map_err(anyhow::Error::from)) {
+        std::process::exit(exit_code(&e));
+    }
     let code = match textsaga::commands::run(comm, cli.command) {
         Ok(()) => EXIT_OK,
         Err(e) => {

@@ -102,5 +102,5 @@ pub fn write_in_turns(
         comm.barrier();
     }
     comm.agree(result)?;
-    comm.agree(if comm.is_root() { out.commit() } else { Ok(()) })
+    comm.agree_final(if comm.is_root() { out.commit() } else { Ok(()) })
 }

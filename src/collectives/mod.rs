@@ -27,7 +27,7 @@ mod tally;
 
 pub use tally::{Counts, Kind, Tally};
 
-use crate::error::{exit_code, one_line, Reported, Result, EXIT_ERROR};
+use crate::error::{exit_code, one_line, Reported, Result};
 
 /// The reduction an allreduce applies element-wise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,26 +82,51 @@ impl dyn Collectives + '_ {
     /// get [`Reported`]. The line names the rank unless every rank failed
     /// (then the cause is common to all, such as a missing file).
     pub fn agree<T>(&self, result: Result<T>) -> Result<T> {
-        // One allreduce (MIN) of [first failing rank, -(any rank succeeded)].
-        let mut flags = [if result.is_err() { self.rank() as i64 } else { i64::MAX }, -(result.is_ok() as i64)];
+        self.agree_with(result, crate::signals::pending())
+    }
+
+    /// [`Self::agree`] after an output was committed: a stop signal is left
+    /// for the next agreement point, so the run never reports a stop (and
+    /// "no output written") after its output is whole.
+    pub fn agree_final<T>(&self, result: Result<T>) -> Result<T> {
+        self.agree_with(result, None)
+    }
+
+    fn agree_with<T>(&self, result: Result<T>, signal: Option<i32>) -> Result<T> {
+        // One allreduce (MIN) of [first failing rank and its exit code, -(any
+        // rank succeeded), -(a pending stop signal)]: every rank leaves with
+        // the same outcome and the same exit code.
+        let failed = |e: &anyhow::Error| (self.rank() as i64) * 256 + exit_code(e) as i64;
+        let signal = signal.unwrap_or(0) as i64;
+        let mut flags = [result.as_ref().err().map_or(i64::MAX, failed), -(result.is_ok() as i64), -signal];
         self.all_reduce_i64(&mut flags, Op::Min);
-        let (first, all_failed) = (flags[0], flags[1] == 0);
+        let (first, all_failed, signal) = (flags[0], flags[1] == 0, -flags[2] as i32);
+        let code = (first % 256) as i32;
         match result {
-            Ok(v) if first == i64::MAX => Ok(v),
-            Ok(_) => Err(Reported { code: EXIT_ERROR }.into()),
+            Ok(v) if first == i64::MAX && signal == 0 => Ok(v),
+            // Every rank succeeded, and some rank was asked to stop.
+            Ok(_) if first == i64::MAX => {
+                let stop = anyhow::Error::new(crate::signals::stopped(signal));
+                if self.is_root() {
+                    self.print_error(&stop, false);
+                }
+                Err(Reported { code: exit_code(&stop) }.into())
+            }
+            Ok(_) => Err(Reported { code }.into()),
             Err(e) => {
-                if first == self.rank() as i64 {
+                if first / 256 == self.rank() as i64 {
                     self.print_error(&e, !all_failed);
                 }
-                Err(Reported { code: exit_code(&e) }.into())
+                Err(Reported { code }.into())
             }
         }
     }
 
-    /// Collective: `work` on rank 0 only, agreed by every rank.
+    /// Collective: `work` on rank 0 only (a serial writer that commits its
+    /// own output), agreed by every rank as [`Self::agree_final`].
     pub fn on_root(&self, work: impl FnOnce() -> Result<()>) -> Result<()> {
         let result = if self.is_root() { work() } else { Ok(()) };
-        self.agree(result)
+        self.agree_final(result)
     }
 
     /// Prints an error line for this rank, naming the rank if asked to and

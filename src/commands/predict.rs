@@ -9,17 +9,23 @@ use crate::model::Model;
 use crate::predictor::{model_rows, score};
 use crate::corpus::labels::{create_labels, write_labels_at};
 use crate::output::{write_in_turns, AtomicPath};
+use crate::same_file::{named, refuse_overwriting};
 use crate::run_report::{phase_summary, RunReport};
 use std::time::Instant;
 
 pub fn run(comm: &dyn Collectives, args: PredictArgs) -> Result<()> {
     let mut report = RunReport::new("predict");
+    let mut outputs = vec![named("-o", &args.output)];
+    outputs.extend(args.run.metrics.as_deref().map(|m| named("--metrics", m)));
+    comm.agree(refuse_overwriting(&[named("--model", &args.model), named("--data", &args.input.data)], &outputs))?;
     let out = AtomicPath::new(&args.output, comm.is_root());
     comm.on_root(|| out.create_h5().map(drop))?;
     let model = comm.agree(Model::read(&args.model))?;
+    crate::faults::signal_if_asked("read", comm.rank());
     let (_, rows) = model_rows(comm, &model, &args.input.read_options(), args.input.decode_error, LabelNeed::Optional, &mut report)?;
     let (pred, proba) = report.timed("predict", || score(&model, &rows, args.proba));
     let t = Instant::now();
+    crate::faults::signal_if_asked("write", comm.rank());
     let labels = model.classes.decode(&pred);
     let (at, n) = comm.offset_of(pred.len());
     let k = model.classes.len();
@@ -42,6 +48,7 @@ pub fn run(comm: &dyn Collectives, args: PredictArgs) -> Result<()> {
             Ok(())
         },
     )?;
+    crate::signals::finished();
     report.phase("write", t.elapsed().as_secs_f64());
     report.set("documents", n);
     let r = report.finish(comm, args.run.metrics.as_deref())?;

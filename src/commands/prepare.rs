@@ -3,6 +3,7 @@
 
 use crate::cli::{InputFormat, PrepareArgs};
 use crate::collectives::Collectives;
+use crate::same_file::{named, refuse_overwriting, Named};
 use crate::corpus::CorpusWriter;
 use crate::error::Result;
 use crate::text::{decode, DecodeError};
@@ -12,6 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 pub fn run(comm: &dyn Collectives, args: PrepareArgs) -> Result<()> {
+    let inputs: Vec<Named> = args.inputs.iter().map(|p| named("input", p)).collect();
+    comm.agree(refuse_overwriting(&inputs, &[named("-o", &args.output)]))?;
     comm.on_root(|| prepare(&args))
 }
 

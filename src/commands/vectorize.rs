@@ -8,6 +8,7 @@ use crate::vectorizer::{fit_transform, Features};
 use crate::corpus::labels::{create_labels, write_labels_at};
 use crate::h5::{create_1d, to_vlen, write_1d, write_at};
 use crate::output::{write_in_turns, AtomicPath};
+use crate::same_file::{named, refuse_overwriting};
 use crate::sparse::parts;
 use crate::run_report::{phase_summary, RunReport};
 use crate::tfidf::VectorizerOptions;
@@ -15,18 +16,24 @@ use std::time::Instant;
 
 pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     let mut report = RunReport::new("vectorize");
+    let mut outputs = vec![named("-o", &args.output)];
+    outputs.extend(args.run.metrics.as_deref().map(|m| named("--metrics", m)));
+    comm.agree(refuse_overwriting(&[named("--data", &args.input.data)], &outputs))?;
     let opts = comm.agree(args.vectorizer.options())?;
     let out = AtomicPath::new(&args.output, comm.is_root());
     // Fail before the work, not after it, when the output cannot be written.
     comm.on_root(|| out.create_h5().map(drop))?;
 
+    crate::faults::signal_if_asked("read", comm.rank());
     let slice = report.timed("read", || read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Optional));
     let slice = comm.agree(slice)?;
     let bytes_local = slice.bytes.len() as f64;
     let feats = fit_transform(comm, &slice, &opts, args.input.decode_error, &args.input.data)?;
     report.phases(&feats.timings.phases());
     let t = Instant::now();
+    crate::faults::signal_if_asked("write", comm.rank());
     write_matrix(comm, out, &feats, &slice, &opts)?;
+    crate::signals::finished();
     report.phase("write", t.elapsed().as_secs_f64());
 
     let nnz = comm.sum_f64(feats.rows.nnz() as f64) as u64;

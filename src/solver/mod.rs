@@ -95,6 +95,8 @@ pub trait FitHooks {
     fn stop_requested(&self) -> bool {
         false
     }
+    /// Every rank is stopping at the request (before the last checkpoint).
+    fn stopping(&mut self) {}
     /// Whether to checkpoint after `epochs_done` complete epochs.
     fn checkpoint_due(&self, _epochs_done: usize) -> bool {
         false
@@ -132,6 +134,7 @@ pub fn drive(solver: &mut dyn Solver, max_iter: usize, hooks: &mut dyn FitHooks)
     while solver.epochs_done() < max_iter {
         match solver.epoch(hooks)? {
             Epoch::Stopped { epoch, step } => {
+                hooks.stopping();
                 hooks.checkpoint(&solver.state())?;
                 return Err(Interrupted { epoch, step }.into());
             }

@@ -73,10 +73,21 @@ fn doc_text<'a>(slice: &'a CorpusSlice, i: usize, policy: DecodeError, path: &Pa
     })
 }
 
+/// Every few thousand documents, a stop signal ends the local loop (see
+/// `signals`): a signalled rank reaches the next agreement point in well
+/// under a second, not after its whole slice.
+fn stop_point(i: usize) -> Result<()> {
+    if i % 4096 == 0 {
+        crate::signals::check()?;
+    }
+    Ok(())
+}
+
 /// Raw counts of this rank's documents over a local vocabulary.
 fn count_terms(slice: &CorpusSlice, analyzer: &mut Analyzer, policy: DecodeError, path: &Path) -> Result<LocalVocabulary> {
     let mut v = LocalVocabulary::new();
     for i in 0..slice.len() {
+        stop_point(i)?;
         v.add_document(analyzer, &doc_text(slice, i, policy, path)?);
     }
     v.finish_counting();
@@ -87,6 +98,7 @@ fn count_terms(slice: &CorpusSlice, analyzer: &mut Analyzer, policy: DecodeError
 fn count_hashed(slice: &CorpusSlice, analyzer: &mut Analyzer, n: u32, alternate_sign: bool, policy: DecodeError, path: &Path) -> Result<HashedCounter> {
     let mut h = HashedCounter::new(n, alternate_sign);
     for i in 0..slice.len() {
+        stop_point(i)?;
         h.add_document(analyzer, &doc_text(slice, i, policy, path)?);
     }
     Ok(h)
@@ -106,10 +118,12 @@ pub fn fit_transform(
     if let Some(n_features) = opts.hashing {
         return fit_transform_hashed(comm, slice, opts, n_features, &mut analyzer, policy, path);
     }
+    crate::faults::signal_if_asked("tokenize", comm.rank());
     let t0 = Instant::now();
     let local = comm.agree(count_terms(slice, &mut analyzer, policy, path))?;
     timings.tokenize = t0.elapsed().as_secs_f64();
 
+    crate::faults::signal_if_asked("vocabulary", comm.rank());
     let t1 = Instant::now();
     let vocab = merge_vocabulary(comm, local.terms.iter());
     let vocab = comm.agree(vocab)?;
@@ -120,6 +134,7 @@ pub fn fit_transform(
     let (df, tf) = global_frequencies(comm, &local, &to_global, vocab.len(), opts);
     timings.df_allreduce = t2.elapsed().as_secs_f64();
 
+    crate::faults::signal_if_asked("transform", comm.rank());
     let t3 = Instant::now();
     let n_docs = slice.n_total as u64;
     let (mask, new_col) = comm.agree(prune(&df, &tf, n_docs, opts))?;

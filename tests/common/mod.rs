@@ -54,6 +54,28 @@ pub fn textsaga(ranks: usize, args: &[&str]) -> Run {
     launch(cmd)
 }
 
+/// Runs `textsaga args` on `ranks` ranks with extra environment variables
+/// passed to every rank.
+pub fn textsaga_env(ranks: usize, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = launcher(ranks);
+    for (k, v) in env {
+        cmd.env(k, v);
+        if is_openmpi() {
+            cmd.arg("-x").arg(k);
+        }
+    }
+    cmd.arg(BIN).args(args);
+    launch(cmd)
+}
+
+/// No process of this test is left running: none has `marker` (a path
+/// unique to the test) on its command line.
+pub fn assert_no_rank_left(marker: &str) {
+    let out = Command::new("pgrep").arg("-f").arg(marker).output().expect("pgrep (procps) is installed");
+    let pids = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(pids.is_empty(), "processes still running for {marker}: {pids}");
+}
+
 /// Runs the binary directly, without a launcher (singleton MPI).
 pub fn textsaga_plain(args: &[&str]) -> Run {
     let mut cmd = Command::new(BIN);

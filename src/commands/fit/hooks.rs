@@ -6,23 +6,9 @@
 use crate::checkpoint;
 use crate::cli::OpsArgs;
 use crate::collectives::Collectives;
-use crate::error::Result;
+use crate::error::{Interrupted, Result};
 use crate::solver::{EpochReport, FitHooks, SolverState};
-use signal_hook::consts::{SIGTERM, SIGUSR1, SIGUSR2};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
-/// Collective: a flag that SIGTERM, SIGUSR1 and SIGUSR2 raise, when a
-/// checkpoint path is given (without one, a signal ends the job as usual).
-pub fn stop_flag(comm: &dyn Collectives, ops: &OpsArgs) -> Result<Arc<AtomicBool>> {
-    let stop = Arc::new(AtomicBool::new(false));
-    if ops.checkpoint.is_some() {
-        for sig in [SIGTERM, SIGUSR1, SIGUSR2] {
-            comm.agree(signal_hook::flag::register(sig, Arc::clone(&stop)).map(drop).map_err(anyhow::Error::from))?;
-        }
-    }
-    Ok(stop)
-}
+use crate::signals;
 
 /// Progress lines, checkpoints and the stop flag for the solver.
 pub struct Hooks<'a> {
@@ -30,7 +16,8 @@ pub struct Hooks<'a> {
     pub ops: &'a OpsArgs,
     pub fingerprint: &'a serde_json::Value,
     pub solver: &'static str,
-    pub stop: &'a AtomicBool,
+    /// The signal the solver stopped at, once it has.
+    pub stopped_by: Option<i32>,
     pub quiet: bool,
     /// A progress bar within epochs, only when stderr is a terminal (batch logs get plain lines).
     pub bar: bool,
@@ -38,16 +25,30 @@ pub struct Hooks<'a> {
 
 impl FitHooks for Hooks<'_> {
     fn stop_requested(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
+        signals::pending().is_some()
+    }
+    fn stopping(&mut self) {
+        // Honoured here: the checkpoint that follows must not stop itself.
+        // Only some ranks may have the signal; every rank learns which.
+        self.stopped_by = Some(self.agreed_signal());
+        signals::acknowledge();
     }
     fn checkpoint_due(&self, epochs_done: usize) -> bool {
         self.ops.checkpoint.is_some() && epochs_done as u64 % self.ops.checkpoint_every == 0
     }
     fn checkpoint(&mut self, state: &SolverState) -> Result<()> {
-        match &self.ops.checkpoint {
-            Some(path) => checkpoint::save(self.comm, path, self.fingerprint, self.solver, state),
-            None => Ok(()),
+        let Some(path) = &self.ops.checkpoint else { return Ok(()) };
+        // A signal that arrives just before a checkpoint: save it, then stop.
+        let stop_now = self.stopped_by.is_none() && self.agreed_signal() > 0;
+        if stop_now {
+            self.stopping();
         }
+        checkpoint::save(self.comm, path, self.fingerprint, self.solver, state)?;
+        if stop_now {
+            let at = |n| state.get_int(n).unwrap_or(0) as usize;
+            return Err(Interrupted { epoch: at("epoch"), step: at("step") }.into());
+        }
+        Ok(())
     }
     fn step(&mut self, epoch: usize, done: usize, steps: usize) {
         if self.bar {
@@ -56,6 +57,7 @@ impl FitHooks for Hooks<'_> {
     }
     fn epoch(&mut self, r: &EpochReport) {
         crate::faults::panic_if_asked(self.comm.rank(), r.epoch);
+        crate::faults::signal_if_asked("epoch", self.comm.rank());
         if self.bar {
             // Clear the progress bar before the epoch's line.
             eprint!("\r{:79}\r", "");
@@ -66,6 +68,13 @@ impl FitHooks for Hooks<'_> {
                 r.epoch, r.objective_estimate, r.relative_change, r.elapsed, r.samples_per_second
             );
         }
+    }
+}
+
+impl Hooks<'_> {
+    /// Collective: the stop signal any rank has pending (0: none).
+    fn agreed_signal(&self) -> i32 {
+        self.comm.max_f64(signals::pending().unwrap_or(0) as f64) as i32
     }
 }
 

@@ -11,6 +11,8 @@ use crate::corpus::{read_slice, LabelNeed, Labels};
 use crate::error::Result;
 use crate::model::{Model, Params};
 use crate::output::AtomicPath;
+use crate::same_file::{named, refuse_overwriting};
+use crate::signals;
 use crate::run_report::{collectives_json, phase_summary, RunReport};
 use crate::solver::{fit, FitResult, SolverOptions, SolverState, TrainingSet, WarmStart};
 use crate::vectorizer::{fit_transform, Features};
@@ -24,6 +26,10 @@ const SOLVER: &str = "saga";
 
 pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     let mut report = RunReport::new("fit");
+    comm.agree(refuse_overwriting_inputs(&args))?;
+    if args.ops.checkpoint.is_some() {
+        signals::set_resumable();
+    }
     let vopts = comm.agree(args.vectorizer.options())?;
     let sopts = comm.agree(args.solver.options())?;
     // Fail before the work when the model cannot be written.
@@ -45,12 +51,17 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     let data = TrainingSet { x: &feats.rows, y: &y, sample_weight: &sample_weight, n_features: feats.n_features, n_classes: k, n_total: feats.n_docs };
     let fingerprint = fingerprint(comm, &args, &vopts, &sopts, &feats, &classes);
     let resume = resume_state(comm, &args, &fingerprint)?;
-    let stop = hooks::stop_flag(comm, &args.ops)?;
     let quiet = args.common.quiet || !comm.is_root();
     let bar = !quiet && std::io::stderr().is_terminal();
-    let mut hooks = Hooks { comm, ops: &args.ops, fingerprint: &fingerprint, solver: SOLVER, stop: &stop, quiet, bar };
+    let mut hooks = Hooks { comm, ops: &args.ops, fingerprint: &fingerprint, solver: SOLVER, stopped_by: None, quiet, bar };
     let (t_fit, before) = (Instant::now(), comm.tally().snapshot());
+    crate::faults::signal_if_asked("solver", comm.rank());
     let result = fit(&data, &sopts, warm.as_ref(), resume, comm, &mut hooks);
+    // Without a checkpoint a stopped fit has saved nothing: say so, and exit 128 + signal.
+    let result = match (result, hooks.stopped_by) {
+        (Err(e), Some(sig)) if args.ops.checkpoint.is_none() && e.is::<crate::error::Interrupted>() => Err(signals::stopped(sig).into()),
+        (r, _) => r,
+    };
     // Failures inside the solver are agreed on by its collectives; agree once more for the others.
     let mut result = comm.agree(result)?;
     report.phase("fit", t_fit.elapsed().as_secs_f64());
@@ -69,7 +80,10 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         converged: result.converged,
     };
     let t_write = Instant::now();
+    crate::faults::signal_if_asked("write", comm.rank());
+    comm.agree(Ok(()))?; // the last point to stop: the model is written whole after it
     comm.on_root(|| model.write(&args.model))?;
+    signals::finished();
     report.phase("write", t_write.elapsed().as_secs_f64());
 
     report.set("documents", feats.n_docs);
@@ -91,6 +105,17 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     Ok(())
 }
 
+/// The model, metrics and checkpoint may not be the data, the warm start
+/// or each other (the checkpoint is read back only by `--resume`).
+fn refuse_overwriting_inputs(args: &FitArgs) -> Result<()> {
+    let mut inputs = vec![named("--data", &args.input.data)];
+    inputs.extend(args.solver.warm_start.as_deref().map(|p| named("--warm-start", p)));
+    let mut outputs = vec![named("--model", &args.model)];
+    outputs.extend(args.run.metrics.as_deref().map(|m| named("--metrics", m)));
+    outputs.extend(args.ops.checkpoint.as_deref().map(|c| named("--checkpoint", c)));
+    refuse_overwriting(&inputs, &outputs)
+}
+
 /// Collective: this rank's labelled slice, the classes of the whole
 /// corpus, its labels as class indices, and its TF-IDF rows.
 fn read_and_vectorize(
@@ -99,6 +124,7 @@ fn read_and_vectorize(
     vopts: &crate::tfidf::VectorizerOptions,
     report: &mut RunReport,
 ) -> Result<(Classes, Vec<u32>, Features)> {
+    crate::faults::signal_if_asked("read", comm.rank());
     let slice = report.timed("read", || read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Required));
     let slice = comm.agree(slice)?;
     let labels = slice.labels.as_ref().expect("labels are required");

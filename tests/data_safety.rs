@@ -1,0 +1,124 @@
+//! Data is never lost, and every phase stops cleanly (issue 12), at 3 ranks
+//! under a real launcher: each case asserts the exit code, one error line
+//! naming the argument or cause, every rank gone within 10 s, no output or
+//! temporary file left, and every input file unchanged byte for byte.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const RANKS: usize = 3;
+
+/// A corpus, a model fitted on it, and a JSON Lines file, in a fresh folder.
+fn setup(name: &str) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    let dir = scratch(name);
+    let (data, model, jsonl) = (dir.join("c.h5"), dir.join("m.h5"), dir.join("x.jsonl"));
+    ok(1, &["generate", "-o", s(&data), "--docs", "600", "--classes", "3", "--seed", "4", "--quiet"]);
+    ok(RANKS, &["fit", "--data", s(&data), "--model", s(&model), "--max-iter", "3", "--quiet"]);
+    std::fs::write(&jsonl, "{\"text\": \"a b\", \"label\": 1}\n").unwrap();
+    (dir, data, model, jsonl)
+}
+
+/// Runs a case that must fail and leave everything as it was.
+fn refused(dir: &Path, args: &[&str], env: &[(&str, &str)], code: i32, needle: &str, inputs: &[&Path], absent: &[&str]) -> Run {
+    let before: Vec<Vec<u8>> = inputs.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let r = textsaga_env(RANKS, args, env);
+    assert_eq!(r.code, code, "{args:?} {env:?}: exit code\n{}", r.stderr);
+    let lines = r.error_lines();
+    assert_eq!(lines.len(), 1, "{args:?} {env:?}: one error line\n{}", r.stderr);
+    assert!(lines[0].contains(needle), "{args:?} {env:?}: wanted '{needle}' in\n{}", lines[0]);
+    assert!(r.elapsed < Duration::from_secs(10), "{args:?}: took {:?}", r.elapsed);
+    assert_no_rank_left(&format!("{}/", s(dir)));
+    for (p, b) in inputs.iter().zip(&before) {
+        assert!(std::fs::read(p).unwrap() == *b, "{args:?}: input {} changed", p.display());
+    }
+    for name in absent {
+        assert!(!dir.join(name).exists(), "{args:?}: {name} was left behind");
+    }
+    let partial = std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()).any(|e| e.file_name().to_string_lossy().contains("partial"));
+    assert!(!partial, "{args:?}: a partial file was left");
+    r
+}
+
+#[test]
+fn an_output_over_an_input_is_refused_before_any_work() {
+    let (dir, data, model, jsonl) = setup("same-file");
+    let (link, hard) = (dir.join("link.h5"), dir.join("hard.h5"));
+    std::os::unix::fs::symlink(&data, &link).unwrap();
+    std::fs::hard_link(&data, &hard).unwrap();
+    let new = dir.join("new.h5");
+    let (d, m, new) = (s(&data), s(&model), s(&new));
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["vectorize", "--data", d, "-o", d], "-o '"),
+        (vec!["fit", "--data", d, "--model", s(&link)], "--model '"),
+        (vec!["predict", "--model", m, "--data", d, "-o", s(&hard)], "-o '"),
+        (vec!["predict", "--model", m, "--data", d, "-o", m], "same file as --model"),
+        (vec!["fit", "--data", d, "--model", new, "--metrics", d], "--metrics '"),
+        (vec!["fit", "--data", d, "--model", new, "--checkpoint", s(&hard)], "--checkpoint '"),
+        (vec!["fit", "--data", d, "--model", m, "--warm-start", m], "same file as --warm-start"),
+        (vec!["evaluate", "--model", m, "--data", d], ""),
+        (vec!["prepare", s(&jsonl), "-o", s(&jsonl)], "-o '"),
+        (vec!["vectorize", "--data", d, "-o", new, "--metrics", new], "give each output its own path"),
+    ];
+    for (args, needle) in cases {
+        if needle.is_empty() {
+            // evaluate writes nothing: nothing to refuse.
+            assert_eq!(textsaga(RANKS, &args).code, 0);
+            continue;
+        }
+        let r = refused(&dir, &args, &[], 1, needle, &[&data, &model, &jsonl], &["new.h5"]);
+        assert!(r.error_lines()[0].contains("same file"), "{}", r.stderr);
+    }
+}
+
+/// A signal (SIGUSR1, raised by one rank as a phase starts) stops every
+/// rank at the next agreement point: nothing written, 128 + 10 without a
+/// checkpoint to resume from.
+#[test]
+fn a_signal_in_any_phase_stops_cleanly() {
+    let (dir, data, model, _) = setup("signals");
+    let out = dir.join("out.h5");
+    let (d, m, out) = (s(&data), s(&model), s(&out));
+    let inputs = [data.as_path(), model.as_path()];
+    for phase in ["read", "tokenize", "vocabulary", "transform", "write"] {
+        for rank in ["0", "2"] {
+            let env = [("TEXTSAGA_TEST_SIGNAL", format!("{phase}:{rank}"))];
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            refused(&dir, &["vectorize", "--data", d, "-o", out, "--quiet"], &env, 138, "stopped by SIGUSR1", &inputs, &["out.h5"]);
+            refused(&dir, &["fit", "--data", d, "--model", out, "--quiet"], &env, 138, "stopped by SIGUSR1", &inputs, &["out.h5"]);
+        }
+    }
+    for phase in ["read", "write"] {
+        let env = [("TEXTSAGA_TEST_SIGNAL", format!("{phase}:1"))];
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        refused(&dir, &["predict", "--model", m, "--data", d, "-o", out, "--proba"], &env, 138, "stopped by SIGUSR1", &inputs, &["out.h5"]);
+    }
+    let env = [("TEXTSAGA_TEST_SIGNAL", "epoch:1")];
+    refused(&dir, &["fit", "--data", d, "--model", out, "--max-iter", "4"], &env, 138, "no output written", &inputs, &["out.h5"]);
+}
+
+/// With a checkpoint path a stop exits 75 in every phase, so a requeued job
+/// runs again; a stop after an epoch writes the checkpoint, and resuming
+/// gives the model of an uninterrupted fit, bit for bit.
+#[test]
+fn with_a_checkpoint_every_stop_exits_75_and_resumes() {
+    let (dir, data, _, _) = setup("signals-checkpoint");
+    let (out, ck) = (dir.join("out.h5"), dir.join("ck.h5"));
+    let (d, out, ck) = (s(&data), s(&out), s(&ck));
+    let fit = ["fit", "--data", d, "--model", out, "--max-iter", "4", "--checkpoint", ck, "--quiet"];
+    for phase in ["read", "tokenize", "vocabulary", "solver"] {
+        let env = [("TEXTSAGA_TEST_SIGNAL", format!("{phase}:2"))];
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        refused(&dir, &fit, &env, 75, "run again with --resume", &[&data], &["out.h5", "ck.h5"]);
+    }
+    refused(&dir, &fit, &[("TEXTSAGA_TEST_SIGNAL", "epoch:2")], 75, "checkpoint written", &[&data], &["out.h5"]);
+    assert!(dir.join("ck.h5").exists(), "the checkpoint is written before stopping");
+    let mut resume = fit.to_vec();
+    resume.push("--resume");
+    ok(RANKS, &resume);
+    let whole = dir.join("whole.h5");
+    ok(RANKS, &["fit", "--data", d, "--model", s(&whole), "--max-iter", "4", "--quiet"]);
+    let coef = |p: &Path| hdf5::File::open(p).unwrap().dataset("coef").unwrap().read_raw::<f64>().unwrap();
+    assert_eq!(coef(&dir.join("out.h5")), coef(&whole));
+}
