@@ -11,7 +11,7 @@ packages=(libopenmpi-dev openmpi-bin libhdf5-dev libclang-dev clang pkg-config p
 python3 -c "import venv, ensurepip" 2>/dev/null || packages+=(python3-venv)
 scripts/ensure-packages.sh "${packages[@]}"
 
-if ! .venv/bin/python -c "import sklearn, h5py, scipy, pytest, joblib" 2>/dev/null; then
+if ! .venv/bin/python -c "import sklearn, h5py, scipy, pytest, joblib, pyarrow, zstandard" 2>/dev/null; then
     echo "setup: creating .venv with scikit-learn and h5py"
     python3 -m venv .venv
     .venv/bin/pip install -q --upgrade pip

@@ -226,11 +226,14 @@ pub struct VectorizeArgs {
 /// Input formats `prepare` reads.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InputFormat {
-    /// Guess from the file name (.jsonl/.ndjson, .csv, .tsv/.tab) or a folder.
+    /// Guess from the file name (.jsonl/.ndjson, .csv, .tsv/.tab, .parquet, each
+    /// text format also .gz or .zst) or a folder.
     Auto,
     Jsonl,
     Csv,
     Tsv,
+    /// Apache Parquet (snappy, gzip, zstd or lz4 compressed).
+    Parquet,
     /// One sub-folder per class, one file per document (sklearn's load_files).
     Folder,
 }
@@ -249,7 +252,8 @@ pub struct PrepareArgs {
     /// JSON key or CSV column holding the text.
     #[arg(long, default_value = "text", value_name = "NAME")]
     pub text_field: String,
-    /// JSON key or CSV column holding the label.
+    /// JSON key, CSV or Parquet column holding the label; `none`, or a field the
+    /// input does not have, makes an unlabelled corpus (to predict on).
     #[arg(long, default_value = "label", value_name = "NAME")]
     pub label_field: String,
     /// What to do with bytes that are not UTF-8 (sklearn's decode_error).

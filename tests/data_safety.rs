@@ -122,3 +122,43 @@ fn with_a_checkpoint_every_stop_exits_75_and_resumes() {
     let coef = |p: &Path| hdf5::File::open(p).unwrap().dataset("coef").unwrap().read_raw::<f64>().unwrap();
     assert_eq!(coef(&dir.join("out.h5")), coef(&whole));
 }
+
+/// Inputs a user may have that cannot be used as they are: one line saying
+/// what is wrong and where, nothing written, inputs unchanged.
+#[test]
+fn unusable_inputs_say_what_is_wrong() {
+    let dir = scratch("inputs");
+    let texts: Vec<hdf5::types::VarLenUnicode> = ["a b", "c d", "e f", "g h"].iter().map(|t| t.parse().unwrap()).collect();
+    let corpus = |name: &str, labels: &dyn Fn(&hdf5::File)| -> PathBuf {
+        let p = dir.join(name);
+        let f = hdf5::File::create(&p).unwrap();
+        f.new_dataset_builder().with_data(&texts).create("text").unwrap();
+        labels(&f);
+        p
+    };
+    let fraction = corpus("fraction.h5", &|f| drop(f.new_dataset_builder().with_data(&[0.0, 1.0, 1.5, 0.0]).create("label").unwrap()));
+    let nan = corpus("nan.h5", &|f| drop(f.new_dataset_builder().with_data(&[0.0, 1.0, 1.0, f64::NAN]).create("label").unwrap()));
+    let two_d = corpus("2d.h5", &|f| drop(f.new_dataset_builder().with_data(&ndarray::arr2(&[[0i64], [1], [1], [0]])).create("label").unwrap()));
+    let none = corpus("none.h5", &|_| {});
+    let out = dir.join("out.h5");
+    let fit = |data: &Path| vec!["fit".to_string(), "--data".into(), s(data).into(), "--model".into(), s(&out).into()];
+    let cases: Vec<(Vec<String>, &str, &Path)> = vec![
+        (fit(&fraction), "the label of document 2 is 1.5, not a whole number", &fraction),
+        (fit(&nan), "the label of document 3 is NaN", &nan),
+        (fit(&two_d), "has shape [4, 1]; labels must be 1-D", &two_d),
+        (fit(&none), "fit and evaluate need labels", &none),
+    ];
+    for (args, needle, input) in &cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        refused(&dir, &args, &[], 1, needle, &[input], &["out.h5"]);
+    }
+    let mixed = dir.join("mixed.jsonl");
+    std::fs::write(&mixed, "{\"text\": \"a\"}\n{\"text\": \"b\", \"label\": 1}\n").unwrap();
+    let damaged = dir.join("damaged.parquet");
+    std::fs::write(&damaged, b"PAR1 this is not a parquet file PAR1").unwrap();
+    let bad_gz = dir.join("bad.jsonl.gz");
+    std::fs::write(&bad_gz, b"not gzip at all").unwrap();
+    for (input, needle) in [(&mixed, "line 2: has a 'label' field but the file's first record has none"), (&damaged, "is not a Parquet file"), (&bad_gz, "bad.jsonl.gz")] {
+        refused(&dir, &["prepare", s(input), "-o", s(&out)], &[], 1, needle, &[input], &["out.h5"]);
+    }
+}

@@ -48,7 +48,7 @@ fn bad_fits_end_cleanly_on_every_rank() {
         let docs: Vec<hdf5::types::VarLenUnicode> = ["one doc", "two doc"].iter().map(|x| x.parse().unwrap()).collect();
         f.new_dataset_builder().with_data(&docs).create("text").unwrap();
     }
-    fit_fails(&dir, 2, &["--data", s(&unlabelled)], 1, "has no label dataset 'label'");
+    fit_fails(&dir, 2, &["--data", s(&unlabelled)], 1, "has no labels: no dataset 'label'");
 }
 
 #[test]

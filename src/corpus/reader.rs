@@ -76,7 +76,15 @@ pub fn read_slice(opts: &ReadOptions, rank: usize, ranks: usize, need: LabelNeed
     match file.dataset(&opts.label_dataset) {
         Ok(ds) => {
             let n = ds.shape().iter().product::<usize>();
-            if ds.ndim() != 1 || n != slice.n_total {
+            if ds.ndim() != 1 {
+                bail!(
+                    "'{}': '{}' has shape {:?}; labels must be 1-D, one per document (in numpy: label.ravel())",
+                    path.display(),
+                    opts.label_dataset,
+                    ds.shape()
+                );
+            }
+            if n != slice.n_total {
                 bail!(
                     "'{}': '{}' has {} documents but '{}' has {} labels",
                     path.display(),
@@ -92,7 +100,8 @@ pub fn read_slice(opts: &ReadOptions, rank: usize, ranks: usize, need: LabelNeed
             );
         }
         Err(_) if need == LabelNeed::Required => bail!(
-            "'{}' has no label dataset '{}' (it holds: {}); name it with --label-dataset",
+            "'{}' has no labels: no dataset '{}' (it holds: {}); fit and evaluate need labels: name them with --label-dataset, \
+             or prepare the corpus with its label field (an unlabelled corpus is for predict)",
             path.display(),
             opts.label_dataset,
             members(&file)
@@ -201,10 +210,42 @@ fn for_each_string(ds: &Dataset, start: usize, end: usize, mut f: impl FnMut(&[u
                 }
             }
         }
+        TypeDescriptor::FixedAscii(width) | TypeDescriptor::FixedUnicode(width) => read_fixed(ds, width, start, end, f)?,
         other => bail!(
-            "holds {}, expected variable-length strings (h5py's str) or the fast layout (text/bytes, text/offsets)",
+            "holds {}, expected strings (h5py's str or bytes) or the fast layout (text/bytes, text/offsets)",
             describe(&other)
         ),
+    }
+    Ok(())
+}
+
+/// Fixed-length strings (what numpy's `S` dtype gives h5py), NUL padding
+/// stripped as numpy strips it. HDF5 converts each string to the next
+/// supported width (a fixed set, since widths are compile-time here).
+fn read_fixed(ds: &Dataset, width: usize, start: usize, end: usize, f: impl FnMut(&[u8])) -> Result<()> {
+    let unicode = matches!(ds.dtype()?.to_descriptor()?, TypeDescriptor::FixedUnicode(_));
+    macro_rules! widths {
+        ($($n:literal)*) => {
+            $(if width <= $n {
+                return if unicode {
+                    read_fixed_as::<hdf5::types::FixedUnicode<$n>>(ds, $n, start, end, f, |s| s.as_bytes())
+                } else {
+                    read_fixed_as::<hdf5::types::FixedAscii<$n>>(ds, $n, start, end, f, |s| s.as_bytes())
+                };
+            })*
+        };
+    }
+    widths!(16 64 256 1024 4096 16384 65536);
+    bail!("holds fixed-length strings of {width} bytes, longer than textsaga reads (65536); store variable-length strings (h5py's str)")
+}
+
+fn read_fixed_as<T: hdf5::H5Type>(ds: &Dataset, width: usize, start: usize, end: usize, mut f: impl FnMut(&[u8]), bytes: impl Fn(&T) -> &[u8]) -> Result<()> {
+    // About 64 MB a block, whatever the width.
+    let block = ((64 << 20) / width).max(1);
+    for a in (start..end).step_by(block) {
+        for s in ds.read_slice_1d::<T, _>(a..(a + block).min(end))?.iter() {
+            f(bytes(s));
+        }
     }
     Ok(())
 }
@@ -223,9 +264,31 @@ fn read_labels(ds: &Dataset, start: usize, end: usize) -> Result<Labels> {
             }
             Ok(Labels::Int(ds.read_slice_1d::<i64, _>(start..end)?.to_vec()))
         }
-        TypeDescriptor::VarLenUnicode | TypeDescriptor::VarLenAscii => Ok(Labels::Str(read_strings(ds, start, end)?)),
+        TypeDescriptor::Float(_) => {
+            let v: Vec<f64> = if start == end { Vec::new() } else { ds.read_slice_1d::<f64, _>(start..end)?.to_vec() };
+            whole_numbers(&v, start).map(Labels::Int)
+        }
+        TypeDescriptor::VarLenUnicode | TypeDescriptor::VarLenAscii | TypeDescriptor::FixedAscii(_) | TypeDescriptor::FixedUnicode(_) => {
+            Ok(Labels::Str(read_strings(ds, start, end)?))
+        }
         other => bail!("holds {}, expected integer or string labels", describe(&other)),
     }
+}
+
+/// Float labels that are whole numbers (pandas often stores 0.0/1.0) as
+/// integers, as scikit-learn accepts them; NaN or a fraction names the
+/// document (`first` is the global index of `v[0]`).
+fn whole_numbers(v: &[f64], first: usize) -> Result<Vec<i64>> {
+    v.iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            if x.fract() == 0.0 && x.abs() < 9.0e15 {
+                Ok(x as i64)
+            } else {
+                Err(anyhow!("the label of document {} is {x}, not a whole number; classes must be integers or strings", first + i))
+            }
+        })
+        .collect()
 }
 
 fn describe(t: &TypeDescriptor) -> String {

@@ -27,6 +27,8 @@ pub struct CorpusWriter {
     total_bytes: u64,
     labels: LabelBuilder,
     int_labels: Vec<i64>,
+    /// Whether the documents carry labels, set by the first one.
+    labelled: Option<bool>,
 }
 
 impl CorpusWriter {
@@ -48,6 +50,7 @@ impl CorpusWriter {
             total_bytes: 0,
             labels: LabelBuilder::default(),
             int_labels: Vec::new(),
+            labelled: None,
         })
     }
 
@@ -58,16 +61,29 @@ impl CorpusWriter {
         self.len() == 0
     }
 
-    /// Appends one document whose label is text (type inferred at the end).
-    pub fn push(&mut self, text: &[u8], label: String) -> Result<()> {
-        self.labels.push(label);
+    /// Appends one document whose label, if any, is text (type inferred at
+    /// the end). Every document has a label, or none has.
+    pub fn push(&mut self, text: &[u8], label: Option<String>) -> Result<()> {
+        self.expect_labels(label.is_some())?;
+        if let Some(label) = label {
+            self.labels.push(label);
+        }
         self.push_text(text)
     }
 
     /// Appends one document with an integer label.
     pub fn push_int(&mut self, text: &[u8], label: i64) -> Result<()> {
+        self.expect_labels(true)?;
         self.int_labels.push(label);
         self.push_text(text)
+    }
+
+    fn expect_labels(&mut self, labelled: bool) -> Result<()> {
+        match *self.labelled.get_or_insert(labelled) == labelled {
+            true => Ok(()),
+            false if labelled => anyhow::bail!("a labelled document after unlabelled ones; give every input labels, or pass --label-field none"),
+            false => anyhow::bail!("a document without a label after labelled ones; give every input labels, or pass --label-field none"),
+        }
     }
 
     fn push_text(&mut self, text: &[u8]) -> Result<()> {
@@ -98,11 +114,13 @@ impl CorpusWriter {
     /// Writes the labels, closes the file and moves it into place.
     pub fn finish(mut self, label_names: Option<&[String]>) -> Result<()> {
         self.flush()?;
-        let labels = if self.int_labels.is_empty() { self.labels.finish() } else { Labels::Int(std::mem::take(&mut self.int_labels)) };
-        match &labels {
-            Labels::Int(v) => write_1d(&self.file, "label", v)?,
-            Labels::Str(v) => write_1d(&self.file, "label", &to_vlen(v)?)?,
-        };
+        if self.labelled != Some(false) {
+            let labels = if self.int_labels.is_empty() { self.labels.finish() } else { Labels::Int(std::mem::take(&mut self.int_labels)) };
+            match &labels {
+                Labels::Int(v) => write_1d(&self.file, "label", v)?,
+                Labels::Str(v) => write_1d(&self.file, "label", &to_vlen(v)?)?,
+            };
+        }
         if let Some(names) = label_names {
             write_1d(&self.file, "label_names", &to_vlen(names)?)?;
         }
