@@ -23,4 +23,4 @@ if ! command -v cargo >/dev/null; then
     exit 1
 fi
 cargo build --release --quiet
-echo "setup: ready: target/release/textsaga"
+echo "setup: ready: target/release/textsaga (put it on PATH: export PATH=\"$PWD/target/release:\$PATH\")"
