@@ -161,4 +161,11 @@ fn unusable_inputs_say_what_is_wrong() {
     for (input, needle) in [(&mixed, "line 2: has a 'label' field but the file's first record has none"), (&damaged, "is not a Parquet file"), (&bad_gz, "bad.jsonl.gz")] {
         refused(&dir, &["prepare", s(input), "-o", s(&out)], &[], 1, needle, &[input], &["out.h5"]);
     }
+    // A corpus cut short (a copy that did not finish): one line naming it, at every rank.
+    let whole = dir.join("whole.h5");
+    ok(1, &["generate", "-o", s(&whole), "--docs", "300", "--classes", "2", "--quiet"]);
+    let bytes = std::fs::read(&whole).unwrap();
+    let cut = dir.join("cut.h5");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    refused(&dir, &["vectorize", "--data", s(&cut), "-o", s(&out)], &[], 1, "cut.h5", &[&cut], &["out.h5"]);
 }
