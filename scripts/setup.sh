@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what textsaga needs on a Debian machine and builds it:
-#   - OpenMPI, HDF5, libclang and pkg-config through apt-get (only what is missing);
+#   - OpenMPI, HDF5 (serial, and built for OpenMPI: outputs are written through
+#     MPI-IO), libclang and pkg-config through apt-get (only what is missing);
 #   - a Python venv in .venv with scikit-learn and h5py (tests and benchmarks);
 #   - the release binary, target/release/textsaga.
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenmpi-dev openmpi-bin libhdf5-dev libclang-dev clang pkg-config procps)
+packages=(libopenmpi-dev openmpi-bin libhdf5-dev libhdf5-openmpi-dev libclang-dev clang pkg-config procps)
 python3 -c "import venv, ensurepip" 2>/dev/null || packages+=(python3-venv)
 scripts/ensure-packages.sh "${packages[@]}"
 

@@ -64,16 +64,20 @@ impl Drop for AtomicPath {
 }
 
 /// Collective: writes one file from every rank's part. Rank 0 runs `create`
-/// (datasets at their final sizes) on the temporary file; then the ranks
-/// take turns running `write` on it (a serial HDF5 file admits one writer at
-/// a time); then rank 0 moves the finished file into place. A failure
-/// anywhere ends every rank with the error and removes the temporary file.
-pub fn write_in_turns(
+/// (datasets at their final sizes) on the temporary file; then every rank
+/// runs `write` on it: all at once through MPI-IO where the HDF5 library is
+/// built for MPI (`Collectives::open_shared_h5`; a cluster file system then
+/// serves P writers), otherwise in turns (a serial HDF5 file admits one
+/// writer at a time); then rank 0 moves the finished file into place. A
+/// failure anywhere ends every rank with the error and removes the
+/// temporary file. `TEXTSAGA_PARALLEL_HDF5=0` forces the turns. Returns
+/// how the ranks wrote: `"mpi-io"` or `"turns"`.
+pub fn write_from_all_ranks(
     comm: &dyn Collectives,
     out: AtomicPath,
     create: impl FnOnce(&File) -> Result<()>,
     write: impl FnOnce(&File) -> Result<()>,
-) -> Result<()> {
+) -> Result<&'static str> {
     let dest = out.dest().display().to_string();
     let created = if comm.is_root() {
         (|| -> Result<()> {
@@ -87,6 +91,15 @@ pub fn write_in_turns(
         Ok(())
     };
     comm.agree(created)?;
+    if let Some(opened) = comm.open_shared_h5(out.tmp()) {
+        let result = opened.and_then(|file| {
+            write(&file)?;
+            file.close()?;
+            Ok(())
+        });
+        comm.agree(result.with_context(|| format!("writing '{dest}'")))?;
+        return comm.agree_final(if comm.is_root() { out.commit() } else { Ok(()) }).map(|()| "mpi-io");
+    }
     let mut result = Ok(());
     let mut write = Some(write);
     for turn in 0..comm.size() {
@@ -102,5 +115,5 @@ pub fn write_in_turns(
         comm.barrier();
     }
     comm.agree(result)?;
-    comm.agree_final(if comm.is_root() { out.commit() } else { Ok(()) })
+    comm.agree_final(if comm.is_root() { out.commit() } else { Ok(()) }).map(|()| "turns")
 }

@@ -70,6 +70,12 @@ pub trait Collectives {
     fn abort(&self, code: i32) -> !;
     /// Calls and bytes of every collective this rank has taken part in.
     fn tally(&self) -> &Tally;
+    /// Collective: opens an existing HDF5 file for writing on every rank at
+    /// once (MPI-IO, parallel HDF5), or `None` where this backend or build
+    /// cannot, or one rank alone needs no such thing; then ranks write in turns.
+    fn open_shared_h5(&self, _path: &std::path::Path) -> Option<Result<hdf5::File>> {
+        None
+    }
 }
 
 impl dyn Collectives + '_ {

@@ -160,5 +160,15 @@ impl Collectives for MpiComm {
     fn tally(&self) -> &Tally {
         &self.tally
     }
+    #[cfg(feature = "parallel-hdf5")]
+    fn open_shared_h5(&self, path: &std::path::Path) -> Option<crate::error::Result<hdf5::File>> {
+        if self.size == 1 || std::env::var("TEXTSAGA_PARALLEL_HDF5").is_ok_and(|v| v == "0") {
+            return None;
+        }
+        use mpi::raw::AsRaw;
+        self.count(Kind::Barrier, 0);
+        let opened = hdf5::File::with_options().with_fapl(|p| p.mpio(self.world.as_raw(), None)).open_rw(path);
+        Some(opened.map_err(anyhow::Error::from))
+    }
 }
 

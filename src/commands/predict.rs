@@ -8,7 +8,7 @@ use crate::error::Result;
 use crate::model::Model;
 use crate::predictor::{model_rows, score};
 use crate::corpus::labels::{create_labels, write_labels_at};
-use crate::output::{write_in_turns, AtomicPath};
+use crate::output::{write_from_all_ranks, AtomicPath};
 use crate::same_file::{named, refuse_overwriting};
 use crate::run_report::{phase_summary, RunReport};
 use std::time::Instant;
@@ -29,7 +29,7 @@ pub fn run(comm: &dyn Collectives, args: PredictArgs) -> Result<()> {
     let labels = model.classes.decode(&pred);
     let (at, n) = comm.offset_of(pred.len());
     let k = model.classes.len();
-    write_in_turns(
+    let how = write_from_all_ranks(
         comm,
         out,
         |f| {
@@ -49,6 +49,7 @@ pub fn run(comm: &dyn Collectives, args: PredictArgs) -> Result<()> {
         },
     )?;
     crate::signals::finished();
+    report.set("hdf5_write", how);
     report.phase("write", t.elapsed().as_secs_f64());
     report.set("documents", n);
     let r = report.finish(comm, args.run.metrics.as_deref())?;

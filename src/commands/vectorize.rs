@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::vectorizer::{fit_transform, Features};
 use crate::corpus::labels::{create_labels, write_labels_at};
 use crate::h5::{create_1d, to_vlen, write_1d, write_at};
-use crate::output::{write_in_turns, AtomicPath};
+use crate::output::{write_from_all_ranks, AtomicPath};
 use crate::same_file::{named, refuse_overwriting};
 use crate::sparse::parts;
 use crate::run_report::{phase_summary, RunReport};
@@ -32,7 +32,8 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     report.phases(&feats.timings.phases());
     let t = Instant::now();
     crate::faults::signal_if_asked("write", comm.rank());
-    write_matrix(comm, out, &feats, &slice, &opts)?;
+    let how = write_matrix(comm, out, &feats, &slice, &opts)?;
+    report.set("hdf5_write", how);
     crate::signals::finished();
     report.phase("write", t.elapsed().as_secs_f64());
 
@@ -60,7 +61,7 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
 }
 
 /// Collective: writes the matrix, every rank its rows at their offsets.
-fn write_matrix(comm: &dyn Collectives, out: AtomicPath, f: &Features, slice: &CorpusSlice, opts: &VectorizerOptions) -> Result<()> {
+fn write_matrix(comm: &dyn Collectives, out: AtomicPath, f: &Features, slice: &CorpusSlice, opts: &VectorizerOptions) -> Result<&'static str> {
     let (nnz_at, nnz_total) = comm.offset_of(f.rows.nnz());
     let (row_at, _) = comm.offset_of(f.rows.rows());
     let n = f.n_docs as usize;
@@ -103,5 +104,5 @@ fn write_matrix(comm: &dyn Collectives, out: AtomicPath, f: &Features, slice: &C
         }
         Ok(())
     };
-    write_in_turns(comm, out, create, write)
+    write_from_all_ranks(comm, out, create, write)
 }
