@@ -6,7 +6,7 @@ mod hooks;
 use crate::checkpoint;
 use crate::classes::{balanced_weights, global_classes, Classes};
 use crate::cli::FitArgs;
-use crate::collectives::Collectives;
+use crate::collectives::{Collectives, Counts};
 use crate::corpus::{read_slice, LabelNeed, Labels};
 use crate::error::Result;
 use crate::model::{Model, Params};
@@ -86,9 +86,19 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     signals::finished();
     report.phase("write", t_write.elapsed().as_secs_f64());
 
+    record_fit(&mut report, comm, &feats, k, &result, &communicated);
+    let r = report.finish(comm, args.run.metrics.as_deref())?;
+    if comm.is_root() {
+        summary(&args, &sopts, &result, &model, comm.size(), &r);
+    }
+    Ok(())
+}
+
+/// Collective: the fit's sizes, outcome, solver details and communication in the run report.
+fn record_fit(report: &mut RunReport, comm: &dyn Collectives, feats: &Features, k: usize, result: &FitResult, communicated: &Counts) {
     report.set("documents", feats.n_docs);
     report.set("nnz", comm.sum_f64(feats.rows.nnz() as f64) as u64);
-    report.set("columns", model.n_features);
+    report.set("columns", feats.n_features);
     report.set("classes", k);
     report.set("epochs", result.n_iter);
     report.set("converged", result.converged);
@@ -97,12 +107,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         report.set(key, v);
     }
     report.set("bytes_communicated", comm.sum_f64(communicated.total_bytes() as f64) as u64);
-    report.set("collectives_fit", collectives_json(comm, &communicated));
-    let r = report.finish(comm, args.run.metrics.as_deref())?;
-    if comm.is_root() {
-        summary(&args, &sopts, &result, &model, comm.size(), &r);
-    }
-    Ok(())
+    report.set("collectives_fit", collectives_json(comm, communicated));
 }
 
 /// The model, metrics and checkpoint may not be the data, the warm start
