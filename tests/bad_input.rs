@@ -67,7 +67,7 @@ fn wrong_dtype() {
     let p = h5(&dir, "c.h5", |f| {
         f.new_dataset_builder().with_data(&[1.0f64, 2.0]).create("text").unwrap();
     });
-    fails(&dir, &["--data", &p], 1, "holds float64, expected variable-length strings");
+    fails(&dir, &["--data", &p], 1, "holds float64, expected strings (h5py's str or bytes)");
     let q = h5(&dir, "d.h5", |f| {
         f.new_dataset_builder().with_data(&strings(&["a doc", "b doc"])).create("text").unwrap();
         f.new_dataset_builder().with_data(&[0.5f64, 1.5]).create("label").unwrap();
