@@ -72,7 +72,8 @@ fn wrong_dtype() {
         f.new_dataset_builder().with_data(&strings(&["a doc", "b doc"])).create("text").unwrap();
         f.new_dataset_builder().with_data(&[0.5f64, 1.5]).create("label").unwrap();
     });
-    fails(&dir, &["--data", &q], 1, "expected integer or string labels");
+    // Floats are labels only when whole numbers (pandas' 0.0/1.0); a fraction names its document.
+    fails(&dir, &["--data", &q], 1, "the label of document 0 is 0.5, not a whole number");
 }
 
 #[test]
