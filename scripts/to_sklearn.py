@@ -71,6 +71,10 @@ def main():
             classes = np.array([c.decode() if isinstance(c, bytes) else c for c in classes], dtype=object)
         vocabulary = [t.decode() for t in f["vocabulary"][:]] if "vocabulary" in f else None
         idf = f["idf"][:] if "idf" in f else None
+        # Chosen by cross-validation (fit --Cs): LogisticRegressionCV's attributes.
+        chosen = {"C_": np.array([f.attrs["C_"]]), "Cs_": f["Cs"][:], "scores_": f["scores"][:]} if "C_" in f.attrs else {}
+        if "l1_ratio_" in f.attrs:
+            chosen["l1_ratio_"] = np.array([f.attrs["l1_ratio_"]])
     solver = params["solver"]
     clf = LogisticRegression(
         solver="saga",
@@ -86,6 +90,8 @@ def main():
     clf.intercept_ = intercept
     clf.classes_ = classes
     clf.n_features_in_ = coef.shape[1]
+    for name, value in chosen.items():
+        setattr(clf, name, value)
     pipe = Pipeline(vectorizer_steps(params["vectorizer"], vocabulary, idf) + [("logreg", clf)])
     joblib.dump(pipe, out)
     print(f"to_sklearn: {model_path} -> {out} ({len(classes)} classes, {coef.shape[1]} features)")

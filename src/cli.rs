@@ -6,6 +6,7 @@
 
 use crate::corpus::ReadOptions;
 use crate::error::{usage, Result};
+use crate::selection::{logspace_cs, scoring::Scoring, Grid};
 use crate::solver::{Penalty, SolverOptions};
 use crate::text::{AnalyzerOptions, DecodeError, StripAccents};
 use crate::tfidf::{DfBound, Norm, VectorizerOptions};
@@ -337,6 +338,65 @@ pub struct SolverArgs {
     pub warm_start: Option<PathBuf>,
 }
 
+/// LogisticRegressionCV's parameters: choosing C by cross-validation.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Model selection (as scikit-learn's LogisticRegressionCV)")]
+pub struct SelectionArgs {
+    /// Cs to try: a list (0.01,0.1,1) in path order, or N for N values of
+    /// np.logspace(-4, 4, N), as sklearn's Cs. Turns on cross-validation; the
+    /// best C is refit on all the data.
+    #[arg(long = "Cs", value_name = "LIST|N")]
+    pub cs: Option<String>,
+    /// Folds of StratifiedKFold (no shuffling), as sklearn's cv.
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+    /// How each fit is scored on its held-out documents.
+    #[arg(long, value_enum, value_name = "SCORING")]
+    pub scoring: Option<Scoring>,
+    /// Elastic-net mixes to try with --penalty elasticnet (a list), as sklearn's l1_ratios.
+    #[arg(long, value_name = "LIST")]
+    pub l1_ratios: Option<String>,
+    /// Score each C on this held-out file instead of folds (one path, no folds).
+    #[arg(long, value_name = "V.h5", conflicts_with = "cv")]
+    pub validation_data: Option<PathBuf>,
+}
+
+impl SelectionArgs {
+    /// The grid and fold count, or `None` without `--Cs`.
+    pub fn grid(&self, penalty: Penalty) -> Result<Option<(Grid, usize)>> {
+        let Some(cs) = &self.cs else {
+            let stray = [("--cv", self.cv.is_some()), ("--scoring", self.scoring.is_some()), ("--l1-ratios", self.l1_ratios.is_some()), ("--validation-data", self.validation_data.is_some())];
+            return match stray.iter().find(|(_, given)| *given) {
+                Some((flag, _)) => Err(usage(format!("{flag} needs --Cs (the Cs to choose from)"))),
+                None => Ok(None),
+            };
+        };
+        let cs = match cs.parse::<usize>() {
+            Ok(n) if n >= 1 => logspace_cs(n),
+            _ => parse_list("--Cs", cs)?,
+        };
+        if let Some(c) = cs.iter().find(|c| !(**c > 0.0 && c.is_finite())) {
+            return Err(usage(format!("--Cs: C must be positive, got {c}")));
+        }
+        let l1_ratios = self.l1_ratios.as_deref().map(|l| parse_list("--l1-ratios", l)).transpose()?;
+        if let Some(r) = l1_ratios.iter().flatten().find(|r| !(0.0..=1.0).contains(*r)) {
+            return Err(usage(format!("--l1-ratios must be between 0 and 1, got {r}")));
+        }
+        if l1_ratios.is_some() && penalty != Penalty::Elasticnet {
+            return Err(usage("--l1-ratios needs --penalty elasticnet"));
+        }
+        let k = self.cv.unwrap_or(5);
+        if k < 2 {
+            return Err(usage(format!("--cv must be at least 2, got {k}")));
+        }
+        Ok(Some((Grid { cs, l1_ratios, scoring: self.scoring.unwrap_or(Scoring::Accuracy) }, k)))
+    }
+}
+
+fn parse_list(flag: &str, s: &str) -> Result<Vec<f64>> {
+    s.split(',').map(|v| v.trim().parse::<f64>().map_err(|_| usage(format!("{flag}: '{v}' is not a number (give a list such as 0.1,1,10)")))).collect()
+}
+
 /// `class_weight`: only sklearn's "balanced" mode.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClassWeight {
@@ -389,6 +449,8 @@ pub struct FitArgs {
     pub vectorizer: VectorizerArgs,
     #[command(flatten)]
     pub solver: SolverArgs,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
     #[command(flatten)]
     pub ops: OpsArgs,
     #[command(flatten)]

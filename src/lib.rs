@@ -35,6 +35,7 @@ pub mod predictor;
 pub mod run_report;
 pub mod same_file;
 pub mod scores;
+pub mod selection;
 pub mod signals;
 pub mod solver;
 pub mod sparse;

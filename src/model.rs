@@ -22,6 +22,68 @@ pub struct Params {
     pub textsaga_version: String,
 }
 
+/// How C was chosen by cross-validation (`fit --Cs`): sklearn's `C_`,
+/// `l1_ratio_`, `Cs_` and `scores_` (folds x Cs, x l1_ratios when given).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Selection {
+    pub c: f64,
+    pub l1_ratio: Option<f64>,
+    pub cs: Vec<f64>,
+    pub l1_ratios: Option<Vec<f64>>,
+    pub folds: usize,
+    /// `[fold][c][mix]`.
+    pub scores: Vec<f64>,
+    /// Every fit of the path (for --metrics; not stored in the model).
+    pub points: Vec<serde_json::Value>,
+}
+
+impl Selection {
+    /// With the path's fits, for --metrics.
+    pub fn with_points<T: serde::Serialize>(mut self, points: Vec<T>) -> Self {
+        self.points = points.iter().filter_map(|p| serde_json::to_value(p).ok()).collect();
+        self
+    }
+
+    /// For --metrics: sklearn's names.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "C_": self.c, "l1_ratio_": self.l1_ratio, "Cs_": self.cs, "l1_ratios": self.l1_ratios, "folds": self.folds, "scores": self.scores, "path": self.points })
+    }
+
+    fn write(&self, file: &hdf5::File) -> Result<()> {
+        file.new_attr::<f64>().create("C_")?.write_scalar(&self.c)?;
+        write_1d(file, "Cs", &self.cs)?;
+        match (&self.l1_ratios, self.l1_ratio) {
+            (Some(ratios), Some(r)) => {
+                file.new_attr::<f64>().create("l1_ratio_")?.write_scalar(&r)?;
+                write_1d(file, "l1_ratios", ratios)?;
+                let s = ndarray::Array3::from_shape_vec((self.folds, self.cs.len(), ratios.len()), self.scores.clone())?;
+                file.new_dataset_builder().with_data(&s).create("scores")?;
+            }
+            _ => {
+                let s = Array2::from_shape_vec((self.folds, self.cs.len()), self.scores.clone())?;
+                file.new_dataset_builder().with_data(&s).create("scores")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The record of a model file, if it has one.
+    fn read(file: &hdf5::File) -> Result<Option<Selection>> {
+        let Ok(c) = file.attr("C_") else { return Ok(None) };
+        let scores = file.dataset("scores")?;
+        let shape = scores.shape();
+        Ok(Some(Selection {
+            c: c.read_scalar()?,
+            l1_ratio: file.attr("l1_ratio_").ok().map(|a| a.read_scalar()).transpose()?,
+            cs: file.dataset("Cs")?.read_raw()?,
+            l1_ratios: file.dataset("l1_ratios").ok().map(|d| d.read_raw()).transpose()?,
+            folds: shape.first().copied().unwrap_or(0),
+            scores: scores.read_raw()?,
+            points: Vec::new(),
+        }))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Model {
     /// (width, d); width is 1 for two classes, K otherwise.
@@ -35,6 +97,8 @@ pub struct Model {
     pub n_iter: usize,
     pub objective: f64,
     pub converged: bool,
+    /// Present when C was chosen by cross-validation.
+    pub selection: Option<Selection>,
 }
 
 impl Model {
@@ -71,6 +135,9 @@ impl Model {
             file.new_attr::<i64>().create("n_iter")?.write_scalar(&(self.n_iter as i64))?;
             file.new_attr::<f64>().create("objective")?.write_scalar(&self.objective)?;
             file.new_attr::<bool>().create("converged")?.write_scalar(&self.converged)?;
+            if let Some(s) = &self.selection {
+                s.write(&file)?;
+            }
             Ok(())
         })()
         .with_context(|| format!("writing model '{}'", path.display()))?;
@@ -116,6 +183,7 @@ impl Model {
                 n_iter: file.attr("n_iter")?.read_scalar::<i64>()? as usize,
                 objective: file.attr("objective")?.read_scalar()?,
                 converged: file.attr("converged").and_then(|a| a.read_scalar()).unwrap_or(true),
+                selection: Selection::read(&file)?,
             };
             model.check(path)?;
             Ok(model)

@@ -169,3 +169,29 @@ fn unusable_inputs_say_what_is_wrong() {
     std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
     refused(&dir, &["vectorize", "--data", s(&cut), "-o", s(&out)], &[], 1, "cut.h5", &[&cut], &["out.h5"]);
 }
+
+/// A cross-validation path (`--Cs --cv`) stopped in its first fit writes a
+/// checkpoint holding the path's position; resuming ends with the model and
+/// fold scores of an uninterrupted run, bit for bit.
+#[test]
+fn a_stopped_cross_validation_path_resumes_bit_for_bit() {
+    let dir = scratch("cv-resume");
+    let data = dir.join("c.h5");
+    ok(1, &["generate", "-o", s(&data), "--docs", "300", "--classes", "3", "--seed", "6", "--quiet"]);
+    let (out, ck, whole) = (dir.join("out.h5"), dir.join("ck.h5"), dir.join("whole.h5"));
+    let fit = |model: &Path| -> Vec<String> {
+        ["fit", "--data", s(&data), "--model", s(model), "--Cs", "0.1,1,10", "--cv", "3", "--tol", "1e-5", "--quiet"].iter().map(|a| a.to_string()).collect()
+    };
+    let mut stopped = fit(&out);
+    stopped.extend(["--checkpoint".to_string(), s(&ck).to_string()]);
+    let args: Vec<&str> = stopped.iter().map(String::as_str).collect();
+    refused(&dir, &args, &[("TEXTSAGA_TEST_SIGNAL", "epoch:1")], 75, "checkpoint written", &[&data], &["out.h5"]);
+    let mut resume = args.clone();
+    resume.push("--resume");
+    ok(RANKS, &resume);
+    let args = fit(&whole);
+    ok(RANKS, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let read = |p: &Path, name: &str| hdf5::File::open(p).unwrap().dataset(name).unwrap().read_raw::<f64>().unwrap();
+    assert_eq!(read(&out, "coef"), read(&whole, "coef"));
+    assert_eq!(read(&out, "scores"), read(&whole, "scores"));
+}

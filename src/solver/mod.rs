@@ -109,6 +109,8 @@ pub trait FitHooks {
     fn epoch(&mut self, _report: &EpochReport) {}
     /// Called every few steps (about 100 times an epoch) with the epoch's progress.
     fn step(&mut self, _epoch: usize, _done: usize, _steps: usize) {}
+    /// Whether progress is shown (a path of many fits shows one line a fit instead).
+    fn show_progress(&mut self, _on: bool) {}
 }
 
 /// No checkpoints, no signals; progress to a closure.

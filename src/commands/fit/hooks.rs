@@ -21,6 +21,8 @@ pub struct Hooks<'a> {
     pub quiet: bool,
     /// A progress bar within epochs, only when stderr is a terminal (batch logs get plain lines).
     pub bar: bool,
+    /// Progress shown at all (off during a cross-validation path).
+    pub progress: bool,
 }
 
 impl FitHooks for Hooks<'_> {
@@ -50,14 +52,20 @@ impl FitHooks for Hooks<'_> {
         }
         Ok(())
     }
+    fn show_progress(&mut self, on: bool) {
+        self.progress = on;
+    }
     fn step(&mut self, epoch: usize, done: usize, steps: usize) {
-        if self.bar {
+        if self.bar && self.progress {
             draw_bar(epoch, done, steps);
         }
     }
     fn epoch(&mut self, r: &EpochReport) {
         crate::faults::panic_if_asked(self.comm.rank(), r.epoch);
         crate::faults::signal_if_asked("epoch", self.comm.rank());
+        if !self.progress {
+            return;
+        }
         if self.bar {
             // Clear the progress bar before the epoch's line.
             eprint!("\r{:79}\r", "");

@@ -1,6 +1,7 @@
 //! `fit`: HDF5 slices in, model file out: the distributed vectorizer, then
 //! a distributed solver (synchronous SAGA), with checkpoints and signals.
 
+mod cv;
 mod hooks;
 
 use crate::checkpoint;
@@ -9,12 +10,13 @@ use crate::cli::FitArgs;
 use crate::collectives::{Collectives, Counts};
 use crate::corpus::{read_slice, LabelNeed, Labels};
 use crate::error::Result;
-use crate::model::{Model, Params};
+use crate::model::{Model, Params, Selection};
+use crate::selection::{Grid, PathHooks};
 use crate::output::AtomicPath;
 use crate::same_file::{named, refuse_overwriting};
 use crate::signals;
 use crate::run_report::{collectives_json, phase_summary, RunReport};
-use crate::solver::{fit, FitResult, SolverOptions, SolverState, TrainingSet, WarmStart};
+use crate::solver::{fit, FitHooks, FitResult, SolverOptions, SolverState, TrainingSet, WarmStart};
 use crate::vectorizer::{fit_transform, Features};
 use anyhow::bail;
 use hooks::Hooks;
@@ -32,6 +34,10 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     }
     let vopts = comm.agree(args.vectorizer.options())?;
     let sopts = comm.agree(args.solver.options())?;
+    let grid = comm.agree(args.selection.grid(sopts.penalty).and_then(|g| match (&g, &args.solver.warm_start) {
+        (Some(_), Some(_)) => Err(crate::error::usage("--warm-start cannot be combined with --Cs (each fit of the path is warm-started from the one before)")),
+        _ => Ok(g),
+    }))?;
     // Fail before the work when the model cannot be written.
     let probe = AtomicPath::new(&args.model, comm.is_root());
     comm.on_root(|| probe.create_h5().map(drop))?;
@@ -40,7 +46,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         Some(p) => Some(comm.agree(Model::read(p))?),
         None => None,
     };
-    let (classes, y, mut feats) = read_and_vectorize(comm, &args, &vopts, &mut report)?;
+    let (classes, y, mut feats, first) = read_and_vectorize(comm, &args, &vopts, &mut report)?;
     let warm = comm.agree(match &warm_model {
         Some(m) => check_warm_start(m, &feats.vocabulary, &classes, &vopts, args.solver.warm_start.as_deref())
             .map(|()| Some(WarmStart { coef: m.coef.clone(), intercept: m.intercept.clone() })),
@@ -53,17 +59,18 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     let resume = resume_state(comm, &args, &fingerprint)?;
     let quiet = args.common.quiet || !comm.is_root();
     let bar = !quiet && std::io::stderr().is_terminal();
-    let mut hooks = Hooks { comm, ops: &args.ops, fingerprint: &fingerprint, solver: SOLVER, stopped_by: None, quiet, bar };
+    let mut hooks = Hooks { comm, ops: &args.ops, fingerprint: &fingerprint, solver: SOLVER, stopped_by: None, quiet, bar, progress: true };
     let (t_fit, before) = (Instant::now(), comm.tally().snapshot());
     crate::faults::signal_if_asked("solver", comm.rank());
-    let result = fit(&data, &sopts, warm.as_ref(), resume, comm, &mut hooks);
+    let problem = Problem { data: &data, first, feats: &feats, vopts: &vopts, classes: &classes };
+    let result = solve(comm, &args, &problem, &sopts, warm.as_ref(), resume, &mut hooks, grid);
     // Without a checkpoint a stopped fit has saved nothing: say so, and exit 128 + signal.
     let result = match (result, hooks.stopped_by) {
         (Err(e), Some(sig)) if args.ops.checkpoint.is_none() && e.is::<crate::error::Interrupted>() => Err(signals::stopped(sig).into()),
         (r, _) => r,
     };
     // Failures inside the solver are agreed on by its collectives; agree once more for the others.
-    let mut result = comm.agree(result)?;
+    let (mut result, sopts, selection) = comm.agree(result)?;
     report.phase("fit", t_fit.elapsed().as_secs_f64());
     let communicated = comm.tally().since(&before);
 
@@ -78,6 +85,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         n_iter: result.n_iter,
         objective: result.objective,
         converged: result.converged,
+        selection,
     };
     let t_write = Instant::now();
     crate::faults::signal_if_asked("write", comm.rank());
@@ -87,6 +95,9 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     report.phase("write", t_write.elapsed().as_secs_f64());
 
     record_fit(&mut report, comm, &feats, k, &result, &communicated);
+    if let Some(s) = &model.selection {
+        report.set("cv", s.to_json());
+    }
     let r = report.finish(comm, args.run.metrics.as_deref())?;
     if comm.is_root() {
         summary(&args, &sopts, &result, &model, comm.size(), &r);
@@ -121,14 +132,51 @@ fn refuse_overwriting_inputs(args: &FitArgs) -> Result<()> {
     refuse_overwriting(&inputs, &outputs)
 }
 
+/// What the fit is of: this rank's training set and where it came from.
+struct Problem<'a> {
+    data: &'a TrainingSet<'a>,
+    /// Global index of this rank's first document.
+    first: usize,
+    feats: &'a Features,
+    vopts: &'a crate::tfidf::VectorizerOptions,
+    classes: &'a Classes,
+}
+
+/// Collective: one fit; with `--Cs`, the cross-validation path, then the
+/// chosen point refit on all the data. Returns the options it ended with.
+#[allow(clippy::too_many_arguments)]
+fn solve(
+    comm: &dyn Collectives,
+    args: &FitArgs,
+    p: &Problem,
+    sopts: &SolverOptions,
+    warm: Option<&WarmStart>,
+    resume: Option<SolverState>,
+    hooks: &mut Hooks,
+    grid: Option<(Grid, usize)>,
+) -> Result<(FitResult, SolverOptions, Option<Selection>)> {
+    let Some((grid, k)) = grid else {
+        return Ok((fit(p.data, sopts, warm, resume, comm, hooks)?, sopts.clone(), None));
+    };
+    let folds = if args.selection.validation_data.is_some() { 1 } else { k };
+    // A state of the refit also holds the path's scores: the path is skipped.
+    let refit_state = resume.as_ref().filter(|s| PathHooks::is_refit(s, folds)).cloned();
+    let mut path_hooks = PathHooks::new(hooks);
+    let chosen = cv::choose(comm, args, p.data, p.first, p.feats, p.vopts, p.classes, sopts, (&grid, k), &mut path_hooks, resume)?;
+    path_hooks.show_progress(true);
+    let result = fit(p.data, &chosen.opts, None, refit_state, comm, &mut path_hooks)?;
+    Ok((result, chosen.opts, Some(chosen.selection)))
+}
+
 /// Collective: this rank's labelled slice, the classes of the whole
-/// corpus, its labels as class indices, and its TF-IDF rows.
+/// corpus, its labels as class indices, its TF-IDF rows, and the global
+/// index of its first document.
 fn read_and_vectorize(
     comm: &dyn Collectives,
     args: &FitArgs,
     vopts: &crate::tfidf::VectorizerOptions,
     report: &mut RunReport,
-) -> Result<(Classes, Vec<u32>, Features)> {
+) -> Result<(Classes, Vec<u32>, Features, usize)> {
     crate::faults::signal_if_asked("read", comm.rank());
     let slice = report.timed("read", || read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Required));
     let slice = comm.agree(slice)?;
@@ -149,7 +197,7 @@ fn read_and_vectorize(
     let y = classes.encode(labels)?;
     let feats = fit_transform(comm, &slice, vopts, args.input.decode_error, &args.input.data)?;
     report.phases(&feats.timings.phases());
-    Ok((classes, y, feats))
+    Ok((classes, y, feats, slice.first))
 }
 
 /// Collective: each local sample's weight (sklearn's `class_weight`).
@@ -181,6 +229,8 @@ fn fingerprint(
         "vocabulary_hash": vocabulary_hash(&feats.vocabulary),
         "ranks": comm.size(),
         "warm_start": args.solver.warm_start.is_some(),
+        "selection": [&args.selection.cs, &args.selection.cv.map(|k| k.to_string()), &args.selection.scoring.map(|s| format!("{s:?}")),
+            &args.selection.l1_ratios, &args.selection.validation_data.as_ref().map(|p| p.display().to_string())],
     })
 }
 

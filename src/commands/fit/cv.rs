@@ -1,0 +1,90 @@
+//! `fit --Cs ...`: choose C (and the elastic-net mix) by cross-validation
+//! over a regularization path (`selection`), then the caller refits the
+//! chosen point on all the data. One line per point in the log; the model
+//! records the choice as scikit-learn's `C_`, `Cs_`, `scores_`.
+
+use crate::classes::Classes;
+use crate::cli::FitArgs;
+use crate::collectives::Collectives;
+use crate::corpus::{read_slice, LabelNeed, ReadOptions};
+use crate::error::Result;
+use crate::model::Selection;
+use crate::selection::folds::stratified_folds;
+use crate::selection::{path_scores, Grid, Holdout, PathHooks, PathPoint};
+use crate::solver::{SolverOptions, SolverState, TrainingSet};
+use crate::sparse::Csr;
+use crate::tfidf::VectorizerOptions;
+use crate::vectorizer::{transform, Features};
+
+/// What the path chose: the options to refit with, and the model's record
+/// (with every point of the path, for --metrics).
+pub struct Chosen {
+    pub opts: SolverOptions,
+    pub selection: Selection,
+}
+
+/// Collective: runs the path (resuming it from `resume` when that state is
+/// of the path) and picks the best point.
+#[allow(clippy::too_many_arguments)]
+pub fn choose(
+    comm: &dyn Collectives,
+    args: &FitArgs,
+    data: &TrainingSet,
+    first: usize,
+    feats: &Features,
+    vopts: &VectorizerOptions,
+    classes: &Classes,
+    sopts: &SolverOptions,
+    (grid, k): (&Grid, usize),
+    hooks: &mut PathHooks,
+    resume: Option<SolverState>,
+) -> Result<Chosen> {
+    let validation = match &args.selection.validation_data {
+        Some(path) => Some(comm.agree(validation_rows(comm, args, path, feats, vopts, classes))?),
+        None => None,
+    };
+    let folds = match &validation {
+        Some(_) => Vec::new(),
+        None => comm.agree(stratified_folds(comm, data.y, first, classes.len(), k))?.0,
+    };
+    let holdout = match &validation {
+        Some((x, y)) => Holdout::Validation { x, y },
+        None => Holdout::Folds { fold_of: &folds, k },
+    };
+    let say = comm.is_root() && !args.common.quiet;
+    let name = match grid.scoring {
+        crate::selection::scoring::Scoring::Accuracy => "accuracy",
+        crate::selection::scoring::Scoring::NegLogLoss => "neg_log_loss",
+    };
+    let mut points = Vec::new();
+    let mut log = |p: &PathPoint| {
+        if say {
+            let mix = p.l1_ratio.map_or(String::new(), |r| format!("  l1_ratio {r:<5}"));
+            crate::say!("cv fold {:>2}  C {:<10.4e}{mix}  {name} {:.6}  epochs {:>5}  {:>7.2} s", p.fold + 1, p.c, p.score, p.epochs, p.seconds);
+        }
+        points.push(p.clone());
+    };
+    let scores = path_scores(comm, data, sopts, grid, &holdout, hooks, resume, &mut log)?;
+    let (c, m) = scores.best();
+    let l1_ratio = grid.l1_ratios.as_ref().map(|r| r[m]);
+    let opts = SolverOptions { c: grid.cs[c], l1_ratio: l1_ratio.unwrap_or(sopts.l1_ratio), ..sopts.clone() };
+    if say {
+        crate::say!("cv: best C {} {}(mean {name} {:.6} over {} fold(s)); refitting on all the data", grid.cs[c], l1_ratio.map_or(String::new(), |r| format!("l1_ratio {r} ")), mean(&scores.values, &scores, c, m), scores.folds);
+    }
+    let selection = Selection { c: grid.cs[c], l1_ratio, cs: grid.cs.clone(), l1_ratios: grid.l1_ratios.clone(), folds: scores.folds, scores: scores.values, points: Vec::new() };
+    Ok(Chosen { opts, selection: selection.with_points(points) })
+}
+
+fn mean(values: &[f64], s: &crate::selection::Scores, c: usize, m: usize) -> f64 {
+    (0..s.folds).map(|f| values[(f * s.cs + c) * s.mixes + m]).sum::<f64>() / s.folds as f64
+}
+
+/// This rank's rows and class indices of `--validation-data`, under the
+/// vectorizer fitted on the training data.
+fn validation_rows(comm: &dyn Collectives, args: &FitArgs, path: &std::path::Path, feats: &Features, vopts: &VectorizerOptions, classes: &Classes) -> Result<(Csr, Vec<u32>)> {
+    let opts = ReadOptions { path: path.to_path_buf(), ..args.input.read_options() };
+    let slice = read_slice(&opts, comm.rank(), comm.size(), LabelNeed::Required)?;
+    let rows = transform(&slice, vopts, feats.vocabulary.as_deref(), feats.idf.as_deref(), args.input.decode_error, path)?;
+    let y = classes.encode(slice.labels.as_ref().expect("labels are required"))?;
+    Ok((rows, y))
+}

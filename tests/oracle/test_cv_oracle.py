@@ -1,0 +1,116 @@
+"""textsaga fit --Cs --cv against scikit-learn's LogisticRegressionCV(solver="saga")
+at 1-4 ranks, both sides at a tight tolerance: the same chosen C, fold scores
+within 1e-3, the refit model within 1e-6 of scikit-learn's optimum at that C;
+and with --validation-data, the scores of a held-out file."""
+
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import h5py
+import joblib
+import numpy as np
+import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+from sklearn.metrics import accuracy_score, log_loss
+
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import ROOT, objective, read_docs, run  # noqa: E402
+
+TIGHT = ["--tol", "1e-10", "--max-iter", "5000"]
+CS = [0.05, 0.5, 5.0]
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory, binary):
+    d = tmp_path_factory.mktemp("cv")
+    out = {}
+    for name, classes in [("binary", 2), ("multi", 3)]:
+        for part, seed in [("train", 1), ("test", 2)]:
+            p = d / f"{name}-{part}.h5"
+            run(1, "generate", "-o", p, "--docs", 240, "--classes", classes, "--vocab-size", 400,
+                "--mean-length", 15, "--topic-words", 4, "--topic-share", 0.06, "--seed", seed, "--quiet")
+            out[name, part] = p
+    return d, out
+
+
+def read_cv_model(path):
+    with h5py.File(path, "r") as f:
+        return {"C_": float(f.attrs["C_"]), "Cs": f["Cs"][:], "scores": f["scores"][:], "coef": f["coef"][:],
+                "intercept": f["intercept"][:], "classes": f["classes"][:]}
+
+
+@pytest.mark.parametrize("scoring", ["accuracy", "neg_log_loss"])
+@pytest.mark.parametrize("name", ["binary", "multi"])
+def test_cross_validation_matches_sklearn(corpora, name, scoring):
+    d, paths = corpora
+    docs, y = read_docs(paths[name, "train"])
+    X = TfidfVectorizer().fit_transform(docs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cv = LogisticRegressionCV(Cs=CS, cv=3, solver="saga", scoring=scoring, l1_ratios=(0.0,), tol=1e-10, max_iter=20000).fit(X, y)
+    want_scores = next(iter(cv.scores_.values()))[:, :, 0]
+    C = float(cv.C_[0])
+    # sklearn's optimum at that C, to the objective's last digits.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        best = LogisticRegression(solver="saga", C=C, l1_ratio=0.0, tol=1e-12, max_iter=50000).fit(X, y)
+    f_sk = objective(X, y, best.classes_, best.coef_, best.intercept_, C=C)
+    for ranks in [1, 2, 3, 4]:
+        model = d / f"{name}-{scoring}-{ranks}.h5"
+        run(ranks, "fit", "--data", paths[name, "train"], "--model", model, "--Cs", ",".join(map(str, CS)),
+            "--cv", 3, "--scoring", scoring, *TIGHT, "--quiet")
+        m = read_cv_model(model)
+        assert m["C_"] == C, f"{ranks} ranks: chose C={m['C_']}, sklearn {C}"
+        assert np.allclose(m["Cs"], CS)
+        assert m["scores"].shape == want_scores.shape
+        assert np.abs(m["scores"] - want_scores).max() <= 1e-3, (m["scores"], want_scores)
+        f_ts = objective(X, y, m["classes"], m["coef"], m["intercept"], C=C)
+        assert abs(f_ts - f_sk) <= 1e-6 * abs(f_sk), (ranks, f_ts, f_sk)
+
+
+def test_validation_data_scores_the_held_out_file(corpora):
+    d, paths = corpora
+    docs, y = read_docs(paths["multi", "train"])
+    vdocs, vy = read_docs(paths["multi", "test"])
+    vec = TfidfVectorizer().fit(docs)
+    X, V = vec.transform(docs), vec.transform(vdocs)
+    want = []
+    for C in CS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lr = LogisticRegression(solver="saga", C=C, l1_ratio=0.0, tol=1e-10, max_iter=20000).fit(X, y)
+        want.append(log_loss(vy, lr.predict_proba(V), labels=lr.classes_) * -1)
+    model = d / "validated.h5"
+    run(2, "fit", "--data", paths["multi", "train"], "--model", model, "--Cs", ",".join(map(str, CS)),
+        "--validation-data", paths["multi", "test"], "--scoring", "neg_log_loss", *TIGHT, "--quiet")
+    m = read_cv_model(model)
+    assert m["scores"].shape == (1, len(CS))
+    assert np.abs(m["scores"][0] - want).max() <= 1e-3, (m["scores"], want)
+    assert m["C_"] == CS[int(np.argmax(want))]
+    # Exported to scikit-learn: LogisticRegressionCV's attributes, textsaga's predictions.
+    subprocess.run([sys.executable, ROOT / "scripts" / "to_sklearn.py", model, d / "cv.joblib"], check=True, capture_output=True)
+    pipe = joblib.load(d / "cv.joblib")
+    assert pipe[-1].C_[0] == m["C_"] and np.array_equal(pipe[-1].scores_, m["scores"])
+    run(2, "predict", "--model", model, "--data", paths["multi", "test"], "-o", d / "p.h5", "--proba", "--quiet")
+    with h5py.File(d / "p.h5") as f:
+        assert np.abs(pipe.predict_proba(vdocs) - f["proba"][:]).max() <= 1e-12
+
+
+def test_bad_grids_are_refused(corpora, tmp_path):
+    _, paths = corpora
+    data = paths["binary", "train"]
+    cases = [
+        (["--Cs", "1,-2"], 2, "C must be positive"),
+        (["--Cs", "1", "--cv", "1"], 2, "--cv must be at least 2"),
+        (["--cv", "3"], 2, "--cv needs --Cs"),
+        (["--Cs", "3", "--cv", "300"], 1, "n_splits=300 cannot be greater than the number of members in each class."),
+    ]
+    for extra, code, needle in cases:
+        p = run(3, "fit", "--data", data, "--model", tmp_path / "m.h5", *extra, check=False)
+        assert p.returncode == code, (extra, p.stderr)
+        lines = [l for l in p.stderr.splitlines() if l.startswith("textsaga: error")]
+        assert len(lines) == 1 and needle in lines[0], (extra, p.stderr)
+        assert not (tmp_path / "m.h5").exists()
