@@ -92,6 +92,7 @@ fn write_values(g: &Group, name: &str, v: &Values) -> Result<()> {
 /// rank; agree after.
 pub fn load(rank: usize, ranks: usize, path: &Path, fingerprint: &serde_json::Value, solver: &str) -> Result<SolverState> {
     let name = path.display().to_string();
+    let _crash = crate::crash::reading(path);
     (|| -> Result<SolverState> {
         let f = open_h5(path)?;
         let read_str = |attr: &str| -> Result<String> {

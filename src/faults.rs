@@ -5,13 +5,25 @@
 //! - `TEXTSAGA_TEST_PANIC_RANK=R`: rank R panics after the fit's first epoch;
 //! - `TEXTSAGA_TEST_SIGNAL=PHASE:R`: rank R sends itself SIGUSR1 as phase
 //!   PHASE starts (`read`, `tokenize`, `vocabulary`, `transform`, `solver`,
-//!   `epoch`, `write`), so that a test stops a job in a phase of its choice.
+//!   `epoch`, `write`), so that a test stops a job in a phase of its choice;
+//! - `TEXTSAGA_TEST_CRASH_READ=R`: rank R gets SIGSEGV while reading the
+//!   corpus, as the HDF5 library does on some damaged files (see `crash`).
 
 /// Sends SIGUSR1 to this process when the environment names this phase and rank.
 pub fn signal_if_asked(phase: &str, rank: usize) {
     let Ok(v) = std::env::var("TEXTSAGA_TEST_SIGNAL") else { return };
     if v.split_once(':').is_some_and(|(p, r)| p == phase && r.parse() == Ok(rank)) {
         let _ = signal_hook::low_level::raise(signal_hook::consts::SIGUSR1);
+    }
+}
+
+/// Raises SIGSEGV on the rank the environment names (inside a read).
+pub fn crash_if_asked(rank: usize) {
+    if std::env::var("TEXTSAGA_TEST_CRASH_READ").ok().and_then(|v| v.parse::<usize>().ok()) == Some(rank) {
+        // SAFETY: raising a signal; the armed handler (crash.rs) ends the process.
+        unsafe {
+            libc::raise(libc::SIGSEGV);
+        }
     }
 }
 

@@ -23,6 +23,7 @@ pub mod checkpoint;
 pub mod classes;
 pub mod cli;
 pub mod collectives;
+pub mod crash;
 pub mod commands;
 pub mod corpus;
 pub mod error;

@@ -147,6 +147,7 @@ impl Model {
 
     /// Reads a model written by [`Model::write`].
     pub fn read(path: &Path) -> Result<Model> {
+        let _crash = crate::crash::reading(path);
         let file = open_h5(path)?;
         let what = |name: &str| format!("'{}' is not a textsaga model (no '{name}'); make one with `textsaga fit`", path.display());
         (|| -> Result<Model> {

@@ -46,6 +46,14 @@ impl AtomicPath {
         })
     }
 
+    /// Collective: fails on every rank, before any work, when `dest` cannot
+    /// be written (rank 0 creates the temporary file and removes it again,
+    /// so nothing is left on disk while the work runs).
+    pub fn probe(comm: &dyn Collectives, dest: &Path) -> Result<()> {
+        let probe = AtomicPath::new(dest, comm.is_root());
+        comm.on_root(|| probe.create_h5().map(drop))
+    }
+
     /// Moves the finished file into place.
     pub fn commit(mut self) -> Result<()> {
         std::fs::rename(&self.tmp, &self.dest)

@@ -195,3 +195,15 @@ fn a_stopped_cross_validation_path_resumes_bit_for_bit() {
     assert_eq!(read(&out, "coef"), read(&whole, "coef"));
     assert_eq!(read(&out, "scores"), read(&whole, "scores"));
 }
+
+/// The HDF5 library can crash (SIGSEGV) on a damaged file: the rank prints
+/// one line naming the file and exits 1, and the launcher ends the others.
+#[test]
+fn a_crash_while_reading_names_the_file() {
+    let dir = scratch("crash");
+    let data = dir.join("c.h5");
+    ok(1, &["generate", "-o", s(&data), "--docs", "200", "--classes", "2", "--quiet"]);
+    let out = dir.join("out.h5");
+    let r = refused(&dir, &["vectorize", "--data", s(&data), "-o", s(&out)], &[("TEXTSAGA_TEST_CRASH_READ", "1")], 1, "the HDF5 library crashed reading", &[&data], &["out.h5"]);
+    assert!(r.error_lines()[0].contains("c.h5': the file is damaged"), "{}", r.stderr);
+}

@@ -18,8 +18,7 @@ pub fn run(comm: &dyn Collectives, args: PredictArgs) -> Result<()> {
     let mut outputs = vec![named("-o", &args.output)];
     outputs.extend(args.run.metrics.as_deref().map(|m| named("--metrics", m)));
     comm.agree(refuse_overwriting(&[named("--model", &args.model), named("--data", &args.input.data)], &outputs))?;
-    let out = AtomicPath::new(&args.output, comm.is_root());
-    comm.on_root(|| out.create_h5().map(drop))?;
+    AtomicPath::probe(comm, &args.output)?;
     let model = comm.agree(Model::read(&args.model))?;
     crate::faults::signal_if_asked("read", comm.rank());
     let (_, rows) = model_rows(comm, &model, &args.input.read_options(), args.input.decode_error, LabelNeed::Optional, &mut report)?;
@@ -31,7 +30,7 @@ pub fn run(comm: &dyn Collectives, args: PredictArgs) -> Result<()> {
     let k = model.classes.len();
     let how = write_from_all_ranks(
         comm,
-        out,
+        AtomicPath::new(&args.output, comm.is_root()),
         |f| {
             create_labels(f, "predicted", &labels, n)?;
             if args.proba {

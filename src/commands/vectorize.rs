@@ -20,9 +20,8 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     outputs.extend(args.run.metrics.as_deref().map(|m| named("--metrics", m)));
     comm.agree(refuse_overwriting(&[named("--data", &args.input.data)], &outputs))?;
     let opts = comm.agree(args.vectorizer.options())?;
-    let out = AtomicPath::new(&args.output, comm.is_root());
     // Fail before the work, not after it, when the output cannot be written.
-    comm.on_root(|| out.create_h5().map(drop))?;
+    AtomicPath::probe(comm, &args.output)?;
 
     crate::faults::signal_if_asked("read", comm.rank());
     let slice = report.timed("read", || read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Optional));
@@ -32,7 +31,7 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     report.phases(&feats.timings.phases());
     let t = Instant::now();
     crate::faults::signal_if_asked("write", comm.rank());
-    let how = write_matrix(comm, out, &feats, &slice, &opts)?;
+    let how = write_matrix(comm, AtomicPath::new(&args.output, comm.is_root()), &feats, &slice, &opts)?;
     report.set("hdf5_write", how);
     crate::signals::finished();
     report.phase("write", t.elapsed().as_secs_f64());

@@ -58,6 +58,8 @@ impl CorpusSlice {
 /// Reads rank `rank` of `ranks`'s slice.
 pub fn read_slice(opts: &ReadOptions, rank: usize, ranks: usize, need: LabelNeed) -> Result<CorpusSlice> {
     let path = &opts.path;
+    let _crash = crate::crash::reading(path);
+    crate::faults::crash_if_asked(rank);
     let file = open_h5(path)?;
     let name = &opts.text_dataset;
     let mut slice = if let Ok(group) = file.group(name) {

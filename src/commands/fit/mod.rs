@@ -39,9 +39,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         _ => Ok(g),
     }))?;
     // Fail before the work when the model cannot be written.
-    let probe = AtomicPath::new(&args.model, comm.is_root());
-    comm.on_root(|| probe.create_h5().map(drop))?;
-    drop(probe);
+    AtomicPath::probe(comm, &args.model)?;
     let warm_model = match &args.solver.warm_start {
         Some(p) => Some(comm.agree(Model::read(p))?),
         None => None,
