@@ -76,7 +76,7 @@ pub fn save(comm: &dyn Collectives, path: &Path, fingerprint: &serde_json::Value
         }
         Ok(())
     };
-    write_from_all_ranks(comm, AtomicPath::new(path, comm.is_root()), create, write).map(drop)
+    write_from_all_ranks(comm, AtomicPath::new(path, comm.is_root()), create, write, |_| Ok(())).map(drop)
 }
 
 fn write_values(g: &Group, name: &str, v: &Values) -> Result<()> {

@@ -73,18 +73,20 @@ impl Drop for AtomicPath {
 
 /// Collective: writes one file from every rank's part. Rank 0 runs `create`
 /// (datasets at their final sizes) on the temporary file; then every rank
-/// runs `write` on it: all at once through MPI-IO where the HDF5 library is
-/// built for MPI (`Collectives::open_shared_h5`; a cluster file system then
-/// serves P writers), otherwise in turns (a serial HDF5 file admits one
-/// writer at a time); then rank 0 moves the finished file into place. A
-/// failure anywhere ends every rank with the error and removes the
-/// temporary file. `TEXTSAGA_PARALLEL_HDF5=0` forces the turns. Returns
-/// how the ranks wrote: `"mpi-io"` or `"turns"`.
+/// runs `write` (numbers) on it: all at once through MPI-IO where the HDF5
+/// library is built for MPI (`Collectives::open_shared_h5`; a cluster file
+/// system then serves P writers), otherwise in turns (a serial HDF5 file
+/// admits one writer at a time); then `strings`, always in turns, since
+/// parallel HDF5 cannot write variable-length strings; then rank 0 moves the
+/// finished file into place. A failure anywhere ends every rank with the
+/// error and removes the temporary file. `TEXTSAGA_PARALLEL_HDF5=0` forces
+/// the turns. Returns how the numbers were written: `"mpi-io"` or `"turns"`.
 pub fn write_from_all_ranks(
     comm: &dyn Collectives,
     out: AtomicPath,
     create: impl FnOnce(&File) -> Result<()>,
     write: impl FnOnce(&File) -> Result<()>,
+    strings: impl FnOnce(&File) -> Result<()>,
 ) -> Result<&'static str> {
     let dest = out.dest().display().to_string();
     let created = if comm.is_root() {
@@ -99,29 +101,43 @@ pub fn write_from_all_ranks(
         Ok(())
     };
     comm.agree(created)?;
-    if let Some(opened) = comm.open_shared_h5(out.tmp()) {
-        let result = opened.and_then(|file| {
-            write(&file)?;
-            file.close()?;
-            Ok(())
-        });
-        comm.agree(result.with_context(|| format!("writing '{dest}'")))?;
-        return comm.agree_final(if comm.is_root() { out.commit() } else { Ok(()) }).map(|()| "mpi-io");
-    }
+    let how = match comm.open_shared_h5(out.tmp()) {
+        Some(opened) => {
+            let result = opened.and_then(|file| {
+                write(&file)?;
+                file.close()?;
+                Ok(())
+            });
+            comm.agree(result.with_context(|| format!("writing '{dest}'")))?;
+            comm.agree(in_turns(comm, out.tmp(), strings).with_context(|| format!("writing '{dest}'")))?;
+            "mpi-io"
+        }
+        None => {
+            let both = |f: &File| -> Result<()> {
+                write(f)?;
+                strings(f)
+            };
+            comm.agree(in_turns(comm, out.tmp(), both).with_context(|| format!("writing '{dest}'")))?;
+            "turns"
+        }
+    };
+    comm.agree_final(if comm.is_root() { out.commit() } else { Ok(()) }).map(|()| how)
+}
+
+/// Collective: each rank in turn opens `tmp` alone and runs `work` on it.
+fn in_turns(comm: &dyn Collectives, tmp: &Path, work: impl FnOnce(&File) -> Result<()>) -> Result<()> {
     let mut result = Ok(());
-    let mut write = Some(write);
+    let mut work = Some(work);
     for turn in 0..comm.size() {
         if turn == comm.rank() {
             result = (|| -> Result<()> {
-                let file = File::open_rw(out.tmp())?;
-                (write.take().expect("one turn per rank"))(&file)?;
+                let file = File::open_rw(tmp)?;
+                (work.take().expect("one turn per rank"))(&file)?;
                 file.close()?;
                 Ok(())
-            })()
-            .with_context(|| format!("writing '{dest}'"));
+            })();
         }
         comm.barrier();
     }
-    comm.agree(result)?;
-    comm.agree_final(if comm.is_root() { out.commit() } else { Ok(()) }).map(|()| "turns")
+    result
 }

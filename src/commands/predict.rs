@@ -39,13 +39,14 @@ pub fn run(comm: &dyn Collectives, args: PredictArgs) -> Result<()> {
             Ok(())
         },
         |f| {
-            write_labels_at(&f.dataset("predicted")?, at, &labels)?;
             if args.proba && !pred.is_empty() {
                 let arr = ndarray::Array2::from_shape_vec((pred.len(), k), proba.clone())?;
                 f.dataset("proba")?.write_slice(&arr, ndarray::s![at..at + pred.len(), ..])?;
             }
             Ok(())
         },
+        // Labels may be strings, which parallel HDF5 cannot write: in turns.
+        |f| write_labels_at(&f.dataset("predicted")?, at, &labels),
     )?;
     crate::signals::finished();
     report.set("hdf5_write", how);

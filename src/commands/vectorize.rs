@@ -98,10 +98,14 @@ fn write_matrix(comm: &dyn Collectives, out: AtomicPath, f: &Features, slice: &C
             indptr.push(nnz_total as i64);
         }
         write_at(&x.dataset("indptr")?, row_at, &indptr)?;
-        if let Some(labels) = &slice.labels {
-            write_labels_at(&file.dataset("label")?, row_at, labels)?;
-        }
         Ok(())
     };
-    write_from_all_ranks(comm, out, create, write)
+    // Labels may be strings, which parallel HDF5 cannot write: in turns.
+    let labels = |file: &hdf5::File| -> Result<()> {
+        match &slice.labels {
+            Some(labels) => write_labels_at(&file.dataset("label")?, row_at, labels),
+            None => Ok(()),
+        }
+    };
+    write_from_all_ranks(comm, out, create, write, labels)
 }
