@@ -177,11 +177,10 @@ impl<'a> Saga<'a> {
         }
     }
 
-    /// Local phase of step `t`: each sample's scores over this rank's
+    /// Local phase of a step (its `batch` of the visiting order): each sample's scores over this rank's
     /// features, with the weights as of the step's start, and what this
     /// rank alone knows of its own samples.
-    fn local_scores(&mut self, t: usize, stop: bool) {
-        let batch = self.batch(t);
+    fn local_scores(&mut self, batch: std::ops::Range<usize>, stop: bool) {
         let Saga { shard, lw, st, scratch, data, .. } = self;
         let (indptr, cols, values) = parts(&shard.x);
         let root = self.comm.rank() == 0;
@@ -211,8 +210,7 @@ impl<'a> Saga<'a> {
     /// Every rank, from the summed buffer: each sample's new gradient terms
     /// and their differences from the stored ones (kept in `diffs`, summed
     /// per class in `icorr`). Returns the samples visited for the first time.
-    fn gradient_differences(&mut self, t: usize) -> f64 {
-        let batch = self.batch(t);
+    fn gradient_differences(&mut self, batch: std::ops::Range<usize>) -> f64 {
         let Saga { shard, st, scratch, .. } = self;
         let k = self.data.width();
         scratch.diffs.clear();
@@ -236,10 +234,9 @@ impl<'a> Saga<'a> {
         new_seen
     }
 
-    /// Update phase of step `t`: this rank's features only, all caught up
+    /// Update phase of a step: this rank's features only, all caught up
     /// by the local phase of this same step; then the intercept.
-    fn update(&mut self, t: usize, new_seen: f64) -> Result<()> {
-        let batch = self.batch(t);
+    fn update(&mut self, batch: std::ops::Range<usize>, new_seen: f64) -> Result<()> {
         let step = self.plan.step;
         let Saga { shard, lw, st, scratch, .. } = self;
         let (indptr, cols, values) = parts(&shard.x);
@@ -336,11 +333,13 @@ impl Solver for Saga<'_> {
             if t % tick == 0 {
                 hooks.step(epoch, t, steps);
             }
+            // The batch's range once a step: it costs two integer divisions.
+            let batch = self.batch(t);
             self.prefetch_ahead(t);
-            self.local_scores(t, hooks.stop_requested());
+            self.local_scores(batch.clone(), hooks.stop_requested());
             self.comm.all_reduce_f64(self.scratch.buf.as_mut_slice(), Op::Sum);
-            let new_seen = self.gradient_differences(t);
-            self.update(t, new_seen)?;
+            let new_seen = self.gradient_differences(batch.clone());
+            self.update(batch, new_seen)?;
             if self.scratch.buf.stop_requested() {
                 // Every rank saw the same sum, so all stop at this step together.
                 self.st.step = t + 1;
