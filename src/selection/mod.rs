@@ -78,14 +78,23 @@ pub struct Scores {
 }
 
 impl Scores {
+    /// The summed score over folds of point (C index `c`, mix index `m`).
+    fn sum(&self, c: usize, m: usize) -> f64 {
+        (0..self.folds).map(|f| self.values[(f * self.cs + c) * self.mixes + m]).sum::<f64>()
+    }
+
+    /// The mean score over folds of point (`c`, `m`).
+    pub fn mean(&self, c: usize, m: usize) -> f64 {
+        self.sum(c, m) / self.folds as f64
+    }
+
     /// The best (C index, mix index): the highest mean over folds, the first
     /// in (C, mix) order among equals (numpy's argmax of `scores.sum(axis=0)`).
     pub fn best(&self) -> (usize, usize) {
-        let sum = |c: usize, m: usize| (0..self.folds).map(|f| self.values[(f * self.cs + c) * self.mixes + m]).sum::<f64>();
         let mut best = (0, 0);
         for c in 0..self.cs {
             for m in 0..self.mixes {
-                if sum(c, m) > sum(best.0, best.1) {
+                if self.sum(c, m) > self.sum(best.0, best.1) {
                     best = (c, m);
                 }
             }
@@ -129,7 +138,7 @@ pub fn path_scores(
             if [fold, m] < [start[0], start[1]] {
                 continue;
             }
-            let mut path = Path { train: train_data, all: data, base, grid, mix, holdout, at: [fold, m, 0], values: &mut values };
+            let mut path = Path { train: train_data, all: data, base, grid, mix, mixes: mixes.len(), holdout, at: [fold, m, 0], values: &mut values };
             path.run(comm, hooks, resume.take(), on_point)?;
         }
     }
@@ -145,6 +154,8 @@ struct Path<'a, 'd> {
     base: &'a SolverOptions,
     grid: &'a Grid,
     mix: Option<f64>,
+    /// How many mixes the grid has (the stride of `values`).
+    mixes: usize,
     holdout: &'a Holdout<'a>,
     /// [fold, mix, first C index to fit].
     at: [usize; 3],
@@ -157,7 +168,6 @@ impl Path<'_, '_> {
     /// saved state when resuming at it), each scored.
     fn run(&mut self, comm: &dyn Collectives, hooks: &mut PathHooks, mut resume: Option<SolverState>, on_point: &mut dyn FnMut(&PathPoint)) -> Result<()> {
         let [fold, m, first] = self.at;
-        let mixes = self.values.len() / (self.grid.cs.len() * self.folds());
         let mut warm: Option<WarmStart> = None;
         for (ci, &c) in self.grid.cs.iter().enumerate().skip(if resume.is_some() { first } else { 0 }) {
             let started = Instant::now();
@@ -174,18 +184,11 @@ impl Path<'_, '_> {
                 Holdout::Folds { fold_of, .. } => score(comm, self.grid.scoring, self.all.x, self.all.y, |i| fold_of[i] as usize == fold, &solution.coef, &solution.intercept),
                 Holdout::Validation { x, y } => score(comm, self.grid.scoring, x, y, |_| true, &solution.coef, &solution.intercept),
             };
-            self.values[(fold * self.grid.cs.len() + ci) * mixes + m] = s;
+            self.values[(fold * self.grid.cs.len() + ci) * self.mixes + m] = s;
             on_point(&PathPoint { fold, c, l1_ratio: self.mix, score: s, epochs: outcome.n_iter, seconds: started.elapsed().as_secs_f64() });
             warm = Some(WarmStart { coef: solution.coef, intercept: solution.intercept });
         }
         Ok(())
-    }
-
-    fn folds(&self) -> usize {
-        match self.holdout {
-            Holdout::Folds { k, .. } => *k,
-            Holdout::Validation { .. } => 1,
-        }
     }
 }
 

@@ -69,14 +69,10 @@ pub fn choose(
     let l1_ratio = grid.l1_ratios.as_ref().map(|r| r[m]);
     let opts = SolverOptions { c: grid.cs[c], l1_ratio: l1_ratio.unwrap_or(sopts.l1_ratio), ..sopts.clone() };
     if say {
-        crate::say!("cv: best C {} {}(mean {name} {:.6} over {} fold(s)); refitting on all the data", grid.cs[c], l1_ratio.map_or(String::new(), |r| format!("l1_ratio {r} ")), mean(&scores.values, &scores, c, m), scores.folds);
+        crate::say!("cv: best C {} {}(mean {name} {:.6} over {} fold(s)); refitting on all the data", grid.cs[c], l1_ratio.map_or(String::new(), |r| format!("l1_ratio {r} ")), scores.mean(c, m), scores.folds);
     }
     let selection = Selection { c: grid.cs[c], l1_ratio, cs: grid.cs.clone(), l1_ratios: grid.l1_ratios.clone(), folds: scores.folds, scores: scores.values, points: Vec::new() };
     Ok(Chosen { opts, selection: selection.with_points(points) })
-}
-
-fn mean(values: &[f64], s: &crate::selection::Scores, c: usize, m: usize) -> f64 {
-    (0..s.folds).map(|f| values[(f * s.cs + c) * s.mixes + m]).sum::<f64>() / s.folds as f64
 }
 
 /// This rank's rows and class indices of `--validation-data`, under the
