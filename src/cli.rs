@@ -7,7 +7,7 @@
 use crate::corpus::ReadOptions;
 use crate::error::{usage, Result};
 use crate::selection::{logspace_cs, scoring::Scoring, Grid};
-use crate::solver::{Penalty, SolverOptions};
+use crate::solver::{Penalty, SolverKind, SolverOptions};
 use crate::text::{AnalyzerOptions, DecodeError, StripAccents};
 use crate::tfidf::{DfBound, Norm, VectorizerOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -333,6 +333,12 @@ pub struct SolverArgs {
     /// enough to keep the collective's latency small against the step's compute.
     #[arg(long, value_name = "N|auto", default_value = "auto", value_parser = parse_batch_size)]
     pub batch_size: BatchSize,
+    /// The optimiser: saga (synchronous SAGA, one allreduce a step), lbfgs (rows
+    /// stay on their rank; L-BFGS/OWL-QN on the full gradient, one
+    /// reduce-scatter an iteration; --max-iter counts its iterations), or auto:
+    /// the faster for this size and rank count by the cost model in README.
+    #[arg(long, value_enum, value_name = "NAME", default_value_t = SolverKind::Auto)]
+    pub solver: SolverKind,
     /// Start from this model's coefficients (same vocabulary and classes).
     #[arg(long, value_name = "MODEL.h5")]
     pub warm_start: Option<PathBuf>,
@@ -415,6 +421,7 @@ impl SolverArgs {
             tol: self.tol,
             seed: self.seed,
             batch_size: self.batch_size.0,
+            solver: self.solver,
         };
         o.validate().map_err(usage)?;
         Ok(o)

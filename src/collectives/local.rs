@@ -221,6 +221,14 @@ impl Collectives for LocalComm {
         assert_eq!(lens[self.rank], local.len(), "rank {}'s length as every rank knows it", self.rank);
         self.gather(local.to_vec()).concat()
     }
+    fn reduce_scatter_sum_f64(&self, buf: &[f64]) -> Vec<f64> {
+        let block = buf.len() / self.size();
+        assert_eq!(block * self.size(), buf.len(), "reduce-scatter of equal blocks");
+        self.count(Kind::ReduceScatter, 8 * buf.len());
+        let mut all = buf.to_vec();
+        self.reduce(&mut all, combine_f64(Op::Sum));
+        all[self.rank * block..(self.rank + 1) * block].to_vec()
+    }
     fn all_to_all_u64(&self, send: &[u64]) -> Vec<u64> {
         self.count(Kind::AllToAll, 8 * send.len());
         self.gather(send.to_vec()).iter().map(|row| row[self.rank]).collect()

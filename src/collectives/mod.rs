@@ -64,6 +64,10 @@ pub trait Collectives {
     /// order, `send_lens[r]` bytes for rank `r`); returns what each rank sent
     /// here in rank order, `recv_lens[r]` bytes from rank `r`.
     fn all_to_all_varcount(&self, flat: &[u8], send_lens: &[usize], recv_lens: &[usize]) -> Vec<u8>;
+    /// Element-wise sum over ranks of `buf` (the same length `P * block`
+    /// everywhere), of which this rank receives block `rank` only: a
+    /// gradient whose parts are owned by different ranks.
+    fn reduce_scatter_sum_f64(&self, buf: &[f64]) -> Vec<f64>;
     fn barrier(&self);
     /// Ends every rank of the job at once (after printing). For failures
     /// that happen where ranks cannot agree: panics and fatal signals.
@@ -182,6 +186,13 @@ impl dyn Collectives + '_ {
         let lens = vec![8; self.size()];
         let all = self.all_gather_varcount(&x.to_le_bytes(), &lens);
         all.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))).collect()
+    }
+
+    /// Every rank's block of `local` (the same length everywhere), concatenated in rank order.
+    pub fn all_gather_f64(&self, local: &[f64]) -> Vec<f64> {
+        let bytes: Vec<u8> = local.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let all = self.all_gather_varcount(&bytes, &vec![bytes.len(); self.size()]);
+        all.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))).collect()
     }
 
     /// Offset of this rank's part in a concatenation of every rank's

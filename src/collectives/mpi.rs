@@ -129,6 +129,17 @@ impl Collectives for MpiComm {
         out.truncate(total);
         out
     }
+    fn reduce_scatter_sum_f64(&self, buf: &[f64]) -> Vec<f64> {
+        let block = buf.len() / self.size;
+        assert_eq!(block * self.size, buf.len(), "reduce-scatter of equal blocks");
+        if self.size == 1 {
+            return buf.to_vec();
+        }
+        self.count(Kind::ReduceScatter, 8 * buf.len());
+        let mut out = vec![0.0; block];
+        self.world.reduce_scatter_block_into(buf, &mut out[..], SystemOperation::sum());
+        out
+    }
     fn all_to_all_u64(&self, send: &[u64]) -> Vec<u64> {
         self.count(Kind::AllToAll, 8 * send.len());
         let mut out = vec![0u64; self.size];

@@ -15,10 +15,11 @@ pub enum Kind {
     AllGather,
     AllToAll,
     Barrier,
+    ReduceScatter,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [Kind::AllReduce, Kind::Reduce, Kind::Broadcast, Kind::AllGather, Kind::AllToAll, Kind::Barrier];
+    pub const ALL: [Kind; 7] = [Kind::AllReduce, Kind::Reduce, Kind::Broadcast, Kind::AllGather, Kind::AllToAll, Kind::Barrier, Kind::ReduceScatter];
 
     /// The name used in `--metrics` (MPI's, in snake case).
     pub fn name(self) -> &'static str {
@@ -29,6 +30,7 @@ impl Kind {
             Kind::AllGather => "allgather",
             Kind::AllToAll => "alltoall",
             Kind::Barrier => "barrier",
+            Kind::ReduceScatter => "reduce_scatter",
         }
     }
 }
@@ -37,8 +39,8 @@ impl Kind {
 /// rank (process or thread) owns its own.
 #[derive(Debug, Default)]
 pub struct Tally {
-    calls: [Cell<u64>; 6],
-    bytes: [Cell<u64>; 6],
+    calls: [Cell<u64>; 7],
+    bytes: [Cell<u64>; 7],
 }
 
 impl Tally {
@@ -72,8 +74,8 @@ impl Tally {
 /// Frozen counts per [`Kind`], in `Kind::ALL` order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counts {
-    pub calls: [u64; 6],
-    pub bytes: [u64; 6],
+    pub calls: [u64; 7],
+    pub bytes: [u64; 7],
 }
 
 impl Counts {

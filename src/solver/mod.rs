@@ -17,7 +17,9 @@
 //! Everything talks to the other ranks through `&dyn Collectives`, so every
 //! solver runs at any rank count inside one process (the tests).
 
+pub mod lbfgs;
 pub mod loss;
+pub mod mode;
 pub mod options;
 pub mod prefetch;
 pub mod problem;
@@ -26,7 +28,7 @@ pub mod shard;
 pub mod state;
 pub mod step_size;
 
-pub use options::{Penalty, SolverOptions};
+pub use options::{Penalty, SolverKind, SolverOptions};
 pub use problem::TrainingSet;
 pub use state::SolverState;
 
@@ -122,6 +124,11 @@ impl<F: FnMut(&EpochReport)> FitHooks for Progress<F> {
     }
 }
 
+/// No checkpoints, no signals, no progress (a fit inside another one).
+pub struct NoHooks;
+
+impl FitHooks for NoHooks {}
+
 /// How a driven fit ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
@@ -168,8 +175,8 @@ pub struct FitResult {
     pub details: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Collective: fits the model with SAGA, from scratch, a warm start, or a
-/// saved state.
+/// Collective: fits the model with the mode `opts.solver` names (`auto`:
+/// [`mode::choose`]), from scratch, a warm start, or a saved state.
 pub fn fit(
     data: &TrainingSet,
     opts: &SolverOptions,
@@ -178,12 +185,29 @@ pub fn fit(
     comm: &dyn Collectives,
     hooks: &mut dyn FitHooks,
 ) -> Result<FitResult> {
-    let mut solver = saga::Saga::new(data, opts, warm, comm)?;
+    let mut solver: Box<dyn Solver + '_> = match resolve(data, opts, comm) {
+        SolverKind::Lbfgs => Box::new(lbfgs::Lbfgs::new(data, opts, warm, comm)?),
+        _ => Box::new(saga::Saga::new(data, opts, warm, comm)?),
+    };
     if let Some(state) = resume {
         solver.restore(state)?;
     }
-    let outcome = drive(&mut solver, opts.max_iter, hooks)?;
+    let outcome = drive(solver.as_mut(), opts.max_iter, hooks)?;
     let Solution { coef, intercept } = solver.solution();
+    let details = solver.details();
+    drop(solver);
     let objective = problem::objective(data, &coef, &intercept, opts, comm);
-    Ok(FitResult { coef, intercept, n_iter: outcome.n_iter, converged: outcome.converged, objective, details: solver.details() })
+    Ok(FitResult { coef, intercept, n_iter: outcome.n_iter, converged: outcome.converged, objective, details })
+}
+
+/// Collective: the mode a fit runs: the one asked for, or `auto`'s choice
+/// (the same on every rank: it depends on global sizes only).
+pub fn resolve(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives) -> SolverKind {
+    if opts.solver != SolverKind::Auto {
+        return opts.solver;
+    }
+    let docs = data.n_total.max(1) as f64;
+    let nnz = comm.sum_f64(data.x.nnz() as f64);
+    let size = mode::Size { docs, nnz_per_doc: nnz / docs, features: data.n_features as f64, width: data.width() as f64, ranks: comm.size() as f64 };
+    mode::choose(&size)
 }

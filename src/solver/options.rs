@@ -16,6 +16,20 @@ pub enum Penalty {
     None,
 }
 
+/// Which optimiser fits the model (`--solver`); every one reaches the same optimum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SolverKind {
+    /// Chosen from the cost model by the problem's size and the rank count ([`super::mode`]).
+    #[default]
+    Auto,
+    /// Synchronous distributed SAGA over a column-split model: one allreduce a step.
+    Saga,
+    /// Rows stay where they were read; L-BFGS (OWL-QN with L1) on the full
+    /// gradient, started from averaged local SAGA fits: one reduce-scatter an iteration.
+    Lbfgs,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SolverOptions {
     pub c: f64,
@@ -29,6 +43,13 @@ pub struct SolverOptions {
     pub seed: u64,
     /// Samples per rank per step; `None` chooses (see `saga::auto_batch`).
     pub batch_size: Option<usize>,
+    /// The optimiser (models written before it existed were fitted by SAGA).
+    #[serde(default = "saga")]
+    pub solver: SolverKind,
+}
+
+fn saga() -> SolverKind {
+    SolverKind::Saga
 }
 
 impl Default for SolverOptions {
@@ -43,6 +64,7 @@ impl Default for SolverOptions {
             tol: 1e-4,
             seed: 0,
             batch_size: None,
+            solver: SolverKind::Auto,
         }
     }
 }

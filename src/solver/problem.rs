@@ -54,3 +54,45 @@ pub fn objective(data: &TrainingSet, coef: &Array2<f64>, intercept: &[f64], opts
     }
     opts.c * comm.sum_f64(local) + opts.penalty_value(coef.as_slice().expect("an owned (K, d) array"))
 }
+
+/// The parameters as one flat vector: the weights feature-major (`j * K + c`,
+/// a row's K weights per non-zero together), then the K intercepts. The
+/// penalty applies to the first `d * K` entries only.
+pub fn flat_len(data: &TrainingSet) -> usize {
+    (data.n_features + 1) * data.width()
+}
+
+/// This rank's part of the data term `C * sum_i s_i * loss_i` at `theta`
+/// ([`flat_len`] values), with its gradient added into `grad` (same layout).
+/// One sequential pass over the local rows: margins, loss, then the
+/// residuals scattered back while the row is still in cache.
+pub fn local_loss_gradient(data: &TrainingSet, theta: &[f64], c: f64, grad: &mut [f64]) -> f64 {
+    let k = data.width();
+    let dk = data.n_features * k;
+    let (w, intercept) = theta.split_at(dk);
+    let (gw, gb) = grad.split_at_mut(dk);
+    let (indptr, cols, values) = parts(data.x);
+    let (mut raw, mut r) = (vec![0.0; k], vec![0.0; k]);
+    let mut local = 0.0;
+    for i in 0..data.y.len() {
+        raw.copy_from_slice(&intercept[..k]);
+        let row = indptr[i]..indptr[i + 1];
+        for p in row.clone() {
+            let at = cols[p] as usize * k;
+            for c in 0..k {
+                raw[c] += values[p] * w[at + c];
+            }
+        }
+        let s = c * data.sample_weight[i];
+        local += s * loss_and_gradient(&raw, data.y[i] as usize, &mut r);
+        r.iter_mut().for_each(|v| *v *= s);
+        for p in row {
+            let at = cols[p] as usize * k;
+            for c in 0..k {
+                gw[at + c] += values[p] * r[c];
+            }
+        }
+        gb[..k].iter_mut().zip(&r).for_each(|(g, v)| *g += v);
+    }
+    local
+}

@@ -16,15 +16,12 @@ use crate::output::AtomicPath;
 use crate::same_file::{named, refuse_overwriting};
 use crate::signals;
 use crate::run_report::{collectives_json, phase_summary, RunReport};
-use crate::solver::{fit, FitHooks, FitResult, SolverOptions, SolverState, TrainingSet, WarmStart};
+use crate::solver::{fit, resolve, FitHooks, FitResult, SolverKind, SolverOptions, SolverState, TrainingSet, WarmStart};
 use crate::vectorizer::{fit_transform, Features};
 use anyhow::bail;
 use hooks::Hooks;
 use std::io::IsTerminal;
 use std::time::Instant;
-
-/// The solver whose checkpoints `fit` writes and resumes.
-const SOLVER: &str = "saga";
 
 pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     let mut report = RunReport::new("fit");
@@ -33,9 +30,10 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         signals::set_resumable();
     }
     let vopts = comm.agree(args.vectorizer.options())?;
-    let sopts = comm.agree(args.solver.options())?;
-    let grid = comm.agree(args.selection.grid(sopts.penalty).and_then(|g| match (&g, &args.solver.warm_start) {
-        (Some(_), Some(_)) => Err(crate::error::usage("--warm-start cannot be combined with --Cs (each fit of the path is warm-started from the one before)")),
+    let mut sopts = comm.agree(args.solver.options())?;
+    let grid = comm.agree(args.selection.grid(sopts.penalty).and_then(|g| match (&g, &args.solver.warm_start, sopts.solver) {
+        (Some(_), Some(_), _) => Err(crate::error::usage("--warm-start cannot be combined with --Cs (each fit of the path is warm-started from the one before)")),
+        (Some(_), _, SolverKind::Lbfgs) => Err(crate::error::usage("--solver lbfgs does not run the --Cs path; use --solver saga (or auto, which runs the path with SAGA)")),
         _ => Ok(g),
     }))?;
     // Fail before the work when the model cannot be written.
@@ -53,11 +51,14 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     let k = classes.len();
     let sample_weight = sample_weights(comm, &y, k, sopts.class_weight_balanced);
     let data = TrainingSet { x: &feats.rows, y: &y, sample_weight: &sample_weight, n_features: feats.n_features, n_classes: k, n_total: feats.n_docs };
+    // The mode is fixed before the fit: the model, the log and the checkpoint name it.
+    sopts.solver = if grid.is_some() { SolverKind::Saga } else { resolve(&data, &sopts, comm) };
+    let solver_name = if sopts.solver == SolverKind::Lbfgs { "lbfgs" } else { "saga" };
     let fingerprint = fingerprint(comm, &args, &vopts, &sopts, &feats, &classes);
-    let resume = resume_state(comm, &args, &fingerprint)?;
+    let resume = resume_state(comm, &args, &fingerprint, solver_name)?;
     let quiet = args.common.quiet || !comm.is_root();
     let bar = !quiet && std::io::stderr().is_terminal();
-    let mut hooks = Hooks { comm, ops: &args.ops, fingerprint: &fingerprint, solver: SOLVER, stopped_by: None, quiet, bar, progress: true };
+    let mut hooks = Hooks { comm, ops: &args.ops, fingerprint: &fingerprint, solver: solver_name, stopped_by: None, quiet, bar, progress: true };
     let (t_fit, before) = (Instant::now(), comm.tally().snapshot());
     crate::faults::signal_if_asked("solver", comm.rank());
     let problem = Problem { data: &data, first, feats: &feats, vopts: &vopts, classes: &classes };
@@ -225,7 +226,8 @@ fn fingerprint(
         "features": feats.n_features,
         "classes": (0..classes.len()).map(|c| classes.name(c)).collect::<Vec<_>>(),
         "vocabulary_hash": vocabulary_hash(&feats.vocabulary),
-        "ranks": comm.size(),
+        // L-BFGS's state is whole vectors: it resumes at any rank count.
+        "ranks": if sopts.solver == SolverKind::Lbfgs { None } else { Some(comm.size()) },
         "warm_start": args.solver.warm_start.is_some(),
         "selection": [&args.selection.cs, &args.selection.cv.map(|k| k.to_string()), &args.selection.scoring.map(|s| format!("{s:?}")),
             &args.selection.l1_ratios, &args.selection.validation_data.as_ref().map(|p| p.display().to_string())],
@@ -233,11 +235,11 @@ fn fingerprint(
 }
 
 /// Collective: the state to resume from (`--resume` with an existing checkpoint).
-fn resume_state(comm: &dyn Collectives, args: &FitArgs, fingerprint: &serde_json::Value) -> Result<Option<SolverState>> {
+fn resume_state(comm: &dyn Collectives, args: &FitArgs, fingerprint: &serde_json::Value, solver: &str) -> Result<Option<SolverState>> {
     let say = comm.is_root() && !args.common.quiet;
     match (&args.ops.checkpoint, args.ops.resume) {
         (Some(path), true) if path.exists() => {
-            let state = comm.agree(checkpoint::load(comm.rank(), comm.size(), path, fingerprint, SOLVER))?;
+            let state = comm.agree(checkpoint::load(comm.rank(), comm.size(), path, fingerprint, solver))?;
             if say {
                 let at = |n| state.get_int(n).unwrap_or(0);
                 crate::say!("textsaga fit: resuming at epoch {} step {}", at("epoch") + 1, at("step"));

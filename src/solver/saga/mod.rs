@@ -102,6 +102,11 @@ impl<'a> Saga<'a> {
     pub fn new(data: &'a TrainingSet<'a>, opts: &'a SolverOptions, warm: Option<&WarmStart>, comm: &'a dyn Collectives) -> Result<Self> {
         let started = Instant::now();
         let plan = plan::plan(data, opts, comm);
+        Self::with_plan(data, opts, warm, comm, plan, started)
+    }
+
+    /// Collective: as [`Self::new`], with the step and batch already planned.
+    pub fn with_plan(data: &'a TrainingSet<'a>, opts: &'a SolverOptions, warm: Option<&WarmStart>, comm: &'a dyn Collectives, plan: Plan, started: Instant) -> Result<Self> {
         let n = data.n_total as f64;
         let (alpha, beta) = opts.alpha_beta();
         let (alpha, beta) = (alpha / n, beta / n);

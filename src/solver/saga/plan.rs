@@ -50,6 +50,21 @@ pub fn plan(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives) ->
     Plan { step, batch_total, steps_per_epoch: steps, intercept_scale: s, l_max, l_full }
 }
 
+/// One rank's plan at batch 1 without the power iterations: the intercept
+/// at full scale (`s = 1`, the largest [`plan`] picks, so the step is never
+/// too long). For a few epochs of a start, where 200 passes of the power
+/// iteration would cost more than the epochs themselves.
+pub fn batch_one(data: &TrainingSet, opts: &SolverOptions) -> Plan {
+    let n = data.n_total as f64;
+    let alpha = opts.alpha_beta().0 / n;
+    let (indptr, _, values) = parts(data.x);
+    let max_sq = (0..data.x.rows()).map(|r| values[indptr[r]..indptr[r + 1]].iter().map(|v| v * v).sum::<f64>()).fold(0.0, f64::max);
+    let s = if opts.fit_intercept { 1.0 } else { 0.0 };
+    let l_max = 0.25 * (max_sq + s * s) + alpha;
+    let steps = data.n_total.max(1) as usize;
+    Plan { step: saga_step(l_max, steps as f64, alpha), batch_total: 1, steps_per_epoch: steps, intercept_scale: s, l_max, l_full: l_max }
+}
+
 /// This rank's `sum_i a_i (a_i . v)`, where `a_i` is row `i` with, when `v`
 /// is one longer than the rows, a constant column `s` appended.
 fn gram(data: &TrainingSet, v: &[f64], s: f64) -> Vec<f64> {

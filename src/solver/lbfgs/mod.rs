@@ -1,0 +1,377 @@
+//! The scale-out mode: rows stay on the rank that read them, and a
+//! full-gradient quasi-Newton method (L-BFGS; OWL-QN with an L1 term)
+//! runs over them, started from the average of local SAGA fits (the recipe
+//! of Agarwal, Chapelle, Dudík and Langford, JMLR 2014).
+//!
+//! An iteration is one pass over the local rows per line-search trial
+//! (margins, loss and gradient together, sequential in memory) and, per
+//! iteration, one reduce-scatter of the d x K gradient, one all-gather of
+//! the direction and a few scalar allreduces: its communication does not
+//! grow with the documents, and its iterates do not depend on the rank
+//! count. Per-rank memory is the local rows plus the model: the parameters
+//! (whole, for the margins), and a 1/P block of the gradient and of the
+//! L-BFGS memory ([`history`]). Nothing is of the size of the corpus.
+//!
+//! The state is whole vectors (gathered at a checkpoint), so a fit resumes
+//! bit for bit at the same rank count and at another rank count too.
+
+mod blocks;
+mod history;
+mod orthant;
+
+use super::options::{Penalty, SolverOptions};
+use super::problem::{flat_len, local_loss_gradient, TrainingSet};
+use super::saga::Saga;
+use super::state::{Scope, SolverState, Values};
+use super::{Epoch, EpochReport, FitHooks, Solution, Solver, WarmStart};
+use crate::collectives::local::single_rank;
+use crate::collectives::{Collectives, Op};
+use crate::error::Result;
+use anyhow::bail;
+use blocks::Blocks;
+use history::{dot, History};
+use ndarray::ArrayView2;
+use std::time::Instant;
+
+/// Pairs kept in the L-BFGS memory (sklearn's lbfgs keeps 10).
+pub const MEMORY: usize = 10;
+/// Epochs of local SAGA each rank runs on its own rows for the start.
+pub const LOCAL_EPOCHS: usize = 1;
+/// Armijo's sufficient decrease and the most halvings of a step.
+const ARMIJO: f64 = 1e-4;
+const MAX_TRIALS: usize = 40;
+
+/// The L-BFGS / OWL-QN solver of one fit on one rank.
+pub struct Lbfgs<'a> {
+    data: &'a TrainingSet<'a>,
+    opts: &'a SolverOptions,
+    comm: &'a dyn Collectives,
+    blocks: Blocks,
+    /// The parameters ([`flat_len`], padded to the blocks), the same on every rank.
+    x: Vec<f64>,
+    /// This rank's block of the smooth part's gradient at `x`.
+    g: Vec<f64>,
+    /// The objective at `x`.
+    f: f64,
+    hist: History,
+    iter: usize,
+    started: bool,
+    stop: bool,
+    /// Strengths of the L2 and L1 terms (sklearn's split of the penalty).
+    l2: f64,
+    l1: f64,
+    /// `1 / (C * sum of sample weights)`: the gradient of the mean loss, as sklearn's lbfgs tests it.
+    scale: f64,
+    local_epochs: usize,
+    counters: Counters,
+    /// This rank's gradient over all parameters, before the reduce-scatter.
+    scratch: Vec<f64>,
+    clock: Instant,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Counters {
+    passes: usize,
+    trials: usize,
+    skipped_pairs: usize,
+    start_seconds: f64,
+}
+
+impl<'a> Lbfgs<'a> {
+    /// Sets the start: a warm start, or the average of local SAGA fits (computed in the first epoch).
+    pub fn new(data: &'a TrainingSet<'a>, opts: &'a SolverOptions, warm: Option<&WarmStart>, comm: &'a dyn Collectives) -> Result<Self> {
+        let n = flat_len(data);
+        let blocks = Blocks::new(n, data.n_features * data.width(), comm.rank(), comm.size());
+        let (l2, l1) = strengths(opts);
+        let weight_sum = comm.sum_f64(data.sample_weight.iter().sum());
+        let mut s = Lbfgs {
+            data,
+            opts,
+            comm,
+            x: vec![0.0; blocks.padded()],
+            g: vec![0.0; blocks.block],
+            blocks,
+            f: f64::NAN,
+            hist: History::new(MEMORY),
+            iter: 0,
+            started: false,
+            stop: false,
+            l2,
+            l1,
+            scale: 1.0 / (opts.c * weight_sum.max(f64::MIN_POSITIVE)),
+            local_epochs: if warm.is_some() { 0 } else { LOCAL_EPOCHS },
+            counters: Counters::default(),
+            scratch: Vec::new(),
+            clock: Instant::now(),
+        };
+        if let Some(w) = warm {
+            s.set_from_model(&w.coef, &w.intercept);
+        }
+        Ok(s)
+    }
+
+    /// How many epochs of local SAGA start the fit (0: from zero or the warm start).
+    pub fn with_local_epochs(mut self, epochs: usize) -> Self {
+        self.local_epochs = epochs;
+        self
+    }
+
+    fn k(&self) -> usize {
+        self.data.width()
+    }
+
+    fn set_from_model(&mut self, coef: &ndarray::Array2<f64>, intercept: &[f64]) {
+        let (d, k) = (self.data.n_features, self.k());
+        for j in 0..d {
+            for c in 0..k {
+                self.x[j * k + c] = coef[[c, j]];
+            }
+        }
+        self.x[d * k..d * k + k].copy_from_slice(intercept);
+    }
+
+    /// Collective: the objective at `x` (whole), with this rank's gradient
+    /// over all parameters left in `scratch`, and `pg . (x - self.x)` over all ranks.
+    fn evaluate(&mut self, x: &[f64], pg: &[f64]) -> (f64, f64) {
+        let n = self.blocks.n;
+        self.scratch.clear();
+        self.scratch.resize(self.blocks.padded(), 0.0);
+        let data = local_loss_gradient(self.data, &x[..n], self.opts.c, &mut self.scratch[..n]);
+        let mine = self.blocks.range();
+        let (xb, x0) = (&x[mine.clone()], &self.x[mine]);
+        let penalty: f64 = xb.iter().take(self.blocks.penalized).map(|v| 0.5 * self.l2 * v * v + self.l1 * v.abs()).sum();
+        let slope: f64 = pg.iter().zip(xb.iter().zip(x0)).map(|(p, (a, b))| p * (a - b)).sum();
+        let mut sums = [data + penalty, slope];
+        self.comm.all_reduce_f64(&mut sums, Op::Sum);
+        self.counters.passes += 1;
+        (sums[0], sums[1])
+    }
+
+    /// Collective: this rank's block of the smooth gradient from `scratch`.
+    fn gradient_block(&mut self, x: &[f64]) -> Vec<f64> {
+        let mut g = self.comm.reduce_scatter_sum_f64(&self.scratch);
+        let xb = &x[self.blocks.range()];
+        for (gi, xi) in g.iter_mut().zip(xb).take(self.blocks.penalized) {
+            *gi += self.l2 * xi;
+        }
+        if !self.opts.fit_intercept {
+            g[self.blocks.intercepts()].iter_mut().for_each(|v| *v = 0.0);
+        }
+        g
+    }
+
+    fn pseudo_gradient(&self) -> Vec<f64> {
+        let mut pg = vec![0.0; self.blocks.block];
+        orthant::pseudo_gradient(&self.x[self.blocks.range()], &self.g, self.blocks.penalized, self.l1, &mut pg);
+        pg
+    }
+
+    /// Collective: the start (local SAGA fits averaged), its objective and gradient.
+    fn start(&mut self) -> Result<()> {
+        let t = Instant::now();
+        if self.local_epochs > 0 {
+            let local = self.comm.agree(self.local_fit())?;
+            let n_local = self.data.y.len() as f64;
+            let share = n_local / self.data.n_total.max(1) as f64;
+            let mut buf: Vec<f64> = local.iter().map(|v| v * share).collect();
+            buf.resize(self.blocks.padded(), 0.0);
+            let mine = self.comm.reduce_scatter_sum_f64(&buf);
+            self.x = self.comm.all_gather_f64(&mine);
+        }
+        let x = self.x.clone();
+        let (f, _) = self.evaluate(&x, &vec![0.0; self.blocks.block]);
+        self.f = f;
+        self.g = self.gradient_block(&x);
+        self.started = true;
+        self.counters.start_seconds = t.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    /// This rank's SAGA fit of its own rows, with a 1/P share of the
+    /// penalty, as flat parameters (zero without rows).
+    fn local_fit(&self) -> Result<Vec<f64>> {
+        let (d, k) = (self.data.n_features, self.k());
+        let mut flat = vec![0.0; flat_len(self.data)];
+        if self.data.y.is_empty() {
+            return Ok(flat);
+        }
+        let one = single_rank();
+        let local = TrainingSet { n_total: self.data.y.len() as u64, ..*self.data };
+        let opts = SolverOptions { c: self.opts.c * self.comm.size() as f64, max_iter: self.local_epochs, tol: 0.0, batch_size: None, ..self.opts.clone() };
+        let plan = super::saga::plan::batch_one(&local, &opts);
+        let mut saga = Saga::with_plan(&local, &opts, None, &one, plan, Instant::now())?;
+        for _ in 0..self.local_epochs {
+            saga.epoch(&mut super::NoHooks)?;
+        }
+        let s = saga.solution();
+        for j in 0..d {
+            for c in 0..k {
+                flat[j * k + c] = s.coef[[c, j]];
+            }
+        }
+        flat[d * k..].copy_from_slice(&s.intercept);
+        Ok(flat)
+    }
+
+    /// Collective: one L-BFGS / OWL-QN iteration: direction, backtracking
+    /// line search, new pair. Returns the step's largest change and whether
+    /// the line search found a decrease.
+    fn iterate(&mut self) -> Result<(Vec<f64>, bool)> {
+        let pg = self.pseudo_gradient();
+        let mut d = self.hist.direction(&pg, self.comm);
+        orthant::constrain(&mut d, &pg, self.blocks.penalized, self.l1);
+        if dot(self.comm, &d, &pg) >= 0.0 {
+            // Not a descent direction (the memory disagrees with the orthant): steepest descent.
+            self.hist.pairs.clear();
+            d = pg.iter().map(|v| -v).collect();
+        }
+        let norm = dot(self.comm, &pg, &pg).sqrt();
+        let direction = self.comm.all_gather_f64(&d);
+        let mut t = if self.hist.pairs.is_empty() { 1.0 / norm.max(f64::MIN_POSITIVE) } else { 1.0 };
+        let mut trial = vec![0.0; self.x.len()];
+        for _ in 0..MAX_TRIALS {
+            orthant::trial_point(&self.x, &direction, t, self.blocks.penalized_total, self.l1, &mut trial);
+            self.counters.trials += 1;
+            let (f, slope) = self.evaluate(&trial, &pg);
+            if !f.is_finite() && f != f64::INFINITY {
+                bail!("the objective is not a number at iteration {}; the data holds values too large to fit", self.iter + 1);
+            }
+            if f <= self.f + ARMIJO * slope {
+                let g = self.gradient_block(&trial);
+                let range = self.blocks.range();
+                let s: Vec<f64> = trial[range.clone()].iter().zip(&self.x[range]).map(|(a, b)| a - b).collect();
+                let y: Vec<f64> = g.iter().zip(&self.g).map(|(a, b)| a - b).collect();
+                if !self.hist.push(s.clone(), y, self.comm) {
+                    self.counters.skipped_pairs += 1;
+                }
+                (self.x, self.g, self.f) = (trial, g, f);
+                return Ok((s, true));
+            }
+            t *= 0.5;
+        }
+        Ok((vec![0.0; self.blocks.block], false))
+    }
+}
+
+/// The L2 and L1 strengths of sklearn's penalty (`penalty_value`).
+fn strengths(o: &SolverOptions) -> (f64, f64) {
+    match o.penalty {
+        Penalty::L2 => (1.0, 0.0),
+        Penalty::L1 => (0.0, 1.0),
+        Penalty::Elasticnet => (1.0 - o.l1_ratio, o.l1_ratio),
+        Penalty::None => (0.0, 0.0),
+    }
+}
+
+impl Solver for Lbfgs<'_> {
+    fn name(&self) -> &'static str {
+        "lbfgs"
+    }
+
+    fn epochs_done(&self) -> usize {
+        self.iter
+    }
+
+    fn epoch(&mut self, hooks: &mut dyn FitHooks) -> Result<Epoch> {
+        if self.stop {
+            return Ok(Epoch::Stopped { epoch: self.iter, step: 0 });
+        }
+        let t = Instant::now();
+        if !self.started {
+            self.start()?;
+        }
+        let (s, decreased) = self.iterate()?;
+        let had_memory = !self.hist.pairs.is_empty();
+        if !decreased {
+            self.hist.pairs.clear();
+        }
+        self.iter += 1;
+        let pg = self.pseudo_gradient();
+        let max = |v: &[f64]| v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        let mut m = [max(&s), max(&self.x[self.blocks.range()]), max(&pg), if hooks.stop_requested() { 1.0 } else { 0.0 }];
+        self.comm.all_reduce_f64(&mut m, Op::Max);
+        self.stop = m[3] > 0.0;
+        let report = EpochReport {
+            epoch: self.iter,
+            objective_estimate: self.f,
+            relative_change: if m[1] > 0.0 { m[0] / m[1] } else { m[0] },
+            elapsed: self.clock.elapsed().as_secs_f64(),
+            samples_per_second: self.data.n_total as f64 / t.elapsed().as_secs_f64(),
+            // No decrease even from steepest descent: the optimum to rounding.
+            converged: m[2] * self.scale <= self.opts.tol || (!decreased && !had_memory),
+        };
+        Ok(Epoch::Done(report))
+    }
+
+    fn state(&self) -> SolverState {
+        let whole = |block: &[f64]| {
+            let mut v = self.comm.all_gather_f64(block);
+            v.truncate(self.blocks.n);
+            Values::F64(v)
+        };
+        let mut s = SolverState::default();
+        s.int("epoch", self.iter as i64).int("step", 0).int("started", self.started as i64).int("pairs", self.hist.pairs.len() as i64);
+        s.int("passes", self.counters.passes as i64).int("trials", self.counters.trials as i64).int("skipped_pairs", self.counters.skipped_pairs as i64);
+        s.float("objective", self.f).float("gamma", self.hist.gamma);
+        s.array("x", Scope::Shared, Values::F64(self.x[..self.blocks.n].to_vec()));
+        s.array("gradient", Scope::Shared, whole(&self.g));
+        s.array("rho", Scope::Shared, Values::F64(self.hist.pairs.iter().map(|p| p.rho).collect()));
+        for (i, p) in self.hist.pairs.iter().enumerate() {
+            s.array(&format!("s{i}"), Scope::Shared, whole(&p.s));
+            s.array(&format!("y{i}"), Scope::Shared, whole(&p.y));
+        }
+        s
+    }
+
+    fn restore(&mut self, mut s: SolverState) -> Result<()> {
+        let n = self.blocks.n;
+        let mut take = |name: &str| -> Result<Vec<f64>> {
+            let v = s.take_f64(name)?;
+            if v.len() != n {
+                bail!("its '{name}' holds {} values, not {n}", v.len());
+            }
+            Ok(v)
+        };
+        let x = take("x")?;
+        let g = take("gradient")?;
+        let mut pairs = Vec::new();
+        let count = s.get_int("pairs")? as usize;
+        let rho = s.take_f64("rho")?;
+        for i in 0..count {
+            let (sv, yv) = (s.take_f64(&format!("s{i}"))?, s.take_f64(&format!("y{i}"))?);
+            pairs.push(history::Pair { s: self.blocks.mine(&sv), y: self.blocks.mine(&yv), rho: *rho.get(i).unwrap_or(&f64::NAN) });
+        }
+        self.x[..n].copy_from_slice(&x);
+        self.g = self.blocks.mine(&g);
+        self.hist.pairs = pairs.into();
+        self.hist.gamma = s.get_float("gamma")?;
+        self.f = s.get_float("objective")?;
+        self.iter = s.get_int("epoch")? as usize;
+        self.started = s.get_int("started")? != 0;
+        let c = &mut self.counters;
+        (c.passes, c.trials, c.skipped_pairs) = (s.get_int("passes")? as usize, s.get_int("trials")? as usize, s.get_int("skipped_pairs")? as usize);
+        Ok(())
+    }
+
+    fn solution(&mut self) -> Solution {
+        let (d, k) = (self.data.n_features, self.k());
+        let coef = ArrayView2::from_shape((d, k), &self.x[..d * k]).expect("d x K weights").t().as_standard_layout().into_owned();
+        let intercept = if self.opts.fit_intercept { self.x[d * k..d * k + k].to_vec() } else { vec![0.0; k] };
+        Solution { coef, intercept }
+    }
+
+    fn details(&self) -> serde_json::Map<String, serde_json::Value> {
+        let c = &self.counters;
+        let v = serde_json::json!({
+            "solver": "lbfgs",
+            "memory_pairs": MEMORY,
+            "local_saga_epochs": self.local_epochs,
+            "passes": c.passes + self.local_epochs,
+            "line_search_trials": c.trials,
+            "skipped_pairs": c.skipped_pairs,
+            "start_seconds": c.start_seconds,
+            "block_per_rank": self.blocks.block,
+        });
+        v.as_object().cloned().unwrap_or_default()
+    }
+}
