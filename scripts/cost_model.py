@@ -27,10 +27,32 @@ feature split (1.0 measured), E_1 the epochs at batch 1 and B_0 fitted to
 --batches (or 16). alpha and beta: 0.4 us and 0.2 ns/byte for shared memory
 here (scripts/bench_combine.sh), 1.5 us and 0.08 ns/byte (12.5 GB/s) for
 InfiniBand HDR, the usual published figures.
+
+Scale-out prediction (both modes, `--solver auto`'s choice), from a
+convergence study (`cargo bench --bench rounds`, see benches/rounds.rs):
+
+    scripts/cost_model.py --predict --rounds R.json [--docs N] [--ranks 1,2,...,1024]
+                          [--features D] [--classes K] [--nnz Z] [--gap G] [--check M.json ...]
+
+prints CSV `mode,ranks,seconds,speedup,efficiency,gb_per_rank` (speedup
+against the best mode on 1 rank). What is measured and what is modelled:
+
+- measured (R.json, ranks as threads, exact counts): SAGA's epochs and
+  L-BFGS's passes to the relative gap G at 1-32 ranks; each rank's CPU
+  seconds per epoch / pass; calls and bytes of every collective.
+- modelled: the CPU time per pass scaled by non-zeros x classes (per rank
+  1/P of the rows) plus the work every rank repeats (SAGA: O(K) a sample;
+  L-BFGS: O(dK) a pass, scaled by d x K); SAGA's epochs at the target's
+  batch by E(b) = E_1 (1 + (b - 1) / B_0) fitted to R.json; L-BFGS's passes
+  the most any measured rank count took; communication priced with alpha
+  (a stage, log2 P stages) and beta (a byte: reduce-scatter and all-gather
+  move (P - 1) / P of the d x K values); memory per rank from the sizes of
+  what each mode keeps.
 """
 import argparse
 import json
 import math
+import sys
 
 
 def load(path):
@@ -53,13 +75,177 @@ def epochs(b, e1, b0):
     return e1 * (1 + (b - 1) / b0)
 
 
+IB = (1.5e-6, 0.08e-9)
+SHM = (0.4e-6, 0.2e-9)
+
+
+def auto_batch(p, nnz, k):
+    """saga::plan::auto_batch: the batch SAGA runs at p ranks."""
+    if p <= 1:
+        return 1
+    per_sample = 1e-9 * max(nnz, 1.0) * k * 2.0 / p + 7.5e-9 * k
+    b = math.sqrt(2e-6 * max(math.log2(p), 1.0) * 15.0 / per_sample)
+    return int(min(max(round(b), 1), 4096))
+
+
+def to_gap(run, fstar, gap, key):
+    """The first epoch (or pass count) whose objective is within `gap` of the optimum."""
+    for e in run["epochs"]:
+        if (e["objective"] - fstar) / abs(fstar) <= gap:
+            return e[key] if key != "epoch" else e["epoch"], e
+    return None, None
+
+
+def study(path, gap):
+    """Convergence and per-rank costs of a rounds study, by mode and rank count."""
+    r = json.load(open(path))
+    fstar = min(e["objective"] for run in r["runs"] for e in run["epochs"])
+    k = 1 if r["classes"] == 2 else r["classes"]
+    out = {"n": r["documents"], "d": r["features"], "k": k, "nnz": r["nnz"] / r["documents"], "saga": {}, "lbfgs": {}}
+    for run in r["runs"]:
+        mode, p = run["mode"], run["ranks"]
+        if mode not in ("saga", "lbfgs"):
+            continue
+        key = "passes" if mode == "lbfgs" else "epoch"
+        count, at = to_gap(run, fstar, gap, key)
+        if count is None:
+            continue
+        last = run["epochs"][-1]
+        units = last["passes"] if mode == "lbfgs" else last["epoch"]
+        calls = last["comm"]["calls"]
+        out[mode][p] = {"count": count, "cpu_per_unit": last["cpu_max"] / units, "iterations": last["epoch"],
+                        "scalar_calls_per_iteration": calls.get("allreduce", 0) / last["epoch"],
+                        "trials_per_iteration": (last["passes"] - at["passes"] + at["epoch"]) / last["epoch"] if mode == "lbfgs" else 1}
+    return out
+
+
+def fit_two(points):
+    """Least squares of y = a / p + b over (p, y)."""
+    n = len(points)
+    xs = [1 / p for p, _ in points]
+    ys = [y for _, y in points]
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxx = sum((x - mx) ** 2 for x in xs)
+    a = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx > 0 else 0.0
+    return max(a, 0.0), max(my - a * mx, 0.0)
+
+
+class Model:
+    """Both modes' time and memory at any size, from a study (see the module doc)."""
+
+    def __init__(self, st):
+        self.st = st
+        n0, d0, k0, z0 = st["n"], st["d"], st["k"], st["nnz"]
+        s, l = st["saga"], st["lbfgs"]
+        # Per-rank CPU of an epoch (SAGA) or a pass (L-BFGS): a share of the rows plus what every rank repeats.
+        # One rank runs sklearn's SAGA (batch 1, no collective); more split each sample's non-zeros.
+        self.saga_1 = s[1]["cpu_per_unit"] / (n0 * z0 * k0)
+        a, b = fit_two([(p, v["cpu_per_unit"]) for p, v in s.items() if p > 1])
+        self.saga_nz = a / (n0 * z0 * k0)          # s per non-zero and class, split over ranks
+        self.saga_rep = b / (n0 * k0)              # s per sample and class, every rank
+        a, b = fit_two([(p, v["cpu_per_unit"]) for p, v in l.items()])
+        self.lbfgs_nz = a / (n0 * z0 * k0)
+        self.lbfgs_rep = b / ((d0 + 1) * k0)       # s per parameter a pass, every rank
+        self.e1 = s[1]["count"]
+        pts = [(auto_batch(p, z0, k0), v["count"]) for p, v in s.items() if p > 1]
+        num = sum((e / self.e1 - 1) * (bb - 1) for bb, e in pts)
+        den = sum((bb - 1) ** 2 for bb, _ in pts)
+        self.b0 = den / num if num > 0 else float("inf")
+        self.passes = max(v["count"] for v in l.values())
+        self.scalars = max(v["scalar_calls_per_iteration"] for v in l.values())
+        self.trials = max(v["trials_per_iteration"] for v in l.values())
+
+    def saga(self, n, d, k, z, p, net):
+        alpha, beta = net
+        b = auto_batch(p, z, k)
+        epochs = self.e1 * (1 + (b - 1) / self.b0)
+        compute = n * (self.saga_nz * z * k / p + self.saga_rep * k) if p > 1 else n * self.saga_1 * z * k
+        comm = (n / b) * (alpha * math.ceil(math.log2(p)) + 2 * beta * 8 * ((2 * k + 3) * b + 1)) if p > 1 else 0.0
+        gb = (n * 12 + n / p * (z * 12 + k * 8 + 20) + 6 * (d + 1) * k * 8 / p + 2 * d * 8) / 1e9
+        return {"compute": epochs * compute, "communication": epochs * comm, "start": 0.0, "epochs": epochs, "gb": gb}
+
+    def lbfgs(self, n, d, k, z, p, net, memory=30, local=3):
+        alpha, beta = net
+        params = (d + 1) * k
+        stages = math.ceil(math.log2(p)) if p > 1 else 0
+        per_pass = n / p * self.lbfgs_nz * z * k + self.lbfgs_rep * params
+        big = (alpha * stages + beta * 8 * params * (p - 1) / p) if p > 1 else 0.0
+        per_iteration = 2 * big + self.scalars * alpha * stages
+        # Passes counted: the start's local epochs and its evaluation, then one a line-search trial.
+        iterations = (self.passes - local - 1) / self.trials
+        start = local * n / p * self.saga_1 * z * k + per_pass + 2 * big
+        rows = n / p * (z * 12 + 28)
+        running = rows + 4 * params * 8 + (2 * memory + 6) * params * 8 / p
+        starting = 2 * rows + n / p * k * 8 + 5 * params * 8
+        return {"compute": (self.passes - local - 1) * per_pass, "communication": iterations * per_iteration, "start": start,
+                "epochs": iterations, "gb": max(running, starting) / 1e9}
+
+
+def predict(a):
+    st = study(a.rounds, a.gap)
+    m = Model(st)
+    n, d, k, z = a.docs, a.features, (1 if a.classes == 2 else a.classes), a.nnz
+    ranks = [int(r) for r in a.ranks.split(",")]
+    rows = []
+    for p in ranks:
+        s, l = m.saga(n, d, k, z, p, IB), m.lbfgs(n, d, k, z, p, IB)
+        for mode, r in (("saga", s), ("lbfgs", l)):
+            rows.append((mode, p, r["compute"] + r["communication"] + r["start"], r))
+        best = min(rows[-2:], key=lambda x: x[2])
+        rows.append(("auto", p, best[2], best[3]))
+    t1 = min(t for mode, p, t, _ in rows if p == 1 and mode != "auto")
+    print("mode,ranks,seconds,speedup,efficiency,gb_per_rank")
+    for mode, p, t, r in rows:
+        print(f"{mode},{p},{t:.2f},{t1 / t:.2f},{t1 / t / p:.3f},{r['gb']:.2f}")
+    if a.details:
+        with open(a.details, "w") as f:
+            json.dump({"calibration": {k2: getattr(m, k2) for k2 in ("saga_1", "saga_nz", "saga_rep", "lbfgs_nz", "lbfgs_rep", "e1", "b0", "passes", "scalars", "trials")},
+                       "rows": [{"mode": mode, "ranks": p, "seconds": t, **r} for mode, p, t, r in rows]}, f, indent=1)
+    for path in a.check:
+        check(m, path)
+
+
+def check(m, path):
+    """A real run's fit seconds against the model's, given the run's own epochs or passes (shared memory)."""
+    r = json.load(open(path))
+    n, d, p = r["documents"], r["columns"], r["ranks"]
+    k = 1 if r["classes"] == 2 else r["classes"]
+    z = r["nnz"] / n
+    measured = r["seconds"]["fit"]["max"]
+    if r.get("solver") == "lbfgs":
+        per = m.lbfgs(n, d, k, z, p, SHM)
+        scale = (r["passes"] - 4) / (m.passes - 4)
+        modelled = (per["compute"] + per["communication"]) * scale + per["start"]
+        what = f"{r['passes']} passes"
+    else:
+        per = m.saga(n, d, k, z, p, SHM)
+        modelled = (per["compute"] + per["communication"]) * r["epochs"] / per["epochs"]
+        what = f"{r['epochs']} epochs"
+    print(f"# check {path}: {r.get('solver')} at {p} ranks, {what}: measured {measured:.2f} s, "
+          f"modelled {modelled:.2f} s ({100 * (modelled - measured) / measured:+.0f} %)", file=sys.stderr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--calibrate", required=True)
+    ap.add_argument("--predict", action="store_true", help="both modes and auto at --ranks, as CSV (needs --rounds)")
+    ap.add_argument("--rounds", help="a convergence study from `cargo bench --bench rounds`")
+    ap.add_argument("--ranks", default="1,2,4,8,16,32,64,128,256,512,1024")
+    ap.add_argument("--features", type=float, default=1e6)
+    ap.add_argument("--classes", type=int, default=20)
+    ap.add_argument("--nnz", type=float, default=68.0, help="non-zeros a document")
+    ap.add_argument("--gap", type=float, default=1e-6, help="relative objective gap that counts as solved")
+    ap.add_argument("--details", help="write the calibration and every row's parts here (JSON)")
+    ap.add_argument("--calibrate")
     ap.add_argument("--check", nargs="*", default=[])
     ap.add_argument("--batches", nargs="*", default=[])
     ap.add_argument("--docs", type=float, default=10e6, help="corpus size to extrapolate to (default 10M)")
     a = ap.parse_args()
+    if a.predict:
+        if not a.rounds:
+            ap.error("--predict needs --rounds R.json")
+        return predict(a)
+    if not a.calibrate:
+        ap.error("give --predict --rounds R.json, or --calibrate M1.json")
 
     base = load(a.calibrate)
     n, k = base["n"], base["k"]

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Strong or weak scaling of `textsaga fit` (vectorize + SAGA) with mpirun.
 #
-#   scripts/scaling.sh --ranks 1,2,4 --docs 1000000 --out DIR [--weak] [--classes K] [-- FIT FLAGS...]
+#   scripts/scaling.sh --ranks 1,2,4 --docs 1000000 --out DIR [--weak] [--classes K]
+#                      [--rounds R.json] [-- FIT FLAGS...]
 #
 # Strong scaling (default): one corpus of --docs documents, every rank count.
 # Weak scaling (--weak): --docs documents per rank, a corpus per rank count.
 # Writes DIR/scaling.csv (ranks, documents, per-phase seconds (max over
 # ranks), total, speedup, efficiency), DIR/scaling.svg (speedup and
-# efficiency against ranks, and the time per phase) and each run's metrics.
+# efficiency against ranks, and the time per phase) and each run's metrics,
+# and DIR/scaling.png (matplotlib): the measured points with the cost model's
+# curves to 1024 ranks (scripts/scaling_plot.py; the convergence study
+# --rounds, default docs/rounds-gen50k.json, calibrates the model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/mpi-env.sh
 
-ranks="1,2,4" docs=1000000 out="" weak=0 classes=20 extra=()
+ranks="1,2,4" docs=1000000 out="" weak=0 classes=20 extra=() rounds=docs/rounds-gen50k.json
 while [ $# -gt 0 ]; do
     case "$1" in
         --ranks) ranks="$2"; shift 2 ;;
@@ -20,8 +24,9 @@ while [ $# -gt 0 ]; do
         --out) out="$2"; shift 2 ;;
         --classes) classes="$2"; shift 2 ;;
         --weak) weak=1; shift ;;
+        --rounds) rounds="$2"; shift 2 ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "scaling.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -46,3 +51,6 @@ for p in "${list[@]}"; do
         --metrics "$out/metrics-$p.json" --quiet "${extra[@]}"
 done
 python3 scripts/scaling_report.py "$out" "$weak" "${list[@]}"
+if [ "$weak" = 0 ] && [ -f "$rounds" ]; then
+    .venv/bin/python scripts/scaling_plot.py --rounds "$rounds" --measured "$out" --out "$out/scaling.png"
+fi

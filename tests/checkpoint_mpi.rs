@@ -66,3 +66,31 @@ extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
 }
+
+/// `--solver lbfgs` keeps whole vectors in its checkpoint: a fit stopped at
+/// 3 ranks resumes at 2 (a requeued job on a smaller allocation) and reaches
+/// the optimum the uninterrupted fit reaches.
+#[test]
+fn lbfgs_resumes_at_another_rank_count() {
+    let dir = scratch("resume-lbfgs");
+    let data = dir.join("c.h5");
+    ok(1, &["generate", "-o", s(&data), "--docs", "3000", "--classes", "4", "--seed", "9", "--quiet"]);
+    let (full, part, ck) = (dir.join("full.h5"), dir.join("part.h5"), dir.join("ck.h5"));
+    let fit = ["fit", "--data", s(&data), "--solver", "lbfgs", "--tol", "1e-9", "--max-iter", "300", "--quiet"];
+    let objective = |m: &Path| -> f64 { hdf5::File::open(m).unwrap().attr("objective").unwrap().read_scalar().unwrap() };
+    ok(3, &[&fit[..], &["--model", s(&full)]].concat());
+
+    // A signal as the solver starts: every rank stops after the first iteration, checkpointed.
+    let r = textsaga_env(3, &[&fit[..], &["--model", s(&part), "--checkpoint", s(&ck)]].concat(), &[("TEXTSAGA_TEST_SIGNAL", "solver:1")]);
+    assert_eq!(r.code, 75, "{}", r.stderr);
+    assert!(ck.exists() && !part.exists());
+    let r = ok(2, &[&fit[..], &["--model", s(&part), "--checkpoint", s(&ck), "--resume"]].concat());
+    assert!(!r.stderr.contains("error"), "{}", r.stderr);
+    let (a, b) = (objective(&part), objective(&full));
+    assert!((a - b).abs() <= 1e-9 * b, "resumed at 2 ranks: objective {a} vs {b} uninterrupted at 3");
+
+    // A SAGA fit's checkpoint is not L-BFGS's.
+    let r = textsaga(2, &[&["fit", "--data", s(&data), "--solver", "saga", "--quiet"][..], &["--model", s(&dir.join("o.h5")), "--checkpoint", s(&ck), "--resume"]].concat());
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.error_lines()[0].contains("belongs to another fit"), "{}", r.stderr);
+}

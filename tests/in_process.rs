@@ -12,7 +12,8 @@ use textsaga::corpus::{CorpusSlice, Labels};
 use textsaga::error::Interrupted;
 use textsaga::solver::loss::loss_and_gradient;
 use textsaga::solver::saga::Saga;
-use textsaga::solver::{drive, fit, EpochReport, FitHooks, FitResult, Penalty, Progress, Solver, SolverOptions, SolverState, TrainingSet};
+use textsaga::solver::lbfgs::Lbfgs;
+use textsaga::solver::{drive, fit, EpochReport, FitHooks, FitResult, Penalty, Progress, Solver, SolverKind, SolverOptions, SolverState, TrainingSet};
 use textsaga::sparse::{row, Csr, RowBuilder};
 use textsaga::text::{DecodeError, StripAccents};
 use textsaga::tfidf::{DfBound, Norm, VectorizerOptions};
@@ -240,11 +241,18 @@ impl Problem {
 }
 
 /// Every penalty, binary and multinomial, class weights, with and without
-/// intercept: the optimum is reached at every rank count (its optimality
-/// conditions hold) and is the same optimum (objectives agree to 1e-9).
+/// intercept, both modes: the optimum is reached at every rank count (its
+/// optimality conditions hold) and is the same optimum as 1-rank SAGA's
+/// (objectives agree to 1e-9).
 #[test]
 fn the_fit_reaches_the_optimum_at_every_rank_count() {
-    let tight = |o: SolverOptions| SolverOptions { tol: 1e-9, max_iter: 20_000, ..o };
+    for kind in [SolverKind::Saga, SolverKind::Lbfgs] {
+        the_optimum_at_every_rank_count(kind);
+    }
+}
+
+fn the_optimum_at_every_rank_count(kind: SolverKind) {
+    let tight = |o: SolverOptions| SolverOptions { tol: 1e-9, max_iter: 20_000, solver: SolverKind::Saga, ..o };
     let cases = [
         ("l2 multinomial", Problem::new(150, 3, 0, None), tight(SolverOptions::default())),
         ("l1 binary", Problem::new(150, 2, 0, None), tight(SolverOptions { penalty: Penalty::L1, c: 4.0, ..Default::default() })),
@@ -257,8 +265,10 @@ fn the_fit_reaches_the_optimum_at_every_rank_count() {
     ];
     for (name, problem, opts) in &cases {
         let one = problem.fit(1, opts).remove(0);
+        let opts = &SolverOptions { solver: kind, ..opts.clone() };
         for p in RANKS {
             let results = problem.fit(p, opts);
+            let name = format!("{name} ({kind:?})");
             let r = &results[0];
             assert!(r.converged, "{name} at {p} ranks: not converged in {} epochs", r.n_iter);
             assert!(results.iter().all(|o| o.coef == r.coef && o.intercept == r.intercept), "{name}: every rank holds the same model");
@@ -273,7 +283,7 @@ fn the_fit_reaches_the_optimum_at_every_rank_count() {
 #[test]
 fn same_seed_and_rank_count_same_model() {
     let problem = Problem::new(120, 3, 0, None);
-    let opts = SolverOptions { max_iter: 4, seed: 11, ..Default::default() };
+    let opts = SolverOptions { max_iter: 4, seed: 11, solver: SolverKind::Saga, ..Default::default() };
     for p in [1, 3, 6] {
         let (a, b) = (problem.fit(p, &opts).remove(0), problem.fit(p, &opts).remove(0));
         assert_eq!((a.coef, a.intercept), (b.coef, b.intercept), "{p} ranks");
@@ -326,6 +336,83 @@ fn a_stopped_fit_resumes_bit_for_bit() {
             again.solution()
         });
         assert_eq!((&resumed[0].coef, &resumed[0].intercept), (&whole.coef, &whole.intercept), "{p} ranks");
+    }
+}
+
+/// L-BFGS stopped after some iterations on one rank: every rank stops
+/// there; restored at the same rank count it ends with the uninterrupted
+/// model bit for bit; restored at other rank counts (a requeued job on
+/// another allocation) it reaches the same optimum.
+#[test]
+fn lbfgs_resumes_bit_for_bit_and_at_other_rank_counts() {
+    let problem = Problem::new(150, 3, 0, None);
+    let opts = SolverOptions { max_iter: 60, tol: 1e-10, solver: SolverKind::Lbfgs, penalty: Penalty::Elasticnet, l1_ratio: 0.3, ..Default::default() };
+    let stop_and_save = |c: &dyn Collectives| {
+        let (x, y) = problem.part(c.size(), c.rank());
+        let sw = vec![1.0; y.len()];
+        let data = problem.data(&x, &y, &sw);
+        // The last rank asks to stop during the sixth iteration.
+        let at = (c.rank() + 1 == c.size()).then_some(5);
+        let mut hooks = StopAt { stop_after_steps: at, steps: Default::default(), saved: None };
+        let mut first = Lbfgs::new(&data, &opts, None, c).unwrap();
+        let err = drive(&mut first, opts.max_iter, &mut hooks).unwrap_err();
+        assert_eq!(err.downcast_ref::<Interrupted>().expect("stopped by the request").epoch, 6, "rank {}", c.rank());
+        hooks.saved.expect("a state was saved")
+    };
+    let resume = |c: &dyn Collectives, state: &SolverState| {
+        let (x, y) = problem.part(c.size(), c.rank());
+        let sw = vec![1.0; y.len()];
+        let data = problem.data(&x, &y, &sw);
+        let mut again = Lbfgs::new(&data, &opts, None, c).unwrap();
+        again.restore(state.clone()).unwrap();
+        let outcome = drive(&mut again, opts.max_iter, &mut Progress(|_: &EpochReport| {})).unwrap();
+        let s = again.solution();
+        let objective = textsaga::solver::problem::objective(&data, &s.coef, &s.intercept, &opts, c);
+        (s, objective, outcome.converged)
+    };
+    for p in [1, 3, 4] {
+        let whole = problem.fit(p, &opts).remove(0);
+        let states = run_ranks(p, stop_and_save);
+        assert!(states.iter().all(|s| s == &states[0]), "{p} ranks: the state is whole vectors, the same on every rank");
+        let (same, _, _) = run_ranks(p, |c| resume(c, &states[0])).remove(0);
+        assert_eq!((&same.coef, &same.intercept), (&whole.coef, &whole.intercept), "{p} ranks: resumed bit for bit");
+        for q in [1, 2, 5] {
+            let (_, objective, converged) = run_ranks(q, |c| resume(c, &states[0])).remove(0);
+            assert!(converged, "{p} -> {q} ranks");
+            let gap = (objective - whole.objective).abs() / whole.objective;
+            assert!(gap < 1e-9, "{p} ranks resumed at {q}: objective {objective} vs {}", whole.objective);
+        }
+    }
+}
+
+/// What an L-BFGS iteration communicates: one reduce-scatter of the d x K
+/// gradient (P equal blocks), one all-gather of the direction, and scalar
+/// allreduces whose count does not depend on the data's size.
+#[test]
+fn an_lbfgs_iteration_sends_one_reduce_scatter() {
+    let problem = Problem::new(150, 3, 0, None);
+    let n = (problem.x.cols() + 1) * 3;
+    for p in [2, 5, 8] {
+        let counts = run_ranks(p, |c| {
+            let (x, y) = problem.part(c.size(), c.rank());
+            let sw = vec![1.0; y.len()];
+            let opts = SolverOptions { tol: 0.0, solver: SolverKind::Lbfgs, ..Default::default() };
+            let data = problem.data(&x, &y, &sw);
+            let mut s = Lbfgs::new(&data, &opts, None, c).unwrap();
+            let mut hooks = Progress(|_: &EpochReport| {});
+            (0..3).for_each(|_| drop(s.epoch(&mut hooks).unwrap()));
+            let before = c.tally().snapshot();
+            s.epoch(&mut hooks).unwrap();
+            c.tally().since(&before)
+        });
+        let block = n.div_ceil(p) as u64;
+        for spent in counts {
+            let (rs, ag) = (Kind::ReduceScatter as usize, Kind::AllGather as usize);
+            assert_eq!((spent.calls[rs], spent.bytes[rs]), (1, 8 * block * p as u64), "{p} ranks: one reduce-scatter of the padded gradient");
+            assert_eq!((spent.calls[ag], spent.bytes[ag]), (1, 8 * block), "{p} ranks: one all-gather of this rank's block");
+            let scalars = spent.calls[Kind::AllReduce as usize];
+            assert!(spent.bytes[Kind::AllReduce as usize] <= 8 * 4 * scalars && scalars <= 70, "{p} ranks: {scalars} small allreduces");
+        }
     }
 }
 
@@ -396,3 +483,4 @@ fn collectives_agree_at_every_rank_count() {
         }
     }
 }
+

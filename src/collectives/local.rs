@@ -225,9 +225,16 @@ impl Collectives for LocalComm {
         let block = buf.len() / self.size();
         assert_eq!(block * self.size(), buf.len(), "reduce-scatter of equal blocks");
         self.count(Kind::ReduceScatter, 8 * buf.len());
-        let mut all = buf.to_vec();
-        self.reduce(&mut all, combine_f64(Op::Sum));
-        all[self.rank * block..(self.rank + 1) * block].to_vec()
+        // Each rank adds up its own block only (in rank order), as MPI's
+        // reduce-scatter does: O(P x block) work a rank, not O(P x len).
+        let parts = self.hub.exchange(self.rank, Arc::new(buf.to_vec()));
+        let parts: Vec<&Vec<f64>> = parts.iter().map(|p| p.downcast_ref::<Vec<f64>>().expect("same type on every rank")).collect();
+        let mine = self.rank * block..(self.rank + 1) * block;
+        let mut out = parts[0][mine.clone()].to_vec();
+        for part in &parts[1..] {
+            out.iter_mut().zip(&part[mine.clone()]).for_each(|(o, v)| *o += v);
+        }
+        out
     }
     fn all_to_all_u64(&self, send: &[u64]) -> Vec<u64> {
         self.count(Kind::AllToAll, 8 * send.len());

@@ -85,8 +85,13 @@ pub trait Solver {
     fn state(&self) -> SolverState;
     /// Restores a [`Self::state`] saved by the same fit at the same rank count.
     fn restore(&mut self, state: SolverState) -> Result<()>;
-    /// The model, gathered on every rank.
-    fn solution(&mut self) -> Solution;
+    /// The model as it stands, gathered on every rank; the fit can go on
+    /// (a convergence study measures the exact objective after each epoch).
+    fn current(&mut self) -> Solution;
+    /// The model at the end, gathered on every rank (buffers only the fit needed are freed).
+    fn solution(&mut self) -> Solution {
+        self.current()
+    }
     /// Settings and measurements for the log line and `--metrics`.
     fn details(&self) -> serde_json::Map<String, serde_json::Value>;
 }

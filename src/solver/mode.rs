@@ -1,36 +1,45 @@
-//! `--solver auto`: the cost model of README ("Scaling the fit") picks the
-//! mode that it predicts finishes first for this problem's size and rank
-//! count, with shared-memory or InfiniBand latency alike (a few
-//! microseconds: what matters is how the work per rank compares).
+//! `--solver auto`: the mode the cost model predicts finishes first for
+//! this problem's size and rank count. The same model as
+//! `scripts/cost_model.py --predict` (README, "Scaling the fit"), with the
+//! figures it calibrated from the convergence study
+//! (`cargo bench --bench rounds` on the generated 50k-document corpus,
+//! K = 20): per-rank CPU seconds per non-zero and class, what every rank
+//! repeats, epochs and passes to a 1e-6 objective gap.
 //!
-//! - SAGA takes `E_s` epochs of `n` samples; a sample costs every rank its
-//!   share of the two passes over the non-zeros plus the O(K) loss every rank
-//!   repeats, and each step one allreduce whose latency the batch amortises
-//!   (`saga::plan::auto_batch`), at the price of more epochs.
-//! - L-BFGS takes `I` iterations of about one pass over the local rows,
-//!   plus O(dK) work every rank repeats (the trial point, the gradient's
-//!   buffer) and a reduce-scatter and an all-gather of the d x K values.
+//! - SAGA: `E(b) = E_1 (1 + (b - 1) / B_0)` epochs at the batch `b` it runs
+//!   ([`auto_batch`](super::saga::plan)); an epoch costs each rank its share
+//!   of the non-zeros plus O(K) a sample that every rank repeats, and a
+//!   step's allreduce.
+//! - L-BFGS: a fixed number of passes whatever the rank count (its iterates
+//!   do not depend on it); a pass costs each rank its rows plus O(dK) that
+//!   every rank repeats, and an iteration a reduce-scatter and an all-gather
+//!   of d x K values and a few scalar allreduces.
 //!
-//! `E_s` and `I` are the measured medians of README's convergence table
-//! (the rounds do not depend on the ranks for L-BFGS; SAGA's epochs grow
-//! with the batch). The choice depends on sizes only, never on timings, so
-//! the same data and rank count always choose the same mode.
+//! The choice depends on sizes only, never on timings: the same data and
+//! rank count always choose the same mode, on every rank.
 
 use super::options::SolverKind;
 
-/// Epochs of SAGA at batch 1 and iterations of L-BFGS to sklearn's tol
-/// (measured medians, README "Scaling the fit").
-pub const SAGA_EPOCHS: f64 = 20.0;
-pub const LBFGS_ITERATIONS: f64 = 60.0;
-/// Epochs grow with the total batch as `1 + (b - 1) / B0` (as `auto_batch`).
-const BATCH_EPOCH_SCALE: f64 = 16.0;
-/// Seconds per non-zero and class of one pass (about 1 ns), per class of
-/// a sample's O(K) loss (7.5 ns), per value of a replicated O(dK) sweep,
-/// and a collective's latency per tree level and its cost per byte
-/// (InfiniBand HDR: 1.5 us, 0.08 ns).
-const PASS: f64 = 1e-9;
-const LOSS: f64 = 7.5e-9;
-const SWEEP: f64 = 1e-9;
+/// Seconds per non-zero and class of an epoch of SAGA on one rank (batch 1).
+const SAGA_ONE: f64 = 2.6e-9;
+/// On P > 1 ranks: seconds per non-zero and class split over the ranks, and
+/// per sample and class that every rank repeats.
+const SAGA_SPLIT: f64 = 2.6e-9;
+const SAGA_REPEATED: f64 = 60e-9;
+/// Epochs to a 1e-6 gap at batch 1, and the growth of epochs with the batch.
+const SAGA_EPOCHS: f64 = 8.0;
+const BATCH_EPOCH_SCALE: f64 = 11.0;
+/// Seconds per non-zero and class of an L-BFGS pass over a rank's rows, and
+/// per parameter of the O(dK) work every rank repeats a pass.
+const LBFGS_ROWS: f64 = 2.6e-9;
+const LBFGS_REPEATED: f64 = 3e-9;
+/// Passes to a 1e-6 gap (the start's local epochs included), scalar
+/// allreduces an iteration.
+const LBFGS_PASSES: f64 = 30.0;
+const LBFGS_SCALARS: f64 = 65.0;
+/// Local SAGA epochs of the start (`lbfgs::LOCAL_EPOCHS`).
+const LOCAL_EPOCHS: f64 = 3.0;
+/// A collective's latency per stage and cost per byte (InfiniBand HDR).
 const ALPHA: f64 = 1.5e-6;
 const BETA: f64 = 0.08e-9;
 
@@ -45,29 +54,46 @@ pub struct Size {
     pub ranks: f64,
 }
 
-/// Modelled seconds of a SAGA fit at its best batch.
-pub fn saga_seconds(s: &Size) -> f64 {
-    let per_sample = 2.0 * PASS * s.nnz_per_doc * s.width;
+/// `saga::plan::auto_batch` for these sizes.
+fn batch(s: &Size) -> f64 {
     if s.ranks <= 1.0 {
-        return SAGA_EPOCHS * s.docs * (per_sample + LOSS * s.width);
+        return 1.0;
     }
-    let latency = ALPHA * s.ranks.log2().ceil();
-    (1..=4096)
-        .map(|b| {
-            let b = b as f64;
-            let step = b * (per_sample / s.ranks + LOSS * s.width) + latency + 2.0 * BETA * 8.0 * ((2.0 * s.width + 3.0) * b + 1.0);
-            SAGA_EPOCHS * (1.0 + (b - 1.0) / BATCH_EPOCH_SCALE) * (s.docs / b) * step
-        })
-        .fold(f64::INFINITY, f64::min)
+    let per_sample = 1e-9 * s.nnz_per_doc.max(1.0) * s.width * 2.0 / s.ranks + 7.5e-9 * s.width;
+    (2e-6 * s.ranks.log2().max(1.0) * 15.0 / per_sample).sqrt().round().clamp(1.0, 4096.0)
 }
 
-/// Modelled seconds of an L-BFGS fit (one line-search trial an iteration, the start's local pass included).
+fn stages(p: f64) -> f64 {
+    if p > 1.0 {
+        p.log2().ceil()
+    } else {
+        0.0
+    }
+}
+
+/// Modelled seconds of a SAGA fit.
+pub fn saga_seconds(s: &Size) -> f64 {
+    let zk = s.nnz_per_doc * s.width;
+    if s.ranks <= 1.0 {
+        return SAGA_EPOCHS * s.docs * SAGA_ONE * zk;
+    }
+    let b = batch(s);
+    let epochs = SAGA_EPOCHS * (1.0 + (b - 1.0) / BATCH_EPOCH_SCALE);
+    let compute = s.docs * (SAGA_SPLIT * zk / s.ranks + SAGA_REPEATED * s.width);
+    let comm = s.docs / b * (ALPHA * stages(s.ranks) + 2.0 * BETA * 8.0 * ((2.0 * s.width + 3.0) * b + 1.0));
+    epochs * (compute + comm)
+}
+
+/// Modelled seconds of an L-BFGS fit, its start included.
 pub fn lbfgs_seconds(s: &Size) -> f64 {
     let params = (s.features + 1.0) * s.width;
-    let pass = s.docs / s.ranks * (2.0 * PASS * s.nnz_per_doc * s.width + LOSS * s.width);
-    let sweeps = 3.0 * SWEEP * params + 8.0 * SWEEP * params / s.ranks;
-    let comm = if s.ranks > 1.0 { 2.0 * BETA * 8.0 * params * (s.ranks - 1.0) / s.ranks + 2.0 * ALPHA * (s.ranks - 1.0).max(1.0).min(s.ranks.log2().ceil() * 4.0) + 25.0 * ALPHA * s.ranks.log2().ceil() } else { 0.0 };
-    (LBFGS_ITERATIONS + 2.0) * (pass + sweeps + comm)
+    let rows = s.docs / s.ranks * s.nnz_per_doc * s.width;
+    let pass = rows * LBFGS_ROWS + params * LBFGS_REPEATED;
+    let big = if s.ranks > 1.0 { ALPHA * stages(s.ranks) + BETA * 8.0 * params * (s.ranks - 1.0) / s.ranks } else { 0.0 };
+    let iteration = 2.0 * big + LBFGS_SCALARS * ALPHA * stages(s.ranks);
+    let start = LOCAL_EPOCHS * rows * SAGA_ONE + pass + 2.0 * big;
+    // The passes counted: the start's local epochs, its evaluation, one a line-search trial.
+    (LBFGS_PASSES - LOCAL_EPOCHS - 1.0) * (pass + iteration) + start
 }
 
 /// The mode `--solver auto` runs.
@@ -76,5 +102,30 @@ pub fn choose(s: &Size) -> SolverKind {
         SolverKind::Lbfgs
     } else {
         SolverKind::Saga
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size(docs: f64, features: f64, ranks: f64) -> Size {
+        Size { docs, nnz_per_doc: 68.0, features, width: 20.0, ranks }
+    }
+
+    /// One rank and one node's few ranks keep SAGA (fewer passes, no
+    /// collective); the cluster scale of README's table goes to L-BFGS.
+    #[test]
+    fn auto_keeps_saga_on_few_ranks_and_scales_out_with_lbfgs() {
+        for docs in [1e4, 1e6, 1e8] {
+            assert_eq!(choose(&size(docs, 1e5, 1.0)), SolverKind::Saga, "{docs} documents on 1 rank");
+            assert_eq!(choose(&size(docs, 1e5, 2.0)), SolverKind::Saga, "{docs} documents on 2 ranks");
+        }
+        for ranks in [256.0, 1024.0] {
+            assert_eq!(choose(&size(1e8, 1e6, ranks)), SolverKind::Lbfgs, "{ranks} ranks");
+        }
+        // L-BFGS keeps getting faster from 256 to 1024 ranks; SAGA does not.
+        assert!(lbfgs_seconds(&size(1e8, 1e6, 1024.0)) < lbfgs_seconds(&size(1e8, 1e6, 256.0)));
+        assert!(saga_seconds(&size(1e8, 1e6, 1024.0)) > saga_seconds(&size(1e8, 1e6, 256.0)));
     }
 }

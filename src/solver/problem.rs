@@ -63,16 +63,18 @@ pub fn flat_len(data: &TrainingSet) -> usize {
 }
 
 /// This rank's part of the data term `C * sum_i s_i * loss_i` at `theta`
-/// ([`flat_len`] values), with its gradient added into `grad` (same layout).
-/// One sequential pass over the local rows: margins, loss, then the
-/// residuals scattered back while the row is still in cache.
-pub fn local_loss_gradient(data: &TrainingSet, theta: &[f64], c: f64, grad: &mut [f64]) -> f64 {
+/// ([`flat_len`] values), with its gradient added into `grad` (same layout)
+/// and, when asked, the diagonal of its Hessian into `diag` (the
+/// curvature `C s_i p_c (1 - p_c) x_ij^2` of each weight). One sequential
+/// pass over the local rows: margins, loss, then the residuals scattered
+/// back while the row is still in cache.
+pub fn local_loss_gradient(data: &TrainingSet, theta: &[f64], c: f64, grad: &mut [f64], mut diag: Option<&mut [f64]>) -> f64 {
     let k = data.width();
     let dk = data.n_features * k;
     let (w, intercept) = theta.split_at(dk);
     let (gw, gb) = grad.split_at_mut(dk);
     let (indptr, cols, values) = parts(data.x);
-    let (mut raw, mut r) = (vec![0.0; k], vec![0.0; k]);
+    let (mut raw, mut r, mut h) = (vec![0.0; k], vec![0.0; k], vec![0.0; k]);
     let mut local = 0.0;
     for i in 0..data.y.len() {
         raw.copy_from_slice(&intercept[..k]);
@@ -84,15 +86,40 @@ pub fn local_loss_gradient(data: &TrainingSet, theta: &[f64], c: f64, grad: &mut
             }
         }
         let s = c * data.sample_weight[i];
-        local += s * loss_and_gradient(&raw, data.y[i] as usize, &mut r);
-        r.iter_mut().for_each(|v| *v *= s);
-        for p in row {
-            let at = cols[p] as usize * k;
-            for c in 0..k {
-                gw[at + c] += values[p] * r[c];
-            }
+        let y = data.y[i] as usize;
+        local += s * loss_and_gradient(&raw, y, &mut r);
+        if let Some(diag) = diag.as_deref_mut() {
+            curvature(&r, y, s, &mut h);
+            scatter(diag, &h, cols, values, row.clone(), k, true);
         }
+        r.iter_mut().for_each(|v| *v *= s);
+        scatter(gw, &r, cols, values, row, k, false);
         gb[..k].iter_mut().zip(&r).for_each(|(g, v)| *g += v);
     }
     local
+}
+
+/// `s p_c (1 - p_c)` per score from the loss gradient `r` (`p - onehot(y)`,
+/// or `p - y` for the binary model).
+fn curvature(r: &[f64], y: usize, s: f64, out: &mut [f64]) {
+    for (c, (o, &g)) in out.iter_mut().zip(r).enumerate() {
+        let p = g + if (r.len() == 1 && y == 1) || (r.len() > 1 && c == y) { 1.0 } else { 0.0 };
+        *o = s * p * (1.0 - p);
+    }
+}
+
+/// Adds `v_c x_ij` (or `v_c x_ij^2`, and `v_c` to the intercepts after the weights) for a row's non-zeros.
+#[inline]
+fn scatter(out: &mut [f64], v: &[f64], cols: &[u32], values: &[f64], row: std::ops::Range<usize>, k: usize, squared: bool) {
+    for p in row {
+        let at = cols[p] as usize * k;
+        let x = if squared { values[p] * values[p] } else { values[p] };
+        for c in 0..k {
+            out[at + c] += x * v[c];
+        }
+    }
+    if squared {
+        let dk = out.len() - k;
+        out[dk..].iter_mut().zip(v).for_each(|(o, h)| *o += h);
+    }
 }

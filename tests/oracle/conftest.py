@@ -90,4 +90,5 @@ def read_model(path):
         out = {k: f[k][:] for k in ("coef", "intercept", "classes")}
         out["n_iter"] = int(f.attrs["n_iter"])
         out["objective"] = float(f.attrs["objective"])
+        out["params"] = json.loads(f.attrs["params"])
     return out

@@ -63,26 +63,33 @@ CASES = [
 ]
 
 
+# Each mode at the rank counts it serves: SAGA at 1-4, the scale-out L-BFGS at 1-8.
+MODES = [("saga", (1, 2, 3, 4)), ("lbfgs", (1, 2, 3, 4, 8))]
+
+
+@pytest.mark.parametrize("solver,rank_counts", MODES)
 @pytest.mark.parametrize("corpus,penalty,C,l1_ratio", CASES)
-def test_tight_fit_reaches_sklearns_optimum_at_1_to_4_ranks(corpora, tmp_path, corpus, penalty, C, l1_ratio):
+def test_tight_fit_reaches_sklearns_optimum(corpora, tmp_path, corpus, penalty, C, l1_ratio, solver, rank_counts):
     d, paths = corpora
     docs, y = read_docs(paths[corpus, "train"])
     X, ref = sklearn_fit(docs, y, penalty, C, l1_ratio, tol=1e-12, max_iter=20000)
     classes = ref.classes_
     opt = objective(X, y, classes, ref.coef_, ref.intercept_, C, penalty, l1_ratio or 0.0)
-    flags = ["--penalty", penalty, "-C", C] + (["--l1-ratio", l1_ratio] if l1_ratio is not None else [])
-    for ranks in (1, 2, 3, 4):
+    flags = ["--penalty", penalty, "-C", C, "--solver", solver] + (["--l1-ratio", l1_ratio] if l1_ratio is not None else [])
+    for ranks in rank_counts:
         model = tmp_path / f"m{ranks}.h5"
         run(ranks, "fit", "--data", paths[corpus, "train"], "--model", model, "--quiet", *TIGHT, *flags)
         m = read_model(model)
         assert list(m["classes"]) == list(classes)
+        assert m["params"]["solver"]["solver"] == solver
         ours = objective(X, y, classes, m["coef"], m["intercept"], C, penalty, l1_ratio or 0.0)
-        assert abs(ours - opt) <= 1e-6 * abs(opt), f"{ranks} ranks: {ours!r} vs sklearn's optimum {opt!r}"
+        assert abs(ours - opt) <= 1e-6 * abs(opt), f"{solver} at {ranks} ranks: {ours!r} vs sklearn's optimum {opt!r}"
         assert abs(m["objective"] - ours) <= 1e-9 * abs(ours), "the model's objective attribute is not its objective"
 
 
+@pytest.mark.parametrize("solver", ["saga", "lbfgs"])
 @pytest.mark.parametrize("corpus", ["binary", "multi"])
-def test_default_tol_is_as_close_as_sklearns_default(corpora, tmp_path, corpus):
+def test_default_tol_is_as_close_as_sklearns_default(corpora, tmp_path, corpus, solver):
     d, paths = corpora
     docs, y = read_docs(paths[corpus, "train"])
     X, tight = sklearn_fit(docs, y, tol=1e-12, max_iter=20000)
@@ -95,14 +102,15 @@ def test_default_tol_is_as_close_as_sklearns_default(corpora, tmp_path, corpus):
     sk_gap = float(np.median(gaps))
     for ranks in (1, 2, 4):
         model = tmp_path / f"m{ranks}.h5"
-        run(ranks, "fit", "--data", paths[corpus, "train"], "--model", model, "--quiet")
+        run(ranks, "fit", "--data", paths[corpus, "train"], "--model", model, "--quiet", "--solver", solver)
         m = read_model(model)
         gap = objective(X, y, tight.classes_, m["coef"], m["intercept"], 1.0, "l2") - opt
-        assert gap <= sk_gap, f"{ranks} ranks: gap {gap:.3g} vs sklearn's {sk_gap:.3g} (seeds: {gaps})"
+        assert gap <= sk_gap, f"{solver} at {ranks} ranks: gap {gap:.3g} vs sklearn's {sk_gap:.3g} (seeds: {gaps})"
 
 
+@pytest.mark.parametrize("solver", ["saga", "lbfgs"])
 @pytest.mark.parametrize("extra,kw", [(["--class-weight", "balanced"], {"class_weight": "balanced"}), (["--no-intercept"], {"fit_intercept": False})])
-def test_class_weight_and_no_intercept(corpora, tmp_path, extra, kw):
+def test_class_weight_and_no_intercept(corpora, tmp_path, extra, kw, solver):
     d, paths = corpora
     docs, y = read_docs(paths["multi", "train"])
     X, ref = sklearn_fit(docs, y, tol=1e-12, max_iter=20000, **kw)
@@ -114,7 +122,7 @@ def test_class_weight_and_no_intercept(corpora, tmp_path, extra, kw):
     opt = objective(X, y, ref.classes_, ref.coef_, ref.intercept_, 1.0, "l2", sample_weight=sw)
     for ranks in (1, 3):
         model = tmp_path / "m.h5"
-        run(ranks, "fit", "--data", paths["multi", "train"], "--model", model, "--quiet", *TIGHT, *extra)
+        run(ranks, "fit", "--data", paths["multi", "train"], "--model", model, "--quiet", "--solver", solver, *TIGHT, *extra)
         m = read_model(model)
         if kw.get("fit_intercept") is False:
             assert np.all(m["intercept"] == 0)

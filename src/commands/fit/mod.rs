@@ -51,9 +51,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     let k = classes.len();
     let sample_weight = sample_weights(comm, &y, k, sopts.class_weight_balanced);
     let data = TrainingSet { x: &feats.rows, y: &y, sample_weight: &sample_weight, n_features: feats.n_features, n_classes: k, n_total: feats.n_docs };
-    // The mode is fixed before the fit: the model, the log and the checkpoint name it.
-    sopts.solver = if grid.is_some() { SolverKind::Saga } else { resolve(&data, &sopts, comm) };
-    let solver_name = if sopts.solver == SolverKind::Lbfgs { "lbfgs" } else { "saga" };
+    let solver_name = fix_mode(&mut sopts, grid.is_some(), &data, comm);
     let fingerprint = fingerprint(comm, &args, &vopts, &sopts, &feats, &classes);
     let resume = resume_state(comm, &args, &fingerprint, solver_name)?;
     let quiet = args.common.quiet || !comm.is_root();
@@ -102,6 +100,17 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         summary(&args, &sopts, &result, &model, comm.size(), &r);
     }
     Ok(())
+}
+
+/// Collective: fixes the mode before the fit (the model, the log and the
+/// checkpoint name it): `auto`'s choice, or SAGA for a cross-validation path.
+fn fix_mode(sopts: &mut SolverOptions, path: bool, data: &TrainingSet, comm: &dyn Collectives) -> &'static str {
+    sopts.solver = if path { SolverKind::Saga } else { resolve(data, sopts, comm) };
+    if sopts.solver == SolverKind::Lbfgs {
+        "lbfgs"
+    } else {
+        "saga"
+    }
 }
 
 /// Collective: the fit's sizes, outcome, solver details and communication in the run report.
@@ -269,18 +278,25 @@ fn summary(args: &FitArgs, sopts: &SolverOptions, result: &FitResult, model: &Mo
         return;
     }
     let detail = |key: &str| r[key].clone();
+    let how = if sopts.solver == SolverKind::Lbfgs {
+        format!("lbfgs: {} iterations, {} passes over the rows", result.n_iter, detail("passes"))
+    } else {
+        format!(
+            "saga: {} epochs, step {:.4}, batch {} a step, {} steps/epoch",
+            result.n_iter,
+            detail("step_size").as_f64().unwrap_or(f64::NAN),
+            detail("batch_total"),
+            detail("steps_per_epoch")
+        )
+    };
     crate::say!(
-        "textsaga fit: {} documents, {} classes, {} features, {} ranks: {} epochs, objective {:.10e}, \
-         step {:.4}, batch {} a step, {} steps/epoch, {:.1} MB sent -> {} in {:.2} s ({}); peak RSS {:.0} MB per rank",
+        "textsaga fit: {} documents, {} classes, {} features, {} ranks: {how}, objective {:.10e}, \
+         {:.1} MB sent -> {} in {:.2} s ({}); peak RSS {:.0} MB per rank",
         r["documents"],
         model.classes.len(),
         model.n_features,
         ranks,
-        result.n_iter,
         result.objective,
-        detail("step_size").as_f64().unwrap_or(f64::NAN),
-        detail("batch_total"),
-        detail("steps_per_epoch"),
         r["bytes_communicated"].as_f64().unwrap_or(0.0) / 1e6,
         args.model.display(),
         r["total_seconds"].as_f64().unwrap_or(0.0),

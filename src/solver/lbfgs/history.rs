@@ -20,8 +20,11 @@ pub struct Pair {
 pub struct History {
     pub m: usize,
     pub pairs: VecDeque<Pair>,
-    /// `s . y / y . y` of the newest pair (sklearn's and Nocedal's H0 scaling).
+    /// `s . y / y' D y` of the newest pair: the scale of the initial inverse Hessian `gamma D`.
     pub gamma: f64,
+    /// This rank's block of `D`, the inverse of the Hessian's diagonal
+    /// (Vowpal Wabbit's preconditioner); `None`: the identity (Nocedal's scaling).
+    pub diag: Option<Vec<f64>>,
 }
 
 /// Dot product over all ranks of two vectors split the same way.
@@ -31,7 +34,7 @@ pub fn dot(comm: &dyn Collectives, a: &[f64], b: &[f64]) -> f64 {
 
 impl History {
     pub fn new(m: usize) -> Self {
-        History { m, pairs: VecDeque::with_capacity(m), gamma: 1.0 }
+        History { m, pairs: VecDeque::with_capacity(m), gamma: 1.0, diag: None }
     }
 
     /// Collective: stores the pair unless its curvature `y . s` is not
@@ -39,11 +42,15 @@ impl History {
     /// (a step the L1 projection cut, or rounding near the optimum).
     /// Returns whether it was stored.
     pub fn push(&mut self, s: Vec<f64>, y: Vec<f64>, comm: &dyn Collectives) -> bool {
-        let local = [s.iter().zip(&y).map(|(a, b)| a * b).sum::<f64>(), y.iter().map(|v| v * v).sum::<f64>(), s.iter().map(|v| v * v).sum()];
+        let ydy: f64 = match &self.diag {
+            Some(d) => y.iter().zip(d).map(|(v, d)| v * v * d).sum(),
+            None => y.iter().map(|v| v * v).sum(),
+        };
+        let local = [s.iter().zip(&y).map(|(a, b)| a * b).sum::<f64>(), ydy, s.iter().map(|v| v * v).sum()];
         let mut sums = local;
         comm.all_reduce_f64(&mut sums, Op::Sum);
         let [ys, yy, ss] = sums;
-        if !(ys > 1e-10 * (ss * yy).sqrt() && ys > 0.0) {
+        if !(ys > 1e-10 * ss.sqrt() * yy.sqrt() && ys > 0.0 && yy > 0.0) {
             return false;
         }
         if self.pairs.len() == self.m {
@@ -63,7 +70,10 @@ impl History {
             alpha[i] = p.rho * dot(comm, &p.s, &q);
             q.iter_mut().zip(&p.y).for_each(|(v, y)| *v -= alpha[i] * y);
         }
-        q.iter_mut().for_each(|v| *v *= self.gamma);
+        match &self.diag {
+            Some(d) => q.iter_mut().zip(d).for_each(|(v, d)| *v *= self.gamma * d),
+            None => q.iter_mut().for_each(|v| *v *= self.gamma),
+        }
         for (i, p) in self.pairs.iter().enumerate() {
             let beta = p.rho * dot(comm, &p.y, &q);
             q.iter_mut().zip(&p.s).for_each(|(v, s)| *v += (alpha[i] - beta) * s);

@@ -408,6 +408,13 @@ impl Solver for Saga<'_> {
     }
 
     fn solution(&mut self) -> Solution {
+        let s = self.current();
+        // The corpus's entries in this rank's features are no longer needed.
+        self.shard.release_rows();
+        s
+    }
+
+    fn current(&mut self) -> Solution {
         let (d, k) = (self.data.n_features, self.k());
         // The whole model on every rank: each rank's features, and rank 0's intercept.
         let mut whole = vec![0.0; d * k + k];
@@ -418,8 +425,6 @@ impl Solver for Saga<'_> {
         if self.comm.rank() == 0 {
             whole[d * k..].copy_from_slice(&self.st.intercept);
         }
-        // The corpus's entries in this rank's features are no longer needed.
-        self.shard.release_rows();
         let whole = self.comm.sum_f64_vec_identical(&whole);
         let (weights, intercept) = whole.split_at(d * k);
         // Feature-major (d, K) on the wire; sklearn's coef_ is (K, d).
