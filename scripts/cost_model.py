@@ -44,7 +44,8 @@ against the best mode on 1 rank). What is measured and what is modelled:
   1/P of the rows) plus the work every rank repeats (SAGA: O(K) a sample;
   L-BFGS: O(dK) a pass, scaled by d x K); SAGA's epochs at the target's
   batch by E(b) = E_1 (1 + (b - 1) / B_0) fitted to R.json; L-BFGS's passes
-  the most any measured rank count took; communication priced with alpha
+  the most any measured rank count with at least --min-docs-per-rank (5,000)
+  documents a rank took (they grow only when local fits get small); communication priced with alpha
   (a stage, log2 P stages) and beta (a byte: reduce-scatter and all-gather
   move (P - 1) / P of the d x K values); memory per rank from the sizes of
   what each mode keeps.
@@ -119,6 +120,24 @@ def study(path, gap):
     return out
 
 
+MEMORY = 30  # lbfgs::MEMORY, the pairs the two-loop recursion sweeps
+
+
+def two_unknowns(points):
+    """(a, b) of y = a u + b v through (u, v, y): exact for two points, least squares beyond;
+    with one point, all of y on a."""
+    if len(points) < 2:
+        u, _, y = points[0]
+        return y / u, 0.0
+    suu = sum(u * u for u, _, _ in points)
+    svv = sum(v * v for _, v, _ in points)
+    suv = sum(u * v for u, v, _ in points)
+    suy = sum(u * y for u, _, y in points)
+    svy = sum(v * y for _, v, y in points)
+    det = suu * svv - suv * suv
+    return (suy * svv - svy * suv) / det, (svy * suu - suy * suv) / det
+
+
 def fit_two(points):
     """Least squares of y = a / p + b over (p, y)."""
     n = len(points)
@@ -133,25 +152,33 @@ def fit_two(points):
 class Model:
     """Both modes' time and memory at any size, from a study (see the module doc)."""
 
-    def __init__(self, st):
+    def __init__(self, st, more=(), min_docs=5000):
         self.st = st
         n0, d0, k0, z0 = st["n"], st["d"], st["k"], st["nnz"]
         s, l = st["saga"], st["lbfgs"]
-        # Per-rank CPU of an epoch (SAGA) or a pass (L-BFGS): a share of the rows plus what every rank repeats.
-        # One rank runs sklearn's SAGA (batch 1, no collective); more split each sample's non-zeros.
+        # SAGA on one rank (batch 1, no collective): CPU seconds per non-zero and class of an epoch.
+        # On P ranks the README's step model: each sample's non-zeros split P ways, its O(K) loss
+        # and gradient (7.5 ns a class, perf) on every rank, a step's allreduce.
         self.saga_1 = s[1]["cpu_per_unit"] / (n0 * z0 * k0)
-        a, b = fit_two([(p, v["cpu_per_unit"]) for p, v in s.items() if p > 1])
-        self.saga_nz = a / (n0 * z0 * k0)          # s per non-zero and class, split over ranks
-        self.saga_rep = b / (n0 * k0)              # s per sample and class, every rank
-        a, b = fit_two([(p, v["cpu_per_unit"]) for p, v in l.items()])
-        self.lbfgs_nz = a / (n0 * z0 * k0)
-        self.lbfgs_rep = b / ((d0 + 1) * k0)       # s per parameter a pass, every rank
+        self.saga_rep = 7.5e-9
+        # L-BFGS, a pass on one rank: the rows (per non-zero and class) plus the two-loop
+        # recursion over the rank's block (4m + 8 sweeps of the parameters a pass), separated by
+        # 1-rank studies of two corpus sizes (`more`: same features, other documents).
+        pts = [(n0 * z0 * k0, (4 * MEMORY + 8) * (d0 + 1) * k0, l[1]["cpu_per_unit"])]
+        pts += [(o["n"] * o["nnz"] * o["k"], (4 * MEMORY + 8) * (o["d"] + 1) * o["k"], o["lbfgs"][1]["cpu_per_unit"]) for o in more]
+        self.lbfgs_nz, self.lbfgs_vec = two_unknowns(pts)
+        # The O(dK) work every rank repeats a pass (memset, the reduce-scatter's input, the
+        # all-gather's output), per parameter: what 2 ranks on 2 cores spend beyond half of 1.
+        half = l[1]["cpu_per_unit"] / 2
+        self.lbfgs_rep = max(l[2]["cpu_per_unit"] - half, 0.0) / ((d0 + 1) * k0)
         self.e1 = s[1]["count"]
         pts = [(auto_batch(p, z0, k0), v["count"]) for p, v in s.items() if p > 1]
         num = sum((e / self.e1 - 1) * (bb - 1) for bb, e in pts)
         den = sum((bb - 1) ** 2 for bb, _ in pts)
         self.b0 = den / num if num > 0 else float("inf")
-        self.passes = max(v["count"] for v in l.values())
+        # Passes depend on the ranks only through the start (local fits of n / P documents):
+        # the most any rank count with at least `min_docs` documents a rank took.
+        self.passes = max(v["count"] for p, v in l.items() if n0 / p >= min(min_docs, n0))
         self.scalars = max(v["scalar_calls_per_iteration"] for v in l.values())
         self.trials = max(v["trials_per_iteration"] for v in l.values())
 
@@ -159,7 +186,8 @@ class Model:
         alpha, beta = net
         b = auto_batch(p, z, k)
         epochs = self.e1 * (1 + (b - 1) / self.b0)
-        compute = n * (self.saga_nz * z * k / p + self.saga_rep * k) if p > 1 else n * self.saga_1 * z * k
+        c, cg = self.saga_1 * z * k, self.saga_rep * k
+        compute = n * ((c - cg) / p + cg) if p > 1 else n * c
         comm = (n / b) * (alpha * math.ceil(math.log2(p)) + 2 * beta * 8 * ((2 * k + 3) * b + 1)) if p > 1 else 0.0
         gb = (n * 12 + n / p * (z * 12 + k * 8 + 20) + 6 * (d + 1) * k * 8 / p + 2 * d * 8) / 1e9
         return {"compute": epochs * compute, "communication": epochs * comm, "start": 0.0, "epochs": epochs, "gb": gb}
@@ -168,7 +196,7 @@ class Model:
         alpha, beta = net
         params = (d + 1) * k
         stages = math.ceil(math.log2(p)) if p > 1 else 0
-        per_pass = n / p * self.lbfgs_nz * z * k + self.lbfgs_rep * params
+        per_pass = n / p * self.lbfgs_nz * z * k + (4 * memory + 8) * params / p * self.lbfgs_vec + self.lbfgs_rep * params
         big = (alpha * stages + beta * 8 * params * (p - 1) / p) if p > 1 else 0.0
         per_iteration = 2 * big + self.scalars * alpha * stages
         # Passes counted: the start's local epochs and its evaluation, then one a line-search trial.
@@ -181,9 +209,24 @@ class Model:
                 "epochs": iterations, "gb": max(running, starting) / 1e9}
 
 
+def convergence(path, gaps=(1e-3, 1e-4, 1e-5, 1e-6)):
+    """Markdown: each mode's epochs (SAGA) or passes (L-BFGS, the start's included) to each gap, by rank count."""
+    r = json.load(open(path))
+    fstar = min(e["objective"] for run in r["runs"] for e in run["epochs"])
+    print(f"{r['documents']} documents, {r['features']} features, {r['classes']} classes; optimum {fstar:.10g} (the lowest objective seen)\n")
+    print("| mode | ranks | " + " | ".join(f"{g:g}" for g in gaps) + " | CPU s a unit, max over ranks |")
+    print("|---|---:|" + "---:|" * len(gaps) + "---:|")
+    for run in r["runs"]:
+        key = "epoch" if run["mode"] == "saga" else "passes"
+        cells = [to_gap(run, fstar, g, key)[0] for g in gaps]
+        last = run["epochs"][-1]
+        unit = last["cpu_max"] / last[key]
+        print(f"| {run['mode']} | {run['ranks']} | " + " | ".join("-" if c is None else str(c) for c in cells) + f" | {unit:.4f} |")
+
+
 def predict(a):
-    st = study(a.rounds, a.gap)
-    m = Model(st)
+    st = study(a.rounds[0], a.gap)
+    m = Model(st, [study(r, a.gap) for r in a.rounds[1:]], a.min_docs_per_rank)
     n, d, k, z = a.docs, a.features, (1 if a.classes == 2 else a.classes), a.nnz
     ranks = [int(r) for r in a.ranks.split(",")]
     rows = []
@@ -193,13 +236,14 @@ def predict(a):
             rows.append((mode, p, r["compute"] + r["communication"] + r["start"], r))
         best = min(rows[-2:], key=lambda x: x[2])
         rows.append(("auto", p, best[2], best[3]))
-    t1 = min(t for mode, p, t, _ in rows if p == 1 and mode != "auto")
+    one = [m.saga(n, d, k, z, 1, IB), m.lbfgs(n, d, k, z, 1, IB)]
+    t1 = min(r["compute"] + r["communication"] + r["start"] for r in one)
     print("mode,ranks,seconds,speedup,efficiency,gb_per_rank")
     for mode, p, t, r in rows:
         print(f"{mode},{p},{t:.2f},{t1 / t:.2f},{t1 / t / p:.3f},{r['gb']:.2f}")
     if a.details:
         with open(a.details, "w") as f:
-            json.dump({"calibration": {k2: getattr(m, k2) for k2 in ("saga_1", "saga_nz", "saga_rep", "lbfgs_nz", "lbfgs_rep", "e1", "b0", "passes", "scalars", "trials")},
+            json.dump({"calibration": {k2: getattr(m, k2) for k2 in ("saga_1", "saga_rep", "lbfgs_nz", "lbfgs_vec", "lbfgs_rep", "e1", "b0", "passes", "scalars", "trials")},
                        "rows": [{"mode": mode, "ranks": p, "seconds": t, **r} for mode, p, t, r in rows]}, f, indent=1)
     for path in a.check:
         check(m, path)
@@ -228,18 +272,24 @@ def check(m, path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--predict", action="store_true", help="both modes and auto at --ranks, as CSV (needs --rounds)")
-    ap.add_argument("--rounds", help="a convergence study from `cargo bench --bench rounds`")
+    ap.add_argument("--rounds", nargs="+", help="convergence studies from `cargo bench --bench rounds`: "
+                    "the first at several rank counts, more at 1 rank on other corpus sizes")
+    ap.add_argument("--convergence", metavar="R.json", help="print a study's epochs / passes to each gap (markdown)")
     ap.add_argument("--ranks", default="1,2,4,8,16,32,64,128,256,512,1024")
     ap.add_argument("--features", type=float, default=1e6)
     ap.add_argument("--classes", type=int, default=20)
     ap.add_argument("--nnz", type=float, default=68.0, help="non-zeros a document")
     ap.add_argument("--gap", type=float, default=1e-6, help="relative objective gap that counts as solved")
+    ap.add_argument("--min-docs-per-rank", type=float, default=5000,
+                    help="L-BFGS's passes: the most of the measured rank counts with at least this many documents a rank")
     ap.add_argument("--details", help="write the calibration and every row's parts here (JSON)")
     ap.add_argument("--calibrate")
     ap.add_argument("--check", nargs="*", default=[])
     ap.add_argument("--batches", nargs="*", default=[])
     ap.add_argument("--docs", type=float, default=10e6, help="corpus size to extrapolate to (default 10M)")
     a = ap.parse_args()
+    if a.convergence:
+        return convergence(a.convergence)
     if a.predict:
         if not a.rounds:
             ap.error("--predict needs --rounds R.json")

@@ -47,7 +47,7 @@ def measured_points(directory):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", required=True)
+    ap.add_argument("--rounds", required=True, nargs="+", help="as scripts/cost_model.py --rounds")
     ap.add_argument("--out", required=True)
     ap.add_argument("--measured")
     ap.add_argument("--docs", type=float, default=1e8)
@@ -62,7 +62,7 @@ def main():
     if points:
         m = points[0][4]
         a.docs, a.features, a.classes, a.nnz = m["documents"], m["columns"], m["classes"], m["nnz"] / m["documents"]
-    model = cost_model.Model(cost_model.study(a.rounds, a.gap))
+    model = cost_model.Model(cost_model.study(a.rounds[0], a.gap), [cost_model.study(r, a.gap) for r in a.rounds[1:]])
     k = 1 if a.classes == 2 else a.classes
     shape = (a.docs, a.features, k, a.nnz)
     curves = {mode: [getattr(model, mode)(*shape, p, cost_model.IB) for p in RANKS] for mode in ("saga", "lbfgs")}
@@ -104,17 +104,19 @@ def main():
         bottom = [b + v for b, v in zip(bottom, vals)]
     if points:
         colors = ["#bab0ac", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1"]
-        for p, _, solver, phases, _ in points:
+        for i, (p, _, solver, phases, _) in enumerate(points):
             lab = f"{p} {solver}\nmeasured"
             below = 0.0
             for ph, color in zip(PHASES, colors):
-                ax_t.bar([lab], [phases[ph]], bottom=[below], color=color, hatch="//", label=ph if p == points[0][0] else None)
+                ax_t.bar([lab], [phases[ph]], bottom=[below], color=color, hatch="//", label=f"{ph} (measured)" if i == 0 else None)
                 below += phases[ph]
     ax_t.set_yscale("log")
-    ax_t.set_ylabel("seconds (log)")
+    ax_t.set_ylabel("seconds (log scale)")
+    lo, hi = ax_t.get_ylim()
+    ax_t.set_ylim(lo, hi * 30)  # room for the legend above the bars
     ax_t.set_xlabel("ranks")
     ax_t.tick_params(axis="x", labelsize=7, rotation=90)
-    ax_t.legend(fontsize=7)
+    ax_t.legend(fontsize=6, loc="upper right", ncol=2, framealpha=0.9)
     fig.suptitle(a.title or f"fit of {a.docs:.3g} documents, {a.features:.3g} features, K = {a.classes}: "
                  f"time to a {a.gap:g} gap, InfiniBand HDR model")
     fig.tight_layout()

@@ -386,8 +386,9 @@ fn lbfgs_resumes_bit_for_bit_and_at_other_rank_counts() {
 }
 
 /// What an L-BFGS iteration communicates: one reduce-scatter of the d x K
-/// gradient (P equal blocks), one all-gather of the direction, and scalar
-/// allreduces whose count does not depend on the data's size.
+/// gradient (P equal blocks), an all-gather of each line-search trial's
+/// point (one block a rank), and scalar allreduces whose count does not
+/// depend on the data's size.
 #[test]
 fn an_lbfgs_iteration_sends_one_reduce_scatter() {
     let problem = Problem::new(150, 3, 0, None);
@@ -409,7 +410,7 @@ fn an_lbfgs_iteration_sends_one_reduce_scatter() {
         for spent in counts {
             let (rs, ag) = (Kind::ReduceScatter as usize, Kind::AllGather as usize);
             assert_eq!((spent.calls[rs], spent.bytes[rs]), (1, 8 * block * p as u64), "{p} ranks: one reduce-scatter of the padded gradient");
-            assert_eq!((spent.calls[ag], spent.bytes[ag]), (1, 8 * block), "{p} ranks: one all-gather of this rank's block");
+            assert!(spent.calls[ag] >= 1 && spent.bytes[ag] == spent.calls[ag] * 8 * block, "{p} ranks: all-gathers of this rank's block");
             let scalars = spent.calls[Kind::AllReduce as usize];
             assert!(spent.bytes[Kind::AllReduce as usize] <= 8 * 4 * scalars && scalars <= 70, "{p} ranks: {scalars} small allreduces");
         }

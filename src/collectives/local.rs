@@ -236,6 +236,14 @@ impl Collectives for LocalComm {
         }
         out
     }
+    fn all_gather_f64_into(&self, local: &[f64], out: &mut [f64]) {
+        assert_eq!(out.len(), local.len() * self.size(), "all-gather of equal blocks");
+        self.count(Kind::AllGather, 8 * local.len());
+        let parts = self.hub.exchange(self.rank, Arc::new(local.to_vec()));
+        for (chunk, p) in out.chunks_exact_mut(local.len().max(1)).zip(&parts) {
+            chunk.copy_from_slice(p.downcast_ref::<Vec<f64>>().expect("same type on every rank"));
+        }
+    }
     fn all_to_all_u64(&self, send: &[u64]) -> Vec<u64> {
         self.count(Kind::AllToAll, 8 * send.len());
         self.gather(send.to_vec()).iter().map(|row| row[self.rank]).collect()

@@ -68,6 +68,11 @@ pub trait Collectives {
     /// everywhere), of which this rank receives block `rank` only: a
     /// gradient whose parts are owned by different ranks.
     fn reduce_scatter_sum_f64(&self, buf: &[f64]) -> Vec<f64>;
+    /// Every rank's `local` (the same length everywhere), concatenated in
+    /// rank order into `out` (`P` times as long): a buffer the caller keeps,
+    /// so that a d x K vector gathered every iteration is not allocated (and
+    /// page-faulted) anew each time.
+    fn all_gather_f64_into(&self, local: &[f64], out: &mut [f64]);
     fn barrier(&self);
     /// Ends every rank of the job at once (after printing). For failures
     /// that happen where ranks cannot agree: panics and fatal signals.
@@ -188,11 +193,11 @@ impl dyn Collectives + '_ {
         all.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))).collect()
     }
 
-    /// Every rank's block of `local` (the same length everywhere), concatenated in rank order.
+    /// [`Collectives::all_gather_f64_into`] into a new vector.
     pub fn all_gather_f64(&self, local: &[f64]) -> Vec<f64> {
-        let bytes: Vec<u8> = local.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let all = self.all_gather_varcount(&bytes, &vec![bytes.len(); self.size()]);
-        all.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))).collect()
+        let mut out = vec![0.0; local.len() * self.size()];
+        self.all_gather_f64_into(local, &mut out);
+        out
     }
 
     /// Offset of this rank's part in a concatenation of every rank's

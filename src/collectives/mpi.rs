@@ -140,6 +140,14 @@ impl Collectives for MpiComm {
         self.world.reduce_scatter_block_into(buf, &mut out[..], SystemOperation::sum());
         out
     }
+    fn all_gather_f64_into(&self, local: &[f64], out: &mut [f64]) {
+        assert_eq!(out.len(), local.len() * self.size, "all-gather of equal blocks");
+        if self.size == 1 {
+            return out.copy_from_slice(local);
+        }
+        self.count(Kind::AllGather, 8 * local.len());
+        self.world.all_gather_into(local, out);
+    }
     fn all_to_all_u64(&self, send: &[u64]) -> Vec<u64> {
         self.count(Kind::AllToAll, 8 * send.len());
         let mut out = vec![0u64; self.size];

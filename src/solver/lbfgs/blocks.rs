@@ -62,7 +62,7 @@ mod tests {
         // 7 weights and 2 intercepts over 4 ranks: blocks of 3, the last one all padding.
         let b: Vec<Blocks> = (0..4).map(|r| Blocks::new(9, 7, r, 4)).collect();
         assert_eq!(b.iter().map(|b| b.penalized).collect::<Vec<_>>(), [3, 3, 1, 0]);
-        assert_eq!(b.iter().map(|b| b.intercepts()).collect::<Vec<_>>(), [0..0, 0..0, 1..3, 0..0]);
+        assert_eq!(b.iter().map(|b| b.intercepts()).collect::<Vec<_>>(), [3..3, 3..3, 1..3, 0..0]);
         let whole: Vec<f64> = (0..9).map(f64::from).collect();
         let glued: Vec<f64> = b.iter().flat_map(|b| b.mine(&whole)).collect();
         assert_eq!(&glued[..9], &whole[..]);

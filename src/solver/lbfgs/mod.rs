@@ -3,12 +3,12 @@
 //! runs over them, started from the average of local SAGA fits (the recipe
 //! of Agarwal, Chapelle, Dudík and Langford, JMLR 2014).
 //!
-//! An iteration is one pass over the local rows per line-search trial
-//! (margins, loss and gradient together, sequential in memory) and, per
-//! iteration, one reduce-scatter of the d x K gradient, one all-gather of
-//! the direction and a few scalar allreduces: its communication does not
-//! grow with the documents, and its iterates do not depend on the rank
-//! count. Per-rank memory is the local rows plus the model: the parameters
+//! An iteration is, per line-search trial (mostly one), an all-gather of
+//! the trial point (each rank moves its own block) and one pass over the
+//! local rows (margins, loss and gradient together, sequential in memory);
+//! then one reduce-scatter of the d x K gradient and a few scalar
+//! allreduces: its communication does not grow with the documents, and its
+//! iterates do not depend on the rank count. Per-rank memory is the local rows plus the model: the parameters
 //! (whole, for the margins), and a 1/P block of the gradient and of the
 //! L-BFGS memory ([`history`]). Nothing is of the size of the corpus.
 //!
@@ -72,6 +72,8 @@ pub struct Lbfgs<'a> {
     counters: Counters,
     /// This rank's gradient over all parameters, before the reduce-scatter.
     scratch: Vec<f64>,
+    /// The line search's trial point (whole), swapped with `x` when accepted.
+    trial: Vec<f64>,
     clock: Instant,
 }
 
@@ -95,7 +97,6 @@ impl<'a> Lbfgs<'a> {
             comm,
             x: vec![0.0; blocks.padded()],
             g: vec![0.0; blocks.block],
-            blocks,
             f: f64::NAN,
             hist: History::new(MEMORY),
             iter: 0,
@@ -106,6 +107,8 @@ impl<'a> Lbfgs<'a> {
             local_epochs: if warm.is_some() { 0 } else { LOCAL_EPOCHS },
             counters: Counters::default(),
             scratch: Vec::new(),
+            trial: vec![0.0; blocks.padded()],
+            blocks,
             clock: Instant::now(),
         };
         if let Some(w) = warm {
@@ -139,8 +142,9 @@ impl<'a> Lbfgs<'a> {
     /// `curvature` when `diagonal`), and `pg . (x - self.x)` over all ranks.
     fn evaluate(&mut self, x: &[f64], pg: &[f64], diagonal: bool) -> (f64, f64) {
         let n = self.blocks.n;
-        self.scratch.clear();
+        // Kept between passes: zeroing it is a memset, allocating it anew would page-fault.
         self.scratch.resize(self.blocks.padded(), 0.0);
+        self.scratch.fill(0.0);
         let mut curvature = diagonal.then(|| vec![0.0; self.blocks.padded()]);
         let data = local_loss_gradient(self.data, &x[..n], self.opts.c, &mut self.scratch[..n], curvature.as_mut().map(|h| &mut h[..n]));
         if let Some(h) = curvature {
@@ -251,13 +255,15 @@ impl<'a> Lbfgs<'a> {
             d = self.hist.direction(&pg, self.comm);
             orthant::constrain(&mut d, &pg, self.blocks.penalized, self.l1);
         }
-        let norm = dot(self.comm, &pg, &pg).sqrt();
-        let direction = self.comm.all_gather_f64(&d);
-        // Steepest descent's first step is unit length; a preconditioned or quasi-Newton step is tried whole.
-        let mut t = if self.hist.pairs.is_empty() && self.hist.diag.is_none() { 1.0 / norm.max(f64::MIN_POSITIVE) } else { 1.0 };
-        let mut trial = vec![0.0; self.x.len()];
+        // Steepest descent's first step is unit length; a preconditioned or quasi-Newton step is
+        // tried whole. (The condition is the same on every rank: so is the collective in it.)
+        let mut t = if self.hist.pairs.is_empty() && self.hist.diag.is_none() { 1.0 / dot(self.comm, &pg, &pg).sqrt().max(f64::MIN_POSITIVE) } else { 1.0 };
+        let mut block = vec![0.0; self.blocks.block];
+        let mut trial = std::mem::take(&mut self.trial);
         for _ in 0..MAX_TRIALS {
-            orthant::trial_point(&self.x, &direction, t, self.blocks.penalized_total, self.l1, &mut trial);
+            // Each rank moves its own block; one all-gather makes the whole trial point.
+            orthant::trial_point(&self.x[self.blocks.range()], &d, t, self.blocks.penalized, self.l1, &mut block);
+            self.comm.all_gather_f64_into(&block, &mut trial);
             self.counters.trials += 1;
             let (f, slope) = self.evaluate(&trial, &pg, false);
             if !f.is_finite() && f != f64::INFINITY {
@@ -271,11 +277,13 @@ impl<'a> Lbfgs<'a> {
                 if !self.hist.push(s.clone(), y, self.comm) {
                     self.counters.skipped_pairs += 1;
                 }
-                (self.x, self.g, self.f) = (trial, g, f);
+                self.trial = std::mem::replace(&mut self.x, trial);
+                (self.g, self.f) = (g, f);
                 return Ok((s, Some(t)));
             }
             t *= 0.5;
         }
+        self.trial = trial;
         Ok((vec![0.0; self.blocks.block], None))
     }
 }
