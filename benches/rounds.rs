@@ -54,13 +54,13 @@ fn args() -> Args {
             other => panic!("unknown argument {other}; see the doc comment of benches/rounds.rs"),
         }
     }
-    assert!(a.corpus.as_os_str().len() > 0, "--corpus C.h5 (a corpus in the fast layout, e.g. from textsaga generate)");
+    assert!(!a.corpus.as_os_str().is_empty(), "--corpus C.h5 (a corpus in the fast layout, e.g. from textsaga generate)");
     a
 }
 
 /// The corpus vectorized once (scikit-learn's defaults), and its labels.
-fn load(path: &PathBuf) -> (Csr, Vec<u32>, usize) {
-    let opts = ReadOptions { path: path.clone(), text_dataset: "text".into(), label_dataset: "label".into() };
+fn load(path: &std::path::Path) -> (Csr, Vec<u32>, usize) {
+    let opts = ReadOptions { path: path.to_path_buf(), text_dataset: "text".into(), label_dataset: "label".into() };
     let slice = read_slice(&opts, 0, 1, LabelNeed::Required).expect("read the corpus");
     let comm = single_rank();
     let classes = global_classes(&comm, slice.labels.as_ref().expect("labels")).expect("classes");

@@ -401,7 +401,9 @@ fn an_lbfgs_iteration_sends_one_reduce_scatter() {
             let data = problem.data(&x, &y, &sw);
             let mut s = Lbfgs::new(&data, &opts, None, c).unwrap();
             let mut hooks = Progress(|_: &EpochReport| {});
-            (0..3).for_each(|_| drop(s.epoch(&mut hooks).unwrap()));
+            for _ in 0..3 {
+                s.epoch(&mut hooks).unwrap();
+            }
             let before = c.tally().snapshot();
             s.epoch(&mut hooks).unwrap();
             c.tally().since(&before)

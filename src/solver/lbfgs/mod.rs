@@ -18,13 +18,13 @@
 mod blocks;
 mod history;
 mod orthant;
+mod start;
+mod state;
 
 use super::options::{Penalty, SolverOptions};
 use super::problem::{flat_len, local_loss_gradient, TrainingSet};
-use super::saga::Saga;
-use super::state::{Scope, SolverState, Values};
+use super::state::SolverState;
 use super::{Epoch, EpochReport, FitHooks, Solution, Solver, WarmStart};
-use crate::collectives::local::single_rank;
 use crate::collectives::{Collectives, Op};
 use crate::error::Result;
 use anyhow::bail;
@@ -47,7 +47,7 @@ const MAX_TRIALS: usize = 40;
 const STALL: f64 = 64.0 * f64::EPSILON;
 /// Whether the initial inverse Hessian is the inverse of the Hessian's
 /// diagonal at the start (Vowpal Wabbit's preconditioner), not the identity.
-const PRECONDITION: bool = true;
+pub(super) const PRECONDITION: bool = true;
 
 /// The L-BFGS / OWL-QN solver of one fit on one rank.
 pub struct Lbfgs<'a> {
@@ -193,55 +193,6 @@ impl<'a> Lbfgs<'a> {
         pg
     }
 
-    /// Collective: the start (local SAGA fits averaged), its objective and gradient.
-    fn start(&mut self) -> Result<()> {
-        let t = Instant::now();
-        if self.local_epochs > 0 {
-            // Failures are agreed on here; a stop signal is left to the iteration's own stop flag,
-            // which checkpoints (`agree` would end the fit without one).
-            let local = self.comm.agree_final(self.local_fit())?;
-            let n_local = self.data.y.len() as f64;
-            let share = n_local / self.data.n_total.max(1) as f64;
-            let mut buf: Vec<f64> = local.iter().map(|v| v * share).collect();
-            buf.resize(self.blocks.padded(), 0.0);
-            let mine = self.comm.reduce_scatter_sum_f64(&buf);
-            self.x = self.comm.all_gather_f64(&mine);
-        }
-        let x = self.x.clone();
-        let (f, _) = self.evaluate(&x, &vec![0.0; self.blocks.block], PRECONDITION);
-        self.f = f;
-        self.g = self.gradient_block(&x);
-        self.started = true;
-        self.counters.start_seconds = t.elapsed().as_secs_f64();
-        Ok(())
-    }
-
-    /// This rank's SAGA fit of its own rows, with a 1/P share of the
-    /// penalty, as flat parameters (zero without rows).
-    fn local_fit(&self) -> Result<Vec<f64>> {
-        let (d, k) = (self.data.n_features, self.k());
-        let mut flat = vec![0.0; flat_len(self.data)];
-        if self.data.y.is_empty() {
-            return Ok(flat);
-        }
-        let one = single_rank();
-        let local = TrainingSet { n_total: self.data.y.len() as u64, ..*self.data };
-        let opts = SolverOptions { c: self.opts.c * self.comm.size() as f64, max_iter: self.local_epochs, tol: 0.0, batch_size: None, ..self.opts.clone() };
-        let plan = super::saga::plan::batch_one(&local, &opts);
-        let mut saga = Saga::with_plan(&local, &opts, None, &one, plan, Instant::now())?;
-        for _ in 0..self.local_epochs {
-            saga.epoch(&mut super::NoHooks)?;
-        }
-        let s = saga.solution();
-        for j in 0..d {
-            for c in 0..k {
-                flat[j * k + c] = s.coef[[c, j]];
-            }
-        }
-        flat[d * k..].copy_from_slice(&s.intercept);
-        Ok(flat)
-    }
-
     /// Collective: one L-BFGS / OWL-QN iteration: direction, backtracking
     /// line search, new pair. Returns this rank's block of the step and the
     /// step length taken (`None`: no decrease found).
@@ -355,59 +306,11 @@ impl Solver for Lbfgs<'_> {
     }
 
     fn state(&self) -> SolverState {
-        let whole = |block: &[f64]| {
-            let mut v = self.comm.all_gather_f64(block);
-            v.truncate(self.blocks.n);
-            Values::F64(v)
-        };
-        let mut s = SolverState::default();
-        s.int("epoch", self.iter as i64).int("step", 0).int("started", self.started as i64).int("pairs", self.hist.pairs.len() as i64);
-        s.int("passes", self.counters.passes as i64).int("trials", self.counters.trials as i64).int("skipped_pairs", self.counters.skipped_pairs as i64);
-        s.float("objective", self.f).float("gamma", self.hist.gamma);
-        s.array("x", Scope::Shared, Values::F64(self.x[..self.blocks.n].to_vec()));
-        s.array("gradient", Scope::Shared, whole(&self.g));
-        if let Some(d) = &self.hist.diag {
-            s.array("preconditioner", Scope::Shared, whole(d));
-        }
-        s.array("rho", Scope::Shared, Values::F64(self.hist.pairs.iter().map(|p| p.rho).collect()));
-        for (i, p) in self.hist.pairs.iter().enumerate() {
-            s.array(&format!("s{i}"), Scope::Shared, whole(&p.s));
-            s.array(&format!("y{i}"), Scope::Shared, whole(&p.y));
-        }
-        s
+        self.snapshot()
     }
 
-    fn restore(&mut self, mut s: SolverState) -> Result<()> {
-        let n = self.blocks.n;
-        let preconditioned = s.arrays.iter().any(|a| a.name == "preconditioner");
-        let mut take = |name: &str| -> Result<Vec<f64>> {
-            let v = s.take_f64(name)?;
-            if v.len() != n {
-                bail!("its '{name}' holds {} values, not {n}", v.len());
-            }
-            Ok(v)
-        };
-        let x = take("x")?;
-        let g = take("gradient")?;
-        let diag = if preconditioned { Some(take("preconditioner")?) } else { None };
-        let mut pairs = Vec::new();
-        let count = s.get_int("pairs")? as usize;
-        let rho = s.take_f64("rho")?;
-        for i in 0..count {
-            let (sv, yv) = (s.take_f64(&format!("s{i}"))?, s.take_f64(&format!("y{i}"))?);
-            pairs.push(history::Pair { s: self.blocks.mine(&sv), y: self.blocks.mine(&yv), rho: *rho.get(i).unwrap_or(&f64::NAN) });
-        }
-        self.x[..n].copy_from_slice(&x);
-        self.g = self.blocks.mine(&g);
-        self.hist.diag = diag.map(|d| self.blocks.mine(&d));
-        self.hist.pairs = pairs.into();
-        self.hist.gamma = s.get_float("gamma")?;
-        self.f = s.get_float("objective")?;
-        self.iter = s.get_int("epoch")? as usize;
-        self.started = s.get_int("started")? != 0;
-        let c = &mut self.counters;
-        (c.passes, c.trials, c.skipped_pairs) = (s.get_int("passes")? as usize, s.get_int("trials")? as usize, s.get_int("skipped_pairs")? as usize);
-        Ok(())
+    fn restore(&mut self, state: SolverState) -> Result<()> {
+        self.load(state)
     }
 
     fn current(&mut self) -> Solution {
