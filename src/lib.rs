@@ -12,7 +12,8 @@
 //!    pruning, weighting), `scores`;
 //! 3. `corpus`: the HDF5 layouts, the split among ranks, reading and writing;
 //! 4. distributed algorithms over `&dyn Collectives`: `vectorizer`,
-//!    `classes`, `solver` (the problem, the `Solver` trait, SAGA);
+//!    `classes`, `solver` (the problem, the `Solver` trait, SAGA, L-BFGS,
+//!    `--solver auto`);
 //! 5. results: `model`, `checkpoint` (named arrays), `run_report`, `predictor`;
 //! 6. the program: `cli` (flags resolved into the options above once), `commands`.
 //!

@@ -10,9 +10,13 @@
 //! The optimiser is a [`Solver`], driven epoch by epoch by [`drive`] (stop
 //! requests, checkpoints, progress go through [`FitHooks`]), with its state
 //! as named arrays ([`state`]) that a checkpoint stores without knowing the
-//! solver. One implementation today:
+//! solver. Two implementations, each reaching the same optimum:
 //! - [`saga`]: synchronous distributed SAGA over a column-split model
-//!   ([`shard`]), lazy weights, one allreduce a step.
+//!   ([`shard`]), lazy weights, one allreduce a step;
+//! - [`lbfgs`]: rows stay on their rank; L-BFGS (OWL-QN with L1) on the full
+//!   gradient, one reduce-scatter an iteration, started from local SAGA fits.
+//!
+//! [`mode`] is `--solver auto`'s choice between them (the cost model).
 //!
 //! Everything talks to the other ranks through `&dyn Collectives`, so every
 //! solver runs at any rank count inside one process (the tests).
@@ -83,7 +87,8 @@ pub trait Solver {
     fn epoch(&mut self, hooks: &mut dyn FitHooks) -> Result<Epoch>;
     /// The whole state, enough to resume bit for bit.
     fn state(&self) -> SolverState;
-    /// Restores a [`Self::state`] saved by the same fit at the same rank count.
+    /// Restores a [`Self::state`] saved by the same fit: at the same rank
+    /// count for SAGA (its state is split by rank), at any for L-BFGS.
     fn restore(&mut self, state: SolverState) -> Result<()>;
     /// The model as it stands, gathered on every rank; the fit can go on
     /// (a convergence study measures the exact objective after each epoch).
