@@ -74,7 +74,7 @@ extern "C" {
 fn lbfgs_resumes_at_another_rank_count() {
     let dir = scratch("resume-lbfgs");
     let data = dir.join("c.h5");
-    ok(1, &["generate", "-o", s(&data), "--docs", "3000", "--classes", "4", "--seed", "9", "--quiet"]);
+    ok(1, &["generate", "-o", s(&data), "--docs", "2000", "--classes", "4", "--seed", "9", "--quiet"]);
     let (full, part, ck) = (dir.join("full.h5"), dir.join("part.h5"), dir.join("ck.h5"));
     let fit = ["fit", "--data", s(&data), "--solver", "lbfgs", "--tol", "1e-9", "--max-iter", "300", "--quiet"];
     let objective = |m: &Path| -> f64 { hdf5::File::open(m).unwrap().attr("objective").unwrap().read_scalar().unwrap() };

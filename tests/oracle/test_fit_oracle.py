@@ -64,7 +64,7 @@ CASES = [
 
 
 # Each mode at the rank counts it serves: SAGA at 1-4, the scale-out L-BFGS at 1-8.
-MODES = [("saga", (1, 2, 3, 4)), ("lbfgs", (1, 2, 3, 4, 8))]
+MODES = [("saga", (1, 2, 3, 4)), ("lbfgs", (1, 2, 4, 8))]
 
 
 @pytest.mark.parametrize("solver,rank_counts", MODES)
