@@ -90,10 +90,8 @@ impl CorpusWriter {
         self.bytes_buf.extend_from_slice(text);
         self.total_bytes += text.len() as u64;
         self.offsets_buf.push(self.total_bytes);
-        if self.offsets_buf.len() % 4096 == 0 {
-            // `prepare` and `generate` write on rank 0 alone: a stop signal ends the loop here.
-            crate::signals::check()?;
-        }
+        // `prepare` and `generate` write on rank 0 alone: a stop signal ends the loop here.
+        crate::signals::check_every(self.offsets_buf.len())?;
         if self.bytes_buf.len() >= FLUSH_BYTES || self.offsets_buf.len() >= OFFSETS_CHUNK * 4 {
             self.flush()?;
         }

@@ -73,21 +73,12 @@ fn doc_text<'a>(slice: &'a CorpusSlice, i: usize, policy: DecodeError, path: &Pa
     })
 }
 
-/// Every few thousand documents, a stop signal ends the local loop (see
-/// `signals`): a signalled rank reaches the next agreement point in well
-/// under a second, not after its whole slice.
-fn stop_point(i: usize) -> Result<()> {
-    if i % 4096 == 0 {
-        crate::signals::check()?;
-    }
-    Ok(())
-}
-
 /// Raw counts of this rank's documents over a local vocabulary.
 fn count_terms(slice: &CorpusSlice, analyzer: &mut Analyzer, policy: DecodeError, path: &Path) -> Result<LocalVocabulary> {
     let mut v = LocalVocabulary::new();
     for i in 0..slice.len() {
-        stop_point(i)?;
+        // A signalled rank reaches the next agreement point within a few thousand documents.
+        crate::signals::check_every(i)?;
         v.add_document(analyzer, &doc_text(slice, i, policy, path)?);
     }
     v.finish_counting();
@@ -98,7 +89,7 @@ fn count_terms(slice: &CorpusSlice, analyzer: &mut Analyzer, policy: DecodeError
 fn count_hashed(slice: &CorpusSlice, analyzer: &mut Analyzer, n: u32, alternate_sign: bool, policy: DecodeError, path: &Path) -> Result<HashedCounter> {
     let mut h = HashedCounter::new(n, alternate_sign);
     for i in 0..slice.len() {
-        stop_point(i)?;
+        crate::signals::check_every(i)?;
         h.add_document(analyzer, &doc_text(slice, i, policy, path)?);
     }
     Ok(h)
