@@ -86,14 +86,6 @@ fn thread_cpu() -> f64 {
     t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
 }
 
-fn plus(a: &Counts, b: &Counts) -> Counts {
-    Counts { calls: std::array::from_fn(|i| a.calls[i] + b.calls[i]), bytes: std::array::from_fn(|i| a.bytes[i] + b.bytes[i]) }
-}
-
-fn minus(a: &Counts, b: &Counts) -> Counts {
-    Counts { calls: std::array::from_fn(|i| a.calls[i] - b.calls[i]), bytes: std::array::from_fn(|i| a.bytes[i] - b.bytes[i]) }
-}
-
 fn counts_json(c: &Counts) -> Value {
     let per = |v: &[u64; 7]| Value::Object(Kind::ALL.iter().zip(v).map(|(k, n)| (k.name().to_string(), json!(n))).collect());
     json!({ "calls": per(&c.calls), "bytes": per(&c.bytes) })
@@ -111,27 +103,26 @@ fn study(comm: &dyn Collectives, x: &Csr, y: &[u32], k: usize, mode: &str, a: &A
     // Counts of the fit alone: the objective's collectives are subtracted.
     let mut excluded = Counts::default();
     let before = comm.tally().snapshot();
-    let t0 = thread_cpu();
+    let mut since = thread_cpu();
     let mut solver: Box<dyn Solver> = match mode.split_once(':') {
         Some((_, l)) => Box::new(Lbfgs::new(&data, &opts, None, comm).unwrap().with_local_epochs(l.parse().expect("lbfgs:L"))),
         None if kind == SolverKind::Lbfgs => Box::new(Lbfgs::new(&data, &opts, None, comm).unwrap()),
         None => Box::new(Saga::new(&data, &opts, None, comm).unwrap()),
     };
     let mut out = Vec::new();
-    let mut since = t0;
     for _ in 0..a.max_epochs {
         let report = match solver.epoch(&mut NoHooks).unwrap() {
             Epoch::Done(r) => r,
             Epoch::Stopped { .. } => unreachable!("no stop requests"),
         };
         cpu += thread_cpu() - since;
-        let fit = minus(&comm.tally().since(&before), &excluded);
+        let fit = comm.tally().since(&before).minus(&excluded);
         let details = solver.details();
         let mark = comm.tally().snapshot();
         let s = solver.current();
         let objective = problem::objective(&data, &s.coef, &s.intercept, &opts, comm);
         let spent = comm.tally().since(&mark);
-        excluded = plus(&excluded, &spent);
+        excluded = excluded.plus(&spent);
         out.push(json!({ "epoch": report.epoch, "objective": objective, "cpu": cpu, "passes": details.get("passes"), "comm": counts_json(&fit) }));
         since = thread_cpu();
     }

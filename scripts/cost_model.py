@@ -114,7 +114,7 @@ def study(path, gap):
         last = run["epochs"][-1]
         units = last["passes"] if mode == "lbfgs" else last["epoch"]
         calls = last["comm"]["calls"]
-        out[mode][p] = {"count": count, "cpu_per_unit": last["cpu_max"] / units, "iterations": last["epoch"],
+        out[mode][p] = {"count": count, "cpu_per_unit": last["cpu_max"] / units,
                         "scalar_calls_per_iteration": calls.get("allreduce", 0) / last["epoch"],
                         "trials_per_iteration": (last["passes"] - at["passes"] + at["epoch"]) / last["epoch"] if mode == "lbfgs" else 1}
     return out
@@ -136,17 +136,6 @@ def two_unknowns(points):
     svy = sum(v * y for _, v, y in points)
     det = suu * svv - suv * suv
     return (suy * svv - svy * suv) / det, (svy * suu - suy * suv) / det
-
-
-def fit_two(points):
-    """Least squares of y = a / p + b over (p, y)."""
-    n = len(points)
-    xs = [1 / p for p, _ in points]
-    ys = [y for _, y in points]
-    mx, my = sum(xs) / n, sum(ys) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    a = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx > 0 else 0.0
-    return max(a, 0.0), max(my - a * mx, 0.0)
 
 
 class Model:

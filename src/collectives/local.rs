@@ -160,11 +160,16 @@ impl LocalComm {
 
     /// Element-wise reduction in rank order: the same bits on every rank.
     fn reduce<T: Any + Send + Sync + Copy>(&self, buf: &mut [T], combine: impl Fn(T, T) -> T) {
+        let all = self.reduce_part(buf, 0..buf.len(), combine);
+        buf.copy_from_slice(&all);
+    }
+
+    /// Element-wise reduction in rank order of the entries `part` of every
+    /// rank's `buf`: a reduce-scatter adds up its own block only.
+    fn reduce_part<T: Any + Send + Sync + Copy>(&self, buf: &[T], part: std::ops::Range<usize>, combine: impl Fn(T, T) -> T) -> Vec<T> {
         let parts = self.hub.exchange(self.rank, Arc::new(buf.to_vec()));
         let parts: Vec<&Vec<T>> = parts.iter().map(|p| p.downcast_ref::<Vec<T>>().expect("same type on every rank")).collect();
-        for (i, v) in buf.iter_mut().enumerate() {
-            *v = parts[1..].iter().fold(parts[0][i], |acc, part| combine(acc, part[i]));
-        }
+        part.map(|i| parts[1..].iter().fold(parts[0][i], |acc, p| combine(acc, p[i]))).collect()
     }
 }
 
@@ -205,8 +210,7 @@ impl Collectives for LocalComm {
     }
     fn reduce_sum_f64_to_root(&self, buf: &mut [f64]) {
         self.count(Kind::Reduce, 8 * buf.len());
-        let mut sum = buf.to_vec();
-        self.reduce(&mut sum, combine_f64(Op::Sum));
+        let sum = self.reduce_part(buf, 0..buf.len(), combine_f64(Op::Sum));
         if self.rank == 0 {
             buf.copy_from_slice(&sum);
         }
@@ -225,16 +229,9 @@ impl Collectives for LocalComm {
         let block = buf.len() / self.size();
         assert_eq!(block * self.size(), buf.len(), "reduce-scatter of equal blocks");
         self.count(Kind::ReduceScatter, 8 * buf.len());
-        // Each rank adds up its own block only (in rank order), as MPI's
-        // reduce-scatter does: O(P x block) work a rank, not O(P x len).
-        let parts = self.hub.exchange(self.rank, Arc::new(buf.to_vec()));
-        let parts: Vec<&Vec<f64>> = parts.iter().map(|p| p.downcast_ref::<Vec<f64>>().expect("same type on every rank")).collect();
-        let mine = self.rank * block..(self.rank + 1) * block;
-        let mut out = parts[0][mine.clone()].to_vec();
-        for part in &parts[1..] {
-            out.iter_mut().zip(&part[mine.clone()]).for_each(|(o, v)| *o += v);
-        }
-        out
+        // Each rank adds up its own block only, as MPI's reduce-scatter does:
+        // O(P x block) work a rank, not O(P x len).
+        self.reduce_part(buf, self.rank * block..(self.rank + 1) * block, combine_f64(Op::Sum))
     }
     fn all_gather_f64_into(&self, local: &[f64], out: &mut [f64]) {
         assert_eq!(out.len(), local.len() * self.size(), "all-gather of equal blocks");

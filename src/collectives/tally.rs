@@ -66,8 +66,7 @@ impl Tally {
 
     /// What was communicated since `before`.
     pub fn since(&self, before: &Counts) -> Counts {
-        let now = self.snapshot();
-        Counts { calls: std::array::from_fn(|i| now.calls[i] - before.calls[i]), bytes: std::array::from_fn(|i| now.bytes[i] - before.bytes[i]) }
+        self.snapshot().minus(before)
     }
 }
 
@@ -79,6 +78,14 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// What these counts add to `other`.
+    pub fn plus(&self, other: &Counts) -> Counts {
+        Counts { calls: std::array::from_fn(|i| self.calls[i] + other.calls[i]), bytes: std::array::from_fn(|i| self.bytes[i] + other.bytes[i]) }
+    }
+    /// What these counts hold beyond `other` (counted earlier).
+    pub fn minus(&self, other: &Counts) -> Counts {
+        Counts { calls: std::array::from_fn(|i| self.calls[i] - other.calls[i]), bytes: std::array::from_fn(|i| self.bytes[i] - other.bytes[i]) }
+    }
     pub fn total_calls(&self) -> u64 {
         self.calls.iter().sum()
     }

@@ -19,6 +19,7 @@
 //! rank count always choose the same mode, on every rank.
 
 use super::options::SolverKind;
+use super::saga::plan::batch_for;
 
 /// SAGA: CPU seconds per non-zero and class of an epoch on one rank (batch
 /// 1), and per class of a sample's loss and gradient, which every rank
@@ -59,13 +60,9 @@ pub struct Size {
     pub ranks: f64,
 }
 
-/// `saga::plan::auto_batch` for these sizes.
+/// The batch SAGA runs at these sizes (`saga::plan::auto_batch`).
 fn batch(s: &Size) -> f64 {
-    if s.ranks <= 1.0 {
-        return 1.0;
-    }
-    let per_sample = 1e-9 * s.nnz_per_doc.max(1.0) * s.width * 2.0 / s.ranks + 7.5e-9 * s.width;
-    (2e-6 * s.ranks.log2().max(1.0) * 15.0 / per_sample).sqrt().round().clamp(1.0, 4096.0)
+    batch_for(s.nnz_per_doc, s.width, s.ranks)
 }
 
 fn stages(p: f64) -> f64 {

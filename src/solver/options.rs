@@ -30,6 +30,17 @@ pub enum SolverKind {
     Lbfgs,
 }
 
+impl SolverKind {
+    /// The name logs, metrics and checkpoints use (`Solver::name` of the mode).
+    pub fn name(self) -> &'static str {
+        match self {
+            SolverKind::Auto => "auto",
+            SolverKind::Saga => "saga",
+            SolverKind::Lbfgs => "lbfgs",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SolverOptions {
     pub c: f64,
@@ -102,6 +113,17 @@ impl SolverOptions {
         Ok(())
     }
 
+    /// The strengths `(l2, l1)` of the penalty's two terms:
+    /// [`Self::penalty_value`] is `l2 |W|^2 / 2 + l1 |W|_1`.
+    pub fn penalty_strengths(&self) -> (f64, f64) {
+        match self.penalty {
+            Penalty::L2 => (1.0, 0.0),
+            Penalty::L1 => (0.0, 1.0),
+            Penalty::Elasticnet => (1.0 - self.l1_ratio, self.l1_ratio),
+            Penalty::None => (0.0, 0.0),
+        }
+    }
+
     /// Penalty value of the weights (intercept excluded), sklearn's definition.
     pub fn penalty_value(&self, w: &[f64]) -> f64 {
         let l2 = || 0.5 * w.iter().map(|x| x * x).sum::<f64>();
@@ -124,6 +146,8 @@ mod tests {
         let o = SolverOptions { c: 2.0, penalty: Penalty::Elasticnet, l1_ratio: 0.25, ..Default::default() };
         assert_eq!(o.alpha_beta(), (0.375, 0.125));
         assert_eq!(o.penalty_value(&[3.0, -4.0]), 0.75 * 12.5 + 0.25 * 7.0);
+        let (l2, l1) = o.penalty_strengths();
+        assert_eq!(o.penalty_value(&[3.0, -4.0]), l2 * 12.5 + l1 * 7.0);
         assert!(SolverOptions { c: f64::NAN, ..Default::default() }.validate().is_err());
         assert!(SolverOptions { c: -1.0, ..Default::default() }.validate().is_err());
         assert!(SolverOptions::default().validate().is_ok());

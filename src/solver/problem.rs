@@ -62,6 +62,18 @@ pub fn flat_len(data: &TrainingSet) -> usize {
     (data.n_features + 1) * data.width()
 }
 
+/// `coef` (K x d, sklearn's `coef_`) and `intercept` written into the first
+/// [`flat_len`] entries of `out`, in the flat layout.
+pub fn flatten(coef: &Array2<f64>, intercept: &[f64], out: &mut [f64]) {
+    let (k, d) = coef.dim();
+    for j in 0..d {
+        for c in 0..k {
+            out[j * k + c] = coef[[c, j]];
+        }
+    }
+    out[d * k..d * k + k].copy_from_slice(intercept);
+}
+
 /// This rank's part of the data term `C * sum_i s_i * loss_i` at `theta`
 /// ([`flat_len`] values), with its gradient added into `grad` (same layout)
 /// and, when asked, the diagonal of its Hessian into `diag` (the

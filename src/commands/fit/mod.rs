@@ -106,11 +106,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
 /// checkpoint name it): `auto`'s choice, or SAGA for a cross-validation path.
 fn fix_mode(sopts: &mut SolverOptions, path: bool, data: &TrainingSet, comm: &dyn Collectives) -> &'static str {
     sopts.solver = if path { SolverKind::Saga } else { resolve(data, sopts, comm) };
-    if sopts.solver == SolverKind::Lbfgs {
-        "lbfgs"
-    } else {
-        "saga"
-    }
+    sopts.solver.name()
 }
 
 /// Collective: the fit's sizes, outcome, solver details and communication in the run report.

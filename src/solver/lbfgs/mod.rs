@@ -21,8 +21,8 @@ mod orthant;
 mod start;
 mod state;
 
-use super::options::{Penalty, SolverOptions};
-use super::problem::{flat_len, local_loss_gradient, TrainingSet};
+use super::options::{SolverKind, SolverOptions};
+use super::problem::{flat_len, flatten, local_loss_gradient, TrainingSet};
 use super::state::SolverState;
 use super::{Epoch, EpochReport, FitHooks, Solution, Solver, WarmStart};
 use crate::collectives::{Collectives, Op};
@@ -90,7 +90,7 @@ impl<'a> Lbfgs<'a> {
     pub fn new(data: &'a TrainingSet<'a>, opts: &'a SolverOptions, warm: Option<&WarmStart>, comm: &'a dyn Collectives) -> Result<Self> {
         let n = flat_len(data);
         let blocks = Blocks::new(n, data.n_features * data.width(), comm.rank(), comm.size());
-        let (l2, l1) = strengths(opts);
+        let (l2, l1) = opts.penalty_strengths();
         let mut s = Lbfgs {
             data,
             opts,
@@ -112,7 +112,7 @@ impl<'a> Lbfgs<'a> {
             clock: Instant::now(),
         };
         if let Some(w) = warm {
-            s.set_from_model(&w.coef, &w.intercept);
+            flatten(&w.coef, &w.intercept, &mut s.x);
         }
         Ok(s)
     }
@@ -125,16 +125,6 @@ impl<'a> Lbfgs<'a> {
 
     fn k(&self) -> usize {
         self.data.width()
-    }
-
-    fn set_from_model(&mut self, coef: &ndarray::Array2<f64>, intercept: &[f64]) {
-        let (d, k) = (self.data.n_features, self.k());
-        for j in 0..d {
-            for c in 0..k {
-                self.x[j * k + c] = coef[[c, j]];
-            }
-        }
-        self.x[d * k..d * k + k].copy_from_slice(intercept);
     }
 
     /// Collective: the objective at `x` (whole), with this rank's gradient
@@ -194,9 +184,9 @@ impl<'a> Lbfgs<'a> {
     }
 
     /// Collective: one L-BFGS / OWL-QN iteration: direction, backtracking
-    /// line search, new pair. Returns this rank's block of the step and the
-    /// step length taken (`None`: no decrease found).
-    fn iterate(&mut self) -> Result<(Vec<f64>, Option<f64>)> {
+    /// line search, new pair. Returns the largest change of this rank's
+    /// block and the step length taken (`None`: no decrease found).
+    fn iterate(&mut self) -> Result<(f64, Option<f64>)> {
         let pg = self.pseudo_gradient();
         let mut d = self.hist.direction(&pg, self.comm);
         orthant::constrain(&mut d, &pg, self.blocks.penalized, self.l1);
@@ -225,18 +215,24 @@ impl<'a> Lbfgs<'a> {
                 let range = self.blocks.range();
                 let s: Vec<f64> = trial[range.clone()].iter().zip(&self.x[range]).map(|(a, b)| a - b).collect();
                 let y: Vec<f64> = g.iter().zip(&self.g).map(|(a, b)| a - b).collect();
-                if !self.hist.push(s.clone(), y, self.comm) {
+                let change = largest(&s);
+                if !self.hist.push(s, y, self.comm) {
                     self.counters.skipped_pairs += 1;
                 }
                 self.trial = std::mem::replace(&mut self.x, trial);
                 (self.g, self.f) = (g, f);
-                return Ok((s, Some(t)));
+                return Ok((change, Some(t)));
             }
             t *= 0.5;
         }
         self.trial = trial;
-        Ok((vec![0.0; self.blocks.block], None))
+        Ok((0.0, None))
     }
+}
+
+/// The largest absolute value.
+fn largest(v: &[f64]) -> f64 {
+    v.iter().fold(0.0f64, |m, x| m.max(x.abs()))
 }
 
 /// The stopping rule. `--tol` means what it means for SAGA: the largest
@@ -254,19 +250,9 @@ fn converged(step: Option<f64>, relative: f64, stalled: bool, tol: f64, had_memo
     }
 }
 
-/// The L2 and L1 strengths of sklearn's penalty (`penalty_value`).
-fn strengths(o: &SolverOptions) -> (f64, f64) {
-    match o.penalty {
-        Penalty::L2 => (1.0, 0.0),
-        Penalty::L1 => (0.0, 1.0),
-        Penalty::Elasticnet => (1.0 - o.l1_ratio, o.l1_ratio),
-        Penalty::None => (0.0, 0.0),
-    }
-}
-
 impl Solver for Lbfgs<'_> {
     fn name(&self) -> &'static str {
-        "lbfgs"
+        SolverKind::Lbfgs.name()
     }
 
     fn epochs_done(&self) -> usize {
@@ -283,14 +269,13 @@ impl Solver for Lbfgs<'_> {
         }
         let had_memory = !self.hist.pairs.is_empty();
         let before = self.f;
-        let (s, step) = self.iterate()?;
+        let (change, step) = self.iterate()?;
         let stalled = (before - self.f) <= STALL * self.f.abs();
         if step.is_none() {
             self.hist.pairs.clear();
         }
         self.iter += 1;
-        let max = |v: &[f64]| v.iter().fold(0.0f64, |m, x| m.max(x.abs()));
-        let mut m = [max(&s), max(&self.x[self.blocks.range()]), if hooks.stop_requested() { 1.0 } else { 0.0 }];
+        let mut m = [change, largest(&self.x[self.blocks.range()]), if hooks.stop_requested() { 1.0 } else { 0.0 }];
         self.comm.all_reduce_f64(&mut m, Op::Max);
         self.stop = m[2] > 0.0;
         let relative = if m[1] > 0.0 { m[0] / m[1] } else { m[0] };
@@ -323,7 +308,7 @@ impl Solver for Lbfgs<'_> {
     fn details(&self) -> serde_json::Map<String, serde_json::Value> {
         let c = &self.counters;
         let v = serde_json::json!({
-            "solver": "lbfgs",
+            "solver": self.name(),
             "memory_pairs": MEMORY,
             "local_saga_epochs": self.local_epochs,
             "passes": c.passes + self.local_epochs,

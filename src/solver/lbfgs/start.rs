@@ -10,7 +10,7 @@ use super::{Lbfgs, PRECONDITION};
 use crate::collectives::local::single_rank;
 use crate::error::Result;
 use crate::solver::options::SolverOptions;
-use crate::solver::problem::{flat_len, TrainingSet};
+use crate::solver::problem::{flat_len, flatten, TrainingSet};
 use crate::solver::saga::{plan, Saga};
 use crate::solver::{NoHooks, Solver};
 use std::time::Instant;
@@ -42,7 +42,6 @@ impl Lbfgs<'_> {
     /// This rank's SAGA fit of its own rows, with a 1/P share of the
     /// penalty, as flat parameters (zero without rows).
     fn local_fit(&self) -> Result<Vec<f64>> {
-        let (d, k) = (self.data.n_features, self.k());
         let mut flat = vec![0.0; flat_len(self.data)];
         if self.data.y.is_empty() {
             return Ok(flat);
@@ -56,12 +55,7 @@ impl Lbfgs<'_> {
             saga.epoch(&mut NoHooks)?;
         }
         let s = saga.solution();
-        for j in 0..d {
-            for c in 0..k {
-                flat[j * k + c] = s.coef[[c, j]];
-            }
-        }
-        flat[d * k..].copy_from_slice(&s.intercept);
+        flatten(&s.coef, &s.intercept, &mut flat);
         Ok(flat)
     }
 }

@@ -34,7 +34,7 @@ pub mod plan;
 pub mod step;
 
 use super::loss::loss_and_gradient;
-use super::options::SolverOptions;
+use super::options::{SolverKind, SolverOptions};
 use super::prefetch::prefetch;
 use super::problem::TrainingSet;
 use super::shard::FeatureShard;
@@ -319,7 +319,7 @@ impl<'a> Saga<'a> {
 
 impl Solver for Saga<'_> {
     fn name(&self) -> &'static str {
-        "saga"
+        SolverKind::Saga.name()
     }
 
     fn epochs_done(&self) -> usize {
@@ -435,7 +435,7 @@ impl Solver for Saga<'_> {
     fn details(&self) -> serde_json::Map<String, serde_json::Value> {
         let p = &self.plan;
         let v = serde_json::json!({
-            "solver": "saga",
+            "solver": self.name(),
             "step_size": p.step,
             "batch_total": p.batch_total,
             "batch_size_per_rank": p.batch_total as f64 / self.comm.size() as f64,

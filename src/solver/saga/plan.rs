@@ -107,13 +107,21 @@ const BATCH_EPOCH_SCALE: f64 = 16.0;
 /// The choice depends only on the data and the rank count, never on
 /// timings, so the same seed and rank count give the same model.
 fn auto_batch(data: &TrainingSet, comm: &dyn Collectives) -> usize {
-    let p = comm.size() as f64;
-    if p <= 1.0 {
+    if comm.size() <= 1 {
         return 1;
     }
     let nnz_mean = comm.sum_f64(data.x.nnz() as f64) / (data.n_total as f64).max(1.0);
-    let k = data.width() as f64;
+    comm.max_f64(batch_for(nnz_mean, data.width() as f64, comm.size() as f64)) as usize
+}
+
+/// [`auto_batch`] from the sizes alone (non-zeros a sample, scores a
+/// sample, ranks), a whole number in 1..=4096; `--solver auto`'s cost model
+/// prices SAGA at the batch it would run.
+pub fn batch_for(nnz_mean: f64, k: f64, p: f64) -> f64 {
+    if p <= 1.0 {
+        return 1.0;
+    }
     let per_sample = 1e-9 * nnz_mean.max(1.0) * k * 2.0 / p + 7.5e-9 * k;
     let b = (nominal_latency(p) * (BATCH_EPOCH_SCALE - 1.0) / per_sample).sqrt();
-    comm.max_f64(b.round().clamp(1.0, 4096.0)) as usize
+    b.round().clamp(1.0, 4096.0)
 }
