@@ -33,6 +33,7 @@ pub mod h5;
 pub mod log;
 pub mod model;
 pub mod output;
+pub mod prefetch;
 pub mod predictor;
 pub mod run_report;
 pub mod same_file;

@@ -15,7 +15,8 @@ use textsaga::solver::saga::Saga;
 use textsaga::solver::lbfgs::Lbfgs;
 use textsaga::solver::{drive, fit, EpochReport, FitHooks, FitResult, Penalty, Progress, Solver, SolverKind, SolverOptions, SolverState, TrainingSet};
 use textsaga::sparse::{row, Csr, RowBuilder};
-use textsaga::text::{DecodeError, StripAccents};
+use textsaga::text::{Analyzer, DecodeError, StripAccents};
+use textsaga::tfidf::prune::keep_mask;
 use textsaga::tfidf::{DfBound, Norm, VectorizerOptions};
 use textsaga::vectorizer::{fit_transform, Features};
 use std::path::Path;
@@ -120,6 +121,46 @@ fn vectorize_is_the_same_at_every_rank_count() {
         assert!(one.0.iter().map(Vec::len).sum::<usize>() > docs.len(), "{name}: a real matrix");
         for p in RANKS.skip(1) {
             assert!(vectorize(p, &docs, &labels, &opts) == one, "{name}: {p} ranks differ from 1");
+        }
+    }
+}
+
+/// The vocabulary by definition: every term of the string analyzer counted
+/// in one process, pruned by `keep_mask` (the one-process rule).
+fn reference_vocabulary(docs: &[String], opts: &VectorizerOptions) -> Vec<String> {
+    let mut analyzer = Analyzer::new(opts.analyzer.clone());
+    let (mut df, mut tf) = (std::collections::BTreeMap::<String, u64>::new(), std::collections::BTreeMap::<String, u64>::new());
+    for d in docs {
+        let terms = analyzer.terms(d);
+        for t in &terms {
+            *tf.entry(t.clone()).or_default() += 1;
+        }
+        for t in terms.into_iter().collect::<std::collections::BTreeSet<_>>() {
+            *df.entry(t).or_default() += 1;
+        }
+    }
+    let (names, dfs): (Vec<String>, Vec<u64>) = df.into_iter().unzip();
+    let counts: Vec<u64> = if opts.binary { dfs.clone() } else { names.iter().map(|t| tf[t]).collect() };
+    let mask = keep_mask(&dfs, &counts, docs.len() as u64, opts.min_df, opts.max_df, opts.max_features).unwrap();
+    names.into_iter().zip(mask).filter(|p| p.1).map(|p| p.0).collect()
+}
+
+#[test]
+fn owners_prune_as_one_process_would() {
+    // Many ties: max_features cuts through runs of equal counts, whichever
+    // ranks own the tied terms.
+    let (docs, labels) = corpus(90, 3);
+    let mut opts = VectorizerOptions::default();
+    opts.analyzer.ngram_range = (1, 3);
+    let all = reference_vocabulary(&docs, &opts).len();
+    for (max_features, min_df, binary) in [(1, 1, false), (7, 1, false), (40, 2, false), (41, 1, true), (all / 2, 1, false), (all - 1, 1, false), (all + 5, 1, false)] {
+        opts.max_features = Some(max_features);
+        opts.min_df = DfBound::Count(min_df);
+        opts.binary = binary;
+        let want = reference_vocabulary(&docs, &opts);
+        for p in 1..=4 {
+            let got = vectorize(p, &docs, &labels, &opts).1.unwrap();
+            assert!(got.iter().map(|t| &**t).eq(want.iter().map(String::as_str)), "max_features {max_features}, min_df {min_df}, {p} ranks");
         }
     }
 }

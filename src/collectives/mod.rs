@@ -218,6 +218,11 @@ impl dyn Collectives + '_ {
     /// Personalised exchange: `send[r]` goes to rank `r`; returns what each
     /// rank sent here, concatenated in rank order.
     pub fn all_to_all_bytes(&self, send: &[Vec<u8>]) -> Result<Vec<u8>> {
+        Ok(self.all_to_all_parts(send)?.0)
+    }
+
+    /// [`Self::all_to_all_bytes`], with the length of each rank's part.
+    pub fn all_to_all_parts(&self, send: &[Vec<u8>]) -> Result<(Vec<u8>, Vec<usize>)> {
         assert_eq!(send.len(), self.size());
         let send_lens: Vec<u64> = send.iter().map(|v| v.len() as u64).collect();
         let recv_lens = self.all_to_all_u64(&send_lens);
@@ -225,7 +230,8 @@ impl dyn Collectives + '_ {
         // while the others wait in the exchange below.
         self.agree(check_message(send_lens.iter().sum()).and(check_message(recv_lens.iter().sum())))?;
         let to_usize = |v: &[u64]| v.iter().map(|&l| l as usize).collect::<Vec<_>>();
-        Ok(self.all_to_all_varcount(&send.concat(), &to_usize(&send_lens), &to_usize(&recv_lens)))
+        let recv_lens = to_usize(&recv_lens);
+        Ok((self.all_to_all_varcount(&send.concat(), &to_usize(&send_lens), &recv_lens), recv_lens))
     }
 }
 

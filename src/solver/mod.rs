@@ -25,7 +25,6 @@ pub mod lbfgs;
 pub mod loss;
 pub mod mode;
 pub mod options;
-pub mod prefetch;
 pub mod problem;
 pub mod saga;
 pub mod shard;

@@ -52,16 +52,37 @@ impl Analyzer {
         Analyzer { opts, stop_words, spans: Vec::new(), ngram: String::new() }
     }
 
-    /// Calls `f` once per term occurrence of `doc`, in sklearn's order
-    /// (all unigrams, then bigrams, ...). Order does not affect counts.
-    pub fn for_each_term(&mut self, doc: &str, mut f: impl FnMut(&str)) {
+    /// The n-gram range, `(min_n, max_n)`.
+    pub fn ngram_range(&self) -> (usize, usize) {
+        self.opts.ngram_range
+    }
+
+    /// Preprocesses `doc` and leaves the spans of its tokens, stop words
+    /// removed, in `self.spans`.
+    fn tokenize<'d>(&mut self, doc: &'d str) -> Cow<'d, str> {
         let text = preprocess(doc, self.opts.lowercase, self.opts.strip_accents);
-        let text: &str = &text;
         self.spans.clear();
-        token_spans(text, &mut self.spans);
+        token_spans(&text, &mut self.spans);
         if let Some(stop) = self.stop_words {
             self.spans.retain(|&(a, b)| !stop.contains(&text[a..b]));
         }
+        text
+    }
+
+    /// Calls `f` with each token of `doc`, in order, after preprocessing and
+    /// stop words: the words the n-grams are made of.
+    pub fn for_each_token(&mut self, doc: &str, mut f: impl FnMut(&str)) {
+        let text = self.tokenize(doc);
+        for &(a, b) in &self.spans {
+            f(&text[a..b]);
+        }
+    }
+
+    /// Calls `f` once per term occurrence of `doc`, in sklearn's order
+    /// (all unigrams, then bigrams, ...). Order does not affect counts.
+    pub fn for_each_term(&mut self, doc: &str, mut f: impl FnMut(&str)) {
+        let text = self.tokenize(doc);
+        let text: &str = &text;
         let (min_n, max_n) = self.opts.ngram_range;
         let spans = &self.spans;
         if min_n <= 1 {

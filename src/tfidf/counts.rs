@@ -6,19 +6,37 @@
 
 use crate::text::tokenizer::Analyzer;
 use crate::text::murmur::hashed_column;
-use super::interner::Interner;
+use super::terms::{TermTable, AHEAD};
+use crate::prefetch::prefetch;
 use crate::sparse::RowBuilder;
 use rustc_hash::FxHashMap;
 
+/// One local term's counts.
+#[derive(Clone, Copy, Default)]
+struct TermCount {
+    /// Last row the term was seen in (+1, 0 = never) and its entry's
+    /// position within that row.
+    row: u32,
+    pos: u32,
+    /// Documents with the term, and its occurrences.
+    df: u32,
+    tf: u64,
+}
+
 /// Terms seen on this rank, with the local count matrix.
 pub struct LocalVocabulary {
-    /// Local id to term, in first-seen order.
-    pub terms: Interner,
+    /// Local term ids (nodes of the n-gram trie), in first-seen order.
+    pub terms: TermTable,
     /// One row per document; columns are local ids, values raw counts.
     pub rows: RowBuilder,
-    /// Last row each local id was seen in (+1, 0 = never), and its entry's
-    /// position within that row.
-    seen: Vec<(u32, u32)>,
+    /// Per local id: the counts so far and where it was last seen, in one
+    /// place so a token touches one cache line.
+    counts: Vec<TermCount>,
+    /// Scratch: the document's word ids, the n-gram prefixes' nodes, and
+    /// its terms' ids.
+    words: Vec<u32>,
+    prefix: Vec<u32>,
+    ids: Vec<u32>,
 }
 
 impl Default for LocalVocabulary {
@@ -29,46 +47,59 @@ impl Default for LocalVocabulary {
 
 impl LocalVocabulary {
     pub fn new() -> Self {
-        LocalVocabulary { terms: Interner::new(), rows: RowBuilder::new(), seen: Vec::new() }
+        LocalVocabulary { terms: TermTable::new(), rows: RowBuilder::new(), counts: Vec::new(), words: Vec::new(), prefix: Vec::new(), ids: Vec::new() }
     }
 
     /// Counts the terms of one document as a new row.
     pub fn add_document(&mut self, analyzer: &mut Analyzer, doc: &str) {
         let row = self.rows.n_rows() as u32 + 1;
         let row_start = self.rows.cols.len();
-        let LocalVocabulary { terms, rows, seen } = self;
-        analyzer.for_each_term(doc, |term| {
-            let id = terms.intern(term);
-            if id as usize == seen.len() {
-                seen.push((0, 0));
+        let LocalVocabulary { terms, rows, counts, words, prefix, ids } = self;
+        words.clear();
+        analyzer.for_each_token(doc, |token| words.push(terms.word(token)));
+        ids.clear();
+        terms.ngrams(words, analyzer.ngram_range(), prefix, ids);
+        if let Some(&top) = ids.iter().max() {
+            // Amortised growth; ids of uncounted prefixes leave gaps.
+            if top as usize >= counts.len() {
+                counts.resize(top as usize + 1, TermCount::default());
             }
-            let slot = &mut seen[id as usize];
-            if slot.0 == row {
-                rows.values[row_start + slot.1 as usize] += 1.0;
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            if let Some(&next) = ids.get(i + AHEAD) {
+                prefetch(&counts[next as usize..][..1]);
+            }
+            let c = &mut counts[id as usize];
+            c.tf += 1;
+            if c.row == row {
+                rows.values[row_start + c.pos as usize] += 1.0;
             } else {
-                *slot = (row, (rows.cols.len() - row_start) as u32);
+                c.row = row;
+                c.pos = (rows.cols.len() - row_start) as u32;
+                c.df += 1;
                 rows.cols.push(id);
                 rows.values.push(1.0);
             }
-        });
+        }
         self.rows.end_row();
     }
 
-    /// Local document frequency and total count of every local id.
+    /// Local document frequency and total count of every local id (zero
+    /// for the prefixes that are not terms).
     pub fn df_and_tf(&self) -> (Vec<u64>, Vec<u64>) {
-        let mut df = vec![0u64; self.terms.len()];
-        let mut tf = vec![0u64; self.terms.len()];
-        for (&c, &v) in self.rows.cols.iter().zip(&self.rows.values) {
-            df[c as usize] += 1;
-            tf[c as usize] += v as u64;
-        }
+        let mut df: Vec<u64> = self.counts.iter().map(|c| c.df as u64).collect();
+        let mut tf: Vec<u64> = self.counts.iter().map(|c| c.tf).collect();
+        // Prefixes created after the last counted term have no entry yet.
+        df.resize(self.terms.len(), 0);
+        tf.resize(self.terms.len(), 0);
         (df, tf)
     }
 
-    /// Drops the lookup structures once counting is over; only `terms` and `rows` are needed later.
+    /// Drops the counting scratch once counting is over.
     pub fn finish_counting(&mut self) {
-        self.terms.freeze();
-        self.seen = Vec::new();
+        self.prefix = Vec::new();
+        self.words = Vec::new();
+        self.ids = Vec::new();
     }
 }
 
@@ -125,7 +156,7 @@ mod tests {
         v.add_document(&mut a, "b a b");
         v.add_document(&mut a, "");
         v.add_document(&mut a, "aa bb aa");
-        assert_eq!(v.terms.iter().collect::<Vec<_>>(), ["aa", "bb"]);
+        assert_eq!((v.terms.term(0), v.terms.term(1), v.terms.len()), ("aa".into(), "bb".into(), 2));
         assert_eq!(v.rows.indptr, [0, 0, 0, 2]);
         assert_eq!(v.rows.values, [2.0, 1.0]);
         let (df, tf) = v.df_and_tf();

@@ -91,6 +91,28 @@ impl Interner {
         self.intern_hashed(term, hash(term.as_bytes()))
     }
 
+    /// The id of `term`, if interned (before [`Interner::freeze`]).
+    pub fn find(&self, term: &str) -> Option<u32> {
+        let bytes = term.as_bytes();
+        let h = hash(bytes);
+        let mask = self.slots.len() - 1;
+        let tag = h & !0xffff_ffff;
+        let mut i = h as usize & mask;
+        loop {
+            let slot = self.slots[i];
+            if slot == 0 {
+                return None;
+            }
+            if slot & !0xffff_ffff == tag {
+                let id = slot as u32 - 1;
+                if same(self.get(id).as_bytes(), bytes) {
+                    return Some(id);
+                }
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
     #[inline]
     fn intern_hashed(&mut self, term: &str, h: u64) -> u32 {
         let bytes = term.as_bytes();

@@ -2,16 +2,18 @@
 //! pieces each rank runs on its own documents:
 //!
 //! - [`options`]: every vectorizer setting, with sklearn's names and defaults;
-//! - [`counts`]: per-rank term counting (exact vocabulary or hashing trick);
+//! - [`counts`]: per-rank term counting (exact vocabulary or hashing trick),
+//!   over [`terms`], the rank's words and n-grams as integer keys;
 //! - [`prune`]: `min_df` / `max_df` / `max_features` on global counts;
 //! - [`weighting`]: idf, sublinear tf, and row normalisation.
 //!
-//! The collective steps that join ranks live in `crate::distributed`.
+//! The collective steps that join ranks live in `crate::vectorizer`.
 
 pub mod counts;
 pub mod interner;
 pub mod options;
 pub mod prune;
+pub mod terms;
 pub mod weighting;
 
 pub use options::{DfBound, Norm, VectorizerOptions};

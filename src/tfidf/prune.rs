@@ -1,8 +1,10 @@
 //! `min_df`, `max_df` and `max_features` applied to global counts, as
 //! sklearn's `CountVectorizer._limit_features`.
 //!
-//! Every rank runs this on the same allreduced counts and so keeps the same
-//! columns without further communication.
+//! [`DfWindow`] is the `min_df`/`max_df` test the distributed vectorizer
+//! applies where each term is owned; [`keep_mask`] is the whole rule on one
+//! process's complete counts, the reference the distributed selection is
+//! tested against.
 
 use super::options::DfBound;
 
@@ -13,6 +15,28 @@ pub enum PruneError {
     Inverted,
     #[error("after pruning, no terms remain; try a lower --min-df or a higher --max-df")]
     NothingLeft,
+}
+
+/// `min_df` and `max_df` as document counts for a corpus of `n_docs`.
+#[derive(Clone, Copy, Debug)]
+pub struct DfWindow {
+    low: f64,
+    high: f64,
+}
+
+impl DfWindow {
+    pub fn new(n_docs: u64, min_df: DfBound, max_df: DfBound) -> Result<Self, PruneError> {
+        let (low, high) = (min_df.doc_count(n_docs), max_df.doc_count(n_docs));
+        if high < low {
+            return Err(PruneError::Inverted);
+        }
+        Ok(DfWindow { low, high })
+    }
+
+    /// Whether a term in `df` documents is kept (sklearn compares unrounded).
+    pub fn keeps(&self, df: u64) -> bool {
+        (df as f64) <= self.high && (df as f64) >= self.low
+    }
 }
 
 /// Which vocabulary columns survive. `df[j]` is the number of documents with
@@ -32,12 +56,8 @@ pub fn keep_mask(
     max_df: DfBound,
     max_features: Option<usize>,
 ) -> Result<Vec<bool>, PruneError> {
-    let high = max_df.doc_count(n_docs);
-    let low = min_df.doc_count(n_docs);
-    if high < low {
-        return Err(PruneError::Inverted);
-    }
-    let mut mask: Vec<bool> = df.iter().map(|&d| (d as f64) <= high && (d as f64) >= low).collect();
+    let window = DfWindow::new(n_docs, min_df, max_df)?;
+    let mut mask: Vec<bool> = df.iter().map(|&d| window.keeps(d)).collect();
     if let Some(limit) = max_features {
         let kept: Vec<usize> = (0..df.len()).filter(|&j| mask[j]).collect();
         if kept.len() > limit {

@@ -6,14 +6,14 @@
 //! fallible local step (see `agree` in [`crate::collectives`]):
 //!
 //! 1. tokenize and count the local documents (fallible: strict decoding);
-//! 2. merge the ranks' terms into one sorted vocabulary ([`vocabulary`]);
-//! 3. allreduce the document frequencies (and, for `max_features`, the total
-//!    counts) over that shared column order;
-//! 4. prune and compute idf identically on every rank;
-//! 5. weight the local rows.
+//! 2. decide each term's document frequency and fate where the term is owned,
+//!    and gather only the kept terms ([`owners`]): every rank then holds the
+//!    same sorted vocabulary and its columns' document frequencies;
+//! 3. compute idf identically on every rank;
+//! 4. relabel and weight the local rows.
 //!
-//! In hashing mode steps 2 and 4's pruning vanish and the allreduce covers
-//! the `N` hashed columns.
+//! In hashing mode there is no vocabulary: one allreduce sums the document
+//! frequencies of the `N` hashed columns.
 
 use crate::collectives::Collectives;
 use crate::corpus::CorpusSlice;
@@ -21,15 +21,14 @@ use crate::error::Result;
 use crate::text::{decode, Analyzer, DecodeError};
 use crate::sparse::{Csr, RowBuilder};
 use crate::tfidf::counts::{HashedCounter, LocalVocabulary};
-use crate::tfidf::prune::{keep_mask, remap};
 use crate::tfidf::weighting::{idf, weight_row};
 use crate::tfidf::VectorizerOptions;
-use vocabulary::{global_ids, merge_vocabulary};
 use anyhow::bail;
 use std::path::Path;
-
-pub mod vocabulary;
 use std::time::Instant;
+
+pub mod owners;
+pub mod vocabulary;
 
 /// This rank's rows of the global matrix and what every rank shares.
 pub struct Features {
@@ -45,7 +44,9 @@ pub struct Features {
     pub timings: PhaseTimes,
 }
 
-/// Wall seconds of each phase on this rank.
+/// Wall seconds of each phase on this rank. With a vocabulary the document
+/// frequencies travel with the merge (`vocabulary_merge`); `df_allreduce`
+/// is the hashing mode's allreduce.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct PhaseTimes {
     pub tokenize: f64,
@@ -116,29 +117,20 @@ pub fn fit_transform(
 
     crate::faults::signal_if_asked("vocabulary", comm.rank());
     let t1 = Instant::now();
-    let vocab = merge_vocabulary(comm, local.terms.iter());
-    let vocab = comm.agree(vocab)?;
-    let to_global = global_ids(local.terms.iter(), &vocab);
+    let n_docs = slice.n_total as u64;
+    let fitted = comm.agree(owners::fit_vocabulary(comm, &local, n_docs, opts))?;
     timings.vocabulary_merge = t1.elapsed().as_secs_f64();
-
-    let t2 = Instant::now();
-    let (df, tf) = global_frequencies(comm, &local, &to_global, vocab.len(), opts);
-    timings.df_allreduce = t2.elapsed().as_secs_f64();
 
     crate::faults::signal_if_asked("transform", comm.rank());
     let t3 = Instant::now();
-    let n_docs = slice.n_total as u64;
-    let (mask, new_col) = comm.agree(prune(&df, &tf, n_docs, opts))?;
-    let kept_df: Vec<u64> = df.iter().zip(&mask).filter(|(_, &m)| m).map(|(&d, _)| d).collect();
-    let vocabulary: Vec<Box<str>> = vocab.into_iter().zip(&mask).filter(|(_, &m)| m).map(|(t, _)| t).collect();
-    let idf = opts.use_idf.then(|| idf(&kept_df, n_docs, opts.smooth_idf));
-    let local_to_col: Vec<Option<u32>> = to_global.iter().map(|&g| new_col[g as usize]).collect();
-    let mut rows = relabel(&local.rows, &local_to_col);
-    drop(local);
+    let idf = opts.use_idf.then(|| idf(&fitted.df, n_docs, opts.smooth_idf));
+    let mut rows = local.rows;
+    relabel(&mut rows, &fitted.local_to_col);
     weight_rows(&mut rows, idf.as_deref(), opts);
-    let rows = rows.finish(vocabulary.len());
+    let n_features = fitted.vocabulary.len();
+    let rows = rows.finish(n_features);
     timings.transform = t3.elapsed().as_secs_f64();
-    Ok(Features { rows, n_features: vocabulary.len(), n_docs, vocabulary: Some(vocabulary), idf, timings })
+    Ok(Features { rows, n_features, n_docs, vocabulary: Some(fitted.vocabulary), idf, timings })
 }
 
 /// Collective: [`fit_transform`] in hashing mode: no vocabulary, one
@@ -170,34 +162,6 @@ fn fit_transform_hashed(
     Ok(Features { rows, n_features: n_features as usize, n_docs, vocabulary: None, idf, timings })
 }
 
-/// Collective: document frequencies (and, for `max_features`, total
-/// counts) of every column of the merged vocabulary, in one allreduce.
-fn global_frequencies(comm: &dyn Collectives, local: &LocalVocabulary, to_global: &[u32], v: usize, opts: &VectorizerOptions) -> (Vec<u64>, Vec<u64>) {
-    let (ldf, ltf) = local.df_and_tf();
-    let width = if opts.max_features.is_some() { 2 * v } else { v };
-    let mut send = vec![0u64; width];
-    for (l, &g) in to_global.iter().enumerate() {
-        send[g as usize] = ldf[l];
-        if opts.max_features.is_some() {
-            send[v + g as usize] = if opts.binary { ldf[l] } else { ltf[l] };
-        }
-    }
-    let mut summed = comm.sum_u64_vec(&send);
-    let tf = summed.split_off(v);
-    (summed, tf)
-}
-
-/// The columns kept by `min_df`, `max_df` and `max_features`, and each old
-/// column's new index. Every rank computes the same from the same numbers.
-fn prune(df: &[u64], tf: &[u64], n_docs: u64, opts: &VectorizerOptions) -> Result<(Vec<bool>, Vec<Option<u32>>)> {
-    if df.is_empty() {
-        bail!("empty vocabulary: the documents hold no tokens (or only stop words)");
-    }
-    let mask = keep_mask(df, tf, n_docs, opts.min_df, opts.max_df, opts.max_features)?;
-    let new_col = remap(&mask);
-    Ok((mask, new_col))
-}
-
 /// The rows of this rank's documents under an already fitted vectorizer
 /// (`predict`, `evaluate`): a fixed vocabulary and idf, no collectives.
 /// Terms outside the vocabulary are ignored, as sklearn's `transform` does.
@@ -213,10 +177,15 @@ pub fn transform(
     let mut rows = match (opts.hashing, vocabulary) {
         (Some(n), _) => count_hashed(slice, &mut analyzer, n, opts.alternate_sign, policy, path)?.rows,
         (None, Some(vocab)) => {
-            let index: rustc_hash::FxHashMap<&str, u32> = vocab.iter().enumerate().map(|(i, t)| (&**t, i as u32)).collect();
-            let local = count_terms(slice, &mut analyzer, policy, path)?;
-            let map: Vec<Option<u32>> = local.terms.iter().map(|t| index.get(t).copied()).collect();
-            relabel(&local.rows, &map)
+            let mut local = count_terms(slice, &mut analyzer, policy, path)?;
+            let mut map: Vec<Option<u32>> = vec![None; local.terms.len()];
+            for (col, term) in vocab.iter().enumerate() {
+                if let Some(id) = local.terms.lookup(term) {
+                    map[id as usize] = Some(col as u32);
+                }
+            }
+            relabel(&mut local.rows, &map);
+            local.rows
         }
         (None, None) => bail!("the model has neither a vocabulary nor a hashing size"),
     };
@@ -225,30 +194,34 @@ pub fn transform(
     Ok(rows.finish(n_cols))
 }
 
-/// Rows with local ids mapped to kept global columns (dropped ones removed),
-/// each row sorted by column.
-fn relabel(rows: &RowBuilder, map: &[Option<u32>]) -> RowBuilder {
-    let mut out = RowBuilder::new();
-    out.cols.reserve(rows.nnz());
-    out.values.reserve(rows.nnz());
+/// Maps local ids to kept global columns in place, dropping the others, and
+/// sorts each row by column. Rows only shrink, so row `r` is written at or
+/// before where it was read: a scratch copy of one row's values suffices.
+fn relabel(rows: &mut RowBuilder, map: &[Option<u32>]) {
     // Sort keys `column << 32 | position`: a plain u64 sort, no comparator.
-    let mut keys: Vec<u64> = Vec::new();
+    let (mut keys, mut values) = (Vec::<u64>::new(), Vec::<f64>::new());
+    let (mut start, mut write) = (0, 0);
     for r in 0..rows.n_rows() {
+        let end = rows.indptr[r + 1];
         keys.clear();
-        let start = rows.indptr[r];
-        for k in start..rows.indptr[r + 1] {
+        for k in start..end {
             if let Some(c) = map[rows.cols[k] as usize] {
                 keys.push((c as u64) << 32 | (k - start) as u64);
             }
         }
         keys.sort_unstable();
-        for &key in &keys {
-            out.cols.push((key >> 32) as u32);
-            out.values.push(rows.values[start + (key & 0xffff_ffff) as usize]);
+        values.clear();
+        values.extend(keys.iter().map(|&key| rows.values[start + (key & 0xffff_ffff) as usize]));
+        for (i, (&key, &v)) in keys.iter().zip(&values).enumerate() {
+            rows.cols[write + i] = (key >> 32) as u32;
+            rows.values[write + i] = v;
         }
-        out.indptr.push(out.cols.len());
+        write += keys.len();
+        rows.indptr[r + 1] = write;
+        start = end;
     }
-    out
+    rows.cols.truncate(write);
+    rows.values.truncate(write);
 }
 
 /// Applies tf-idf weighting row by row.

@@ -160,7 +160,7 @@ impl LazyWeights {
     #[inline]
     pub fn prefetch(&self, j: usize) {
         let s = self.stride();
-        crate::solver::prefetch::prefetch(&self.blocks[j * s..(j + 1) * s]);
+        crate::prefetch::prefetch(&self.blocks[j * s..(j + 1) * s]);
     }
 
     /// Scaled weights of feature `j` (call [`Self::catch_up`] first).

@@ -35,7 +35,7 @@ pub mod step;
 
 use super::loss::loss_and_gradient;
 use super::options::{SolverKind, SolverOptions};
-use super::prefetch::prefetch;
+use crate::prefetch::prefetch;
 use super::problem::TrainingSet;
 use super::shard::FeatureShard;
 use super::state::{Scope, SolverState, Values};

@@ -1,6 +1,7 @@
-//! Software prefetch: samples come in random order, so the hardware cannot
-//! guess what a step reads next; the solver asks for it a step ahead
-//! (prefetching the stored gradient terms took 10 % off a fit, README).
+//! Software prefetch, for reads in an order the hardware cannot guess: the
+//! solver's samples come in random order (prefetching the stored gradient
+//! terms took 10 % off a fit, README); the vectorizer's n-grams land in
+//! random slots of a table far larger than the caches.
 
 /// Asks the CPU to start loading `data` into cache (up to 8 lines).
 #[inline]

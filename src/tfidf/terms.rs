@@ -1,0 +1,247 @@
+//! The terms of one rank, counted without building their strings.
+//!
+//! A word n-gram is its sequence of words: sklearn joins the words with a
+//! space, and a token never contains one, so two different sequences never
+//! make the same string. Words are interned once ([`Interner`]); an n-gram
+//! is then a node of a trie kept in one hash table, keyed by
+//! `(parent node, word)`: a bigram is one table probe on two integers, with
+//! no string built, hashed or compared. Unigram nodes are found by indexing
+//! a vector with the word id. Strings are made only for the terms that leave
+//! the rank ([`TermTable::write_term`]), and a string is found again by
+//! splitting it at its spaces ([`TermTable::lookup`]).
+//!
+//! Nodes shorter than the n-gram range's lower end (the prefixes of longer
+//! n-grams) exist in the table but are never counted.
+
+use super::interner::Interner;
+
+/// No node: the parent of a unigram, and the empty marker of a slot.
+const NONE: u32 = u32::MAX;
+
+/// One slot of the open-addressing table: `(parent << 32 | word)` and the
+/// node it names; `key == u64::MAX` marks an empty slot.
+#[derive(Clone, Copy)]
+struct Slot {
+    key: u64,
+    node: u32,
+}
+
+const EMPTY: Slot = Slot { key: u64::MAX, node: NONE };
+
+/// How many n-grams ahead a slot is prefetched.
+pub const AHEAD: usize = 8;
+
+/// Words and the n-gram trie over them, with node ids in first-seen order.
+pub struct TermTable {
+    words: Interner,
+    /// Word id to its unigram node (`NONE` until seen as a unigram).
+    unigram: Vec<u32>,
+    /// Node id to `(parent node or NONE, last word)`.
+    nodes: Vec<(u32, u32)>,
+    slots: Vec<Slot>,
+    /// Nodes in `slots` (the n >= 2 ones).
+    in_slots: usize,
+}
+
+impl Default for TermTable {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[inline]
+fn slot_of(key: u64, mask: usize) -> usize {
+    // Fibonacci hashing: the multiply spreads both halves into the top bits.
+    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & mask
+}
+
+impl TermTable {
+    pub fn new() -> Self {
+        TermTable { words: Interner::new(), unigram: Vec::new(), nodes: Vec::new(), slots: vec![EMPTY; 1 << 12], in_slots: 0 }
+    }
+
+    /// Nodes so far (counted terms and prefixes alike).
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The id of word `w`, adding it when new.
+    #[inline]
+    pub fn word(&mut self, w: &str) -> u32 {
+        let id = self.words.intern(w);
+        if id as usize == self.unigram.len() {
+            self.unigram.push(NONE);
+        }
+        id
+    }
+
+    /// The node of the n-gram `parent` followed by `word` (`parent == None`:
+    /// the unigram `word`), adding it when new.
+    #[inline]
+    pub fn child(&mut self, parent: Option<u32>, word: u32) -> u32 {
+        let Some(p) = parent else {
+            let n = self.unigram[word as usize];
+            if n != NONE {
+                return n;
+            }
+            let n = self.new_node(NONE, word);
+            self.unigram[word as usize] = n;
+            return n;
+        };
+        let key = (p as u64) << 32 | word as u64;
+        let mask = self.slots.len() - 1;
+        let mut i = slot_of(key, mask);
+        loop {
+            let s = self.slots[i];
+            if s.key == key {
+                return s.node;
+            }
+            if s.node == NONE {
+                break;
+            }
+            i = (i + 1) & mask;
+        }
+        let n = self.new_node(p, word);
+        self.slots[i] = Slot { key, node: n };
+        self.in_slots += 1;
+        if self.in_slots * 2 > self.slots.len() {
+            self.grow();
+        }
+        n
+    }
+
+    fn new_node(&mut self, parent: u32, word: u32) -> u32 {
+        self.nodes.push((parent, word));
+        assert!(self.nodes.len() < NONE as usize, "more than 4 billion distinct terms on one rank");
+        (self.nodes.len() - 1) as u32
+    }
+
+    fn grow(&mut self) {
+        let mut slots = vec![EMPTY; self.slots.len() * 2];
+        let mask = slots.len() - 1;
+        for s in self.slots.iter().filter(|s| s.node != NONE) {
+            let mut i = slot_of(s.key, mask);
+            while slots[i].node != NONE {
+                i = (i + 1) & mask;
+            }
+            slots[i] = *s;
+        }
+        self.slots = slots;
+    }
+
+    /// Appends the node of every n-gram of `words` with `min_n <= n <=
+    /// max_n` to `out`, in sklearn's order (all unigrams, then all bigrams,
+    /// ...). Order does not change counts; it keeps first-seen ids
+    /// comparable with the string analyzer's. `prefix` is scratch.
+    pub fn ngrams(&mut self, words: &[u32], (min_n, max_n): (usize, usize), prefix: &mut Vec<u32>, out: &mut Vec<u32>) {
+        // prefix[i]: the node of the (n-1)-gram starting at i.
+        prefix.clear();
+        prefix.extend(words.iter().map(|&w| self.child(None, w)));
+        if min_n <= 1 {
+            out.extend_from_slice(prefix);
+        }
+        for n in 2..=max_n.min(words.len()) {
+            for i in 0..=words.len() - n {
+                // The table is far larger than the caches: ask for the slot
+                // a few n-grams ahead.
+                if let Some(&w) = words.get(i + n - 1 + AHEAD) {
+                    let key = (prefix[i + AHEAD] as u64) << 32 | w as u64;
+                    crate::prefetch::prefetch(&self.slots[slot_of(key, self.slots.len() - 1)..][..1]);
+                }
+                let node = self.child(Some(prefix[i]), words[i + n - 1]);
+                prefix[i] = node;
+                if n >= min_n {
+                    out.push(node);
+                }
+            }
+        }
+    }
+
+    /// Appends node `id`'s string (its words joined by single spaces).
+    pub fn write_term(&self, id: u32, out: &mut String) {
+        let (parent, word) = self.nodes[id as usize];
+        // Recursion as deep as the n-gram is long.
+        if parent != NONE {
+            self.write_term(parent, out);
+            out.push(' ');
+        }
+        out.push_str(self.words.get(word));
+    }
+
+    /// Node `id`'s string.
+    pub fn term(&self, id: u32) -> String {
+        let mut s = String::new();
+        self.write_term(id, &mut s);
+        s
+    }
+
+    /// The node of the term `s` (words joined by single spaces), if this
+    /// rank has seen it. Finds nothing and adds nothing for unknown words.
+    pub fn lookup(&self, s: &str) -> Option<u32> {
+        let mut node = NONE;
+        for (k, w) in s.split(' ').enumerate() {
+            let word = self.words.find(w)?;
+            node = if k == 0 { self.unigram[word as usize] } else { self.find_child(node, word) };
+            if node == NONE {
+                return None;
+            }
+        }
+        Some(node)
+    }
+
+    fn find_child(&self, parent: u32, word: u32) -> u32 {
+        let key = (parent as u64) << 32 | word as u64;
+        let mask = self.slots.len() - 1;
+        let mut i = slot_of(key, mask);
+        loop {
+            let s = self.slots[i];
+            if s.key == key || s.node == NONE {
+                return s.node;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table_terms(t: &mut TermTable, doc: &str, range: (usize, usize)) -> Vec<String> {
+        let words: Vec<u32> = doc.split_whitespace().map(|w| t.word(w)).collect();
+        let mut ids = Vec::new();
+        t.ngrams(&words, range, &mut Vec::new(), &mut ids);
+        ids.iter().map(|&n| t.term(n)).collect()
+    }
+
+    #[test]
+    fn ngrams_in_sklearn_order() {
+        let mut t = TermTable::new();
+        assert_eq!(table_terms(&mut t, "a b c a b", (1, 3)), ["a", "b", "c", "a", "b", "a b", "b c", "c a", "a b", "a b c", "b c a", "c a b"]);
+        assert_eq!(table_terms(&mut t, "a b c", (2, 2)), ["a b", "b c"]);
+        assert_eq!(table_terms(&mut t, "a b", (3, 4)), Vec::<String>::new());
+        assert_eq!(table_terms(&mut t, "é中 xy", (2, 2)), ["é中 xy"]);
+    }
+
+    #[test]
+    fn ids_are_stable_and_lookup_finds_them() {
+        let mut t = TermTable::new();
+        let words: Vec<String> = (0..3000).map(|i| format!("w{i}")).collect();
+        let doc = words.join(" ");
+        let first = table_terms(&mut t, &doc, (1, 3));
+        let n = t.len();
+        assert_eq!(table_terms(&mut t, &doc, (1, 3)), first);
+        assert_eq!(t.len(), n, "nothing new the second time, across growth");
+        for term in &first {
+            let id = t.lookup(term).unwrap_or_else(|| panic!("{term}"));
+            assert_eq!(&t.term(id), term);
+        }
+        assert_eq!(t.lookup("w1 w3"), None);
+        assert_eq!(t.lookup("nope"), None);
+        assert_eq!(t.lookup("w1  w2"), None);
+    }
+}
