@@ -4,7 +4,9 @@
 //!
 //! - `tfidf_transform`: idf weighting and L2 normalisation of counted rows;
 //! - `saga_epoch/binary` and `saga_epoch/classes20`: one epoch of SAGA at
-//!   batch 1 (the step size planned once, outside the timing).
+//!   batch 1 (the step size planned once, outside the timing);
+//! - `saga_epoch/classes20_d1.3m`: the same over 1.3 M columns (the size
+//!   of a bigram vocabulary), where the weights no longer fit in cache.
 //!
 //! Throughput is in samples (documents). The combine step's collective is
 //! measured under MPI by `benches/combine.rs` (scripts/bench_combine.sh).
@@ -34,16 +36,16 @@ impl XorShift {
     }
 }
 
-/// Raw counts: ~68 distinct Zipf-distributed terms a document, plus a
-/// label-dependent topic term so that the classes can be learnt.
-fn counts(classes: usize) -> (RowBuilder, Vec<u32>) {
+/// Raw counts: ~68 distinct Zipf-distributed terms (of `features`) a
+/// document, plus label-dependent topic terms so that the classes can be learnt.
+fn counts(classes: usize, features: usize) -> (RowBuilder, Vec<u32>) {
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
     let mut x = RowBuilder::new();
     let mut y = Vec::with_capacity(DOCS);
     for _ in 0..DOCS {
         let label = (rng.next() % classes as u64) as u32;
-        let mut row: Vec<u32> = (0..90).map(|_| (FEATURES as f64).powf(rng.unit()) as u32 - 1).collect();
-        row.extend((0..8).map(|t| (FEATURES - 1 - (label as usize * 8 + t)) as u32));
+        let mut row: Vec<u32> = (0..90).map(|_| (features as f64).powf(rng.unit()) as u32 - 1).collect();
+        row.extend((0..8).map(|t| (features - 1 - (label as usize * 8 + t)) as u32));
         row.sort_unstable();
         let mut at = 0;
         while at < row.len() {
@@ -57,16 +59,16 @@ fn counts(classes: usize) -> (RowBuilder, Vec<u32>) {
     (x, y)
 }
 
-fn idf(x: &RowBuilder) -> Vec<f64> {
-    let mut df = vec![0u64; FEATURES];
+fn idf(x: &RowBuilder, features: usize) -> Vec<f64> {
+    let mut df = vec![0u64; features];
     x.cols.iter().for_each(|&j| df[j as usize] += 1);
     textsaga::tfidf::weighting::idf(&df, DOCS as u64, true)
 }
 
 fn bench(c: &mut Criterion) {
     let opts = VectorizerOptions::default();
-    let (raw, _) = counts(2);
-    let idf_all = idf(&raw);
+    let (raw, _) = counts(2, FEATURES);
+    let idf_all = idf(&raw, FEATURES);
     let mut g = c.benchmark_group("tfidf");
     g.throughput(Throughput::Elements(DOCS as u64));
     g.bench_function("tfidf_transform", |b| {
@@ -77,13 +79,13 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("saga_epoch");
     g.throughput(Throughput::Elements(DOCS as u64));
     g.sample_size(10);
-    for (name, classes) in [("binary", 2), ("classes20", 20)] {
-        let (mut x, y) = counts(classes);
-        let weights = idf(&x);
+    for (name, classes, features) in [("binary", 2, FEATURES), ("classes20", 20, FEATURES), ("classes20_d1.3m", 20, 1_300_000)] {
+        let (mut x, y) = counts(classes, features);
+        let weights = idf(&x, features);
         weight_rows(&mut x, Some(&weights), &opts);
-        let x = x.finish(FEATURES);
+        let x = x.finish(features);
         let sw = vec![1.0; DOCS];
-        let data = TrainingSet { x: &x, y: &y, sample_weight: &sw, n_features: FEATURES, n_classes: classes, n_total: DOCS as u64 };
+        let data = TrainingSet { x: &x, y: &y, sample_weight: &sw, n_features: features, n_classes: classes, n_total: DOCS as u64 };
         let sopts = SolverOptions { max_iter: 1, batch_size: Some(1), ..Default::default() };
         let comm = single_rank();
         g.bench_function(name, |b| {

@@ -1,8 +1,18 @@
-//! Single-rank throughput of the vectorizer's pure stages on generated text:
-//! tokenizing alone, tokenizing and counting (the interner), and weighting.
+//! Throughput of the vectorizer's stages on generated text: tokenizing
+//! alone, tokenizing and counting (unigrams, bigrams), and the vocabulary
+//! merge of word bigrams with `min_df 2` (`owners::fit_vocabulary`: owners
+//! tally, prune, gather the kept terms, answer the columns) at 1, 2 and 4
+//! ranks in one process (ranks as threads; the slowest rank's time).
 //! Run with `cargo bench --bench vectorize`.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use textsaga::collectives::local::run_ranks;
+use textsaga::corpus::CorpusSlice;
+use textsaga::text::DecodeError;
+use textsaga::tfidf::{DfBound, VectorizerOptions};
+use textsaga::vectorizer::{count_ngrams, owners, read_tokens, shared_words};
 use textsaga::commands::generate::word;
 use textsaga::text::{Analyzer, AnalyzerOptions};
 use textsaga::tfidf::counts::LocalVocabulary;
@@ -68,6 +78,47 @@ fn bench(c: &mut Criterion) {
             v.rows.nnz()
         })
     });
+    g.finish();
+    merge(c, &docs);
+}
+
+/// Rank `r` of `p`'s documents as a corpus slice (contiguous blocks).
+fn slice_of(docs: &[String], p: usize, r: usize) -> CorpusSlice {
+    let (a, b) = (docs.len() * r / p, docs.len() * (r + 1) / p);
+    let mut offsets = vec![0usize];
+    docs[a..b].iter().for_each(|d| offsets.push(offsets.last().unwrap() + d.len()));
+    CorpusSlice { first: a, n_total: docs.len(), bytes: docs[a..b].concat().into_bytes(), offsets, labels: None, label_names: None }
+}
+
+fn merge(c: &mut Criterion, docs: &[String]) {
+    let mut opts = VectorizerOptions::default();
+    opts.analyzer.ngram_range = (1, 2);
+    opts.min_df = DfBound::Count(2);
+    let mut g = c.benchmark_group("vocabulary_merge_bigrams_min_df2");
+    g.throughput(Throughput::Elements(docs.len() as u64));
+    g.sample_size(10);
+    for p in [1, 2, 4] {
+        g.bench_with_input(BenchmarkId::from_parameter(format!("{p}_ranks")), &p, |b, &p| {
+            b.iter_custom(|iters| {
+                (0..iters)
+                    .map(|_| {
+                        let times = run_ranks(p, |comm| {
+                            let slice = slice_of(docs, p, comm.rank());
+                            let mut a = Analyzer::new(opts.analyzer.clone());
+                            let mut tokens = read_tokens(&slice, &mut a, DecodeError::Strict, Path::new("bench")).unwrap();
+                            let words = shared_words(comm, &mut tokens).unwrap();
+                            let mut local = count_ngrams(&tokens, words, opts.analyzer.ngram_range).unwrap();
+                            comm.barrier();
+                            let t = Instant::now();
+                            owners::fit_vocabulary(comm, &mut local, docs.len() as u64, &opts).unwrap();
+                            t.elapsed()
+                        });
+                        times.into_iter().max().unwrap()
+                    })
+                    .sum::<Duration>()
+            })
+        });
+    }
     g.finish();
 }
 

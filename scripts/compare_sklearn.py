@@ -2,7 +2,11 @@
 (TfidfVectorizer + LogisticRegression(solver="saga"), defaults) against
 textsaga at 1 and 2 ranks (or --ranks), in one run, with the ratios.
 
-usage: compare_sklearn.py DATA.h5 [TEST.h5] [--ranks 1,2] [--out DIR]
+usage: compare_sklearn.py DATA.h5 [TEST.h5] [--ranks 1,2] [--set defaults|bigrams] [--out DIR]
+
+--set bigrams runs both sides with word bigrams and min_df 2
+(TfidfVectorizer(ngram_range=(1, 2), min_df=2); textsaga --ngram-range 1,2
+--min-df 2), the standard strong baseline.
 
 Columns: vectorize and fit seconds, total (HDF5 in, model out: the wall
 time of the whole process, from its start to its exit, for both: Python's
@@ -26,9 +30,14 @@ from textsaga_data import launcher, mpi_env, objective, read_corpus  # noqa: E40
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / "target" / "release" / "textsaga"
+# The vectorizer option sets: scikit-learn's arguments and textsaga's flags.
+SETS = {
+    "defaults": ({}, []),
+    "bigrams": ({"ngram_range": (1, 2), "min_df": 2}, ["--ngram-range", "1,2", "--min-df", "2"]),
+}
 
 
-def sklearn_worker(data, test, out):
+def sklearn_worker(data, test, out, options):
     """Runs in its own process, so its peak RSS is its own."""
     import joblib
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -37,7 +46,7 @@ def sklearn_worker(data, test, out):
     t0 = time.perf_counter()
     docs, y = read_corpus(data)
     t1 = time.perf_counter()
-    vec = TfidfVectorizer()
+    vec = TfidfVectorizer(**SETS[options][0])
     X = vec.fit_transform(docs)
     t2 = time.perf_counter()
     clf = LogisticRegression(solver="saga").fit(X, y)
@@ -60,13 +69,13 @@ def sklearn_worker(data, test, out):
     print(json.dumps(result))
 
 
-def textsaga_run(data, test, ranks, out, X, y, classes):
+def textsaga_run(data, test, ranks, out, X, y, classes, options):
     import h5py
 
     model, metrics = out / f"model-{ranks}.h5", out / f"metrics-{ranks}.json"
     env = mpi_env()
     t = time.perf_counter()
-    subprocess.run([*launcher(ranks), BIN, "fit", "--data", data, "--model", model, "--metrics", metrics, "--quiet"], check=True, env=env)
+    subprocess.run([*launcher(ranks), BIN, "fit", "--data", data, "--model", model, "--metrics", metrics, "--quiet", *SETS[options][1]], check=True, env=env)
     total = time.perf_counter() - t
     m = json.loads(metrics.read_text())
     sec = m["seconds"]
@@ -89,19 +98,20 @@ def textsaga_run(data, test, ranks, out, X, y, classes):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--sklearn-worker":
-        sklearn_worker(sys.argv[2], sys.argv[3] or None, sys.argv[4])
+        sklearn_worker(sys.argv[2], sys.argv[3] or None, sys.argv[4], sys.argv[5])
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data")
     ap.add_argument("test", nargs="?")
     ap.add_argument("--ranks", default="1,2")
+    ap.add_argument("--set", default="defaults", choices=sorted(SETS))
     ap.add_argument("--out", type=Path, default=ROOT / "scratch" / "compare")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     ranks = [int(r) for r in a.ranks.split(",")]
 
     t = time.perf_counter()
-    r = subprocess.run([sys.executable, __file__, "--sklearn-worker", a.data, a.test or "", a.out / "sklearn.joblib"], check=True, capture_output=True, text=True)
+    r = subprocess.run([sys.executable, __file__, "--sklearn-worker", a.data, a.test or "", a.out / "sklearn.joblib", a.set], check=True, capture_output=True, text=True)
     wall = time.perf_counter() - t
     sk = json.loads(r.stdout.strip().splitlines()[-1])
     # The held-out accuracy is computed after the model is saved: not part of the job.
@@ -112,11 +122,11 @@ def main():
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     docs, y = read_corpus(a.data)
-    X = TfidfVectorizer().fit_transform(docs)
+    X = TfidfVectorizer(**SETS[a.set][0]).fit_transform(docs)
     classes = np.unique(y)
     rows = [("scikit-learn", sk)] + [(f"textsaga {p} rank{'s' if p > 1 else ''}", textsaga_run(a.data, a.test, p, a.out, X, y, classes)) for p in ranks]
 
-    print(f"corpus: {a.data}, {len(docs)} documents, {len(classes)} classes" + (f"; held out: {a.test}" if a.test else ""))
+    print(f"corpus: {a.data}, {len(docs)} documents, {len(classes)} classes, {X.shape[1]} features ({a.set})" + (f"; held out: {a.test}" if a.test else ""))
     head = f"{'':20}{'vectorize s':>12}{'fit s':>9}{'total s':>9}{'epochs':>7}{'objective':>17}{'accuracy':>9}{'peak RSS MB':>12}"
     print(head)
     for name, v in rows:

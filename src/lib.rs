@@ -30,6 +30,7 @@ pub mod corpus;
 pub mod error;
 pub mod faults;
 pub mod h5;
+pub mod hugepages;
 pub mod log;
 pub mod model;
 pub mod output;

@@ -47,22 +47,35 @@ impl Default for LocalVocabulary {
 
 impl LocalVocabulary {
     pub fn new() -> Self {
-        LocalVocabulary { terms: TermTable::new(), rows: RowBuilder::new(), counts: Vec::new(), words: Vec::new(), prefix: Vec::new(), ids: Vec::new() }
+        Self::with_words(TermTable::new())
     }
 
-    /// Counts the terms of one document as a new row.
+    /// Counting over the n-gram table `terms` (with its word list).
+    pub fn with_words(terms: TermTable) -> Self {
+        LocalVocabulary { terms, rows: RowBuilder::new(), counts: Vec::new(), words: Vec::new(), prefix: Vec::new(), ids: Vec::new() }
+    }
+
+    /// Counts the terms of one document as a new row, interning new words.
     pub fn add_document(&mut self, analyzer: &mut Analyzer, doc: &str) {
+        let mut words = std::mem::take(&mut self.words);
+        words.clear();
+        analyzer.for_each_token(doc, |token| words.push(self.terms.word(token)));
+        self.add_words(&words, analyzer.ngram_range());
+        self.words = words;
+    }
+
+    /// Counts the n-grams of one document given as word ids (of the table's
+    /// word list) as a new row.
+    pub fn add_words(&mut self, words: &[u32], ngram_range: (usize, usize)) {
         let row = self.rows.n_rows() as u32 + 1;
         let row_start = self.rows.cols.len();
-        let LocalVocabulary { terms, rows, counts, words, prefix, ids } = self;
-        words.clear();
-        analyzer.for_each_token(doc, |token| words.push(terms.word(token)));
+        let LocalVocabulary { terms, rows, counts, prefix, ids, .. } = self;
         ids.clear();
-        terms.ngrams(words, analyzer.ngram_range(), prefix, ids);
+        terms.ngrams(words, ngram_range, prefix, ids);
         if let Some(&top) = ids.iter().max() {
             // Amortised growth; ids of uncounted prefixes leave gaps.
             if top as usize >= counts.len() {
-                counts.resize(top as usize + 1, TermCount::default());
+                crate::hugepages::grow_to(counts, top as usize + 1, TermCount::default());
             }
         }
         for (i, &id) in ids.iter().enumerate() {

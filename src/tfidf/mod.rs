@@ -14,6 +14,7 @@ pub mod interner;
 pub mod options;
 pub mod prune;
 pub mod terms;
+pub mod tokens;
 pub mod weighting;
 
 pub use options::{DfBound, Norm, VectorizerOptions};

@@ -57,7 +57,19 @@ fn slot_of(key: u64, mask: usize) -> usize {
 
 impl TermTable {
     pub fn new() -> Self {
-        TermTable { words: Interner::new(), unigram: Vec::new(), nodes: Vec::new(), slots: vec![EMPTY; 1 << 12], in_slots: 0 }
+        Self::with_words(Interner::new())
+    }
+
+    /// A table over a fixed word list (the ranks' merged words: word ids
+    /// are then the same on every rank).
+    pub fn with_words(words: Interner) -> Self {
+        let unigram = vec![NONE; words.len()];
+        TermTable { words, unigram, nodes: Vec::new(), slots: vec![EMPTY; 1 << 12], in_slots: 0 }
+    }
+
+    /// The words the n-grams are made of.
+    pub fn words(&self) -> &Interner {
+        &self.words
     }
 
     /// Nodes so far (counted terms and prefixes alike).
@@ -121,7 +133,7 @@ impl TermTable {
     }
 
     fn grow(&mut self) {
-        let mut slots = vec![EMPTY; self.slots.len() * 2];
+        let mut slots = crate::hugepages::filled_vec(self.slots.len() * 2, EMPTY);
         let mask = slots.len() - 1;
         for s in self.slots.iter().filter(|s| s.node != NONE) {
             let mut i = slot_of(s.key, mask);
@@ -170,6 +182,28 @@ impl TermTable {
             out.push(' ');
         }
         out.push_str(self.words.get(word));
+    }
+
+    /// Node `id`'s word ids, first word first, replacing `out`'s contents.
+    pub fn sequence(&self, id: u32, out: &mut Vec<u32>) {
+        out.clear();
+        let mut node = id;
+        while node != NONE {
+            let (parent, word) = self.nodes[node as usize];
+            out.push(word);
+            node = parent;
+        }
+        out.reverse();
+    }
+
+    /// The node of the word sequence `words`, adding it (and its prefixes)
+    /// when new.
+    pub fn node_of(&mut self, words: &[u32]) -> u32 {
+        let mut node = None;
+        for &w in words {
+            node = Some(self.child(node, w));
+        }
+        node.expect("a term has at least one word")
     }
 
     /// Node `id`'s string.

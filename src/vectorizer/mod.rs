@@ -5,12 +5,14 @@
 //! Local and collective steps alternate, with an agreement point after each
 //! fallible local step (see `agree` in [`crate::collectives`]):
 //!
-//! 1. tokenize and count the local documents (fallible: strict decoding);
-//! 2. decide each term's document frequency and fate where the term is owned,
+//! 1. tokenize the local documents into word ids (fallible: strict decoding);
+//! 2. merge the ranks' words (a sorted list every rank holds) and count the
+//!    local n-grams over the shared word ids ([`crate::tfidf::tokens`]);
+//! 3. decide each term's document frequency and fate where the term is owned,
 //!    and gather only the kept terms ([`owners`]): every rank then holds the
 //!    same sorted vocabulary and its columns' document frequencies;
-//! 3. compute idf identically on every rank;
-//! 4. relabel and weight the local rows.
+//! 4. compute idf identically on every rank;
+//! 5. relabel and weight the local rows.
 //!
 //! In hashing mode there is no vocabulary: one allreduce sums the document
 //! frequencies of the `N` hashed columns.
@@ -21,6 +23,10 @@ use crate::error::Result;
 use crate::text::{decode, Analyzer, DecodeError};
 use crate::sparse::{Csr, RowBuilder};
 use crate::tfidf::counts::{HashedCounter, LocalVocabulary};
+use crate::tfidf::interner::Interner;
+use crate::tfidf::terms::TermTable;
+use crate::tfidf::tokens::DocTokens;
+use vocabulary::merge_vocabulary;
 use crate::tfidf::weighting::{idf, weight_row};
 use crate::tfidf::VectorizerOptions;
 use anyhow::bail;
@@ -86,6 +92,41 @@ fn count_terms(slice: &CorpusSlice, analyzer: &mut Analyzer, policy: DecodeError
     Ok(v)
 }
 
+/// This rank's documents as word ids (a fit's first pass).
+pub fn read_tokens(slice: &CorpusSlice, analyzer: &mut Analyzer, policy: DecodeError, path: &Path) -> Result<DocTokens> {
+    let mut t = DocTokens::new();
+    for i in 0..slice.len() {
+        crate::signals::check_every(i)?;
+        t.add_document(analyzer, &doc_text(slice, i, policy, path)?);
+    }
+    Ok(t)
+}
+
+/// Collective: every rank's words merged in sorted order, and this rank's
+/// tokens rewritten to their ids in it.
+pub fn shared_words(comm: &dyn Collectives, tokens: &mut DocTokens) -> Result<Interner> {
+    let merged = merge_vocabulary(comm, tokens.words.iter())?;
+    let mut words = Interner::new();
+    merged.iter().for_each(|w| {
+        words.intern(w);
+    });
+    drop(merged);
+    let map: Vec<u32> = tokens.words.iter().map(|w| words.find(w).expect("every local word is in the merged list")).collect();
+    tokens.remap(&map);
+    Ok(words)
+}
+
+/// Raw counts of this rank's n-grams over the shared words.
+pub fn count_ngrams(tokens: &DocTokens, words: Interner, ngram_range: (usize, usize)) -> Result<LocalVocabulary> {
+    let mut v = LocalVocabulary::with_words(TermTable::with_words(words));
+    for d in 0..tokens.n_docs() {
+        crate::signals::check_every(d)?;
+        v.add_words(tokens.doc(d), ngram_range);
+    }
+    v.finish_counting();
+    Ok(v)
+}
+
 /// Raw signed counts of this rank's documents in `n` hashed columns.
 fn count_hashed(slice: &CorpusSlice, analyzer: &mut Analyzer, n: u32, alternate_sign: bool, policy: DecodeError, path: &Path) -> Result<HashedCounter> {
     let mut h = HashedCounter::new(n, alternate_sign);
@@ -112,24 +153,33 @@ pub fn fit_transform(
     }
     crate::faults::signal_if_asked("tokenize", comm.rank());
     let t0 = Instant::now();
-    let local = comm.agree(count_terms(slice, &mut analyzer, policy, path))?;
+    let mut tokens = comm.agree(read_tokens(slice, &mut analyzer, policy, path))?;
     timings.tokenize = t0.elapsed().as_secs_f64();
 
     crate::faults::signal_if_asked("vocabulary", comm.rank());
     let t1 = Instant::now();
-    let n_docs = slice.n_total as u64;
-    let fitted = comm.agree(owners::fit_vocabulary(comm, &local, n_docs, opts))?;
+    let words = comm.agree(shared_words(comm, &mut tokens))?;
     timings.vocabulary_merge = t1.elapsed().as_secs_f64();
 
-    crate::faults::signal_if_asked("transform", comm.rank());
+    let t2 = Instant::now();
+    let mut local = comm.agree(count_ngrams(&tokens, words, analyzer.ngram_range()))?;
+    drop(tokens);
+    timings.tokenize += t2.elapsed().as_secs_f64();
+
     let t3 = Instant::now();
+    let n_docs = slice.n_total as u64;
+    let fitted = comm.agree(owners::fit_vocabulary(comm, &mut local, n_docs, opts))?;
+    timings.vocabulary_merge += t3.elapsed().as_secs_f64();
+
+    crate::faults::signal_if_asked("transform", comm.rank());
+    let t4 = Instant::now();
     let idf = opts.use_idf.then(|| idf(&fitted.df, n_docs, opts.smooth_idf));
     let mut rows = local.rows;
     relabel(&mut rows, &fitted.local_to_col);
     weight_rows(&mut rows, idf.as_deref(), opts);
     let n_features = fitted.vocabulary.len();
     let rows = rows.finish(n_features);
-    timings.transform = t3.elapsed().as_secs_f64();
+    timings.transform = t4.elapsed().as_secs_f64();
     Ok(Features { rows, n_features, n_docs, vocabulary: Some(fitted.vocabulary), idf, timings })
 }
 

@@ -1,38 +1,41 @@
 //! The vocabulary decided where each term is owned.
 //!
-//! Every distinct term has one owner rank, [`owner_of`]`(term)`.
+//! Terms arrive here as sequences of word ids every rank shares (the words
+//! were merged first, in sorted order: see [`crate::tfidf::tokens`]). Every
+//! distinct term has one owner rank, a hash of its word ids.
 //!
 //! 1. Each rank sends every local term it does not own, with its local
-//!    document frequency and total count, to the owner (one all-to-all).
-//! 2. The owner adds what arrives to its own counts: it now holds the global
-//!    counts of exactly the terms it owns, and prunes them there: `min_df`
-//!    and `max_df` by themselves, `max_features` by a distributed selection
-//!    (a bisection on the count threshold with scalar allreduces, then the
-//!    terms tied at the threshold, by name).
+//!    document frequency and total count, to the owner (one all-to-all of a
+//!    few varints a term: no strings).
+//! 2. The owner adds what arrives to its own n-gram table: it now holds the
+//!    global counts of exactly the terms it owns, and prunes them there:
+//!    `min_df` and `max_df` by themselves, `max_features` by a distributed
+//!    selection (a bisection on the count threshold with scalar allreduces,
+//!    then the terms tied at the threshold, in term order).
 //! 3. Only kept terms travel further: an all-gather of each owner's sorted
 //!    kept terms and their document frequencies gives every rank the
 //!    vocabulary (a P-way merge gives sklearn's sorted column order) and the
 //!    idf's input.
 //! 4. The owner answers each rank's terms with their columns (an all-to-all
-//!    of four bytes a term), so no rank looks a string up in the vocabulary.
+//!    of four bytes a term), so no rank looks a term up in the vocabulary.
 //!
-//! A term seen once on one rank and dropped by `min_df` costs its bytes to
-//! its owner and four bytes back; it is never sorted, gathered or given a
-//! slot in a collective over the vocabulary. At one rank nothing is sent,
-//! and the only strings built are the kept terms'.
+//! A term seen once on one rank and dropped by `min_df` costs a few bytes to
+//! its owner and four bytes back; it is never sorted, gathered, or given a
+//! slot in a collective over the vocabulary. At one rank nothing is sent.
+//! Term order: word ids are in byte order of the words, and the space that
+//! joins words sorts below every word character, so comparing word-id
+//! sequences compares the joined strings.
 
-use super::vocabulary::{owner_of, pack_terms, unpack_terms};
 use crate::collectives::{Collectives, Op};
 use crate::error::Result;
 use crate::tfidf::counts::LocalVocabulary;
-use crate::tfidf::interner::Interner;
 use crate::tfidf::prune::{DfWindow, PruneError};
 use crate::tfidf::VectorizerOptions;
 use anyhow::bail;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-/// No column (a dropped term) and no slot.
+/// No column (a dropped term).
 const NONE: u32 = u32::MAX;
 
 /// The fitted vocabulary, the same on every rank but for `local_to_col`.
@@ -45,152 +48,230 @@ pub struct Fitted {
     pub local_to_col: Vec<Option<u32>>,
 }
 
+/// The rank that owns the term with word ids `words`: the same on every rank.
+pub fn owner_of(words: &[u32], ranks: usize) -> usize {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for &w in words {
+        h = (h ^ w as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^= h >> 29;
+    }
+    (h % ranks as u64) as usize
+}
+
 /// Collective: the vocabulary of every rank's terms after `min_df`,
-/// `max_df` and `max_features`, with each local term's column.
-pub fn fit_vocabulary(comm: &dyn Collectives, local: &LocalVocabulary, n_docs: u64, opts: &VectorizerOptions) -> Result<Fitted> {
+/// `max_df` and `max_features`, with each local term's column. Terms that
+/// only other ranks have seen are added to `local`'s table (as uncounted
+/// nodes) while their owner tallies them.
+pub fn fit_vocabulary(comm: &dyn Collectives, local: &mut LocalVocabulary, n_docs: u64, opts: &VectorizerOptions) -> Result<Fitted> {
+    let n_local = local.terms.len();
     let (ldf, ltf) = local.df_and_tf();
     let (outgoing, sent, own) = route(local, &ldf, &ltf, comm.size(), comm.rank());
     let (received, lens) = comm.all_to_all_parts(&outgoing)?;
     drop(outgoing);
-    let mut owned = Owned::new(local, own, &ldf, &ltf);
-    let received_slots = owned.add_received(&received, &lens);
+    let mut owned = Owned::new(&own, ldf, ltf);
+    let received_nodes = owned.add_received(local, &received, &lens);
     drop(received);
-    let keep = prune(comm, &owned, n_docs, opts)?;
-    let mut kept: Vec<(String, u32)> = (0..owned.df.len() as u32).filter(|&s| keep[s as usize]).map(|s| (owned.name(s), s)).collect();
-    kept.sort_unstable();
-    let (vocabulary, df, mine) = gather_kept(comm, &kept, &owned.df)?;
+    let keep = prune(comm, local, &owned, n_docs, opts)?;
+    let kept = sorted_terms(local, owned.nodes.iter().copied().filter(|&n| keep[n as usize]));
+    let (vocabulary, df, mine) = gather_kept(comm, local, &kept, &owned.df)?;
     if vocabulary.is_empty() {
         bail!(PruneError::NothingLeft);
     }
-    let mut owned_cols = vec![NONE; owned.df.len()];
-    for ((_, slot), col) in kept.iter().zip(mine) {
-        owned_cols[*slot as usize] = col;
+    let mut node_col = vec![NONE; owned.df.len()];
+    for (&node, col) in kept.nodes.iter().zip(mine) {
+        node_col[node as usize] = col;
     }
-    let local_to_col = answer(comm, &owned_cols, &received_slots, &sent, &owned.own, local.terms.len())?;
+    let local_to_col = answer(comm, &node_col, &received_nodes, &sent, &own, n_local)?;
     Ok(Fitted { vocabulary, df, local_to_col })
 }
 
-/// What this rank sends each owner (per term its df and tf as LEB128, then
-/// the term and a NUL), the local ids sent to each owner in that order, and
-/// the local ids this rank owns. Prefixes (df 0) are not terms.
+/// Word-id sequences in one buffer: term `i` is `ids[starts[i]..starts[i + 1]]`.
+struct Sequences {
+    ids: Vec<u32>,
+    starts: Vec<usize>,
+}
+
+impl Sequences {
+    fn new() -> Self {
+        Sequences { ids: Vec::new(), starts: vec![0] }
+    }
+
+    fn push(&mut self, words: impl IntoIterator<Item = u32>) {
+        self.ids.extend(words);
+        self.starts.push(self.ids.len());
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    fn get(&self, i: usize) -> &[u32] {
+        &self.ids[self.starts[i]..self.starts[i + 1]]
+    }
+
+    /// As LEB128: each its length, then its ids.
+    fn pack(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for i in 0..self.len() {
+            put_varint(&mut out, self.get(i).len() as u64);
+            self.get(i).iter().for_each(|&w| put_varint(&mut out, w as u64));
+        }
+        out
+    }
+
+    fn unpack(buf: &[u8]) -> Self {
+        let (mut at, mut out) = (0, Sequences::new());
+        while at < buf.len() {
+            let n = get_varint(buf, &mut at) as usize;
+            out.push((0..n).map(|_| get_varint(buf, &mut at) as u32));
+        }
+        out
+    }
+}
+
+/// Nodes with their word ids, in term order.
+struct SortedTerms {
+    nodes: Vec<u32>,
+    words: Sequences,
+}
+
+fn sorted_terms(local: &LocalVocabulary, nodes: impl Iterator<Item = u32>) -> SortedTerms {
+    let (mut unsorted, mut of) = (Sequences::new(), Vec::new());
+    let mut w = Vec::new();
+    for n in nodes {
+        local.terms.sequence(n, &mut w);
+        unsorted.push(w.iter().copied());
+        of.push(n);
+    }
+    let mut order: Vec<usize> = (0..of.len()).collect();
+    order.sort_unstable_by(|&a, &b| unsorted.get(a).cmp(unsorted.get(b)));
+    let mut words = Sequences::new();
+    order.iter().for_each(|&i| words.push(unsorted.get(i).iter().copied()));
+    SortedTerms { nodes: order.iter().map(|&i| of[i]).collect(), words }
+}
+
+/// What this rank sends each owner (per term: its length, word ids, df and
+/// tf, all LEB128), the local ids sent to each owner in that order, and the
+/// local ids this rank owns. Prefixes (df 0) are not terms.
 fn route(local: &LocalVocabulary, ldf: &[u64], ltf: &[u64], p: usize, me: usize) -> (Vec<Vec<u8>>, Vec<Vec<u32>>, Vec<u32>) {
     let mut out = vec![Vec::new(); p];
     let mut sent = vec![Vec::new(); p];
     let mut own = Vec::new();
-    let mut term = String::new();
+    let mut words = Vec::new();
     for id in (0..local.terms.len() as u32).filter(|&id| ldf[id as usize] > 0) {
         if p == 1 {
             own.push(id);
             continue;
         }
-        term.clear();
-        local.terms.write_term(id, &mut term);
-        let o = owner_of(&term, p);
+        local.terms.sequence(id, &mut words);
+        let o = owner_of(&words, p);
         if o == me {
             own.push(id);
-        } else {
-            put_varint(&mut out[o], ldf[id as usize]);
-            put_varint(&mut out[o], ltf[id as usize]);
-            pack_terms([term.as_str()], &mut out[o]);
-            sent[o].push(id);
+            continue;
         }
+        let buf = &mut out[o];
+        put_varint(buf, words.len() as u64);
+        words.iter().for_each(|&w| put_varint(buf, w as u64));
+        put_varint(buf, ldf[id as usize]);
+        put_varint(buf, ltf[id as usize]);
+        sent[o].push(id);
     }
     (out, sent, own)
 }
 
-/// The global counts of the terms this rank owns: its own local terms
-/// first (slot `i` is local id `own[i]`), then terms only other ranks have.
-struct Owned<'a> {
-    local: &'a LocalVocabulary,
-    own: Vec<u32>,
-    /// Each local id's slot, `NONE` for terms owned elsewhere.
-    slot_of_local: Vec<u32>,
-    foreign: Interner,
+/// The global counts of the terms this rank owns, by node of its table:
+/// its own local terms, then the nodes of terms only others have seen.
+struct Owned {
+    /// Owned nodes, in the order met.
+    nodes: Vec<u32>,
+    /// Per node (owned or not): the counts added here.
     df: Vec<u64>,
     tf: Vec<u64>,
+    /// Whether a node is already in `nodes`.
+    is_owned: Vec<bool>,
 }
 
-impl<'a> Owned<'a> {
-    fn new(local: &'a LocalVocabulary, own: Vec<u32>, ldf: &[u64], ltf: &[u64]) -> Self {
-        let mut slot_of_local = vec![NONE; local.terms.len()];
-        for (slot, &id) in own.iter().enumerate() {
-            slot_of_local[id as usize] = slot as u32;
+impl Owned {
+    fn new(own: &[u32], mut df: Vec<u64>, mut tf: Vec<u64>) -> Self {
+        let mut is_owned = vec![false; df.len()];
+        own.iter().for_each(|&n| is_owned[n as usize] = true);
+        // Terms owned elsewhere keep only what arrives here: nothing.
+        for (n, owned) in is_owned.iter().enumerate() {
+            if !owned {
+                df[n] = 0;
+                tf[n] = 0;
+            }
         }
-        let df = own.iter().map(|&id| ldf[id as usize]).collect();
-        let tf = own.iter().map(|&id| ltf[id as usize]).collect();
-        Owned { local, own, slot_of_local, foreign: Interner::new(), df, tf }
+        Owned { nodes: own.to_vec(), df, tf, is_owned }
     }
 
     /// Adds every received term's counts; returns, per sending rank, the
-    /// slot of each term it sent, in its order.
-    fn add_received(&mut self, buf: &[u8], lens: &[usize]) -> Vec<Vec<u32>> {
+    /// node of each term it sent, in its order.
+    fn add_received(&mut self, local: &mut LocalVocabulary, buf: &[u8], lens: &[usize]) -> Vec<Vec<u32>> {
         let mut at = 0;
-        let mut slots = Vec::with_capacity(lens.len());
+        let mut words = Vec::new();
+        let mut nodes = Vec::with_capacity(lens.len());
         for &len in lens {
-            let part = &buf[at..at + len];
-            at += len;
+            let end = at + len;
             let mut from = Vec::new();
-            let mut i = 0;
-            while i < part.len() {
-                let df = get_varint(part, &mut i);
-                let tf = get_varint(part, &mut i);
-                let end = i + part[i..].iter().position(|&b| b == 0).expect("a packed term ends with NUL");
-                let term = std::str::from_utf8(&part[i..end]).expect("packed terms are UTF-8");
-                from.push(self.add(term, df, tf));
-                i = end + 1;
+            while at < end {
+                let n = get_varint(buf, &mut at) as usize;
+                words.clear();
+                words.extend((0..n).map(|_| get_varint(buf, &mut at) as u32));
+                let node = local.terms.node_of(&words);
+                self.add(node, get_varint(buf, &mut at), get_varint(buf, &mut at));
+                from.push(node);
             }
-            slots.push(from);
+            nodes.push(from);
         }
-        slots
+        nodes
     }
 
-    fn add(&mut self, term: &str, df: u64, tf: u64) -> u32 {
-        let slot = match self.local.terms.lookup(term).map(|id| self.slot_of_local[id as usize]) {
-            Some(s) if s != NONE => s as usize,
-            _ => self.own.len() + self.foreign.intern(term) as usize,
-        };
-        if slot == self.df.len() {
-            self.df.push(0);
-            self.tf.push(0);
+    fn add(&mut self, node: u32, df: u64, tf: u64) {
+        let n = node as usize;
+        if n >= self.df.len() {
+            self.df.resize(n + 1, 0);
+            self.tf.resize(n + 1, 0);
+            self.is_owned.resize(n + 1, false);
         }
-        self.df[slot] += df;
-        self.tf[slot] += tf;
-        slot as u32
-    }
-
-    fn name(&self, slot: u32) -> String {
-        match self.own.get(slot as usize) {
-            Some(&id) => self.local.terms.term(id),
-            None => self.foreign.get(slot - self.own.len() as u32).to_owned(),
+        if !self.is_owned[n] {
+            self.is_owned[n] = true;
+            self.nodes.push(node);
         }
+        self.df[n] += df;
+        self.tf[n] += tf;
     }
 }
 
-/// Collective: which owned slots survive `min_df`, `max_df` and
-/// `max_features`. Every rank takes the same branches (the tests are on
-/// global figures), so a failure is the same error on every rank.
-fn prune(comm: &dyn Collectives, owned: &Owned, n_docs: u64, opts: &VectorizerOptions) -> Result<Vec<bool>> {
-    if global_sum(comm, owned.df.len() as u64) == 0 {
+/// Collective: which nodes survive `min_df`, `max_df` and `max_features`
+/// (indexed by node; only owned nodes can be true). Every rank takes the
+/// same branches (the tests are on global figures), so a failure is the
+/// same error on every rank.
+fn prune(comm: &dyn Collectives, local: &LocalVocabulary, owned: &Owned, n_docs: u64, opts: &VectorizerOptions) -> Result<Vec<bool>> {
+    if global_sum(comm, owned.nodes.len() as u64) == 0 {
         bail!("empty vocabulary: the documents hold no tokens (or only stop words)");
     }
     let window = DfWindow::new(n_docs, opts.min_df, opts.max_df)?;
-    let mut keep: Vec<bool> = owned.df.iter().map(|&d| window.keeps(d)).collect();
+    let mut keep = vec![false; owned.df.len()];
+    owned.nodes.iter().for_each(|&n| keep[n as usize] = window.keeps(owned.df[n as usize]));
     if let Some(k) = opts.max_features {
         let counts = if opts.binary { &owned.df } else { &owned.tf };
-        cap(comm, counts, &mut keep, |s| owned.name(s), k as u64)?;
+        cap(comm, local, counts, &mut keep, k as u64)?;
     }
     Ok(keep)
 }
 
-/// Collective: keeps the `k` kept slots with the largest counts over all
+/// Collective: keeps the `k` kept terms with the largest counts over all
 /// owners; ties at the threshold go to the terms that sort first, as
 /// [`crate::tfidf::prune::keep_mask`] breaks them.
-fn cap(comm: &dyn Collectives, counts: &[u64], keep: &mut [bool], name: impl Fn(u32) -> String, k: u64) -> Result<()> {
-    let at_least = |t: u64| global_sum(comm, counts.iter().zip(keep.iter()).filter(|&(&c, &m)| m && c >= t).count() as u64);
+fn cap(comm: &dyn Collectives, local: &LocalVocabulary, counts: &[u64], keep: &mut [bool], k: u64) -> Result<()> {
+    let kept = |keep: &[bool]| (0..keep.len()).filter(|&n| keep[n]).collect::<Vec<usize>>();
+    let candidates = kept(keep);
+    let at_least = |t: u64| global_sum(comm, candidates.iter().filter(|&&n| counts[n] >= t).count() as u64);
     if at_least(0) <= k {
         return Ok(());
     }
-    let mut top = [counts.iter().zip(keep.iter()).filter(|p| *p.1).map(|p| *p.0).max().unwrap_or(0)];
+    let mut top = [candidates.iter().map(|&n| counts[n]).max().unwrap_or(0)];
     comm.all_reduce_u64(&mut top, Op::Max);
     // Invariant: at_least(lo) >= k > at_least(hi); lo ends as the threshold.
     let (mut lo, mut hi) = (0, top[0] + 1);
@@ -203,18 +284,15 @@ fn cap(comm: &dyn Collectives, counts: &[u64], keep: &mut [bool], name: impl Fn(
         }
     }
     let room = (k - at_least(lo + 1)) as usize;
-    let mut tied: Vec<(String, usize)> = (0..keep.len()).filter(|&s| keep[s] && counts[s] == lo).map(|s| (name(s as u32), s)).collect();
-    tied.sort_unstable();
-    let mut packed = Vec::new();
-    pack_terms(tied.iter().map(|(t, _)| t.as_str()), &mut packed);
-    let every_tied = comm.all_gather_bytes(&packed)?;
-    let mut every: Vec<&str> = unpack_terms(&every_tied).collect();
-    let cutoff: &str = every.select_nth_unstable(room - 1).1;
-    for (s, m) in keep.iter_mut().enumerate() {
-        *m = *m && counts[s] > lo;
+    let tied = sorted_terms(local, candidates.iter().filter(|&&n| counts[n] == lo).map(|&n| n as u32));
+    let every = Sequences::unpack(&comm.all_gather_bytes(&tied.words.pack())?);
+    let mut order: Vec<usize> = (0..every.len()).collect();
+    let cutoff = every.get(*order.select_nth_unstable_by(room - 1, |&a, &b| every.get(a).cmp(every.get(b))).1);
+    for &n in &candidates {
+        keep[n] = counts[n] > lo;
     }
-    for (t, s) in &tied {
-        keep[*s] = t.as_str() <= cutoff;
+    for (i, &n) in tied.nodes.iter().enumerate() {
+        keep[n as usize] = tied.words.get(i) <= cutoff;
     }
     Ok(())
 }
@@ -226,46 +304,52 @@ fn global_sum(comm: &dyn Collectives, x: u64) -> u64 {
 }
 
 /// Collective: every owner's kept terms (each list sorted) merged into the
-/// sorted vocabulary, each column's df, and the column of each entry of
-/// this rank's `kept`.
-fn gather_kept(comm: &dyn Collectives, kept: &[(String, u32)], df: &[u64]) -> Result<(Vec<Box<str>>, Vec<u64>, Vec<u32>)> {
-    let mut packed = Vec::new();
-    pack_terms(kept.iter().map(|(t, _)| t.as_str()), &mut packed);
-    let terms = comm.all_gather_bytes(&packed)?;
-    drop(packed);
-    let dfs: Vec<u8> = kept.iter().flat_map(|&(_, s)| df[s as usize].to_le_bytes()).collect();
+/// sorted vocabulary, each column's df, and the column of each of this
+/// rank's `kept` terms.
+fn gather_kept(comm: &dyn Collectives, local: &LocalVocabulary, kept: &SortedTerms, df: &[u64]) -> Result<(Vec<Box<str>>, Vec<u64>, Vec<u32>)> {
+    let all = Sequences::unpack(&comm.all_gather_bytes(&kept.words.pack())?);
+    let dfs: Vec<u8> = kept.nodes.iter().flat_map(|&n| df[n as usize].to_le_bytes()).collect();
     let dfs = comm.all_gather_bytes(&dfs)?;
     let dfs: Vec<u64> = dfs.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().unwrap())).collect();
-    let counts = comm.all_gather_u64(kept.len() as u64);
-    let mut all = unpack_terms(&terms);
-    let lists: Vec<Vec<&str>> = counts.iter().map(|&n| all.by_ref().take(n as usize).collect()).collect();
-    let starts: Vec<usize> = counts.iter().scan(0, |acc, &n| { *acc += n as usize; Some(*acc - n as usize) }).collect();
-    let mut heads: BinaryHeap<Reverse<(&str, usize)>> = lists.iter().enumerate().filter_map(|(r, l)| l.first().map(|&t| Reverse((t, r)))).collect();
-    let mut next = vec![0usize; lists.len()];
-    let (mut vocabulary, mut column_df, mut mine) = (Vec::with_capacity(dfs.len()), Vec::with_capacity(dfs.len()), Vec::with_capacity(kept.len()));
-    while let Some(Reverse((term, r))) = heads.pop() {
+    let counts = comm.all_gather_u64(kept.nodes.len() as u64);
+    // Owner r's terms are all.get(starts[r]..ends[r]), each list sorted.
+    let ends: Vec<usize> = counts.iter().scan(0, |acc, &n| { *acc += n as usize; Some(*acc) }).collect();
+    let mut next: Vec<usize> = ends.iter().zip(&counts).map(|(&e, &n)| e - n as usize).collect();
+    let mut heads: BinaryHeap<Reverse<(&[u32], usize)>> = (0..counts.len()).filter(|&r| next[r] < ends[r]).map(|r| Reverse((all.get(next[r]), r))).collect();
+    let (mut vocabulary, mut mine) = (Vec::with_capacity(all.len()), Vec::with_capacity(kept.nodes.len()));
+    let mut column_df = Vec::with_capacity(all.len());
+    let words = local.terms.words();
+    let mut term = String::new();
+    while let Some(Reverse((seq, r))) = heads.pop() {
         if r == comm.rank() {
             mine.push(vocabulary.len() as u32);
         }
-        vocabulary.push(Box::from(term));
-        column_df.push(dfs[starts[r] + next[r]]);
+        term.clear();
+        for (i, &w) in seq.iter().enumerate() {
+            if i > 0 {
+                term.push(' ');
+            }
+            term.push_str(words.get(w));
+        }
+        vocabulary.push(Box::from(term.as_str()));
+        column_df.push(dfs[next[r]]);
         next[r] += 1;
-        if let Some(&t) = lists[r].get(next[r]) {
-            heads.push(Reverse((t, r)));
+        if next[r] < ends[r] {
+            heads.push(Reverse((all.get(next[r]), r)));
         }
     }
     Ok((vocabulary, column_df, mine))
 }
 
 /// Collective: each rank's local terms' columns, answered by their owners.
-fn answer(comm: &dyn Collectives, owned_cols: &[u32], received_slots: &[Vec<u32>], sent: &[Vec<u32>], own: &[u32], n_local: usize) -> Result<Vec<Option<u32>>> {
-    let replies: Vec<Vec<u8>> = received_slots.iter().map(|slots| slots.iter().flat_map(|&s| owned_cols[s as usize].to_le_bytes()).collect()).collect();
+fn answer(comm: &dyn Collectives, node_col: &[u32], received: &[Vec<u32>], sent: &[Vec<u32>], own: &[u32], n_local: usize) -> Result<Vec<Option<u32>>> {
+    let replies: Vec<Vec<u8>> = received.iter().map(|nodes| nodes.iter().flat_map(|&n| node_col[n as usize].to_le_bytes()).collect()).collect();
     let (back, lens) = comm.all_to_all_parts(&replies)?;
     drop(replies);
     let column = |c: u32| (c != NONE).then_some(c);
     let mut local_to_col = vec![None; n_local];
-    for (slot, &id) in own.iter().enumerate() {
-        local_to_col[id as usize] = column(owned_cols[slot]);
+    for &id in own {
+        local_to_col[id as usize] = column(node_col[id as usize]);
     }
     let mut at = 0;
     for (ids, len) in sent.iter().zip(lens) {
@@ -278,7 +362,8 @@ fn answer(comm: &dyn Collectives, owned_cols: &[u32], received_slots: &[Vec<u32>
     Ok(local_to_col)
 }
 
-/// LEB128: counts are mostly small, so a byte or two instead of eight.
+/// LEB128: counts and word ids are mostly small, so a byte or three
+/// instead of eight.
 fn put_varint(out: &mut Vec<u8>, mut x: u64) {
     while x >= 0x80 {
         out.push(x as u8 | 0x80);
@@ -305,12 +390,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn varints_roundtrip() {
+    fn varints_and_sequences_roundtrip() {
         let xs = [0, 1, 127, 128, 300, u32::MAX as u64, u64::MAX];
         let mut b = Vec::new();
         xs.iter().for_each(|&x| put_varint(&mut b, x));
         let mut at = 0;
         assert_eq!(xs.iter().map(|_| get_varint(&b, &mut at)).collect::<Vec<_>>(), xs);
         assert_eq!(at, b.len());
+        let mut seqs = Sequences::new();
+        for s in [&[][..], &[5], &[300, 0, u32::MAX]] {
+            seqs.push(s.iter().copied());
+        }
+        let back = Sequences::unpack(&seqs.pack());
+        assert_eq!((back.ids, back.starts), (seqs.ids, seqs.starts));
+    }
+
+    #[test]
+    fn owners_spread_and_are_stable() {
+        let owners: Vec<usize> = (0..1000u32).map(|i| owner_of(&[i / 7, i % 7], 4)).collect();
+        for r in 0..4 {
+            assert!(owners.iter().filter(|&&o| o == r).count() > 150);
+        }
+        assert_eq!(owner_of(&[3, 9], 7), owner_of(&[3, 9], 7));
     }
 }

@@ -1,0 +1,73 @@
+//! A fit's first pass: each document's tokens as word ids, before any
+//! n-gram is formed.
+//!
+//! The ranks merge their words next (a small vocabulary next to the
+//! n-grams'), so that n-grams are then counted over word ids every rank
+//! shares: a term travels between ranks as a few integers, its owner is a
+//! hash of them, and sorting word ids in the merged (byte) order sorts the
+//! joined terms as sklearn does (the space that joins words sorts below
+//! every word character).
+
+use super::interner::Interner;
+use crate::text::Analyzer;
+
+/// Every document's tokens as ids into `words`.
+pub struct DocTokens {
+    pub words: Interner,
+    ids: Vec<u32>,
+    /// `ids[starts[d]..starts[d + 1]]` is document `d`.
+    starts: Vec<usize>,
+}
+
+impl Default for DocTokens {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DocTokens {
+    pub fn new() -> Self {
+        DocTokens { words: Interner::new(), ids: Vec::new(), starts: vec![0] }
+    }
+
+    /// Appends one document's tokens (after preprocessing and stop words).
+    pub fn add_document(&mut self, analyzer: &mut Analyzer, doc: &str) {
+        let DocTokens { words, ids, starts } = self;
+        analyzer.for_each_token(doc, |t| ids.push(words.intern(t)));
+        starts.push(ids.len());
+    }
+
+    pub fn n_docs(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// Document `d`'s word ids.
+    pub fn doc(&self, d: usize) -> &[u32] {
+        &self.ids[self.starts[d]..self.starts[d + 1]]
+    }
+
+    /// Replaces every word id `w` by `map[w]` (local ids to shared ones);
+    /// the local word list is dropped.
+    pub fn remap(&mut self, map: &[u32]) {
+        self.ids.iter_mut().for_each(|w| *w = map[*w as usize]);
+        self.words = Interner::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::AnalyzerOptions;
+
+    #[test]
+    fn documents_as_word_ids() {
+        let mut a = Analyzer::new(AnalyzerOptions::default());
+        let mut t = DocTokens::new();
+        t.add_document(&mut a, "bb aa bb");
+        t.add_document(&mut a, "");
+        t.add_document(&mut a, "cc aa");
+        assert_eq!((t.n_docs(), t.doc(0), t.doc(1), t.doc(2)), (3, &[0, 1, 0][..], &[][..], &[2, 1][..]));
+        t.remap(&[7, 5, 6]);
+        assert_eq!((t.doc(0), t.doc(2)), (&[7, 5, 7][..], &[6, 5][..]));
+    }
+}
