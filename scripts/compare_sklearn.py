@@ -124,7 +124,7 @@ def main():
     docs, y = read_corpus(a.data)
     X = TfidfVectorizer(**SETS[a.set][0]).fit_transform(docs)
     classes = np.unique(y)
-    rows = [("scikit-learn", sk)] + [(f"textsaga {p} rank{'s' if p > 1 else ''}", textsaga_run(a.data, a.test, p, a.out, X, y, classes)) for p in ranks]
+    rows = [("scikit-learn", sk)] + [(f"textsaga {p} rank{'s' if p > 1 else ''}", textsaga_run(a.data, a.test, p, a.out, X, y, classes, a.set)) for p in ranks]
 
     print(f"corpus: {a.data}, {len(docs)} documents, {len(classes)} classes, {X.shape[1]} features ({a.set})" + (f"; held out: {a.test}" if a.test else ""))
     head = f"{'':20}{'vectorize s':>12}{'fit s':>9}{'total s':>9}{'epochs':>7}{'objective':>17}{'accuracy':>9}{'peak RSS MB':>12}"

@@ -6,6 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 source scripts/mpi-env.sh
+# One machine: Open MPI over shared memory, without probing for InfiniBand/UCX
+# (0.2 s a launch). Leave these out for a launch across nodes.
+export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1} OMPI_MCA_btl=${OMPI_MCA_btl:-self,vader}
 mkdir -p scratch
 bin=target/release/textsaga
 $bin generate -o scratch/demo.h5 --docs 20000 --classes 5 --seed 1

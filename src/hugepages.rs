@@ -1,8 +1,8 @@
 //! Large random-access tables on huge pages.
 //!
-//! The vectorizer's n-gram table and per-term counts reach hundreds of MB a
-//! rank and are read in random order: with 4 KiB pages nearly every probe
-//! also misses the TLB. Linux's transparent huge pages, in their usual
+//! The vectorizer's n-gram table and per-term counts, and the solver's
+//! feature blocks, reach hundreds of MB a rank and are read in random order:
+//! with 4 KiB pages nearly every probe also misses the TLB. Linux's transparent huge pages, in their usual
 //! "madvise" mode, back a region with 2 MiB pages only when asked, before
 //! the pages are first touched. Where the kernel declines, nothing changes.
 

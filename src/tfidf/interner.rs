@@ -88,61 +88,50 @@ impl Interner {
     /// The id of `term`, adding it when new.
     #[inline]
     pub fn intern(&mut self, term: &str) -> u32 {
-        self.intern_hashed(term, hash(term.as_bytes()))
+        let bytes = term.as_bytes();
+        let h = hash(bytes);
+        match self.probe(bytes, h) {
+            Ok(id) => id,
+            Err(empty) => {
+                let id = self.hashes.len() as u32;
+                self.slots[empty] = (h & !0xffff_ffff) | (id as u64 + 1);
+                self.hashes.push(h);
+                self.arena.extend_from_slice(bytes);
+                self.starts.push(self.arena.len());
+                if self.hashes.len() * 2 > self.slots.len() {
+                    self.grow();
+                }
+                id
+            }
+        }
     }
 
     /// The id of `term`, if interned (before [`Interner::freeze`]).
     pub fn find(&self, term: &str) -> Option<u32> {
-        let bytes = term.as_bytes();
-        let h = hash(bytes);
-        let mask = self.slots.len() - 1;
-        let tag = h & !0xffff_ffff;
-        let mut i = h as usize & mask;
-        loop {
-            let slot = self.slots[i];
-            if slot == 0 {
-                return None;
-            }
-            if slot & !0xffff_ffff == tag {
-                let id = slot as u32 - 1;
-                if same(self.get(id).as_bytes(), bytes) {
-                    return Some(id);
-                }
-            }
-            i = (i + 1) & mask;
-        }
+        self.probe(term.as_bytes(), hash(term.as_bytes())).ok()
     }
 
+    /// `Ok(id)` of the term with bytes `bytes` and hash `h`, or `Err` of the
+    /// empty slot where it would go.
     #[inline]
-    fn intern_hashed(&mut self, term: &str, h: u64) -> u32 {
-        let bytes = term.as_bytes();
-        debug_assert_eq!(h, hash(bytes));
+    fn probe(&self, bytes: &[u8], h: u64) -> Result<u32, usize> {
         let mask = self.slots.len() - 1;
         let tag = h & !0xffff_ffff;
         let mut i = h as usize & mask;
         loop {
             let slot = self.slots[i];
             if slot == 0 {
-                break;
+                return Err(i);
             }
             if slot & !0xffff_ffff == tag {
                 let id = (slot as u32 - 1) as usize;
                 let (a, b) = (self.starts[id], self.starts[id + 1]);
                 if same(&self.arena[a..b], bytes) {
-                    return id as u32;
+                    return Ok(id as u32);
                 }
             }
             i = (i + 1) & mask;
         }
-        let id = self.hashes.len() as u32;
-        self.slots[i] = tag | (id as u64 + 1);
-        self.hashes.push(h);
-        self.arena.extend_from_slice(bytes);
-        self.starts.push(self.arena.len());
-        if self.hashes.len() * 2 > self.slots.len() {
-            self.grow();
-        }
-        id
     }
 
     fn grow(&mut self) {

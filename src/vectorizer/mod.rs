@@ -80,14 +80,20 @@ fn doc_text<'a>(slice: &'a CorpusSlice, i: usize, policy: DecodeError, path: &Pa
     })
 }
 
+/// Calls `f` with each decoded document of the slice. A signalled rank
+/// stops within a few thousand documents and reaches the next agreement point.
+fn each_document(slice: &CorpusSlice, policy: DecodeError, path: &Path, mut f: impl FnMut(&str)) -> Result<()> {
+    for i in 0..slice.len() {
+        crate::signals::check_every(i)?;
+        f(&doc_text(slice, i, policy, path)?);
+    }
+    Ok(())
+}
+
 /// Raw counts of this rank's documents over a local vocabulary.
 fn count_terms(slice: &CorpusSlice, analyzer: &mut Analyzer, policy: DecodeError, path: &Path) -> Result<LocalVocabulary> {
     let mut v = LocalVocabulary::new();
-    for i in 0..slice.len() {
-        // A signalled rank reaches the next agreement point within a few thousand documents.
-        crate::signals::check_every(i)?;
-        v.add_document(analyzer, &doc_text(slice, i, policy, path)?);
-    }
+    each_document(slice, policy, path, |doc| v.add_document(analyzer, doc))?;
     v.finish_counting();
     Ok(v)
 }
@@ -95,10 +101,7 @@ fn count_terms(slice: &CorpusSlice, analyzer: &mut Analyzer, policy: DecodeError
 /// This rank's documents as word ids (a fit's first pass).
 pub fn read_tokens(slice: &CorpusSlice, analyzer: &mut Analyzer, policy: DecodeError, path: &Path) -> Result<DocTokens> {
     let mut t = DocTokens::new();
-    for i in 0..slice.len() {
-        crate::signals::check_every(i)?;
-        t.add_document(analyzer, &doc_text(slice, i, policy, path)?);
-    }
+    each_document(slice, policy, path, |doc| t.add_document(analyzer, doc))?;
     Ok(t)
 }
 
@@ -130,10 +133,7 @@ pub fn count_ngrams(tokens: &DocTokens, words: Interner, ngram_range: (usize, us
 /// Raw signed counts of this rank's documents in `n` hashed columns.
 fn count_hashed(slice: &CorpusSlice, analyzer: &mut Analyzer, n: u32, alternate_sign: bool, policy: DecodeError, path: &Path) -> Result<HashedCounter> {
     let mut h = HashedCounter::new(n, alternate_sign);
-    for i in 0..slice.len() {
-        crate::signals::check_every(i)?;
-        h.add_document(analyzer, &doc_text(slice, i, policy, path)?);
-    }
+    each_document(slice, policy, path, |doc| h.add_document(analyzer, doc))?;
     Ok(h)
 }
 

@@ -76,7 +76,9 @@ impl LazyWeights {
         LazyWeights {
             d,
             k,
-            blocks: vec![0.0; d * block_len(k)],
+            // Read in random order, one block a non-zero: huge pages spare
+            // the TLB misses once the blocks outgrow its 4 KiB reach.
+            blocks: crate::hugepages::filled_vec(d * block_len(k), 0.0),
             wscale: 1.0,
             cum: Vec::new(),
             cum_prox: Vec::new(),

@@ -133,7 +133,7 @@ impl<'a> Saga<'a> {
             prev: lw.weights(),
             epoch_loss: 0.0,
             n_iter: 0,
-            memory: vec![0.0; n_local * k],
+            memory: crate::hugepages::filled_vec(n_local * k, 0.0),
             seen: vec![0; n_local],
         };
         let scratch = Scratch {
