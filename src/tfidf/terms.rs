@@ -173,6 +173,17 @@ impl TermTable {
         }
     }
 
+    /// Asks the CPU for the slot where the bigram `(w1, w2)` is, or would
+    /// go if `w1` is a known unigram.
+    #[inline]
+    pub fn prefetch_pair(&self, w1: u32, w2: u32) {
+        let p = self.unigram[w1 as usize];
+        if p != NONE {
+            let key = (p as u64) << 32 | w2 as u64;
+            crate::prefetch::prefetch(&self.slots[slot_of(key, self.slots.len() - 1)..][..1]);
+        }
+    }
+
     /// Appends node `id`'s string (its words joined by single spaces).
     pub fn write_term(&self, id: u32, out: &mut String) {
         let (parent, word) = self.nodes[id as usize];

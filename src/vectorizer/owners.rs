@@ -30,6 +30,7 @@ use crate::collectives::{Collectives, Op};
 use crate::error::Result;
 use crate::tfidf::counts::LocalVocabulary;
 use crate::tfidf::prune::{DfWindow, PruneError};
+use crate::tfidf::terms::AHEAD;
 use crate::tfidf::VectorizerOptions;
 use anyhow::bail;
 use std::cmp::Reverse;
@@ -143,11 +144,25 @@ fn sorted_terms(local: &LocalVocabulary, nodes: impl Iterator<Item = u32>) -> So
         unsorted.push(w.iter().copied());
         of.push(n);
     }
-    let mut order: Vec<usize> = (0..of.len()).collect();
-    order.sort_unstable_by(|&a, &b| unsorted.get(a).cmp(unsorted.get(b)));
+    let order = term_order(&unsorted);
     let mut words = Sequences::new();
     order.iter().for_each(|&i| words.push(unsorted.get(i).iter().copied()));
     SortedTerms { nodes: order.iter().map(|&i| of[i]).collect(), words }
+}
+
+/// The order that sorts `terms`. Up to bigrams a term is one u64 key, the
+/// first word's id, then the second's plus one (0 for none: a word sorts
+/// before every bigram that starts with it), and a plain integer sort does.
+fn term_order(terms: &Sequences) -> Vec<usize> {
+    if (0..terms.len()).all(|i| terms.get(i).len() <= 2) {
+        let key = |t: &[u32]| (t[0] as u64) << 32 | t.get(1).map_or(0, |&w| w as u64 + 1);
+        let mut keyed: Vec<(u64, usize)> = (0..terms.len()).map(|i| (key(terms.get(i)), i)).collect();
+        keyed.sort_unstable();
+        return keyed.into_iter().map(|(_, i)| i).collect();
+    }
+    let mut order: Vec<usize> = (0..terms.len()).collect();
+    order.sort_unstable_by(|&a, &b| terms.get(a).cmp(terms.get(b)));
+    order
 }
 
 /// What this rank sends each owner (per term: its length, word ids, df and
@@ -209,17 +224,19 @@ impl Owned {
     /// node of each term it sent, in its order.
     fn add_received(&mut self, local: &mut LocalVocabulary, buf: &[u8], lens: &[usize]) -> Vec<Vec<u32>> {
         let mut at = 0;
-        let mut words = Vec::new();
         let mut nodes = Vec::with_capacity(lens.len());
         for &len in lens {
-            let end = at + len;
-            let mut from = Vec::new();
-            while at < end {
-                let n = get_varint(buf, &mut at) as usize;
-                words.clear();
-                words.extend((0..n).map(|_| get_varint(buf, &mut at) as u32));
-                let node = local.terms.node_of(&words);
-                self.add(node, get_varint(buf, &mut at), get_varint(buf, &mut at));
+            let (terms, counts) = parse_part(&buf[at..at + len]);
+            at += len;
+            let mut from = Vec::with_capacity(counts.len());
+            for (i, &(df, tf)) in counts.iter().enumerate() {
+                // The table is far larger than the caches: ask for a bigram's
+                // slot a few terms ahead.
+                if let Some(&[w1, w2]) = (i + AHEAD < terms.len()).then(|| terms.get(i + AHEAD)) {
+                    local.terms.prefetch_pair(w1, w2);
+                }
+                let node = local.terms.node_of(terms.get(i));
+                self.add(node, df, tf);
                 from.push(node);
             }
             nodes.push(from);
@@ -241,6 +258,17 @@ impl Owned {
         self.df[n] += df;
         self.tf[n] += tf;
     }
+}
+
+/// One sender's records: the terms' word ids, and their (df, tf).
+fn parse_part(part: &[u8]) -> (Sequences, Vec<(u64, u64)>) {
+    let (mut terms, mut counts, mut at) = (Sequences::new(), Vec::new(), 0);
+    while at < part.len() {
+        let n = get_varint(part, &mut at) as usize;
+        terms.push((0..n).map(|_| get_varint(part, &mut at) as u32));
+        counts.push((get_varint(part, &mut at), get_varint(part, &mut at)));
+    }
+    (terms, counts)
 }
 
 /// Collective: which nodes survive `min_df`, `max_df` and `max_features`
