@@ -108,6 +108,12 @@ impl LocalVocabulary {
         (df, tf)
     }
 
+    /// The count matrix alone: the term table and counts are freed here,
+    /// before the rows are weighted and written.
+    pub fn into_rows(self) -> RowBuilder {
+        self.rows
+    }
+
     /// Drops the counting scratch once counting is over.
     pub fn finish_counting(&mut self) {
         self.prefix = Vec::new();

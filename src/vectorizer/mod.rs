@@ -174,8 +174,9 @@ pub fn fit_transform(
     crate::faults::signal_if_asked("transform", comm.rank());
     let t4 = Instant::now();
     let idf = opts.use_idf.then(|| idf(&fitted.df, n_docs, opts.smooth_idf));
-    let mut rows = local.rows;
+    let mut rows = local.into_rows();
     relabel(&mut rows, &fitted.local_to_col);
+    drop(fitted.local_to_col);
     weight_rows(&mut rows, idf.as_deref(), opts);
     let n_features = fitted.vocabulary.len();
     let rows = rows.finish(n_features);
