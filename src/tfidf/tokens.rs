@@ -7,6 +7,13 @@
 //! hash of them, and sorting word ids in the merged (byte) order sorts the
 //! joined terms as sklearn does (the space that joins words sorts below
 //! every word character).
+//!
+//! Both rest on what the word analyzer's tokens are: runs of word
+//! characters, never holding a space or a byte below it. A token pattern
+//! or analyzer whose tokens could (a custom `token_pattern`, character
+//! n-grams) breaks both: two word sequences could join into one string, and
+//! id order would no longer be string order. Such an analyzer must count
+//! its terms as whole strings (each term one "word" of its own here).
 
 use super::interner::Interner;
 use crate::text::Analyzer;

@@ -74,7 +74,7 @@ pub fn fit_vocabulary(comm: &dyn Collectives, local: &mut LocalVocabulary, n_doc
     drop(received);
     let keep = prune(comm, local, &owned, n_docs, opts)?;
     let kept = sorted_terms(local, owned.nodes.iter().copied().filter(|&n| keep[n as usize]));
-    let (vocabulary, df, mine) = gather_kept(comm, local, &kept, &owned.df)?;
+    let Gathered { vocabulary, df, mine } = gather_kept(comm, local, &kept, &owned.df)?;
     if vocabulary.is_empty() {
         bail!(PruneError::NothingLeft);
     }
@@ -331,10 +331,18 @@ fn global_sum(comm: &dyn Collectives, x: u64) -> u64 {
     v[0]
 }
 
+/// The kept terms of every owner in column order.
+struct Gathered {
+    vocabulary: Vec<Box<str>>,
+    df: Vec<u64>,
+    /// The column of each of this rank's kept terms, in its order.
+    mine: Vec<u32>,
+}
+
 /// Collective: every owner's kept terms (each list sorted) merged into the
 /// sorted vocabulary, each column's df, and the column of each of this
 /// rank's `kept` terms.
-fn gather_kept(comm: &dyn Collectives, local: &LocalVocabulary, kept: &SortedTerms, df: &[u64]) -> Result<(Vec<Box<str>>, Vec<u64>, Vec<u32>)> {
+fn gather_kept(comm: &dyn Collectives, local: &LocalVocabulary, kept: &SortedTerms, df: &[u64]) -> Result<Gathered> {
     let all = Sequences::unpack(&comm.all_gather_bytes(&kept.words.pack())?);
     let dfs: Vec<u8> = kept.nodes.iter().flat_map(|&n| df[n as usize].to_le_bytes()).collect();
     let dfs = comm.all_gather_bytes(&dfs)?;
@@ -366,7 +374,7 @@ fn gather_kept(comm: &dyn Collectives, local: &LocalVocabulary, kept: &SortedTer
             heads.push(Reverse((all.get(next[r]), r)));
         }
     }
-    Ok((vocabulary, column_df, mine))
+    Ok(Gathered { vocabulary, df: column_df, mine })
 }
 
 /// Collective: each rank's local terms' columns, answered by their owners.
