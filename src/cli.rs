@@ -68,10 +68,33 @@ impl InputArgs {
     }
 }
 
-/// `stop_words`: only sklearn's built-in English list.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+/// `stop_words`: sklearn's built-in English list, or a list of one's own.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StopWords {
     English,
+    /// A UTF-8 file of one word a line.
+    File(PathBuf),
+}
+
+impl std::str::FromStr for StopWords {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "english" => Ok(StopWords::English),
+            "" => Err("give 'english' or a file of one stop word a line".into()),
+            path => Ok(StopWords::File(path.into())),
+        }
+    }
+}
+
+impl StopWords {
+    /// The file, when the list is one.
+    pub fn file(&self) -> Option<&std::path::Path> {
+        match self {
+            StopWords::File(p) => Some(p),
+            StopWords::English => None,
+        }
+    }
 }
 
 /// TfidfVectorizer's parameters.
@@ -111,8 +134,9 @@ pub struct VectorizerArgs {
     /// Count presence (1) instead of occurrences.
     #[arg(long)]
     pub binary: bool,
-    /// Remove stop words before building n-grams.
-    #[arg(long, value_enum, value_name = "LIST")]
+    /// Remove stop words before building n-grams: sklearn's English list, or FILE, one word a
+    /// line (UTF-8; a word is the whole line, without its line ending; empty lines are skipped).
+    #[arg(long, value_name = "english|FILE")]
     pub stop_words: Option<StopWords>,
     /// Remove accents after lowercasing.
     #[arg(long, value_enum)]
@@ -153,6 +177,7 @@ impl VectorizerArgs {
                 strip_accents: self.strip_accents,
                 ngram_range: self.ngram_range,
                 stop_words_english: self.stop_words == Some(StopWords::English),
+                stop_words: self.stop_words.as_ref().and_then(StopWords::file).map(crate::text::stopwords::read_list).transpose()?,
             },
             min_df: self.min_df,
             max_df: self.max_df,

@@ -40,7 +40,7 @@ proptest! {
     #[test]
     fn tokenizing_arbitrary_text(text in "\\PC{0,120}", lower in any::<bool>(), accents in 0u8..3, n in 1usize..4, stop in any::<bool>()) {
         let strip_accents = [None, Some(StripAccents::Ascii), Some(StripAccents::Unicode)][accents as usize];
-        let opts = AnalyzerOptions { lowercase: lower, strip_accents, ngram_range: (1, n), stop_words_english: stop };
+        let opts = AnalyzerOptions { lowercase: lower, strip_accents, ngram_range: (1, n), stop_words_english: stop, stop_words: None };
         let mut a = Analyzer::new(opts);
         let mut terms = Vec::new();
         a.for_each_term(&text, |t| terms.push(t.to_string()));

@@ -18,7 +18,9 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     let mut report = RunReport::new("vectorize");
     let mut outputs = vec![named("-o", &args.output)];
     outputs.extend(args.run.metrics.as_deref().map(|m| named("--metrics", m)));
-    comm.agree(refuse_overwriting(&[named("--data", &args.input.data)], &outputs))?;
+    let mut inputs = vec![named("--data", &args.input.data)];
+    inputs.extend(args.vectorizer.stop_words.as_ref().and_then(|s| s.file()).map(|p| named("--stop-words", p)));
+    comm.agree(refuse_overwriting(&inputs, &outputs))?;
     let opts = comm.agree(args.vectorizer.options())?;
     // Fail before the work, not after it, when the output cannot be written.
     AtomicPath::probe(comm, &args.output)?;

@@ -7,8 +7,7 @@
 //! ASCII fast path keeps the common case at memory speed.
 
 use super::charclass::{is_word_char, ASCII_WORD};
-use super::stopwords;
-use rustc_hash::FxHashSet;
+use super::stopwords::{self, StopSet};
 use std::borrow::Cow;
 use unicode_normalization::char::canonical_combining_class;
 use unicode_normalization::UnicodeNormalization;
@@ -30,25 +29,32 @@ pub struct AnalyzerOptions {
     pub strip_accents: Option<StripAccents>,
     pub ngram_range: (usize, usize),
     pub stop_words_english: bool,
+    /// A stop-word list of one's own (`--stop-words FILE`), kept in the
+    /// model so that `predict` drops the same words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_words: Option<Vec<String>>,
 }
 
 impl Default for AnalyzerOptions {
     fn default() -> Self {
-        AnalyzerOptions { lowercase: true, strip_accents: None, ngram_range: (1, 1), stop_words_english: false }
+        AnalyzerOptions { lowercase: true, strip_accents: None, ngram_range: (1, 1), stop_words_english: false, stop_words: None }
     }
 }
 
 /// Turns documents into terms. Holds scratch buffers, so keep one per thread.
 pub struct Analyzer {
     opts: AnalyzerOptions,
-    stop_words: Option<&'static FxHashSet<&'static str>>,
+    stop_words: Option<StopSet>,
     spans: Vec<(usize, usize)>,
     ngram: String,
 }
 
 impl Analyzer {
     pub fn new(opts: AnalyzerOptions) -> Self {
-        let stop_words = opts.stop_words_english.then(stopwords::english);
+        let stop_words = match &opts.stop_words {
+            Some(list) => Some(StopSet::Custom(list.iter().cloned().collect())),
+            None => opts.stop_words_english.then(|| StopSet::English(stopwords::english())),
+        };
         Analyzer { opts, stop_words, spans: Vec::new(), ngram: String::new() }
     }
 
@@ -63,7 +69,7 @@ impl Analyzer {
         let text = preprocess(doc, self.opts.lowercase, self.opts.strip_accents);
         self.spans.clear();
         token_spans(&text, &mut self.spans);
-        if let Some(stop) = self.stop_words {
+        if let Some(stop) = &self.stop_words {
             self.spans.retain(|&(a, b)| !stop.contains(&text[a..b]));
         }
         text

@@ -174,6 +174,25 @@ def test_hashing_model_exports_too(corpora, tmp_path):
     assert np.array_equal(joblib.load(exported).predict(test_docs), ours)
 
 
+def test_a_stop_word_file_travels_in_the_model(corpora, tmp_path):
+    """The list is kept in the model: predict drops the same words, and the
+    exported pipeline carries it as stop_words=[...]."""
+    d, paths = corpora
+    test_docs, _ = read_docs(paths["multi", "test"])
+    stop = tmp_path / "stop.txt"
+    stop.write_text("the\nand\nof\ndata\n", encoding="utf-8")
+    model, pred, exported = tmp_path / "m.h5", tmp_path / "p.h5", tmp_path / "pipe.joblib"
+    run(2, "fit", "--data", paths["multi", "train"], "--model", model, "--quiet", "--stop-words", stop)
+    stop.write_text("nothing\n", encoding="utf-8")  # the model, not the file, decides from here on
+    run(2, "predict", "--model", model, "--data", paths["multi", "test"], "-o", pred, "--quiet")
+    subprocess.run([sys.executable, ROOT / "scripts/to_sklearn.py", model, exported], check=True, capture_output=True)
+    pipe = joblib.load(exported)
+    assert pipe[0].stop_words == ["the", "and", "of", "data"]
+    with h5py.File(pred) as f:
+        ours = f["predicted"][:]
+    assert np.array_equal(pipe.predict(test_docs), ours)
+
+
 def test_same_seed_and_ranks_give_the_same_model(corpora, tmp_path):
     d, paths = corpora
     models = []

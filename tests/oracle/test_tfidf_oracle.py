@@ -153,6 +153,22 @@ def test_decode_error_policies_match_sklearn(tmp_path, binary, policy):
         assert_same(out, X, vec.get_feature_names_out(), vec.idf_)
 
 
+def test_stop_word_file_matches_sklearns_list(corpus, tmp_path):
+    """--stop-words FILE is stop_words=[the file's lines]: matched after
+    lowercasing (a capitalised entry matches nothing), before the n-grams;
+    lines that are no token (spaces inside, one letter) match nothing."""
+    d, docs, _ = corpus
+    words = ["the", "and", "of", "café", "LEARNING", "learning", "x", "des mots", "ölçü"]
+    stop = tmp_path / "stop.txt"
+    stop.write_bytes(("\n".join(words[:4]) + "\r\n" + "\n".join(words[4:]) + "\n\n").encode())
+    vec = TfidfVectorizer(stop_words=words, ngram_range=(1, 2))
+    X = vec.fit_transform(docs)
+    for ranks in (1, 3):
+        out = tmp_path / f"stop{ranks}.h5"
+        run(ranks, "vectorize", "--data", d / "fast.h5", "-o", out, "--quiet", "--stop-words", stop, "--ngram-range", "1,2")
+        assert_same(out, X, vec.get_feature_names_out(), vec.idf_)
+
+
 def test_stop_word_list_is_sklearns():
     listed = {
         line.strip()
