@@ -8,6 +8,7 @@ use crate::corpus::ReadOptions;
 use crate::error::{usage, Result};
 use crate::selection::{logspace_cs, scoring::Scoring, Grid};
 use crate::solver::{Penalty, SolverKind, SolverOptions};
+use crate::text::stopwords::read_list;
 use crate::text::{AnalyzerOptions, DecodeError, StripAccents};
 use crate::tfidf::{DfBound, Norm, VectorizerOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -119,6 +120,10 @@ pub struct VectorizerArgs {
     /// Keep only the N terms with the highest total count.
     #[arg(long, value_name = "N")]
     pub max_features: Option<usize>,
+    /// A fixed vocabulary (sklearn's vocabulary=): FILE holds one term a line (UTF-8), in
+    /// column order; nothing is pruned and other terms are ignored.
+    #[arg(long, value_name = "FILE")]
+    pub vocabulary: Option<PathBuf>,
     /// Use 1 + ln(tf) instead of tf.
     #[arg(long)]
     pub sublinear_tf: bool,
@@ -171,13 +176,14 @@ impl VectorizerArgs {
         if self.max_features == Some(0) {
             return Err(usage("--max-features must be at least 1"));
         }
+        let vocabulary = self.vocabulary.as_deref().map(|p| self.fixed_vocabulary(p)).transpose()?;
         Ok(VectorizerOptions {
             analyzer: AnalyzerOptions {
                 lowercase: !self.no_lowercase,
                 strip_accents: self.strip_accents,
                 ngram_range: self.ngram_range,
                 stop_words_english: self.stop_words == Some(StopWords::English),
-                stop_words: self.stop_words.as_ref().and_then(StopWords::file).map(crate::text::stopwords::read_list).transpose()?,
+                stop_words: self.stop_words.as_ref().and_then(StopWords::file).map(|p| read_list("--stop-words", p)).transpose()?,
             },
             min_df: self.min_df,
             max_df: self.max_df,
@@ -189,7 +195,35 @@ impl VectorizerArgs {
             norm: self.norm,
             hashing: self.hashing,
             alternate_sign: self.alternate_sign,
+            fixed_vocabulary: vocabulary.is_some(),
+            vocabulary,
         })
+    }
+
+    /// The terms of a `--vocabulary` file, checked as sklearn checks a
+    /// vocabulary list (no repeats, not empty); pruning flags do not apply.
+    fn fixed_vocabulary(&self, path: &std::path::Path) -> Result<Vec<Box<str>>> {
+        let pruning = [
+            (self.hashing.is_some(), "--hashing"),
+            (self.max_features.is_some(), "--max-features"),
+            (self.min_df != DfBound::Count(1), "--min-df"),
+            (self.max_df != DfBound::Fraction(1.0), "--max-df"),
+        ];
+        let bad: Vec<&str> = pruning.iter().filter(|(set, _)| *set).map(|(_, name)| *name).collect();
+        if !bad.is_empty() {
+            return Err(usage(format!("{} cannot be used with --vocabulary (a fixed vocabulary is neither hashed nor pruned)", bad.join(", "))));
+        }
+        let terms = read_list("--vocabulary", path)?;
+        let mut seen = rustc_hash::FxHashMap::default();
+        for (i, t) in terms.iter().enumerate() {
+            if let Some(first) = seen.insert(t.as_str(), i) {
+                anyhow::bail!("--vocabulary '{}': '{t}' is listed twice (entries {} and {}); a column needs one term", path.display(), first + 1, i + 1);
+            }
+        }
+        if terms.is_empty() {
+            anyhow::bail!("--vocabulary '{}' holds no terms", path.display());
+        }
+        Ok(terms.into_iter().map(String::into_boxed_str).collect())
     }
 }
 

@@ -109,7 +109,11 @@ fn option_sets() -> Vec<(&'static str, VectorizerOptions)> {
     raw.use_idf = false;
     raw.norm = Norm::None;
     raw.analyzer.lowercase = false;
-    vec![("defaults", d()), ("bigrams_min_df", bigrams), ("max_features", capped), ("hashing", hashed), ("weighted", weighted), ("raw", raw)]
+    let mut fixed = d();
+    fixed.analyzer.ngram_range = (1, 2);
+    fixed.fixed_vocabulary = true;
+    fixed.vocabulary = Some(["w7", "café", "topic1w2", "rank mpi", "never seen", "the", "w12", "and", "of", "mpi", "over", "under", "data_set", "42", "rank"].map(Box::from).to_vec());
+    vec![("defaults", d()), ("bigrams_min_df", bigrams), ("max_features", capped), ("hashing", hashed), ("weighted", weighted), ("raw", raw), ("fixed_vocabulary", fixed)]
 }
 
 #[test]

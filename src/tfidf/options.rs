@@ -75,6 +75,14 @@ pub struct VectorizerOptions {
     /// `Some(n)`: HashingVectorizer with `n` columns instead of a vocabulary.
     pub hashing: Option<u32>,
     pub alternate_sign: bool,
+    /// A fixed vocabulary (`--vocabulary FILE`, sklearn's `vocabulary=`):
+    /// its terms are the columns in the given order, nothing is pruned and
+    /// other terms are ignored. Only the fact is stored with the settings;
+    /// the terms are the output's vocabulary.
+    #[serde(default)]
+    pub fixed_vocabulary: bool,
+    #[serde(skip)]
+    pub vocabulary: Option<Vec<Box<str>>>,
 }
 
 impl Default for VectorizerOptions {
@@ -91,6 +99,8 @@ impl Default for VectorizerOptions {
             norm: Norm::L2,
             hashing: None,
             alternate_sign: false,
+            fixed_vocabulary: false,
+            vocabulary: None,
         }
     }
 }

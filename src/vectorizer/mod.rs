@@ -151,6 +151,9 @@ pub fn fit_transform(
     if let Some(n_features) = opts.hashing {
         return fit_transform_hashed(comm, slice, opts, n_features, &mut analyzer, policy, path);
     }
+    if let Some(vocabulary) = &opts.vocabulary {
+        return fit_transform_fixed(comm, slice, opts, vocabulary, &mut analyzer, policy, path);
+    }
     crate::faults::signal_if_asked("tokenize", comm.rank());
     let t0 = Instant::now();
     let mut tokens = comm.agree(read_tokens(slice, &mut analyzer, policy, path))?;
@@ -213,6 +216,51 @@ fn fit_transform_hashed(
     Ok(Features { rows, n_features: n_features as usize, n_docs, vocabulary: None, idf, timings })
 }
 
+/// Collective: [`fit_transform`] over a fixed vocabulary (`--vocabulary`):
+/// the terms are the columns in the given order, the others are ignored, and
+/// one allreduce sums the columns' document frequencies for idf.
+fn fit_transform_fixed(
+    comm: &dyn Collectives,
+    slice: &CorpusSlice,
+    opts: &VectorizerOptions,
+    vocabulary: &[Box<str>],
+    analyzer: &mut Analyzer,
+    policy: DecodeError,
+    path: &Path,
+) -> Result<Features> {
+    let n_docs = slice.n_total as u64;
+    let mut timings = PhaseTimes::default();
+    let t0 = Instant::now();
+    let local = comm.agree(count_terms(slice, analyzer, policy, path))?;
+    let map = vocabulary_columns(&local, vocabulary);
+    let mut rows = local.into_rows();
+    relabel(&mut rows, &map);
+    timings.tokenize = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let mut df = vec![0u64; vocabulary.len()];
+    rows.cols.iter().for_each(|&c| df[c as usize] += 1);
+    let df = comm.sum_u64_vec(&df);
+    timings.df_allreduce = t1.elapsed().as_secs_f64();
+    comm.agree(if n_docs == 0 { Err(anyhow::anyhow!("the corpus has no documents")) } else { Ok(()) })?;
+    let t2 = Instant::now();
+    let idf = opts.use_idf.then(|| idf(&df, n_docs, opts.smooth_idf));
+    weight_rows(&mut rows, idf.as_deref(), opts);
+    let rows = rows.finish(vocabulary.len());
+    timings.transform = t2.elapsed().as_secs_f64();
+    Ok(Features { rows, n_features: vocabulary.len(), n_docs, vocabulary: Some(vocabulary.to_vec()), idf, timings })
+}
+
+/// Each local term's column in `vocabulary` (`None` outside it).
+fn vocabulary_columns(local: &LocalVocabulary, vocabulary: &[Box<str>]) -> Vec<Option<u32>> {
+    let mut map = vec![None; local.terms.len()];
+    for (col, term) in vocabulary.iter().enumerate() {
+        if let Some(id) = local.terms.lookup(term) {
+            map[id as usize] = Some(col as u32);
+        }
+    }
+    map
+}
+
 /// The rows of this rank's documents under an already fitted vectorizer
 /// (`predict`, `evaluate`): a fixed vocabulary and idf, no collectives.
 /// Terms outside the vocabulary are ignored, as sklearn's `transform` does.
@@ -228,15 +276,11 @@ pub fn transform(
     let mut rows = match (opts.hashing, vocabulary) {
         (Some(n), _) => count_hashed(slice, &mut analyzer, n, opts.alternate_sign, policy, path)?.rows,
         (None, Some(vocab)) => {
-            let mut local = count_terms(slice, &mut analyzer, policy, path)?;
-            let mut map: Vec<Option<u32>> = vec![None; local.terms.len()];
-            for (col, term) in vocab.iter().enumerate() {
-                if let Some(id) = local.terms.lookup(term) {
-                    map[id as usize] = Some(col as u32);
-                }
-            }
-            relabel(&mut local.rows, &map);
-            local.rows
+            let local = count_terms(slice, &mut analyzer, policy, path)?;
+            let map = vocabulary_columns(&local, vocab);
+            let mut rows = local.into_rows();
+            relabel(&mut rows, &map);
+            rows
         }
         (None, None) => bail!("the model has neither a vocabulary nor a hashing size"),
     };

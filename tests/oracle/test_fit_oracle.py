@@ -174,20 +174,27 @@ def test_hashing_model_exports_too(corpora, tmp_path):
     assert np.array_equal(joblib.load(exported).predict(test_docs), ours)
 
 
-def test_a_stop_word_file_travels_in_the_model(corpora, tmp_path):
-    """The list is kept in the model: predict drops the same words, and the
-    exported pipeline carries it as stop_words=[...]."""
+def test_stop_word_and_vocabulary_files_travel_in_the_model(corpora, tmp_path):
+    """The stop-word list and the fixed vocabulary (in its own, unsorted,
+    order) are kept in the model: predict drops the same words and fills the
+    same columns, and the exported pipeline carries both."""
     d, paths = corpora
     test_docs, _ = read_docs(paths["multi", "test"])
     stop = tmp_path / "stop.txt"
     stop.write_text("the\nand\nof\ndata\n", encoding="utf-8")
     model, pred, exported = tmp_path / "m.h5", tmp_path / "p.h5", tmp_path / "pipe.joblib"
-    run(2, "fit", "--data", paths["multi", "train"], "--model", model, "--quiet", "--stop-words", stop)
-    stop.write_text("nothing\n", encoding="utf-8")  # the model, not the file, decides from here on
+    vocab = tmp_path / "vocab.txt"
+    train_docs, _ = read_docs(paths["multi", "train"])
+    terms = list(TfidfVectorizer(stop_words=["the", "and", "of", "data"]).fit(train_docs).get_feature_names_out())[::-3]
+    vocab.write_text("\n".join(terms) + "\n", encoding="utf-8")
+    run(2, "fit", "--data", paths["multi", "train"], "--model", model, "--quiet", "--stop-words", stop, "--vocabulary", vocab)
+    stop.write_text("nothing\n", encoding="utf-8")  # the model, not the files, decides from here on
+    vocab.write_text("nothing\n", encoding="utf-8")
     run(2, "predict", "--model", model, "--data", paths["multi", "test"], "-o", pred, "--quiet")
     subprocess.run([sys.executable, ROOT / "scripts/to_sklearn.py", model, exported], check=True, capture_output=True)
     pipe = joblib.load(exported)
     assert pipe[0].stop_words == ["the", "and", "of", "data"]
+    assert list(pipe[0].get_feature_names_out()) == terms
     with h5py.File(pred) as f:
         ours = f["predicted"][:]
     assert np.array_equal(pipe.predict(test_docs), ours)

@@ -169,6 +169,37 @@ def test_stop_word_file_matches_sklearns_list(corpus, tmp_path):
         assert_same(out, X, vec.get_feature_names_out(), vec.idf_)
 
 
+@pytest.mark.parametrize("extra,kw", [([], {}), (["--ngram-range", "1,2", "--sublinear-tf", "--norm", "l1"], {"ngram_range": (1, 2), "sublinear_tf": True, "norm": "l1"})])
+def test_vocabulary_file_matches_sklearns_fixed_vocabulary(corpus, tmp_path, extra, kw):
+    """--vocabulary FILE is vocabulary=[the file's lines]: columns in the
+    file's order (not sorted), terms outside it ignored, a term the corpus
+    never has kept as an empty column, nothing pruned."""
+    d, docs, _ = corpus
+    seen = TfidfVectorizer(ngram_range=(1, 2)).fit(docs).get_feature_names_out()
+    rng = np.random.default_rng(5)
+    terms = list(rng.choice(seen, size=min(60, len(seen)), replace=False)) + ["zzz never seen", "absentword"]
+    rng.shuffle(terms)
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(terms) + "\n", encoding="utf-8")
+    vec = TfidfVectorizer(vocabulary=terms, **kw)
+    X = vec.fit_transform(docs)
+    for ranks in (1, 3):
+        out = tmp_path / f"voc{ranks}.h5"
+        run(ranks, "vectorize", "--data", d / "fast.h5", "-o", out, "--quiet", "--vocabulary", vocab, *extra)
+        assert_same(out, X, vec.get_feature_names_out(), vec.idf_)
+
+
+def test_vocabulary_file_refusals(corpus, tmp_path):
+    d, _, _ = corpus
+    vocab = tmp_path / "v.txt"
+    vocab.write_text("data\nmodel\ndata\n", encoding="utf-8")
+    p = run(2, "vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--vocabulary", vocab, check=False)
+    assert p.returncode == 1 and "'data' is listed twice (entries 1 and 3)" in p.stderr
+    p = run(2, "vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--vocabulary", vocab, "--min-df", "2", check=False)
+    assert p.returncode == 2 and "--min-df cannot be used with --vocabulary" in p.stderr
+    assert not (tmp_path / "o.h5").exists()
+
+
 def test_stop_word_list_is_sklearns():
     listed = {
         line.strip()

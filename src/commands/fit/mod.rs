@@ -131,6 +131,7 @@ fn refuse_overwriting_inputs(args: &FitArgs) -> Result<()> {
     let mut inputs = vec![named("--data", &args.input.data)];
     inputs.extend(args.solver.warm_start.as_deref().map(|p| named("--warm-start", p)));
     inputs.extend(args.vectorizer.stop_words.as_ref().and_then(|s| s.file()).map(|p| named("--stop-words", p)));
+    inputs.extend(args.vectorizer.vocabulary.as_deref().map(|p| named("--vocabulary", p)));
     let mut outputs = vec![named("--model", &args.model)];
     outputs.extend(args.run.metrics.as_deref().map(|m| named("--metrics", m)));
     outputs.extend(args.ops.checkpoint.as_deref().map(|c| named("--checkpoint", c)));
