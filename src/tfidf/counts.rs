@@ -152,15 +152,6 @@ impl HashedCounter {
         }
         self.rows.end_row();
     }
-
-    /// Local document frequency of each of the `n_features` columns.
-    pub fn df(&self) -> Vec<u64> {
-        let mut df = vec![0u64; self.n_features as usize];
-        for &c in &self.rows.cols {
-            df[c as usize] += 1;
-        }
-        df
-    }
 }
 
 #[cfg(test)]
@@ -196,6 +187,5 @@ mod tests {
         let r = &h.rows;
         assert_eq!(r.cols, want.keys().copied().collect::<Vec<_>>());
         assert_eq!(r.values, want.values().copied().collect::<Vec<_>>());
-        assert_eq!(h.df().iter().sum::<u64>() as usize, r.nnz());
     }
 }

@@ -203,17 +203,26 @@ fn fit_transform_hashed(
     let t0 = Instant::now();
     let counter = comm.agree(count_hashed(slice, analyzer, n_features, opts.alternate_sign, policy, path))?;
     timings.tokenize = t0.elapsed().as_secs_f64();
+    let (rows, idf) = weigh_fixed_columns(comm, counter.rows, n_features as usize, n_docs, opts, &mut timings)?;
+    Ok(Features { rows, n_features: n_features as usize, n_docs, vocabulary: None, idf, timings })
+}
+
+/// Collective: rows over columns every rank already shares (hashed, or a
+/// fixed vocabulary) weighted by the idf of their document frequencies,
+/// summed in one allreduce.
+fn weigh_fixed_columns(comm: &dyn Collectives, mut rows: RowBuilder, n_cols: usize, n_docs: u64, opts: &VectorizerOptions, timings: &mut PhaseTimes) -> Result<(Csr, Option<Vec<f64>>)> {
     let t1 = Instant::now();
-    let df = comm.sum_u64_vec(&counter.df());
+    let mut df = vec![0u64; n_cols];
+    rows.cols.iter().for_each(|&c| df[c as usize] += 1);
+    let df = comm.sum_u64_vec(&df);
     timings.df_allreduce = t1.elapsed().as_secs_f64();
     comm.agree(if n_docs == 0 { Err(anyhow::anyhow!("the corpus has no documents")) } else { Ok(()) })?;
     let t2 = Instant::now();
     let idf = opts.use_idf.then(|| idf(&df, n_docs, opts.smooth_idf));
-    let mut rows = counter.rows;
     weight_rows(&mut rows, idf.as_deref(), opts);
-    let rows = rows.finish(n_features as usize);
+    let rows = rows.finish(n_cols);
     timings.transform = t2.elapsed().as_secs_f64();
-    Ok(Features { rows, n_features: n_features as usize, n_docs, vocabulary: None, idf, timings })
+    Ok((rows, idf))
 }
 
 /// Collective: [`fit_transform`] over a fixed vocabulary (`--vocabulary`):
@@ -236,17 +245,7 @@ fn fit_transform_fixed(
     let mut rows = local.into_rows();
     relabel(&mut rows, &map);
     timings.tokenize = t0.elapsed().as_secs_f64();
-    let t1 = Instant::now();
-    let mut df = vec![0u64; vocabulary.len()];
-    rows.cols.iter().for_each(|&c| df[c as usize] += 1);
-    let df = comm.sum_u64_vec(&df);
-    timings.df_allreduce = t1.elapsed().as_secs_f64();
-    comm.agree(if n_docs == 0 { Err(anyhow::anyhow!("the corpus has no documents")) } else { Ok(()) })?;
-    let t2 = Instant::now();
-    let idf = opts.use_idf.then(|| idf(&df, n_docs, opts.smooth_idf));
-    weight_rows(&mut rows, idf.as_deref(), opts);
-    let rows = rows.finish(vocabulary.len());
-    timings.transform = t2.elapsed().as_secs_f64();
+    let (rows, idf) = weigh_fixed_columns(comm, rows, vocabulary.len(), n_docs, opts, &mut timings)?;
     Ok(Features { rows, n_features: vocabulary.len(), n_docs, vocabulary: Some(vocabulary.to_vec()), idf, timings })
 }
 
