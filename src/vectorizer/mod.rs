@@ -50,9 +50,9 @@ pub struct Features {
     pub timings: PhaseTimes,
 }
 
-/// Wall seconds of each phase on this rank. With a vocabulary the document
-/// frequencies travel with the merge (`vocabulary_merge`); `df_allreduce`
-/// is the hashing mode's allreduce.
+/// Wall seconds of each phase on this rank. With a fitted vocabulary the
+/// document frequencies travel with the merge (`vocabulary_merge`);
+/// `df_allreduce` is the allreduce over hashed or fixed-vocabulary columns.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct PhaseTimes {
     pub tokenize: f64,

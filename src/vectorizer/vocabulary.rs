@@ -1,15 +1,16 @@
-//! One global vocabulary from every rank's terms, by collectives only.
+//! The sorted union of every rank's strings, by collectives only: the
+//! words a fit's n-grams are counted over (see [`super::owners`] for the
+//! terms themselves), and the class names of string labels.
 //!
-//! 1. Each term has an owner rank, `hash(term) % P`. An all-to-all sends
-//!    every local term to its owner, which deduplicates what it receives.
-//! 2. An all-gather of the owners' (disjoint) term sets gives every rank the
-//!    full vocabulary exactly once; sorting it gives sklearn's column order
-//!    (Python compares `str` by code point, which is UTF-8 byte order).
+//! 1. Each string has an owner rank, `hash(string) % P`. An all-to-all sends
+//!    every local string to its owner, which deduplicates what it receives.
+//! 2. An all-gather of the owners' (disjoint) sets gives every rank the
+//!    union exactly once; sorting it gives sklearn's order (Python compares
+//!    `str` by code point, which is UTF-8 byte order).
 //!
-//! Each rank sends its own terms once and receives the global vocabulary
-//! once: no rank sees another's documents, nothing funnels through rank 0,
-//! and there is no chain of P point-to-point steps. Document frequencies are
-//! then summed over this shared column order with one allreduce.
+//! Each rank sends its own strings once and receives the union once: no
+//! rank sees another's documents, nothing funnels through rank 0, and there
+//! is no chain of P point-to-point steps.
 
 use crate::collectives::Collectives;
 use crate::error::Result;
@@ -59,13 +60,6 @@ pub fn merge_vocabulary<'a>(comm: &dyn Collectives, local: impl IntoIterator<Ite
     let mut vocab: Vec<Box<str>> = unpack_terms(&all).map(Box::from).collect();
     vocab.sort_unstable();
     Ok(vocab)
-}
-
-/// For each local term, its column in the sorted global vocabulary.
-pub fn global_ids<'a>(local_terms: impl Iterator<Item = &'a str>, vocab: &[Box<str>]) -> Vec<u32> {
-    local_terms
-        .map(|t| vocab.binary_search_by(|v| (**v).cmp(t)).expect("every local term is in the merged vocabulary") as u32)
-        .collect()
 }
 
 #[cfg(test)]
