@@ -158,15 +158,7 @@ impl VectorizerArgs {
     /// Checks combinations and builds the settings.
     pub fn options(&self) -> Result<VectorizerOptions> {
         if self.hashing.is_some() {
-            let bad: Vec<&str> = [
-                (self.max_features.is_some(), "--max-features"),
-                (self.min_df != DfBound::Count(1), "--min-df"),
-                (self.max_df != DfBound::Fraction(1.0), "--max-df"),
-            ]
-            .iter()
-            .filter(|(set, _)| *set)
-            .map(|(_, name)| *name)
-            .collect();
+            let bad = self.pruning_flags();
             if !bad.is_empty() {
                 return Err(usage(format!("{} need a vocabulary; they cannot be used with --hashing", bad.join(", "))));
             }
@@ -200,16 +192,32 @@ impl VectorizerArgs {
         })
     }
 
-    /// The terms of a `--vocabulary` file, checked as sklearn checks a
-    /// vocabulary list (no repeats, not empty); pruning flags do not apply.
-    fn fixed_vocabulary(&self, path: &std::path::Path) -> Result<Vec<Box<str>>> {
-        let pruning = [
-            (self.hashing.is_some(), "--hashing"),
+    /// The pruning flags given (they need a vocabulary fitted to the corpus).
+    fn pruning_flags(&self) -> Vec<&'static str> {
+        [
             (self.max_features.is_some(), "--max-features"),
             (self.min_df != DfBound::Count(1), "--min-df"),
             (self.max_df != DfBound::Fraction(1.0), "--max-df"),
-        ];
-        let bad: Vec<&str> = pruning.iter().filter(|(set, _)| *set).map(|(_, name)| *name).collect();
+        ]
+        .iter()
+        .filter(|(set, _)| *set)
+        .map(|(_, name)| *name)
+        .collect()
+    }
+
+    /// The files the settings read (`--stop-words FILE`, `--vocabulary`),
+    /// with their flags: inputs no output may overwrite.
+    pub fn input_files(&self) -> Vec<(&'static str, &std::path::Path)> {
+        let mut files: Vec<(&'static str, &std::path::Path)> = self.stop_words.as_ref().and_then(StopWords::file).map(|p| ("--stop-words", p)).into_iter().collect();
+        files.extend(self.vocabulary.as_deref().map(|p| ("--vocabulary", p)));
+        files
+    }
+
+    /// The terms of a `--vocabulary` file, checked as sklearn checks a
+    /// vocabulary list (no repeats, not empty); pruning flags do not apply.
+    fn fixed_vocabulary(&self, path: &std::path::Path) -> Result<Vec<Box<str>>> {
+        let mut bad: Vec<&str> = self.hashing.map(|_| "--hashing").into_iter().collect();
+        bad.extend(self.pruning_flags());
         if !bad.is_empty() {
             return Err(usage(format!("{} cannot be used with --vocabulary (a fixed vocabulary is neither hashed nor pruned)", bad.join(", "))));
         }

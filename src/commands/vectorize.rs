@@ -19,8 +19,7 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     let mut outputs = vec![named("-o", &args.output)];
     outputs.extend(args.run.metrics.as_deref().map(|m| named("--metrics", m)));
     let mut inputs = vec![named("--data", &args.input.data)];
-    inputs.extend(args.vectorizer.stop_words.as_ref().and_then(|s| s.file()).map(|p| named("--stop-words", p)));
-    inputs.extend(args.vectorizer.vocabulary.as_deref().map(|p| named("--vocabulary", p)));
+    inputs.extend(args.vectorizer.input_files().into_iter().map(|(flag, p)| named(flag, p)));
     comm.agree(refuse_overwriting(&inputs, &outputs))?;
     let opts = comm.agree(args.vectorizer.options())?;
     // Fail before the work, not after it, when the output cannot be written.

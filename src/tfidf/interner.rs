@@ -106,7 +106,7 @@ impl Interner {
         }
     }
 
-    /// The id of `term`, if interned (before [`Interner::freeze`]).
+    /// The id of `term`, if interned.
     pub fn find(&self, term: &str) -> Option<u32> {
         self.probe(term.as_bytes(), hash(term.as_bytes())).ok()
     }
@@ -146,13 +146,6 @@ impl Interner {
         }
         self.slots = slots;
     }
-
-    /// Frees the lookup table, keeping the terms (lookups are over once
-    /// counting ends).
-    pub fn freeze(&mut self) {
-        self.slots = vec![0; 1];
-        self.hashes = Vec::new();
-    }
 }
 
 #[cfg(test)]
@@ -183,7 +176,7 @@ mod tests {
         assert_eq!(t.get(7), "w7é");
         assert_eq!(t.intern(""), 20_000);
         assert_eq!(t.iter().nth(19_999), Some("w19999é"));
-        t.freeze();
         assert_eq!((t.len(), t.get(3)), (20_001, "w3é"));
+        assert_eq!((t.find("w3é"), t.find("w3"), t.find("")), (Some(3), None, Some(20_000)));
     }
 }

@@ -18,12 +18,59 @@
 use super::interner::Interner;
 use crate::text::Analyzer;
 
+/// Word-id sequences in one buffer (documents here, terms in the
+/// vectorizer's owners): sequence `i` is `ids[starts[i]..starts[i + 1]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sequences {
+    ids: Vec<u32>,
+    starts: Vec<usize>,
+}
+
+impl Default for Sequences {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sequences {
+    pub fn new() -> Self {
+        Sequences { ids: Vec::new(), starts: vec![0] }
+    }
+
+    /// Appends a word to the sequence being built.
+    pub fn push_word(&mut self, w: u32) {
+        self.ids.push(w);
+    }
+
+    /// Ends the sequence being built (empty if no word was pushed).
+    pub fn close(&mut self) {
+        self.starts.push(self.ids.len());
+    }
+
+    /// Appends a whole sequence.
+    pub fn push(&mut self, words: impl IntoIterator<Item = u32>) {
+        self.ids.extend(words);
+        self.close();
+    }
+
+    pub fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Sequence `i`.
+    pub fn get(&self, i: usize) -> &[u32] {
+        &self.ids[self.starts[i]..self.starts[i + 1]]
+    }
+}
+
 /// Every document's tokens as ids into `words`.
 pub struct DocTokens {
     pub words: Interner,
-    ids: Vec<u32>,
-    /// `ids[starts[d]..starts[d + 1]]` is document `d`.
-    starts: Vec<usize>,
+    docs: Sequences,
 }
 
 impl Default for DocTokens {
@@ -34,29 +81,29 @@ impl Default for DocTokens {
 
 impl DocTokens {
     pub fn new() -> Self {
-        DocTokens { words: Interner::new(), ids: Vec::new(), starts: vec![0] }
+        DocTokens { words: Interner::new(), docs: Sequences::new() }
     }
 
     /// Appends one document's tokens (after preprocessing and stop words).
     pub fn add_document(&mut self, analyzer: &mut Analyzer, doc: &str) {
-        let DocTokens { words, ids, starts } = self;
-        analyzer.for_each_token(doc, |t| ids.push(words.intern(t)));
-        starts.push(ids.len());
+        let DocTokens { words, docs } = self;
+        analyzer.for_each_token(doc, |t| docs.push_word(words.intern(t)));
+        docs.close();
     }
 
     pub fn n_docs(&self) -> usize {
-        self.starts.len() - 1
+        self.docs.len()
     }
 
     /// Document `d`'s word ids.
     pub fn doc(&self, d: usize) -> &[u32] {
-        &self.ids[self.starts[d]..self.starts[d + 1]]
+        self.docs.get(d)
     }
 
     /// Replaces every word id `w` by `map[w]` (local ids to shared ones);
     /// the local word list is dropped.
     pub fn remap(&mut self, map: &[u32]) {
-        self.ids.iter_mut().for_each(|w| *w = map[*w as usize]);
+        self.docs.ids.iter_mut().for_each(|w| *w = map[*w as usize]);
         self.words = Interner::new();
     }
 }

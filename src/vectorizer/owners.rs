@@ -31,6 +31,7 @@ use crate::error::Result;
 use crate::tfidf::counts::LocalVocabulary;
 use crate::tfidf::prune::{DfWindow, PruneError};
 use crate::tfidf::terms::AHEAD;
+use crate::tfidf::tokens::Sequences;
 use crate::tfidf::VectorizerOptions;
 use anyhow::bail;
 use std::cmp::Reverse;
@@ -86,48 +87,24 @@ pub fn fit_vocabulary(comm: &dyn Collectives, local: &mut LocalVocabulary, n_doc
     Ok(Fitted { vocabulary, df, local_to_col })
 }
 
-/// Word-id sequences in one buffer: term `i` is `ids[starts[i]..starts[i + 1]]`.
-struct Sequences {
-    ids: Vec<u32>,
-    starts: Vec<usize>,
+/// Word-id sequences on the wire, as LEB128: each its length, then its ids.
+fn pack(seqs: &Sequences) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in 0..seqs.len() {
+        put_varint(&mut out, seqs.get(i).len() as u64);
+        seqs.get(i).iter().for_each(|&w| put_varint(&mut out, w as u64));
+    }
+    out
 }
 
-impl Sequences {
-    fn new() -> Self {
-        Sequences { ids: Vec::new(), starts: vec![0] }
+/// The inverse of [`pack`].
+fn unpack(buf: &[u8]) -> Sequences {
+    let (mut at, mut out) = (0, Sequences::new());
+    while at < buf.len() {
+        let n = get_varint(buf, &mut at) as usize;
+        out.push((0..n).map(|_| get_varint(buf, &mut at) as u32));
     }
-
-    fn push(&mut self, words: impl IntoIterator<Item = u32>) {
-        self.ids.extend(words);
-        self.starts.push(self.ids.len());
-    }
-
-    fn len(&self) -> usize {
-        self.starts.len() - 1
-    }
-
-    fn get(&self, i: usize) -> &[u32] {
-        &self.ids[self.starts[i]..self.starts[i + 1]]
-    }
-
-    /// As LEB128: each its length, then its ids.
-    fn pack(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        for i in 0..self.len() {
-            put_varint(&mut out, self.get(i).len() as u64);
-            self.get(i).iter().for_each(|&w| put_varint(&mut out, w as u64));
-        }
-        out
-    }
-
-    fn unpack(buf: &[u8]) -> Self {
-        let (mut at, mut out) = (0, Sequences::new());
-        while at < buf.len() {
-            let n = get_varint(buf, &mut at) as usize;
-            out.push((0..n).map(|_| get_varint(buf, &mut at) as u32));
-        }
-        out
-    }
+    out
 }
 
 /// Nodes with their word ids, in term order.
@@ -313,7 +290,7 @@ fn cap(comm: &dyn Collectives, local: &LocalVocabulary, counts: &[u64], keep: &m
     }
     let room = (k - at_least(lo + 1)) as usize;
     let tied = sorted_terms(local, candidates.iter().filter(|&&n| counts[n] == lo).map(|&n| n as u32));
-    let every = Sequences::unpack(&comm.all_gather_bytes(&tied.words.pack())?);
+    let every = unpack(&comm.all_gather_bytes(&pack(&tied.words))?);
     let mut order: Vec<usize> = (0..every.len()).collect();
     let cutoff = every.get(*order.select_nth_unstable_by(room - 1, |&a, &b| every.get(a).cmp(every.get(b))).1);
     for &n in &candidates {
@@ -343,7 +320,7 @@ struct Gathered {
 /// sorted vocabulary, each column's df, and the column of each of this
 /// rank's `kept` terms.
 fn gather_kept(comm: &dyn Collectives, local: &LocalVocabulary, kept: &SortedTerms, df: &[u64]) -> Result<Gathered> {
-    let all = Sequences::unpack(&comm.all_gather_bytes(&kept.words.pack())?);
+    let all = unpack(&comm.all_gather_bytes(&pack(&kept.words))?);
     let dfs: Vec<u8> = kept.nodes.iter().flat_map(|&n| df[n as usize].to_le_bytes()).collect();
     let dfs = comm.all_gather_bytes(&dfs)?;
     let dfs: Vec<u64> = dfs.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().unwrap())).collect();
@@ -437,8 +414,7 @@ mod tests {
         for s in [&[][..], &[5], &[300, 0, u32::MAX]] {
             seqs.push(s.iter().copied());
         }
-        let back = Sequences::unpack(&seqs.pack());
-        assert_eq!((back.ids, back.starts), (seqs.ids, seqs.starts));
+        assert_eq!(unpack(&pack(&seqs)), seqs);
     }
 
     #[test]

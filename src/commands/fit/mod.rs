@@ -130,8 +130,7 @@ fn record_fit(report: &mut RunReport, comm: &dyn Collectives, feats: &Features, 
 fn refuse_overwriting_inputs(args: &FitArgs) -> Result<()> {
     let mut inputs = vec![named("--data", &args.input.data)];
     inputs.extend(args.solver.warm_start.as_deref().map(|p| named("--warm-start", p)));
-    inputs.extend(args.vectorizer.stop_words.as_ref().and_then(|s| s.file()).map(|p| named("--stop-words", p)));
-    inputs.extend(args.vectorizer.vocabulary.as_deref().map(|p| named("--vocabulary", p)));
+    inputs.extend(args.vectorizer.input_files().into_iter().map(|(flag, p)| named(flag, p)));
     let mut outputs = vec![named("--model", &args.model)];
     outputs.extend(args.run.metrics.as_deref().map(|m| named("--metrics", m)));
     outputs.extend(args.ops.checkpoint.as_deref().map(|c| named("--checkpoint", c)));
