@@ -29,6 +29,7 @@ def df_bound(b):
 def vectorizer_steps(params, vocabulary, idf):
     a = params["analyzer"]
     common = dict(
+        analyzer=a.get("kind", "word"),
         lowercase=a["lowercase"],
         strip_accents=a["strip_accents"],
         ngram_range=tuple(a["ngram_range"]),

@@ -9,7 +9,7 @@ use crate::error::{usage, Result};
 use crate::selection::{logspace_cs, scoring::Scoring, Grid};
 use crate::solver::{Penalty, SolverKind, SolverOptions};
 use crate::text::stopwords::read_list;
-use crate::text::{AnalyzerOptions, DecodeError, StripAccents};
+use crate::text::{AnalyzerKind, AnalyzerOptions, DecodeError, StripAccents};
 use crate::tfidf::{DfBound, Norm, VectorizerOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -108,7 +108,11 @@ pub struct VectorizerArgs {
     /// Keep case.
     #[arg(long, overrides_with = "lowercase")]
     pub no_lowercase: bool,
-    /// Word n-grams from MIN to MAX words.
+    /// What the features are made of: word n-grams, character n-grams of the whole text
+    /// (`char`), or character n-grams within words padded with spaces (`char_wb`).
+    #[arg(long, value_enum, default_value_t = AnalyzerKind::Word)]
+    pub analyzer: AnalyzerKind,
+    /// n-grams from MIN to MAX words (characters with --analyzer char or char_wb).
     #[arg(long, value_name = "MIN,MAX", default_value = "1,1", value_parser = parse_ngram_range)]
     pub ngram_range: (usize, usize),
     /// Drop terms in fewer documents: an integer is a count, a number with a dot a fraction.
@@ -168,9 +172,14 @@ impl VectorizerArgs {
         if self.max_features == Some(0) {
             return Err(usage("--max-features must be at least 1"));
         }
+        if self.analyzer != AnalyzerKind::Word && self.stop_words.is_some() {
+            // sklearn warns and ignores them; a flag that does nothing is refused here.
+            return Err(usage(format!("--stop-words only applies to words; --analyzer {} ignores it (drop one of the two)", self.analyzer.name())));
+        }
         let vocabulary = self.vocabulary.as_deref().map(|p| self.fixed_vocabulary(p)).transpose()?;
         Ok(VectorizerOptions {
             analyzer: AnalyzerOptions {
+                kind: self.analyzer,
                 lowercase: !self.no_lowercase,
                 strip_accents: self.strip_accents,
                 ngram_range: self.ngram_range,

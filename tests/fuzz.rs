@@ -9,7 +9,8 @@ use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 use textsaga::corpus::partition::{by_bytes, by_count};
 use textsaga::corpus::{read_slice, CorpusWriter, LabelNeed, ReadOptions};
-use textsaga::text::{decode, Analyzer, AnalyzerOptions, DecodeError, StripAccents};
+use textsaga::text::{decode, Analyzer, AnalyzerKind, AnalyzerOptions, DecodeError, StripAccents};
+use textsaga::tfidf::counts::LocalVocabulary;
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
@@ -38,13 +39,35 @@ proptest! {
     /// Any text, any analyzer: terms are non-empty and hold no NUL (the
     /// vocabulary merge packs terms NUL-separated).
     #[test]
-    fn tokenizing_arbitrary_text(text in "\\PC{0,120}", lower in any::<bool>(), accents in 0u8..3, n in 1usize..4, stop in any::<bool>()) {
+    fn tokenizing_arbitrary_text(text in "\\PC{0,120}", lower in any::<bool>(), accents in 0u8..3, n in 1usize..4, stop in any::<bool>(), kind in 0usize..3) {
         let strip_accents = [None, Some(StripAccents::Ascii), Some(StripAccents::Unicode)][accents as usize];
-        let opts = AnalyzerOptions { lowercase: lower, strip_accents, ngram_range: (1, n), stop_words_english: stop, stop_words: None };
+        let kind = [AnalyzerKind::Word, AnalyzerKind::Char, AnalyzerKind::CharWb][kind];
+        let opts = AnalyzerOptions { kind, lowercase: lower, strip_accents, ngram_range: (1, n), stop_words_english: stop, stop_words: None };
         let mut a = Analyzer::new(opts);
         let mut terms = Vec::new();
         a.for_each_term(&text, |t| terms.push(t.to_string()));
         prop_assert!(terms.iter().all(|t| !t.is_empty() && !t.contains('\0')), "{:?}", terms);
+    }
+
+    /// The counting path (units as ids, n-grams as trie nodes) gives the
+    /// same terms as the string path (the analyzer's terms), for every
+    /// analyzer, on text full of whitespace of every kind.
+    #[test]
+    fn ids_and_strings_count_the_same_terms(text in "[ab \t\n\u{1c}\u{a0}\u{3000}é]{0,40}|\\PC{0,60}", lo in 1usize..5, span in 0usize..4, kind in 0usize..3) {
+        let kind = [AnalyzerKind::Word, AnalyzerKind::Char, AnalyzerKind::CharWb][kind];
+        let opts = AnalyzerOptions { kind, ngram_range: (lo, lo + span), ..Default::default() };
+        let mut a = Analyzer::new(opts);
+        let mut want: Vec<String> = Vec::new();
+        a.for_each_term(&text, |t| want.push(t.to_string()));
+        let mut v = LocalVocabulary::new(a.grams().joiner);
+        v.add_document(&mut a, &text);
+        let mut got: Vec<String> = Vec::new();
+        for (k, &col) in v.rows.cols.iter().enumerate() {
+            (0..v.rows.values[k] as usize).for_each(|_| got.push(v.terms.term(col)));
+        }
+        want.sort();
+        got.sort();
+        prop_assert_eq!(got, want);
     }
 
     /// Any offsets array: the split by bytes never panics; for a valid

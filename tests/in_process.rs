@@ -15,7 +15,7 @@ use textsaga::solver::saga::Saga;
 use textsaga::solver::lbfgs::Lbfgs;
 use textsaga::solver::{drive, fit, EpochReport, FitHooks, FitResult, Penalty, Progress, Solver, SolverKind, SolverOptions, SolverState, TrainingSet};
 use textsaga::sparse::{row, Csr, RowBuilder};
-use textsaga::text::{Analyzer, DecodeError, StripAccents};
+use textsaga::text::{Analyzer, AnalyzerKind, DecodeError, StripAccents};
 use textsaga::tfidf::prune::keep_mask;
 use textsaga::tfidf::{DfBound, Norm, VectorizerOptions};
 use textsaga::vectorizer::{fit_transform, Features};
@@ -113,7 +113,17 @@ fn option_sets() -> Vec<(&'static str, VectorizerOptions)> {
     fixed.analyzer.ngram_range = (1, 2);
     fixed.fixed_vocabulary = true;
     fixed.vocabulary = Some(["w7", "café", "topic1w2", "rank mpi", "never seen", "the", "w12", "and", "of", "mpi", "over", "under", "data_set", "42", "rank"].map(Box::from).to_vec());
-    vec![("defaults", d()), ("bigrams_min_df", bigrams), ("max_features", capped), ("hashing", hashed), ("weighted", weighted), ("raw", raw), ("fixed_vocabulary", fixed)]
+    let mut char_wb = d();
+    char_wb.analyzer.kind = AnalyzerKind::CharWb;
+    char_wb.analyzer.ngram_range = (2, 5);
+    char_wb.min_df = DfBound::Count(2);
+    char_wb.max_features = Some(300);
+    let mut chars = d();
+    chars.analyzer.kind = AnalyzerKind::Char;
+    chars.analyzer.ngram_range = (1, 3);
+    chars.fixed_vocabulary = true;
+    chars.vocabulary = Some(["w", " ", "w1", "1 w", "é", "af", "zzz", "mpi", "a", "q"].map(Box::from).to_vec());
+    vec![("defaults", d()), ("bigrams_min_df", bigrams), ("max_features", capped), ("hashing", hashed), ("weighted", weighted), ("raw", raw), ("fixed_vocabulary", fixed), ("char_wb", char_wb), ("char_fixed_vocabulary", chars)]
 }
 
 #[test]
@@ -154,17 +164,20 @@ fn owners_prune_as_one_process_would() {
     // Many ties: max_features cuts through runs of equal counts, whichever
     // ranks own the tied terms.
     let (docs, labels) = corpus(90, 3);
-    let mut opts = VectorizerOptions::default();
-    opts.analyzer.ngram_range = (1, 3);
-    let all = reference_vocabulary(&docs, &opts).len();
-    for (max_features, min_df, binary) in [(1, 1, false), (7, 1, false), (40, 2, false), (41, 1, true), (all / 2, 1, false), (all - 1, 1, false), (all + 5, 1, false)] {
-        opts.max_features = Some(max_features);
-        opts.min_df = DfBound::Count(min_df);
-        opts.binary = binary;
-        let want = reference_vocabulary(&docs, &opts);
-        for p in 1..=4 {
-            let got = vectorize(p, &docs, &labels, &opts).1.unwrap();
-            assert!(got.iter().map(|t| &**t).eq(want.iter().map(String::as_str)), "max_features {max_features}, min_df {min_df}, {p} ranks");
+    for (kind, range) in [(AnalyzerKind::Word, (1, 3)), (AnalyzerKind::CharWb, (2, 4))] {
+        let mut opts = VectorizerOptions::default();
+        opts.analyzer.kind = kind;
+        opts.analyzer.ngram_range = range;
+        let all = reference_vocabulary(&docs, &opts).len();
+        for (max_features, min_df, binary) in [(1, 1, false), (7, 1, false), (40, 2, false), (41, 1, true), (all / 2, 1, false), (all - 1, 1, false), (all + 5, 1, false)] {
+            opts.max_features = Some(max_features);
+            opts.min_df = DfBound::Count(min_df);
+            opts.binary = binary;
+            let want = reference_vocabulary(&docs, &opts);
+            for p in 1..=4 {
+                let got = vectorize(p, &docs, &labels, &opts).1.unwrap();
+                assert!(got.iter().map(|t| &**t).eq(want.iter().map(String::as_str)), "{kind:?}: max_features {max_features}, min_df {min_df}, {p} ranks");
+            }
         }
     }
 }

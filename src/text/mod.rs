@@ -1,12 +1,13 @@
-//! Text processing that mirrors scikit-learn's `CountVectorizer` word analyzer:
+//! Text processing that mirrors scikit-learn's `CountVectorizer` analyzers:
 //! decoding, Python's notion of a word character, tokenization, stop words,
 //! n-grams and the hashing trick. Everything here is pure and single-rank.
 
 pub mod charclass;
+pub mod chars;
 pub mod decode;
 pub mod murmur;
 pub mod stopwords;
 pub mod tokenizer;
 
 pub use decode::{decode, DecodeError};
-pub use tokenizer::{Analyzer, AnalyzerOptions, StripAccents};
+pub use tokenizer::{Analyzer, AnalyzerKind, AnalyzerOptions, Grams, StripAccents};

@@ -1,5 +1,6 @@
-//! scikit-learn's word analyzer: `preprocess` (lowercase, then strip accents),
-//! tokenize with `(?u)\b\w\w+\b`, drop stop words, then build word n-grams.
+//! scikit-learn's analyzers: `preprocess` (lowercase, then strip accents),
+//! then for words tokenize with `(?u)\b\w\w+\b`, drop stop words and build
+//! word n-grams; for characters see [`super::chars`].
 //!
 //! The regex `\b\w\w+\b` matches exactly the maximal runs of two or more word
 //! characters (a `\b` cannot fall inside a run), so no regex engine is needed:
@@ -7,6 +8,7 @@
 //! ASCII fast path keeps the common case at memory speed.
 
 use super::charclass::{is_word_char, ASCII_WORD};
+use super::chars;
 use super::stopwords::{self, StopSet};
 use std::borrow::Cow;
 use unicode_normalization::char::canonical_combining_class;
@@ -22,9 +24,51 @@ pub enum StripAccents {
     Unicode,
 }
 
-/// The analyzer settings of `TfidfVectorizer(analyzer="word")`.
+/// sklearn's `analyzer`: what the n-grams are made of.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnalyzerKind {
+    /// Word n-grams of the tokens.
+    #[default]
+    Word,
+    /// Character n-grams of the whole text.
+    Char,
+    /// Character n-grams within words padded with a space on each side.
+    #[value(name = "char_wb")]
+    CharWb,
+}
+
+impl AnalyzerKind {
+    /// sklearn's name of the analyzer.
+    pub fn name(self) -> &'static str {
+        match self {
+            AnalyzerKind::Word => "word",
+            AnalyzerKind::Char => "char",
+            AnalyzerKind::CharWb => "char_wb",
+        }
+    }
+}
+
+/// How a document's units (words or characters) make n-grams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grams {
+    /// `(min_n, max_n)`.
+    pub range: (usize, usize),
+    /// `char_wb`: the units come word by word, each word ended by a break;
+    /// n-grams stay within a word, and a word shorter than `min_n` is one
+    /// n-gram of its own.
+    pub within_words: bool,
+    /// What joins the units in a term's string: a space between words,
+    /// nothing between characters.
+    pub joiner: &'static str,
+}
+
+/// The analyzer settings of `TfidfVectorizer` (all but callables).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AnalyzerOptions {
+    /// `analyzer` (models made before it existed read as `word`).
+    #[serde(default)]
+    pub kind: AnalyzerKind,
     pub lowercase: bool,
     pub strip_accents: Option<StripAccents>,
     pub ngram_range: (usize, usize),
@@ -37,7 +81,7 @@ pub struct AnalyzerOptions {
 
 impl Default for AnalyzerOptions {
     fn default() -> Self {
-        AnalyzerOptions { lowercase: true, strip_accents: None, ngram_range: (1, 1), stop_words_english: false, stop_words: None }
+        AnalyzerOptions { kind: AnalyzerKind::Word, lowercase: true, strip_accents: None, ngram_range: (1, 1), stop_words_english: false, stop_words: None }
     }
 }
 
@@ -47,6 +91,7 @@ pub struct Analyzer {
     stop_words: Option<StopSet>,
     spans: Vec<(usize, usize)>,
     ngram: String,
+    bounds: Vec<usize>,
 }
 
 impl Analyzer {
@@ -55,18 +100,32 @@ impl Analyzer {
             Some(list) => Some(StopSet::Custom(list.iter().cloned().collect())),
             None => opts.stop_words_english.then(|| StopSet::English(stopwords::english())),
         };
-        Analyzer { opts, stop_words, spans: Vec::new(), ngram: String::new() }
+        Analyzer { opts, stop_words, spans: Vec::new(), ngram: String::new(), bounds: Vec::new() }
     }
 
-    /// The n-gram range, `(min_n, max_n)`.
-    pub fn ngram_range(&self) -> (usize, usize) {
-        self.opts.ngram_range
+    /// How this analyzer's units make n-grams.
+    pub fn grams(&self) -> Grams {
+        let kind = self.opts.kind;
+        let joiner = if kind == AnalyzerKind::Word { " " } else { "" };
+        Grams { range: self.opts.ngram_range, within_words: kind == AnalyzerKind::CharWb, joiner }
+    }
+
+    /// `doc` preprocessed, and for characters with whitespace runs collapsed.
+    fn prepare<'d>(&self, doc: &'d str) -> Cow<'d, str> {
+        let text = preprocess(doc, self.opts.lowercase, self.opts.strip_accents);
+        if self.opts.kind == AnalyzerKind::Word {
+            return text;
+        }
+        match chars::collapse_whitespace(&text) {
+            Cow::Borrowed(_) => text,
+            Cow::Owned(s) => Cow::Owned(s),
+        }
     }
 
     /// Preprocesses `doc` and leaves the spans of its tokens, stop words
     /// removed, in `self.spans`.
     fn tokenize<'d>(&mut self, doc: &'d str) -> Cow<'d, str> {
-        let text = preprocess(doc, self.opts.lowercase, self.opts.strip_accents);
+        let text = self.prepare(doc);
         self.spans.clear();
         token_spans(&text, &mut self.spans);
         if let Some(stop) = &self.stop_words {
@@ -75,18 +134,45 @@ impl Analyzer {
         text
     }
 
-    /// Calls `f` with each token of `doc`, in order, after preprocessing and
-    /// stop words: the words the n-grams are made of.
-    pub fn for_each_token(&mut self, doc: &str, mut f: impl FnMut(&str)) {
+    /// Calls `f` with each unit of `doc` the n-grams are made of, in order:
+    /// `Some(token)` for words (after preprocessing and stop words),
+    /// `Some(character)` for characters; with `char_wb` each word comes
+    /// padded (`" "`, its characters, `" "`) and is followed by `None`.
+    pub fn for_each_unit(&mut self, doc: &str, mut f: impl FnMut(Option<&str>)) {
+        if self.opts.kind != AnalyzerKind::Word {
+            let text = self.prepare(doc);
+            if self.opts.kind == AnalyzerKind::Char {
+                text.char_indices().for_each(|(i, c)| f(Some(&text[i..i + c.len_utf8()])));
+                return;
+            }
+            for w in chars::words(&text) {
+                f(Some(" "));
+                w.char_indices().for_each(|(i, c)| f(Some(&w[i..i + c.len_utf8()])));
+                f(Some(" "));
+                f(None);
+            }
+            return;
+        }
         let text = self.tokenize(doc);
         for &(a, b) in &self.spans {
-            f(&text[a..b]);
+            f(Some(&text[a..b]));
         }
     }
 
     /// Calls `f` once per term occurrence of `doc`, in sklearn's order
     /// (all unigrams, then bigrams, ...). Order does not affect counts.
     pub fn for_each_term(&mut self, doc: &str, mut f: impl FnMut(&str)) {
+        match self.opts.kind {
+            AnalyzerKind::Word => {}
+            AnalyzerKind::Char => {
+                let text = self.prepare(doc);
+                return chars::char_ngrams(&text, self.opts.ngram_range, &mut self.bounds, f);
+            }
+            AnalyzerKind::CharWb => {
+                let text = self.prepare(doc);
+                return chars::char_wb_ngrams(&text, self.opts.ngram_range, &mut self.ngram, &mut self.bounds, f);
+            }
+        }
         let text = self.tokenize(doc);
         let text: &str = &text;
         let (min_n, max_n) = self.opts.ngram_range;

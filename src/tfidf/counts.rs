@@ -6,7 +6,8 @@
 
 use crate::text::tokenizer::Analyzer;
 use crate::text::murmur::hashed_column;
-use super::terms::{TermTable, AHEAD};
+use super::terms::{TermTable, AHEAD, WORD_END};
+use crate::text::Grams;
 use crate::prefetch::prefetch;
 use crate::sparse::RowBuilder;
 use rustc_hash::FxHashMap;
@@ -39,15 +40,11 @@ pub struct LocalVocabulary {
     ids: Vec<u32>,
 }
 
-impl Default for LocalVocabulary {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl LocalVocabulary {
-    pub fn new() -> Self {
-        Self::with_words(TermTable::new())
+    /// Counting with words (or characters) interned as they come; terms'
+    /// strings join them with `joiner` ([`Grams::joiner`]).
+    pub fn new(joiner: &'static str) -> Self {
+        Self::with_words(TermTable::new(joiner))
     }
 
     /// Counting over the n-gram table `terms` (with its word list).
@@ -59,19 +56,19 @@ impl LocalVocabulary {
     pub fn add_document(&mut self, analyzer: &mut Analyzer, doc: &str) {
         let mut words = std::mem::take(&mut self.words);
         words.clear();
-        analyzer.for_each_token(doc, |token| words.push(self.terms.word(token)));
-        self.add_words(&words, analyzer.ngram_range());
+        analyzer.for_each_unit(doc, |unit| words.push(unit.map_or(WORD_END, |u| self.terms.word(u))));
+        self.add_words(&words, analyzer.grams());
         self.words = words;
     }
 
     /// Counts the n-grams of one document given as word ids (of the table's
     /// word list) as a new row.
-    pub fn add_words(&mut self, words: &[u32], ngram_range: (usize, usize)) {
+    pub fn add_words(&mut self, words: &[u32], grams: Grams) {
         let row = self.rows.n_rows() as u32 + 1;
         let row_start = self.rows.cols.len();
         let LocalVocabulary { terms, rows, counts, prefix, ids, .. } = self;
         ids.clear();
-        terms.ngrams(words, ngram_range, prefix, ids);
+        terms.ngrams(words, grams, prefix, ids);
         if let Some(&top) = ids.iter().max() {
             // Amortised growth; ids of uncounted prefixes leave gaps.
             if top as usize >= counts.len() {
@@ -162,7 +159,7 @@ mod tests {
     #[test]
     fn local_counts() {
         let mut a = Analyzer::new(AnalyzerOptions::default());
-        let mut v = LocalVocabulary::new();
+        let mut v = LocalVocabulary::new(" ");
         v.add_document(&mut a, "b a b");
         v.add_document(&mut a, "");
         v.add_document(&mut a, "aa bb aa");

@@ -12,8 +12,13 @@
 //!
 //! Nodes shorter than the n-gram range's lower end (the prefixes of longer
 //! n-grams) exist in the table but are never counted.
+//!
+//! The character analyzers use the same table with characters as the words
+//! and nothing joining them (`joiner`): each unit is exactly one character,
+//! so a sequence again makes one string only.
 
 use super::interner::Interner;
+use crate::text::Grams;
 
 /// No node: the parent of a unigram, and the empty marker of a slot.
 const NONE: u32 = u32::MAX;
@@ -31,6 +36,10 @@ const EMPTY: Slot = Slot { key: u64::MAX, node: NONE };
 /// How many n-grams ahead a slot is prefetched.
 pub const AHEAD: usize = 8;
 
+/// In a document's word ids: the end of a word (`char_wb`'s units come
+/// word by word, and no n-gram crosses a word end).
+pub const WORD_END: u32 = u32::MAX;
+
 /// Words and the n-gram trie over them, with node ids in first-seen order.
 pub struct TermTable {
     words: Interner,
@@ -41,12 +50,8 @@ pub struct TermTable {
     slots: Vec<Slot>,
     /// Nodes in `slots` (the n >= 2 ones).
     in_slots: usize,
-}
-
-impl Default for TermTable {
-    fn default() -> Self {
-        Self::new()
-    }
+    /// What joins the words of a term's string.
+    joiner: &'static str,
 }
 
 #[inline]
@@ -56,15 +61,17 @@ fn slot_of(key: u64, mask: usize) -> usize {
 }
 
 impl TermTable {
-    pub fn new() -> Self {
-        Self::with_words(Interner::new())
+    /// An empty table whose terms' strings are their words joined by
+    /// `joiner` ([`Grams::joiner`]).
+    pub fn new(joiner: &'static str) -> Self {
+        Self::with_words(Interner::new(), joiner)
     }
 
     /// A table over a fixed word list (the ranks' merged words: word ids
     /// are then the same on every rank).
-    pub fn with_words(words: Interner) -> Self {
+    pub fn with_words(words: Interner, joiner: &'static str) -> Self {
         let unigram = vec![NONE; words.len()];
-        TermTable { words, unigram, nodes: Vec::new(), slots: vec![EMPTY; 1 << 12], in_slots: 0 }
+        TermTable { words, unigram, nodes: Vec::new(), slots: vec![EMPTY; 1 << 12], in_slots: 0, joiner }
     }
 
     /// The words the n-grams are made of.
@@ -145,11 +152,28 @@ impl TermTable {
         self.slots = slots;
     }
 
+    /// Appends the node of every n-gram of a document's `words` to `out`
+    /// (see [`Grams`]); with `within_words`, word by word, a word shorter
+    /// than `min_n` being one n-gram (sklearn's `_char_wb_ngrams`).
+    pub fn ngrams(&mut self, words: &[u32], grams: Grams, prefix: &mut Vec<u32>, out: &mut Vec<u32>) {
+        if !grams.within_words {
+            return self.ngrams_of(words, grams.range, prefix, out);
+        }
+        for word in words.split(|&w| w == WORD_END).filter(|w| !w.is_empty()) {
+            if word.len() < grams.range.0 {
+                let node = self.node_of(word);
+                out.push(node);
+            } else {
+                self.ngrams_of(word, grams.range, prefix, out);
+            }
+        }
+    }
+
     /// Appends the node of every n-gram of `words` with `min_n <= n <=
     /// max_n` to `out`, in sklearn's order (all unigrams, then all bigrams,
     /// ...). Order does not change counts; it keeps first-seen ids
     /// comparable with the string analyzer's. `prefix` is scratch.
-    pub fn ngrams(&mut self, words: &[u32], (min_n, max_n): (usize, usize), prefix: &mut Vec<u32>, out: &mut Vec<u32>) {
+    fn ngrams_of(&mut self, words: &[u32], (min_n, max_n): (usize, usize), prefix: &mut Vec<u32>, out: &mut Vec<u32>) {
         // prefix[i]: the node of the (n-1)-gram starting at i.
         prefix.clear();
         prefix.extend(words.iter().map(|&w| self.child(None, w)));
@@ -184,15 +208,25 @@ impl TermTable {
         }
     }
 
-    /// Appends node `id`'s string (its words joined by single spaces).
+    /// Appends node `id`'s string (its words joined by the joiner).
     pub fn write_term(&self, id: u32, out: &mut String) {
         let (parent, word) = self.nodes[id as usize];
         // Recursion as deep as the n-gram is long.
         if parent != NONE {
             self.write_term(parent, out);
-            out.push(' ');
+            out.push_str(self.joiner);
         }
         out.push_str(self.words.get(word));
+    }
+
+    /// Appends the string of the word sequence `words`.
+    pub fn write_words(&self, words: &[u32], out: &mut String) {
+        for (i, &w) in words.iter().enumerate() {
+            if i > 0 {
+                out.push_str(self.joiner);
+            }
+            out.push_str(self.words.get(w));
+        }
     }
 
     /// Node `id`'s word ids, first word first, replacing `out`'s contents.
@@ -224,11 +258,19 @@ impl TermTable {
         s
     }
 
-    /// The node of the term `s` (words joined by single spaces), if this
+    /// The node of the term `s` (words joined by the joiner), if this
     /// rank has seen it. Finds nothing and adds nothing for unknown words.
     pub fn lookup(&self, s: &str) -> Option<u32> {
+        let units: Vec<&str> = if self.joiner.is_empty() {
+            s.char_indices().map(|(i, c)| &s[i..i + c.len_utf8()]).collect()
+        } else {
+            s.split(self.joiner).collect()
+        };
+        if units.is_empty() {
+            return None;
+        }
         let mut node = NONE;
-        for (k, w) in s.split(' ').enumerate() {
+        for (k, w) in units.into_iter().enumerate() {
             let word = self.words.find(w)?;
             node = if k == 0 { self.unigram[word as usize] } else { self.find_child(node, word) };
             if node == NONE {
@@ -259,13 +301,13 @@ mod tests {
     fn table_terms(t: &mut TermTable, doc: &str, range: (usize, usize)) -> Vec<String> {
         let words: Vec<u32> = doc.split_whitespace().map(|w| t.word(w)).collect();
         let mut ids = Vec::new();
-        t.ngrams(&words, range, &mut Vec::new(), &mut ids);
+        t.ngrams(&words, Grams { range, within_words: false, joiner: " " }, &mut Vec::new(), &mut ids);
         ids.iter().map(|&n| t.term(n)).collect()
     }
 
     #[test]
     fn ngrams_in_sklearn_order() {
-        let mut t = TermTable::new();
+        let mut t = TermTable::new(" ");
         assert_eq!(table_terms(&mut t, "a b c a b", (1, 3)), ["a", "b", "c", "a", "b", "a b", "b c", "c a", "a b", "a b c", "b c a", "c a b"]);
         assert_eq!(table_terms(&mut t, "a b c", (2, 2)), ["a b", "b c"]);
         assert_eq!(table_terms(&mut t, "a b", (3, 4)), Vec::<String>::new());
@@ -274,7 +316,7 @@ mod tests {
 
     #[test]
     fn ids_are_stable_and_lookup_finds_them() {
-        let mut t = TermTable::new();
+        let mut t = TermTable::new(" ");
         let words: Vec<String> = (0..3000).map(|i| format!("w{i}")).collect();
         let doc = words.join(" ");
         let first = table_terms(&mut t, &doc, (1, 3));

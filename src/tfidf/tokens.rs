@@ -10,12 +10,15 @@
 //!
 //! Both rest on what the word analyzer's tokens are: runs of word
 //! characters, never holding a space or a byte below it. A token pattern
-//! or analyzer whose tokens could (a custom `token_pattern`, character
-//! n-grams) breaks both: two word sequences could join into one string, and
-//! id order would no longer be string order. Such an analyzer must count
-//! its terms as whole strings (each term one "word" of its own here).
+//! whose tokens could (a custom `token_pattern`) breaks both: two word
+//! sequences could join into one string, and id order would no longer be
+//! string order. Such an analyzer must count its terms as whole strings
+//! (each term one "word" of its own here). The character analyzers keep
+//! both: their units are single characters joined by nothing, so a sequence
+//! is one string and id (code point) order is string order.
 
 use super::interner::Interner;
+use super::terms::WORD_END;
 use crate::text::Analyzer;
 
 /// Word-id sequences in one buffer (documents here, terms in the
@@ -87,7 +90,7 @@ impl DocTokens {
     /// Appends one document's tokens (after preprocessing and stop words).
     pub fn add_document(&mut self, analyzer: &mut Analyzer, doc: &str) {
         let DocTokens { words, docs } = self;
-        analyzer.for_each_token(doc, |t| docs.push_word(words.intern(t)));
+        analyzer.for_each_unit(doc, |unit| docs.push_word(unit.map_or(WORD_END, |u| words.intern(u))));
         docs.close();
     }
 
@@ -103,7 +106,7 @@ impl DocTokens {
     /// Replaces every word id `w` by `map[w]` (local ids to shared ones);
     /// the local word list is dropped.
     pub fn remap(&mut self, map: &[u32]) {
-        self.docs.ids.iter_mut().for_each(|w| *w = map[*w as usize]);
+        self.docs.ids.iter_mut().filter(|w| **w != WORD_END).for_each(|w| *w = map[*w as usize]);
         self.words = Interner::new();
     }
 }

@@ -20,7 +20,7 @@
 use crate::collectives::Collectives;
 use crate::corpus::CorpusSlice;
 use crate::error::Result;
-use crate::text::{decode, Analyzer, DecodeError};
+use crate::text::{decode, Analyzer, DecodeError, Grams};
 use crate::sparse::{Csr, RowBuilder};
 use crate::tfidf::counts::{HashedCounter, LocalVocabulary};
 use crate::tfidf::interner::Interner;
@@ -92,7 +92,7 @@ fn each_document(slice: &CorpusSlice, policy: DecodeError, path: &Path, mut f: i
 
 /// Raw counts of this rank's documents over a local vocabulary.
 fn count_terms(slice: &CorpusSlice, analyzer: &mut Analyzer, policy: DecodeError, path: &Path) -> Result<LocalVocabulary> {
-    let mut v = LocalVocabulary::new();
+    let mut v = LocalVocabulary::new(analyzer.grams().joiner);
     each_document(slice, policy, path, |doc| v.add_document(analyzer, doc))?;
     v.finish_counting();
     Ok(v)
@@ -120,11 +120,11 @@ pub fn shared_words(comm: &dyn Collectives, tokens: &mut DocTokens) -> Result<In
 }
 
 /// Raw counts of this rank's n-grams over the shared words.
-pub fn count_ngrams(tokens: &DocTokens, words: Interner, ngram_range: (usize, usize)) -> Result<LocalVocabulary> {
-    let mut v = LocalVocabulary::with_words(TermTable::with_words(words));
+pub fn count_ngrams(tokens: &DocTokens, words: Interner, grams: Grams) -> Result<LocalVocabulary> {
+    let mut v = LocalVocabulary::with_words(TermTable::with_words(words, grams.joiner));
     for d in 0..tokens.n_docs() {
         crate::signals::check_every(d)?;
-        v.add_words(tokens.doc(d), ngram_range);
+        v.add_words(tokens.doc(d), grams);
     }
     v.finish_counting();
     Ok(v)
@@ -165,7 +165,7 @@ pub fn fit_transform(
     timings.vocabulary_merge = t1.elapsed().as_secs_f64();
 
     let t2 = Instant::now();
-    let mut local = comm.agree(count_ngrams(&tokens, words, analyzer.ngram_range()))?;
+    let mut local = comm.agree(count_ngrams(&tokens, words, analyzer.grams()))?;
     drop(tokens);
     timings.tokenize += t2.elapsed().as_secs_f64();
 

@@ -24,7 +24,8 @@
 //! slot in a collective over the vocabulary. At one rank nothing is sent.
 //! Term order: word ids are in byte order of the words, and the space that
 //! joins words sorts below every word character, so comparing word-id
-//! sequences compares the joined strings.
+//! sequences compares the joined strings (for the character analyzers,
+//! ids in code point order joined by nothing, trivially).
 
 use crate::collectives::{Collectives, Op};
 use crate::error::Result;
@@ -331,19 +332,13 @@ fn gather_kept(comm: &dyn Collectives, local: &LocalVocabulary, kept: &SortedTer
     let mut heads: BinaryHeap<Reverse<(&[u32], usize)>> = (0..counts.len()).filter(|&r| next[r] < ends[r]).map(|r| Reverse((all.get(next[r]), r))).collect();
     let (mut vocabulary, mut mine) = (Vec::with_capacity(all.len()), Vec::with_capacity(kept.nodes.len()));
     let mut column_df = Vec::with_capacity(all.len());
-    let words = local.terms.words();
     let mut term = String::new();
     while let Some(Reverse((seq, r))) = heads.pop() {
         if r == comm.rank() {
             mine.push(vocabulary.len() as u32);
         }
         term.clear();
-        for (i, &w) in seq.iter().enumerate() {
-            if i > 0 {
-                term.push(' ');
-            }
-            term.push_str(words.get(w));
-        }
+        local.terms.write_words(seq, &mut term);
         vocabulary.push(Box::from(term.as_str()));
         column_df.push(dfs[next[r]]);
         next[r] += 1;

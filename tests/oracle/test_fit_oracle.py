@@ -162,11 +162,16 @@ def test_predictions_agree_with_sklearn_and_the_exported_pipeline(corpora, tmp_p
     assert r["confusion_matrix"] == confusion_matrix(y_test, ours, labels=pipe.classes_).tolist()
 
 
-def test_hashing_model_exports_too(corpora, tmp_path):
+@pytest.mark.parametrize("flags", [
+    ["--hashing", 4096, "--alternate-sign", "--ngram-range", "1,2"],
+    ["--analyzer", "char_wb", "--ngram-range", "2,4", "--min-df", "2"],
+    ["--hashing", 4096, "--analyzer", "char", "--ngram-range", "1,3"],
+])
+def test_hashing_and_character_models_export_too(corpora, tmp_path, flags):
     d, paths = corpora
     test_docs, _ = read_docs(paths["multi", "test"])
     model, pred, exported = tmp_path / "m.h5", tmp_path / "p.h5", tmp_path / "pipe.joblib"
-    run(2, "fit", "--data", paths["multi", "train"], "--model", model, "--quiet", "--hashing", 4096, "--alternate-sign", "--ngram-range", "1,2")
+    run(2, "fit", "--data", paths["multi", "train"], "--model", model, "--quiet", *flags)
     run(2, "predict", "--model", model, "--data", paths["multi", "test"], "-o", pred, "--quiet")
     subprocess.run([sys.executable, ROOT / "scripts/to_sklearn.py", model, exported], check=True, capture_output=True)
     with h5py.File(pred) as f:

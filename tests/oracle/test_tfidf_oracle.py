@@ -44,6 +44,8 @@ OPTIONS = {
     "strip_unicode": (["--strip-accents", "unicode"], {"strip_accents": "unicode"}),
     "no_lowercase": (["--no-lowercase"], {"lowercase": False}),
     "no_lowercase_strip": (["--no-lowercase", "--strip-accents", "unicode"], {"lowercase": False, "strip_accents": "unicode"}),
+    "char_2_4_max_df": (["--analyzer", "char", "--ngram-range", "2,4", "--max-df", "0.5"], {"analyzer": "char", "ngram_range": (2, 4), "max_df": 0.5}),
+    "char_wb_1_5_min_df": (["--analyzer", "char_wb", "--ngram-range", "1,5", "--min-df", "2", "--strip-accents", "unicode"], {"analyzer": "char_wb", "ngram_range": (1, 5), "min_df": 2, "strip_accents": "unicode"}),
     "everything": (
         ["--ngram-range", "1,3", "--min-df", "2", "--max-df", "0.9", "--sublinear-tf", "--binary", "--norm", "l1", "--strip-accents", "unicode"],
         {"ngram_range": (1, 3), "min_df": 2, "max_df": 0.9, "sublinear_tf": True, "binary": True, "norm": "l1", "strip_accents": "unicode"},
@@ -230,3 +232,134 @@ def test_word_characters_match_python_re(tmp_path, binary):
     extra = sorted(set(vocab) - set(expected))
     assert not missing and not extra, f"missing {missing[:20]!r}, extra {extra[:20]!r}"
     assert abs(Y - X).max() <= TOL
+
+
+# Whitespace of every kind Python's str.isspace knows (U+001C..U+001F, U+0085,
+# no-break and ideographic spaces), single and in runs, short words, and a
+# document of whitespace only: what the character analyzers collapse, split
+# at and pad.
+WHITESPACE_DOCS = [
+    "a\u001cb  c\u00a0\u00a0d\te\u3000f",
+    "x \u0085 y\u001d\u001ez",
+    "  lead and trail\t\t",
+    "\t",
+    "",
+    "İstanbul ΣΑΣ Straße ǅemal ﬁne",
+    "one\ntwo\n\nthree \u2028 four\u200bfive",
+]
+
+
+@pytest.mark.parametrize("flags,kw", [
+    (["--analyzer", "char", "--ngram-range", "1,3"], {"analyzer": "char", "ngram_range": (1, 3)}),
+    (["--analyzer", "char_wb", "--ngram-range", "4,6", "--no-lowercase"], {"analyzer": "char_wb", "ngram_range": (4, 6), "lowercase": False}),
+])
+def test_character_analyzers_on_whitespace(corpus, tmp_path, flags, kw):
+    """Whitespace runs collapse to one space, a single tab or newline stays a
+    character, char_wb pads each word and counts a word shorter than the
+    range's lower end once, whole (min_n 4 here)."""
+    _, docs, _ = corpus
+    docs = WHITESPACE_DOCS * 3 + docs[:60]
+    path = tmp_path / "ws.h5"
+    write_strings_layout(path, docs, [i % 2 for i in range(len(docs))])
+    vec = TfidfVectorizer(**kw)
+    X = vec.fit_transform(docs)
+    for ranks in (1, 2, 4):
+        out = tmp_path / f"ws{ranks}.h5"
+        run(ranks, "vectorize", "--data", path, "-o", out, "--quiet", *flags)
+        assert_same(out, X, vec.get_feature_names_out(), vec.idf_)
+
+
+def test_character_analyzers_with_hashing_vocabulary_and_max_features(corpus, tmp_path):
+    """char_wb through the hashing trick, a fixed vocabulary of character
+    n-grams (spaces inside terms), and max_features cut where totals differ."""
+    d, docs, _ = corpus
+    hv = HashingVectorizer(n_features=2**10, analyzer="char_wb", ngram_range=(2, 4), alternate_sign=True, norm=None)
+    tt = TfidfTransformer()
+    X = tt.fit_transform(hv.transform(docs))
+    for ranks in (1, 3):
+        out = tmp_path / f"h{ranks}.h5"
+        run(ranks, "vectorize", "--data", d / "strings.h5", "-o", out, "--quiet", "--hashing", 1024, "--alternate-sign", "--analyzer", "char_wb", "--ngram-range", "2,4")
+        assert_same(out, X, idf=tt.idf_)
+
+    seen = TfidfVectorizer(analyzer="char", ngram_range=(1, 3)).fit(docs).get_feature_names_out()
+    seen = [t for t in seen if "\n" not in t and "\r" not in t]  # one term a line: no line breaks
+    terms = list(np.random.default_rng(3).choice(seen, size=80, replace=False)) + ["never here"]
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(terms) + "\n", encoding="utf-8")
+    vec = TfidfVectorizer(vocabulary=terms, analyzer="char", ngram_range=(1, 3))
+    X = vec.fit_transform(docs)
+    out = tmp_path / "voc.h5"
+    run(2, "vectorize", "--data", d / "fast.h5", "-o", out, "--quiet", "--vocabulary", vocab, "--analyzer", "char", "--ngram-range", "1,3")
+    assert_same(out, X, vec.get_feature_names_out(), vec.idf_)
+
+    counts = np.asarray(TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), use_idf=False, norm=None).fit_transform(docs).sum(axis=0)).ravel()
+    totals = np.sort(counts)[::-1]
+    k = next(k for k in range(100, len(totals)) if totals[k - 1] != totals[k])
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 3), max_features=k)
+    X = vec.fit_transform(docs)
+    for ranks in (1, 3):
+        out = tmp_path / f"mf{ranks}.h5"
+        run(ranks, "vectorize", "--data", d / "fast.h5", "-o", out, "--quiet", "--analyzer", "char_wb", "--ngram-range", "2,3", "--max-features", k)
+        assert_same(out, X, vec.get_feature_names_out(), vec.idf_)
+
+
+def sklearn_text_cases():
+    """Cases of scikit-learn's own test_text.py a command line can express,
+    on its corpora (imported from the installed test module)."""
+    from sklearn.feature_extraction.tests import test_text as t
+
+    food = list(t.ALL_FOOD_DOCS)
+    abc, occ = ["abc", "dea", "eat"], ["aaabc", "abbde"]
+    french = ["J'ai mangé du kangourou  ce midi, c'était pas très bon"] * 2 + ["This \n\tis a test, really.\n\n I met Harry yesterday"]
+    cyrillic = ["Машинное обучение — обширный подраздел искусственного интеллекта, изучающий методы построения алгоритмов, способных обучаться."]
+    return {
+        "max_df_1.0": (abc, ["--analyzer", "char"], {"analyzer": "char"}),
+        "max_df_0.5": (abc, ["--analyzer", "char", "--max-df", "0.5"], {"analyzer": "char", "max_df": 0.5}),
+        "max_df_1": (abc, ["--analyzer", "char", "--max-df", "1"], {"analyzer": "char", "max_df": 1}),
+        "min_df_2": (abc, ["--analyzer", "char", "--min-df", "2"], {"analyzer": "char", "min_df": 2}),
+        "min_df_0.8": (abc, ["--analyzer", "char", "--min-df", "0.8"], {"analyzer": "char", "min_df": 0.8}),
+        "binary_occurrences": (occ, ["--analyzer", "char", "--binary", "--norm", "none", "--no-idf"], {"analyzer": "char", "binary": True, "norm": None, "use_idf": False}),
+        "char_3_6_accents": (french, ["--analyzer", "char", "--ngram-range", "3,6", "--strip-accents", "unicode"], {"analyzer": "char", "ngram_range": (3, 6), "strip_accents": "unicode"}),
+        "char_wb_3_6_accents": (french, ["--analyzer", "char_wb", "--ngram-range", "3,6", "--strip-accents", "unicode"], {"analyzer": "char_wb", "ngram_range": (3, 6), "strip_accents": "unicode"}),
+        "food_char_wb": (food, ["--analyzer", "char_wb", "--ngram-range", "2,4", "--sublinear-tf"], {"analyzer": "char_wb", "ngram_range": (2, 4), "sublinear_tf": True}),
+        "food_words": (food, ["--ngram-range", "1,2", "--max-df", "0.7"], {"ngram_range": (1, 2), "max_df": 0.7}),
+        "cyrillic_words": (cyrillic, [], {}),
+        "cyrillic_char_wb": (cyrillic, ["--analyzer", "char_wb", "--ngram-range", "1,3"], {"analyzer": "char_wb", "ngram_range": (1, 3)}),
+    }
+
+
+@pytest.mark.parametrize("name", list(sklearn_text_cases()))
+def test_cases_of_sklearns_test_text(tmp_path, name):
+    docs, flags, kw = sklearn_text_cases()[name]
+    path = tmp_path / "docs.h5"
+    write_strings_layout(path, docs, [i % 2 for i in range(len(docs))])
+    vec = TfidfVectorizer(**kw)
+    X = vec.fit_transform(docs)
+    for ranks in (1, 3):
+        out = tmp_path / f"o{ranks}.h5"
+        run(ranks, "vectorize", "--data", path, "-o", out, "--quiet", *flags)
+        assert_same(out, X, vec.get_feature_names_out(), vec.idf_ if vec.use_idf else None)
+
+
+def test_whitespace_is_pythons_isspace(tmp_path):
+    """Every assigned code point c in "x c c y": with analyzer="char" a
+    whitespace c collapses with its twin into one space and any other stays
+    twice, so the vocabulary tells textsaga's whitespace from Python's."""
+    chars = [chr(c) for c in range(0x01, 0x110000) if not 0xD800 <= c <= 0xDFFF and unicodedata.category(chr(c)) != "Cn"]
+    docs = ["|".join("x" + c + c + "y" for c in chars[i : i + 4000]) for i in range(0, len(chars), 4000)]
+    path = tmp_path / "ws.h5"
+    write_strings_layout(path, docs, [0] * len(docs))
+    vec = TfidfVectorizer(analyzer="char", ngram_range=(2, 2), lowercase=False, use_idf=False, norm=None)
+    X = vec.fit_transform(docs)
+    out = tmp_path / "o.h5"
+    run(2, "vectorize", "--data", path, "-o", out, "--quiet", "--analyzer", "char", "--ngram-range", "2,2", "--no-lowercase", "--no-idf", "--norm", "none")
+    Y, vocab, _, _ = load_matrix(out)
+    expected = list(vec.get_feature_names_out())
+    assert vocab == expected, f"differ: {sorted(set(vocab) ^ set(expected))[:20]!r}"
+    assert abs(Y - X).max() == 0
+
+
+def test_stop_words_are_refused_with_character_analyzers(corpus, tmp_path):
+    d, _, _ = corpus
+    p = run(1, "vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--analyzer", "char_wb", "--stop-words", "english", check=False)
+    assert p.returncode == 2 and "--stop-words only applies to words" in p.stderr
