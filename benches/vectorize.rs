@@ -87,7 +87,7 @@ fn slice_of(docs: &[String], p: usize, r: usize) -> CorpusSlice {
     let (a, b) = (docs.len() * r / p, docs.len() * (r + 1) / p);
     let mut offsets = vec![0usize];
     docs[a..b].iter().for_each(|d| offsets.push(offsets.last().unwrap() + d.len()));
-    CorpusSlice { first: a, n_total: docs.len(), bytes: docs[a..b].concat().into_bytes(), offsets, labels: None, label_names: None }
+    CorpusSlice { first: a, n_total: docs.len(), bytes: docs[a..b].concat().into_bytes(), offsets, declared_utf8: true, labels: None, label_names: None }
 }
 
 fn merge(c: &mut Criterion, docs: &[String]) {

@@ -1,9 +1,10 @@
 """Vectorize throughput: textsaga at 1 and 2 ranks against scikit-learn's
 TfidfVectorizer.fit_transform on the same corpus, in one run, for the option
-sets users run: the defaults, and the standard strong baseline of word
-bigrams with min_df 2.
+sets users run: the defaults, the standard strong baseline of word
+bigrams with min_df 2, and character n-grams within words (char_wb, 2 to 5,
+min_df 2: millions of distinct terms).
 
-usage: bench_vectorize.py [--docs N | --data FILE.h5] [--sets defaults,bigrams]
+usage: bench_vectorize.py [--docs N | --data FILE.h5] [--sets defaults,bigrams,char_wb]
                           [--ranks 1,2] [--repeat R] [--out DIR]
 
 scikit-learn is timed for fit_transform on documents already decoded in
@@ -30,6 +31,7 @@ BIN = ROOT / "target" / "release" / "textsaga"
 SETS = {
     "defaults": ({}, []),
     "bigrams": ({"ngram_range": (1, 2), "min_df": 2}, ["--ngram-range", "1,2", "--min-df", "2"]),
+    "char_wb": ({"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 2}, ["--analyzer", "char_wb", "--ngram-range", "2,5", "--min-df", "2"]),
 }
 PHASES = ("read", "tokenize", "vocabulary_merge", "df_allreduce", "transform")
 

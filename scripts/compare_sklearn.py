@@ -2,11 +2,12 @@
 (TfidfVectorizer + LogisticRegression(solver="saga"), defaults) against
 textsaga at 1 and 2 ranks (or --ranks), in one run, with the ratios.
 
-usage: compare_sklearn.py DATA.h5 [TEST.h5] [--ranks 1,2] [--set defaults|bigrams] [--out DIR]
+usage: compare_sklearn.py DATA.h5 [TEST.h5] [--ranks 1,2] [--set defaults|bigrams|char_wb] [--out DIR]
 
 --set bigrams runs both sides with word bigrams and min_df 2
 (TfidfVectorizer(ngram_range=(1, 2), min_df=2); textsaga --ngram-range 1,2
---min-df 2), the standard strong baseline.
+--min-df 2), the standard strong baseline; --set char_wb with character
+n-grams within words, 2 to 5, min_df 2.
 
 Columns: vectorize and fit seconds, total (HDF5 in, model out: the wall
 time of the whole process, from its start to its exit, for both: Python's
@@ -34,6 +35,7 @@ BIN = ROOT / "target" / "release" / "textsaga"
 SETS = {
     "defaults": ({}, []),
     "bigrams": ({"ngram_range": (1, 2), "min_df": 2}, ["--ngram-range", "1,2", "--min-df", "2"]),
+    "char_wb": ({"analyzer": "char_wb", "ngram_range": (2, 5), "min_df": 2}, ["--analyzer", "char_wb", "--ngram-range", "2,5", "--min-df", "2"]),
 }
 
 

@@ -9,7 +9,7 @@ use crate::error::{usage, Result};
 use crate::selection::{logspace_cs, scoring::Scoring, Grid};
 use crate::solver::{Penalty, SolverKind, SolverOptions};
 use crate::text::stopwords::read_list;
-use crate::text::{AnalyzerKind, AnalyzerOptions, DecodeError, StripAccents};
+use crate::text::{AnalyzerKind, AnalyzerOptions, DecodeError, Decoder, Encoding, StripAccents};
 use crate::tfidf::{DfBound, Norm, VectorizerOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
@@ -58,7 +58,7 @@ pub struct InputArgs {
     /// Dataset holding the labels (integers or strings).
     #[arg(long, default_value = "label", value_name = "NAME")]
     pub label_dataset: String,
-    /// What to do with bytes that are not UTF-8 (sklearn's decode_error).
+    /// What to do with bytes the encoding cannot decode (sklearn's decode_error).
     #[arg(long, value_enum, default_value_t = DecodeError::Strict)]
     pub decode_error: DecodeError,
 }
@@ -150,6 +150,10 @@ pub struct VectorizerArgs {
     /// Remove accents after lowercasing.
     #[arg(long, value_enum)]
     pub strip_accents: Option<StripAccents>,
+    /// The documents' text encoding (utf-8, latin-1, cp1252 or ascii, as Python names them):
+    /// applies to the fast layout's bytes and to strings not declared UTF-8 (h5py's bytes).
+    #[arg(long, value_name = "NAME", default_value = "utf-8")]
+    pub encoding: Encoding,
     /// Hashing mode: N columns by signed MurmurHash3, no vocabulary (as HashingVectorizer).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub hashing: Option<u32>,
@@ -178,6 +182,7 @@ impl VectorizerArgs {
         }
         let vocabulary = self.vocabulary.as_deref().map(|p| self.fixed_vocabulary(p)).transpose()?;
         Ok(VectorizerOptions {
+            encoding: self.encoding,
             analyzer: AnalyzerOptions {
                 kind: self.analyzer,
                 lowercase: !self.no_lowercase,
@@ -232,6 +237,9 @@ impl VectorizerArgs {
         }
         let terms = read_list("--vocabulary", path)?;
         let mut seen = rustc_hash::FxHashMap::default();
+        if let Some(i) = terms.iter().position(|t| t.contains('\0')) {
+            anyhow::bail!("--vocabulary '{}': entry {} holds a NUL character, which HDF5 strings cannot store", path.display(), i + 1);
+        }
         for (i, t) in terms.iter().enumerate() {
             if let Some(first) = seen.insert(t.as_str(), i) {
                 anyhow::bail!("--vocabulary '{}': '{t}' is listed twice (entries {} and {}); a column needs one term", path.display(), first + 1, i + 1);
@@ -333,11 +341,21 @@ pub struct PrepareArgs {
     /// input does not have, makes an unlabelled corpus (to predict on).
     #[arg(long, default_value = "label", value_name = "NAME")]
     pub label_field: String,
-    /// What to do with bytes that are not UTF-8 (sklearn's decode_error).
+    /// What to do with bytes the encoding cannot decode (sklearn's decode_error).
     #[arg(long, value_enum, default_value_t = DecodeError::Strict)]
     pub decode_error: DecodeError,
+    /// The inputs' text encoding (utf-8, latin-1, cp1252 or ascii, as Python names them);
+    /// the output holds UTF-8.
+    #[arg(long, value_name = "NAME", default_value = "utf-8")]
+    pub encoding: Encoding,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+impl PrepareArgs {
+    pub fn decoder(&self) -> Decoder {
+        Decoder::new(self.encoding, self.decode_error)
+    }
 }
 
 #[derive(Args, Debug)]

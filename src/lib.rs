@@ -44,5 +44,6 @@ pub mod signals;
 pub mod solver;
 pub mod sparse;
 pub mod text;
+pub mod varint;
 pub mod tfidf;
 pub mod vectorizer;

@@ -114,7 +114,7 @@ fn invalid_utf8_in_the_last_ranks_slice() {
         g.new_dataset_builder().with_data(&bytes).create("bytes").unwrap();
         g.new_dataset_builder().with_data(&offsets).create("offsets").unwrap();
     });
-    fails(&dir, &["--data", &p], 1, "document 30 is not valid UTF-8");
+    fails(&dir, &["--data", &p], 1, "document 30: not valid UTF-8");
     let r = textsaga(3, &["vectorize", "--data", &p, "-o", s(&dir.join("out.h5"))]);
     assert!(r.error_lines()[0].starts_with("textsaga: error: rank 2:"), "{}", r.stderr);
     // The same file is fine under the lenient policies.

@@ -36,8 +36,8 @@ proptest! {
         }
     }
 
-    /// Any text, any analyzer: terms are non-empty and hold no NUL (the
-    /// vocabulary merge packs terms NUL-separated).
+    /// Any printable text, any analyzer: terms are non-empty and hold no
+    /// NUL (HDF5 strings could not store them in the vocabulary).
     #[test]
     fn tokenizing_arbitrary_text(text in "\\PC{0,120}", lower in any::<bool>(), accents in 0u8..3, n in 1usize..4, stop in any::<bool>(), kind in 0usize..3) {
         let strip_accents = [None, Some(StripAccents::Ascii), Some(StripAccents::Unicode)][accents as usize];

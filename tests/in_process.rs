@@ -62,6 +62,7 @@ fn slice(docs: &[String], labels: &[i64], ranks: usize, rank: usize) -> CorpusSl
         n_total: docs.len(),
         bytes: docs[a..b].concat().into_bytes(),
         offsets: offsets[a..=b].iter().map(|o| o - offsets[a]).collect(),
+        declared_utf8: false,
         labels: Some(Labels::Int(labels[a..b].to_vec())),
         label_names: None,
     }

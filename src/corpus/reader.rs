@@ -34,8 +34,13 @@ pub struct CorpusSlice {
     pub first: usize,
     /// Documents in the whole corpus.
     pub n_total: usize,
-    /// Concatenated UTF-8 bytes of this slice's documents.
+    /// Concatenated bytes of this slice's documents, in the corpus's
+    /// encoding (UTF-8 unless the user names another: `--encoding`).
     pub bytes: Vec<u8>,
+    /// The file declares the text UTF-8 (h5py's `str`), so `--encoding`
+    /// does not apply to it; the fast layout and ASCII-declared strings
+    /// (h5py's `bytes`) are raw bytes in the corpus's encoding.
+    pub declared_utf8: bool,
     /// `offsets[i]..offsets[i + 1]` is document `i` of the slice in `bytes`.
     pub offsets: Vec<usize>,
     pub labels: Option<Labels>,
@@ -163,7 +168,7 @@ fn read_fast_layout(g: &hdf5::Group, path: &Path, name: &str, rank: usize, ranks
         Vec::new()
     };
     let offsets = offs.iter().map(|&o| (o - lo) as usize).collect();
-    Ok(CorpusSlice { first: start, n_total: n, bytes, offsets, labels: None, label_names: None })
+    Ok(CorpusSlice { first: start, n_total: n, bytes, offsets, declared_utf8: false, labels: None, label_names: None })
 }
 
 /// What h5py writes for a list of str: 1-D variable-length strings.
@@ -180,7 +185,8 @@ fn read_string_layout(ds: &Dataset, path: &Path, name: &str, rank: usize, ranks:
         offsets.push(bytes.len());
     })
     .with_context(|| format!("'{}': dataset '{}'", path.display(), name))?;
-    Ok(CorpusSlice { first: start, n_total: n, bytes, offsets, labels: None, label_names: None })
+    let declared_utf8 = matches!(ds.dtype()?.to_descriptor()?, TypeDescriptor::VarLenUnicode | TypeDescriptor::FixedUnicode(_));
+    Ok(CorpusSlice { first: start, n_total: n, bytes, offsets, declared_utf8, labels: None, label_names: None })
 }
 
 fn expect_integer(ds: &Dataset, at: &str, want: &str) -> Result<()> {

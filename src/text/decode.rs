@@ -20,19 +20,19 @@ pub enum DecodeError {
     Ignore,
 }
 
-/// Where and why strict decoding failed.
+/// Where strict decoding failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InvalidUtf8 {
+pub struct Undecodable {
     /// Byte offset of the first invalid byte within the input.
     pub at: usize,
 }
 
 /// Decodes `bytes` as UTF-8 under `policy`, borrowing when the input is valid.
-pub fn decode(bytes: &[u8], policy: DecodeError) -> Result<Cow<'_, str>, InvalidUtf8> {
+pub fn decode(bytes: &[u8], policy: DecodeError) -> Result<Cow<'_, str>, Undecodable> {
     match std::str::from_utf8(bytes) {
         Ok(s) => Ok(Cow::Borrowed(s)),
         Err(e) => match policy {
-            DecodeError::Strict => Err(InvalidUtf8 { at: e.valid_up_to() }),
+            DecodeError::Strict => Err(Undecodable { at: e.valid_up_to() }),
             DecodeError::Replace => Ok(String::from_utf8_lossy(bytes)),
             DecodeError::Ignore => Ok(Cow::Owned(drop_invalid(bytes))),
         },
@@ -65,7 +65,7 @@ mod tests {
     #[test]
     fn policies() {
         let b = b"ab\xffcd\xe2\x82";
-        assert_eq!(decode(b, DecodeError::Strict), Err(InvalidUtf8 { at: 2 }));
+        assert_eq!(decode(b, DecodeError::Strict), Err(Undecodable { at: 2 }));
         assert_eq!(decode(b, DecodeError::Replace).unwrap(), "ab\u{fffd}cd\u{fffd}");
         assert_eq!(decode(b, DecodeError::Ignore).unwrap(), "abcd");
         assert!(matches!(decode("é".as_bytes(), DecodeError::Strict).unwrap(), Cow::Borrowed(_)));

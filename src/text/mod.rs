@@ -5,9 +5,11 @@
 pub mod charclass;
 pub mod chars;
 pub mod decode;
+pub mod encoding;
 pub mod murmur;
 pub mod stopwords;
 pub mod tokenizer;
 
 pub use decode::{decode, DecodeError};
+pub use encoding::{Decoder, Encoding};
 pub use tokenizer::{Analyzer, AnalyzerKind, AnalyzerOptions, Grams, StripAccents};

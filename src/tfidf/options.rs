@@ -1,6 +1,6 @@
 //! The vectorizer's settings, mirroring `TfidfVectorizer`'s parameters.
 
-use crate::text::AnalyzerOptions;
+use crate::text::{AnalyzerOptions, Encoding};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -63,6 +63,9 @@ pub enum Norm {
 /// model is only ever applied with the settings it was trained with.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VectorizerOptions {
+    /// The corpus's text encoding (models made before it read as UTF-8).
+    #[serde(default)]
+    pub encoding: Encoding,
     pub analyzer: AnalyzerOptions,
     pub min_df: DfBound,
     pub max_df: DfBound,
@@ -88,6 +91,7 @@ pub struct VectorizerOptions {
 impl Default for VectorizerOptions {
     fn default() -> Self {
         VectorizerOptions {
+            encoding: Encoding::Utf8,
             analyzer: AnalyzerOptions::default(),
             min_df: DfBound::Count(1),
             max_df: DfBound::Fraction(1.0),

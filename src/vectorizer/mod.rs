@@ -20,7 +20,7 @@
 use crate::collectives::Collectives;
 use crate::corpus::CorpusSlice;
 use crate::error::Result;
-use crate::text::{decode, Analyzer, DecodeError, Grams};
+use crate::text::{Analyzer, DecodeError, Decoder, Encoding, Grams};
 use crate::sparse::{Csr, RowBuilder};
 use crate::tfidf::counts::{HashedCounter, LocalVocabulary};
 use crate::tfidf::interner::Interner;
@@ -68,40 +68,36 @@ impl PhaseTimes {
     }
 }
 
-/// Decodes document `i` of the slice, naming it on failure.
-fn doc_text<'a>(slice: &'a CorpusSlice, i: usize, policy: DecodeError, path: &Path) -> Result<std::borrow::Cow<'a, str>> {
-    decode(slice.doc(i), policy).map_err(|e| {
-        anyhow::anyhow!(
-            "'{}': document {} is not valid UTF-8 (byte {}); use --decode-error replace or ignore",
-            path.display(),
-            slice.first + i,
-            e.at
-        )
-    })
+/// How the slice's documents are decoded: text the file declares UTF-8 is
+/// UTF-8; raw bytes are in the corpus's encoding (`--encoding`).
+fn decoder(slice: &CorpusSlice, opts: &VectorizerOptions, policy: DecodeError) -> Decoder {
+    Decoder::new(if slice.declared_utf8 { Encoding::Utf8 } else { opts.encoding }, policy)
 }
 
-/// Calls `f` with each decoded document of the slice. A signalled rank
-/// stops within a few thousand documents and reaches the next agreement point.
-fn each_document(slice: &CorpusSlice, policy: DecodeError, path: &Path, mut f: impl FnMut(&str)) -> Result<()> {
+/// Calls `f` with each decoded document of the slice, naming a document
+/// that cannot be decoded. A signalled rank stops within a few thousand
+/// documents and reaches the next agreement point.
+fn each_document(slice: &CorpusSlice, dec: Decoder, path: &Path, mut f: impl FnMut(&str)) -> Result<()> {
     for i in 0..slice.len() {
         crate::signals::check_every(i)?;
-        f(&doc_text(slice, i, policy, path)?);
+        let text = dec.decode(slice.doc(i)).map_err(|e| anyhow::anyhow!("{}", dec.failure(&format!("'{}': document {}", path.display(), slice.first + i), e.at)))?;
+        f(&text);
     }
     Ok(())
 }
 
 /// Raw counts of this rank's documents over a local vocabulary.
-fn count_terms(slice: &CorpusSlice, analyzer: &mut Analyzer, policy: DecodeError, path: &Path) -> Result<LocalVocabulary> {
+fn count_terms(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Decoder, path: &Path) -> Result<LocalVocabulary> {
     let mut v = LocalVocabulary::new(analyzer.grams().joiner);
-    each_document(slice, policy, path, |doc| v.add_document(analyzer, doc))?;
+    each_document(slice, dec, path, |doc| v.add_document(analyzer, doc))?;
     v.finish_counting();
     Ok(v)
 }
 
 /// This rank's documents as word ids (a fit's first pass).
-pub fn read_tokens(slice: &CorpusSlice, analyzer: &mut Analyzer, policy: DecodeError, path: &Path) -> Result<DocTokens> {
+pub fn read_tokens(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Decoder, path: &Path) -> Result<DocTokens> {
     let mut t = DocTokens::new();
-    each_document(slice, policy, path, |doc| t.add_document(analyzer, doc))?;
+    each_document(slice, dec, path, |doc| t.add_document(analyzer, doc))?;
     Ok(t)
 }
 
@@ -131,9 +127,9 @@ pub fn count_ngrams(tokens: &DocTokens, words: Interner, grams: Grams) -> Result
 }
 
 /// Raw signed counts of this rank's documents in `n` hashed columns.
-fn count_hashed(slice: &CorpusSlice, analyzer: &mut Analyzer, n: u32, alternate_sign: bool, policy: DecodeError, path: &Path) -> Result<HashedCounter> {
+fn count_hashed(slice: &CorpusSlice, analyzer: &mut Analyzer, n: u32, alternate_sign: bool, dec: Decoder, path: &Path) -> Result<HashedCounter> {
     let mut h = HashedCounter::new(n, alternate_sign);
-    each_document(slice, policy, path, |doc| h.add_document(analyzer, doc))?;
+    each_document(slice, dec, path, |doc| h.add_document(analyzer, doc))?;
     Ok(h)
 }
 
@@ -148,15 +144,16 @@ pub fn fit_transform(
 ) -> Result<Features> {
     let mut analyzer = Analyzer::new(opts.analyzer.clone());
     let mut timings = PhaseTimes::default();
+    let dec = decoder(slice, opts, policy);
     if let Some(n_features) = opts.hashing {
-        return fit_transform_hashed(comm, slice, opts, n_features, &mut analyzer, policy, path);
+        return fit_transform_hashed(comm, slice, opts, n_features, &mut analyzer, dec, path);
     }
     if let Some(vocabulary) = &opts.vocabulary {
-        return fit_transform_fixed(comm, slice, opts, vocabulary, &mut analyzer, policy, path);
+        return fit_transform_fixed(comm, slice, opts, vocabulary, &mut analyzer, dec, path);
     }
     crate::faults::signal_if_asked("tokenize", comm.rank());
     let t0 = Instant::now();
-    let mut tokens = comm.agree(read_tokens(slice, &mut analyzer, policy, path))?;
+    let mut tokens = comm.agree(read_tokens(slice, &mut analyzer, dec, path))?;
     timings.tokenize = t0.elapsed().as_secs_f64();
 
     crate::faults::signal_if_asked("vocabulary", comm.rank());
@@ -173,6 +170,7 @@ pub fn fit_transform(
     let n_docs = slice.n_total as u64;
     let fitted = comm.agree(owners::fit_vocabulary(comm, &mut local, n_docs, opts))?;
     timings.vocabulary_merge += t3.elapsed().as_secs_f64();
+    comm.agree(storable(&fitted.vocabulary))?;
 
     crate::faults::signal_if_asked("transform", comm.rank());
     let t4 = Instant::now();
@@ -187,6 +185,16 @@ pub fn fit_transform(
     Ok(Features { rows, n_features, n_docs, vocabulary: Some(fitted.vocabulary), idf, timings })
 }
 
+/// HDF5 strings end at a NUL: a vocabulary holding one (a character
+/// n-gram of a corpus with NUL characters) cannot be written. Said before
+/// the rows are weighted (every rank holds the same vocabulary).
+fn storable(vocabulary: &[Box<str>]) -> Result<()> {
+    match vocabulary.iter().position(|t| t.contains('\0')) {
+        Some(i) => bail!("the vocabulary's term {:?} (column {i}) holds a NUL character, which HDF5 strings cannot store; remove NUL characters from the corpus, or use --hashing N", vocabulary[i]),
+        None => Ok(()),
+    }
+}
+
 /// Collective: [`fit_transform`] in hashing mode: no vocabulary, one
 /// allreduce of the `n_features` hashed columns' document frequencies.
 fn fit_transform_hashed(
@@ -195,13 +203,13 @@ fn fit_transform_hashed(
     opts: &VectorizerOptions,
     n_features: u32,
     analyzer: &mut Analyzer,
-    policy: DecodeError,
+    dec: Decoder,
     path: &Path,
 ) -> Result<Features> {
     let n_docs = slice.n_total as u64;
     let mut timings = PhaseTimes::default();
     let t0 = Instant::now();
-    let counter = comm.agree(count_hashed(slice, analyzer, n_features, opts.alternate_sign, policy, path))?;
+    let counter = comm.agree(count_hashed(slice, analyzer, n_features, opts.alternate_sign, dec, path))?;
     timings.tokenize = t0.elapsed().as_secs_f64();
     let (rows, idf) = weigh_fixed_columns(comm, counter.rows, n_features as usize, n_docs, opts, &mut timings)?;
     Ok(Features { rows, n_features: n_features as usize, n_docs, vocabulary: None, idf, timings })
@@ -234,13 +242,13 @@ fn fit_transform_fixed(
     opts: &VectorizerOptions,
     vocabulary: &[Box<str>],
     analyzer: &mut Analyzer,
-    policy: DecodeError,
+    dec: Decoder,
     path: &Path,
 ) -> Result<Features> {
     let n_docs = slice.n_total as u64;
     let mut timings = PhaseTimes::default();
     let t0 = Instant::now();
-    let local = comm.agree(count_terms(slice, analyzer, policy, path))?;
+    let local = comm.agree(count_terms(slice, analyzer, dec, path))?;
     let map = vocabulary_columns(&local, vocabulary);
     let mut rows = local.into_rows();
     relabel(&mut rows, &map);
@@ -272,10 +280,11 @@ pub fn transform(
     path: &Path,
 ) -> Result<Csr> {
     let mut analyzer = Analyzer::new(opts.analyzer.clone());
+    let dec = decoder(slice, opts, policy);
     let mut rows = match (opts.hashing, vocabulary) {
-        (Some(n), _) => count_hashed(slice, &mut analyzer, n, opts.alternate_sign, policy, path)?.rows,
+        (Some(n), _) => count_hashed(slice, &mut analyzer, n, opts.alternate_sign, dec, path)?.rows,
         (None, Some(vocab)) => {
-            let local = count_terms(slice, &mut analyzer, policy, path)?;
+            let local = count_terms(slice, &mut analyzer, dec, path)?;
             let map = vocabulary_columns(&local, vocab);
             let mut rows = local.into_rows();
             relabel(&mut rows, &map);

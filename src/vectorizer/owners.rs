@@ -34,6 +34,7 @@ use crate::tfidf::prune::{DfWindow, PruneError};
 use crate::tfidf::terms::AHEAD;
 use crate::tfidf::tokens::Sequences;
 use crate::tfidf::VectorizerOptions;
+use crate::varint;
 use anyhow::bail;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -92,8 +93,8 @@ pub fn fit_vocabulary(comm: &dyn Collectives, local: &mut LocalVocabulary, n_doc
 fn pack(seqs: &Sequences) -> Vec<u8> {
     let mut out = Vec::new();
     for i in 0..seqs.len() {
-        put_varint(&mut out, seqs.get(i).len() as u64);
-        seqs.get(i).iter().for_each(|&w| put_varint(&mut out, w as u64));
+        varint::put(&mut out, seqs.get(i).len() as u64);
+        seqs.get(i).iter().for_each(|&w| varint::put(&mut out, w as u64));
     }
     out
 }
@@ -102,8 +103,8 @@ fn pack(seqs: &Sequences) -> Vec<u8> {
 fn unpack(buf: &[u8]) -> Sequences {
     let (mut at, mut out) = (0, Sequences::new());
     while at < buf.len() {
-        let n = get_varint(buf, &mut at) as usize;
-        out.push((0..n).map(|_| get_varint(buf, &mut at) as u32));
+        let n = varint::get(buf, &mut at) as usize;
+        out.push((0..n).map(|_| varint::get(buf, &mut at) as u32));
     }
     out
 }
@@ -163,10 +164,10 @@ fn route(local: &LocalVocabulary, ldf: &[u64], ltf: &[u64], p: usize, me: usize)
             continue;
         }
         let buf = &mut out[o];
-        put_varint(buf, words.len() as u64);
-        words.iter().for_each(|&w| put_varint(buf, w as u64));
-        put_varint(buf, ldf[id as usize]);
-        put_varint(buf, ltf[id as usize]);
+        varint::put(buf, words.len() as u64);
+        words.iter().for_each(|&w| varint::put(buf, w as u64));
+        varint::put(buf, ldf[id as usize]);
+        varint::put(buf, ltf[id as usize]);
         sent[o].push(id);
     }
     (out, sent, own)
@@ -242,9 +243,9 @@ impl Owned {
 fn parse_part(part: &[u8]) -> (Sequences, Vec<(u64, u64)>) {
     let (mut terms, mut counts, mut at) = (Sequences::new(), Vec::new(), 0);
     while at < part.len() {
-        let n = get_varint(part, &mut at) as usize;
-        terms.push((0..n).map(|_| get_varint(part, &mut at) as u32));
-        counts.push((get_varint(part, &mut at), get_varint(part, &mut at)));
+        let n = varint::get(part, &mut at) as usize;
+        terms.push((0..n).map(|_| varint::get(part, &mut at) as u32));
+        counts.push((varint::get(part, &mut at), varint::get(part, &mut at)));
     }
     (terms, counts)
 }
@@ -372,39 +373,12 @@ fn answer(comm: &dyn Collectives, node_col: &[u32], received: &[Vec<u32>], sent:
 
 /// LEB128: counts and word ids are mostly small, so a byte or three
 /// instead of eight.
-fn put_varint(out: &mut Vec<u8>, mut x: u64) {
-    while x >= 0x80 {
-        out.push(x as u8 | 0x80);
-        x >>= 7;
-    }
-    out.push(x as u8);
-}
-
-fn get_varint(buf: &[u8], at: &mut usize) -> u64 {
-    let (mut x, mut shift) = (0u64, 0);
-    loop {
-        let b = buf[*at];
-        *at += 1;
-        x |= ((b & 0x7f) as u64) << shift;
-        if b < 0x80 {
-            return x;
-        }
-        shift += 7;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn varints_and_sequences_roundtrip() {
-        let xs = [0, 1, 127, 128, 300, u32::MAX as u64, u64::MAX];
-        let mut b = Vec::new();
-        xs.iter().for_each(|&x| put_varint(&mut b, x));
-        let mut at = 0;
-        assert_eq!(xs.iter().map(|_| get_varint(&b, &mut at)).collect::<Vec<_>>(), xs);
-        assert_eq!(at, b.len());
+    fn sequences_roundtrip() {
         let mut seqs = Sequences::new();
         for s in [&[][..], &[5], &[300, 0, u32::MAX]] {
             seqs.push(s.iter().copied());

@@ -14,6 +14,7 @@
 
 use crate::collectives::Collectives;
 use crate::error::Result;
+use crate::varint;
 use std::hash::{Hash, Hasher};
 
 /// The rank that deduplicates `term`: the same on every rank and every run.
@@ -23,21 +24,26 @@ pub fn owner_of(term: &str, ranks: usize) -> usize {
     (h.finish() % ranks as u64) as usize
 }
 
-/// Terms as one buffer, each followed by a NUL. Tokens never contain NUL
-/// (it is not a word character and n-grams are joined with spaces).
+/// Terms as one buffer, each its length (a varint) then its bytes: any
+/// string travels, a NUL character included (a unit of the character
+/// analyzers when a corpus holds one).
 pub fn pack_terms<'a>(terms: impl IntoIterator<Item = &'a str>, out: &mut Vec<u8>) {
     for t in terms {
-        debug_assert!(!t.contains('\0'));
+        varint::put(out, t.len() as u64);
         out.extend_from_slice(t.as_bytes());
-        out.push(0);
     }
 }
 
 /// The inverse of [`pack_terms`].
 pub fn unpack_terms(buf: &[u8]) -> impl Iterator<Item = &str> {
-    buf.split(|&b| b == 0)
-        .take(buf.iter().filter(|&&b| b == 0).count())
-        .map(|t| std::str::from_utf8(t).expect("packed terms are UTF-8"))
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        (at < buf.len()).then(|| {
+            let n = varint::get(buf, &mut at) as usize;
+            at += n;
+            std::str::from_utf8(&buf[at - n..at]).expect("packed terms are UTF-8")
+        })
+    })
 }
 
 /// Collective: the sorted union of every rank's `local` terms.
@@ -69,8 +75,8 @@ mod tests {
     #[test]
     fn pack_roundtrip() {
         let mut b = Vec::new();
-        pack_terms(["", "ab", "c d", "é"], &mut b);
-        assert_eq!(unpack_terms(&b).collect::<Vec<_>>(), ["", "ab", "c d", "é"]);
+        pack_terms(["", "ab", "c d", "é", "\0", &"x".repeat(300)], &mut b);
+        assert_eq!(unpack_terms(&b).collect::<Vec<_>>(), ["", "ab", "c d", "é", "\0", &"x".repeat(300)]);
         assert_eq!(unpack_terms(&[]).count(), 0);
     }
 

@@ -3,13 +3,13 @@
 use super::decoded;
 use crate::corpus::CorpusWriter;
 use crate::error::Result;
-use crate::text::DecodeError;
+use crate::text::Decoder;
 use anyhow::{bail, Context};
 use std::path::{Path, PathBuf};
 
 /// sklearn's `load_files`: classes are the sorted sub-folders, documents the
 /// sorted files in each; labels are class indices, `label_names` the folders.
-pub fn read(root: &Path, policy: DecodeError, w: &mut CorpusWriter) -> Result<Vec<String>> {
+pub fn read(root: &Path, dec: Decoder, w: &mut CorpusWriter) -> Result<Vec<String>> {
     let classes = sorted_entries(root, Path::is_dir)?;
     if classes.is_empty() {
         bail!("'{}' has no sub-folders; expected one sub-folder per class", root.display());
@@ -19,7 +19,7 @@ pub fn read(root: &Path, policy: DecodeError, w: &mut CorpusWriter) -> Result<Ve
         names.push(dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
         for f in sorted_entries(dir, Path::is_file)? {
             let bytes = std::fs::read(&f).with_context(|| format!("cannot read '{}'", f.display()))?;
-            let text = decoded(&bytes, policy, || format!("'{}'", f.display()))?;
+            let text = decoded(&bytes, dec, || format!("'{}'", f.display()))?;
             w.push_int(text.as_bytes(), k as i64)?;
         }
     }

@@ -21,7 +21,7 @@ pub fn read(path: &Path, a: &PrepareArgs, w: &mut CorpusWriter) -> Result<()> {
         }
         number += 1;
         let at = || format!("'{}' line {number}", path.display());
-        let text = decoded(&line, a.decode_error, at)?;
+        let text = decoded(&line, a.decoder(), at)?;
         if text.trim().is_empty() {
             continue;
         }

@@ -14,7 +14,7 @@ use crate::collectives::Collectives;
 use crate::same_file::{named, refuse_overwriting, Named};
 use crate::corpus::CorpusWriter;
 use crate::error::Result;
-use crate::text::{decode, DecodeError};
+use crate::text::Decoder;
 use anyhow::{anyhow, bail};
 use std::path::Path;
 use std::time::Instant;
@@ -42,7 +42,7 @@ fn prepare(a: &PrepareArgs) -> Result<()> {
             InputFormat::Csv => tabular::read(input, b',', a, &mut w)?,
             InputFormat::Tsv => tabular::read(input, b'\t', a, &mut w)?,
             InputFormat::Parquet => parquet::read(input, a, &mut w)?,
-            InputFormat::Folder => label_names = Some(folder::read(input, a.decode_error, &mut w)?),
+            InputFormat::Folder => label_names = Some(folder::read(input, a.decoder(), &mut w)?),
             InputFormat::Auto => unreachable!("resolved by format_of"),
         }
     }
@@ -80,10 +80,8 @@ fn format_of(input: &Path, format: InputFormat) -> Result<InputFormat> {
     })
 }
 
-fn decoded<'a>(bytes: &'a [u8], policy: DecodeError, what: impl FnOnce() -> String) -> Result<std::borrow::Cow<'a, str>> {
-    decode(bytes, policy).map_err(|e| {
-        anyhow!("{}: not valid UTF-8 (byte {}); use --decode-error replace or ignore", what(), e.at)
-    })
+fn decoded<'a>(bytes: &'a [u8], dec: Decoder, what: impl FnOnce() -> String) -> Result<std::borrow::Cow<'a, str>> {
+    dec.decode(bytes).map_err(|e| anyhow!("{}", dec.failure(&what(), e.at)))
 }
 
 /// The label field to look for: none with `--label-field none` (a corpus

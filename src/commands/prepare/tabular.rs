@@ -27,8 +27,8 @@ pub fn read(path: &Path, delimiter: u8, a: &PrepareArgs, w: &mut CorpusWriter) -
         }
         let line = record.position().map_or(0, |p| p.line());
         let at = || format!("'{}' line {line}", path.display());
-        let text = decoded(&record[ti], a.decode_error, at)?;
-        let label = li.map(|li| decoded(&record[li], a.decode_error, at).map(|l| l.into_owned())).transpose()?;
+        let text = decoded(&record[ti], a.decoder(), at)?;
+        let label = li.map(|li| decoded(&record[li], a.decoder(), at).map(|l| l.into_owned())).transpose()?;
         w.push(text.as_bytes(), label).with_context(at)?;
     }
 }
