@@ -34,6 +34,7 @@ def vectorizer_steps(params, vocabulary, idf):
         lowercase=a["lowercase"],
         strip_accents=a["strip_accents"],
         ngram_range=tuple(a["ngram_range"]),
+        token_pattern=a.get("token_pattern") or r"(?u)\b\w\w+\b",
         stop_words=a["stop_words"] if a.get("stop_words") is not None else ("english" if a["stop_words_english"] else None),
         binary=params["binary"],
     )

@@ -112,6 +112,11 @@ pub struct VectorizerArgs {
     /// (`char`), or character n-grams within words padded with spaces (`char_wb`).
     #[arg(long, value_enum, default_value_t = AnalyzerKind::Word)]
     pub analyzer: AnalyzerKind,
+    /// The regular expression (Python re syntax) whose matches are the words, as sklearn's
+    /// token_pattern: r"(?u)\b\w+\b" keeps one-letter words; one capturing group gives the token.
+    /// A construct textsaga cannot run exactly as Python does is refused.
+    #[arg(long, value_name = "REGEX")]
+    pub token_pattern: Option<String>,
     /// n-grams from MIN to MAX words (characters with --analyzer char or char_wb).
     #[arg(long, value_name = "MIN,MAX", default_value = "1,1", value_parser = parse_ngram_range)]
     pub ngram_range: (usize, usize),
@@ -176,9 +181,13 @@ impl VectorizerArgs {
         if self.max_features == Some(0) {
             return Err(usage("--max-features must be at least 1"));
         }
-        if self.analyzer != AnalyzerKind::Word && self.stop_words.is_some() {
+        if self.analyzer != AnalyzerKind::Word && (self.stop_words.is_some() || self.token_pattern.is_some()) {
             // sklearn warns and ignores them; a flag that does nothing is refused here.
-            return Err(usage(format!("--stop-words only applies to words; --analyzer {} ignores it (drop one of the two)", self.analyzer.name())));
+            let flag = if self.stop_words.is_some() { "--stop-words" } else { "--token-pattern" };
+            return Err(usage(format!("{flag} only applies to words; --analyzer {} ignores it (drop one of the two)", self.analyzer.name())));
+        }
+        if let Some(p) = &self.token_pattern {
+            crate::text::pattern::Tokenizer::new(Some(p)).map_err(usage)?;
         }
         let vocabulary = self.vocabulary.as_deref().map(|p| self.fixed_vocabulary(p)).transpose()?;
         Ok(VectorizerOptions {
@@ -190,6 +199,7 @@ impl VectorizerArgs {
                 ngram_range: self.ngram_range,
                 stop_words_english: self.stop_words == Some(StopWords::English),
                 stop_words: self.stop_words.as_ref().and_then(StopWords::file).map(|p| read_list("--stop-words", p)).transpose()?,
+                token_pattern: self.token_pattern.clone().filter(|p| p != crate::text::pattern::DEFAULT),
             },
             min_df: self.min_df,
             max_df: self.max_df,

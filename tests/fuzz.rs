@@ -42,7 +42,7 @@ proptest! {
     fn tokenizing_arbitrary_text(text in "\\PC{0,120}", lower in any::<bool>(), accents in 0u8..3, n in 1usize..4, stop in any::<bool>(), kind in 0usize..3) {
         let strip_accents = [None, Some(StripAccents::Ascii), Some(StripAccents::Unicode)][accents as usize];
         let kind = [AnalyzerKind::Word, AnalyzerKind::Char, AnalyzerKind::CharWb][kind];
-        let opts = AnalyzerOptions { kind, lowercase: lower, strip_accents, ngram_range: (1, n), stop_words_english: stop, stop_words: None };
+        let opts = AnalyzerOptions { kind, lowercase: lower, strip_accents, ngram_range: (1, n), stop_words_english: stop, stop_words: None, token_pattern: None };
         let mut a = Analyzer::new(opts);
         let mut terms = Vec::new();
         a.for_each_term(&text, |t| terms.push(t.to_string()));
@@ -53,9 +53,11 @@ proptest! {
     /// same terms as the string path (the analyzer's terms), for every
     /// analyzer, on text full of whitespace of every kind.
     #[test]
-    fn ids_and_strings_count_the_same_terms(text in "[ab \t\n\u{1c}\u{a0}\u{3000}é]{0,40}|\\PC{0,60}", lo in 1usize..5, span in 0usize..4, kind in 0usize..3) {
-        let kind = [AnalyzerKind::Word, AnalyzerKind::Char, AnalyzerKind::CharWb][kind];
-        let opts = AnalyzerOptions { kind, ngram_range: (lo, lo + span), ..Default::default() };
+    fn ids_and_strings_count_the_same_terms(text in "[ab \t\n\u{1c}\u{a0}\u{3000}é]{0,40}|\\PC{0,60}", lo in 1usize..5, span in 0usize..4, kind in 0usize..5) {
+        // Kinds 3 and 4: word tokens of custom patterns (tokens with spaces inside, one-letter ones).
+        let pattern = [None, None, None, Some(r"\w+(?: \w+)?"), Some(r"\b\w+\b")][kind].map(String::from);
+        let kind = [AnalyzerKind::Word, AnalyzerKind::Char, AnalyzerKind::CharWb, AnalyzerKind::Word, AnalyzerKind::Word][kind];
+        let opts = AnalyzerOptions { kind, ngram_range: (lo, lo + span), token_pattern: pattern, ..Default::default() };
         let mut a = Analyzer::new(opts);
         let mut want: Vec<String> = Vec::new();
         a.for_each_term(&text, |t| want.push(t.to_string()));

@@ -7,9 +7,10 @@ pub mod chars;
 pub mod decode;
 pub mod encoding;
 pub mod murmur;
+pub mod pattern;
 pub mod stopwords;
 pub mod tokenizer;
 
 pub use decode::{decode, DecodeError};
 pub use encoding::{Decoder, Encoding};
-pub use tokenizer::{Analyzer, AnalyzerKind, AnalyzerOptions, Grams, StripAccents};
+pub use tokenizer::{Analyzer, AnalyzerKind, AnalyzerOptions, Grams, Joiner, StripAccents};

@@ -9,6 +9,7 @@
 
 use super::charclass::{is_word_char, ASCII_WORD};
 use super::chars;
+use super::pattern::Tokenizer;
 use super::stopwords::{self, StopSet};
 use std::borrow::Cow;
 use unicode_normalization::char::canonical_combining_class;
@@ -58,9 +59,28 @@ pub struct Grams {
     /// n-grams stay within a word, and a word shorter than `min_n` is one
     /// n-gram of its own.
     pub within_words: bool,
-    /// What joins the units in a term's string: a space between words,
-    /// nothing between characters.
-    pub joiner: &'static str,
+    /// How a term's string is made of its units.
+    pub joiner: Joiner,
+}
+
+/// How a term's string is made of its units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Joiner {
+    /// Words, joined by one space.
+    Space,
+    /// Characters, joined by nothing.
+    Nothing,
+    /// Each unit is a whole term already: a custom token pattern's tokens
+    /// may hold spaces (two word sequences could make one string), so its
+    /// n-grams are made as strings, one unit each.
+    Whole,
+}
+
+impl Joiner {
+    /// What goes between two units.
+    pub fn separator(self) -> &'static str {
+        if self == Joiner::Space { " " } else { "" }
+    }
 }
 
 /// The analyzer settings of `TfidfVectorizer` (all but callables).
@@ -77,17 +97,22 @@ pub struct AnalyzerOptions {
     /// model so that `predict` drops the same words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_words: Option<Vec<String>>,
+    /// `token_pattern` when not the default (checked when the options are
+    /// made: see [`super::pattern`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_pattern: Option<String>,
 }
 
 impl Default for AnalyzerOptions {
     fn default() -> Self {
-        AnalyzerOptions { kind: AnalyzerKind::Word, lowercase: true, strip_accents: None, ngram_range: (1, 1), stop_words_english: false, stop_words: None }
+        AnalyzerOptions { kind: AnalyzerKind::Word, lowercase: true, strip_accents: None, ngram_range: (1, 1), stop_words_english: false, stop_words: None, token_pattern: None }
     }
 }
 
 /// Turns documents into terms. Holds scratch buffers, so keep one per thread.
 pub struct Analyzer {
     opts: AnalyzerOptions,
+    tokenizer: Tokenizer,
     stop_words: Option<StopSet>,
     spans: Vec<(usize, usize)>,
     ngram: String,
@@ -100,13 +125,17 @@ impl Analyzer {
             Some(list) => Some(StopSet::Custom(list.iter().cloned().collect())),
             None => opts.stop_words_english.then(|| StopSet::English(stopwords::english())),
         };
-        Analyzer { opts, stop_words, spans: Vec::new(), ngram: String::new(), bounds: Vec::new() }
+        let tokenizer = Tokenizer::new(opts.token_pattern.as_deref()).unwrap_or_else(|e| panic!("token patterns are checked when the options are made: {e}"));
+        Analyzer { opts, tokenizer, stop_words, spans: Vec::new(), ngram: String::new(), bounds: Vec::new() }
     }
 
     /// How this analyzer's units make n-grams.
     pub fn grams(&self) -> Grams {
         let kind = self.opts.kind;
-        let joiner = if kind == AnalyzerKind::Word { " " } else { "" };
+        if matches!(self.tokenizer, Tokenizer::Pattern(_)) {
+            return Grams { range: (1, 1), within_words: false, joiner: Joiner::Whole };
+        }
+        let joiner = if kind == AnalyzerKind::Word { Joiner::Space } else { Joiner::Nothing };
         Grams { range: self.opts.ngram_range, within_words: kind == AnalyzerKind::CharWb, joiner }
     }
 
@@ -127,7 +156,10 @@ impl Analyzer {
     fn tokenize<'d>(&mut self, doc: &'d str) -> Cow<'d, str> {
         let text = self.prepare(doc);
         self.spans.clear();
-        token_spans(&text, &mut self.spans);
+        match &mut self.tokenizer {
+            Tokenizer::Runs { min } => token_spans(&text, *min, &mut self.spans),
+            Tokenizer::Pattern(p) => p.spans(&text, &mut self.spans),
+        }
         if let Some(stop) = &self.stop_words {
             self.spans.retain(|&(a, b)| !stop.contains(&text[a..b]));
         }
@@ -139,6 +171,9 @@ impl Analyzer {
     /// `Some(character)` for characters; with `char_wb` each word comes
     /// padded (`" "`, its characters, `" "`) and is followed by `None`.
     pub fn for_each_unit(&mut self, doc: &str, mut f: impl FnMut(Option<&str>)) {
+        if self.grams().joiner == Joiner::Whole {
+            return self.for_each_term(doc, |t| f(Some(t)));
+        }
         if self.opts.kind != AnalyzerKind::Word {
             let text = self.prepare(doc);
             if self.opts.kind == AnalyzerKind::Char {
@@ -227,8 +262,9 @@ pub fn preprocess(doc: &str, lowercase: bool, strip: Option<StripAccents>) -> Co
     }
 }
 
-/// Byte spans of the maximal runs of at least two word characters.
-pub fn token_spans(text: &str, spans: &mut Vec<(usize, usize)>) {
+/// Byte spans of the maximal runs of at least `min` word characters
+/// (`\b\w{min,}\b`: a `\b` cannot fall inside a run).
+pub fn token_spans(text: &str, min: usize, spans: &mut Vec<(usize, usize)>) {
     if text.is_ascii() {
         // Two tight loops: skip separators, then take a word.
         let bytes = text.as_bytes();
@@ -242,7 +278,7 @@ pub fn token_spans(text: &str, spans: &mut Vec<(usize, usize)>) {
             while i < n && ASCII_WORD[bytes[i] as usize] {
                 i += 1;
             }
-            if i - start >= 2 {
+            if i - start >= min.max(1) {
                 spans.push((start, i));
             }
         }
@@ -256,13 +292,13 @@ pub fn token_spans(text: &str, spans: &mut Vec<(usize, usize)>) {
                 Some((s, n)) => Some((s, n + 1)),
             };
         } else if let Some((s, n)) = start.take() {
-            if n >= 2 {
+            if n >= min {
                 spans.push((s, i));
             }
         }
     }
     if let Some((s, n)) = start {
-        if n >= 2 {
+        if n >= min {
             spans.push((s, text.len()));
         }
     }

@@ -7,7 +7,7 @@
 use crate::text::tokenizer::Analyzer;
 use crate::text::murmur::hashed_column;
 use super::terms::{TermTable, AHEAD, WORD_END};
-use crate::text::Grams;
+use crate::text::{Grams, Joiner};
 use crate::prefetch::prefetch;
 use crate::sparse::RowBuilder;
 use rustc_hash::FxHashMap;
@@ -43,7 +43,7 @@ pub struct LocalVocabulary {
 impl LocalVocabulary {
     /// Counting with words (or characters) interned as they come; terms'
     /// strings join them with `joiner` ([`Grams::joiner`]).
-    pub fn new(joiner: &'static str) -> Self {
+    pub fn new(joiner: Joiner) -> Self {
         Self::with_words(TermTable::new(joiner))
     }
 
@@ -159,7 +159,7 @@ mod tests {
     #[test]
     fn local_counts() {
         let mut a = Analyzer::new(AnalyzerOptions::default());
-        let mut v = LocalVocabulary::new(" ");
+        let mut v = LocalVocabulary::new(Joiner::Space);
         v.add_document(&mut a, "b a b");
         v.add_document(&mut a, "");
         v.add_document(&mut a, "aa bb aa");

@@ -14,11 +14,12 @@
 //! n-grams) exist in the table but are never counted.
 //!
 //! The character analyzers use the same table with characters as the words
-//! and nothing joining them (`joiner`): each unit is exactly one character,
-//! so a sequence again makes one string only.
+//! and nothing joining them ([`Joiner`]): each unit is exactly one
+//! character, so a sequence again makes one string only. A custom token
+//! pattern's terms are whole strings, one unit each.
 
 use super::interner::Interner;
-use crate::text::Grams;
+use crate::text::{Grams, Joiner};
 
 /// No node: the parent of a unigram, and the empty marker of a slot.
 const NONE: u32 = u32::MAX;
@@ -50,8 +51,8 @@ pub struct TermTable {
     slots: Vec<Slot>,
     /// Nodes in `slots` (the n >= 2 ones).
     in_slots: usize,
-    /// What joins the words of a term's string.
-    joiner: &'static str,
+    /// How a term's string is made of its words.
+    joiner: Joiner,
 }
 
 #[inline]
@@ -63,13 +64,13 @@ fn slot_of(key: u64, mask: usize) -> usize {
 impl TermTable {
     /// An empty table whose terms' strings are their words joined by
     /// `joiner` ([`Grams::joiner`]).
-    pub fn new(joiner: &'static str) -> Self {
+    pub fn new(joiner: Joiner) -> Self {
         Self::with_words(Interner::new(), joiner)
     }
 
     /// A table over a fixed word list (the ranks' merged words: word ids
     /// are then the same on every rank).
-    pub fn with_words(words: Interner, joiner: &'static str) -> Self {
+    pub fn with_words(words: Interner, joiner: Joiner) -> Self {
         let unigram = vec![NONE; words.len()];
         TermTable { words, unigram, nodes: Vec::new(), slots: vec![EMPTY; 1 << 12], in_slots: 0, joiner }
     }
@@ -214,7 +215,7 @@ impl TermTable {
         // Recursion as deep as the n-gram is long.
         if parent != NONE {
             self.write_term(parent, out);
-            out.push_str(self.joiner);
+            out.push_str(self.joiner.separator());
         }
         out.push_str(self.words.get(word));
     }
@@ -223,7 +224,7 @@ impl TermTable {
     pub fn write_words(&self, words: &[u32], out: &mut String) {
         for (i, &w) in words.iter().enumerate() {
             if i > 0 {
-                out.push_str(self.joiner);
+                out.push_str(self.joiner.separator());
             }
             out.push_str(self.words.get(w));
         }
@@ -261,10 +262,10 @@ impl TermTable {
     /// The node of the term `s` (words joined by the joiner), if this
     /// rank has seen it. Finds nothing and adds nothing for unknown words.
     pub fn lookup(&self, s: &str) -> Option<u32> {
-        let units: Vec<&str> = if self.joiner.is_empty() {
-            s.char_indices().map(|(i, c)| &s[i..i + c.len_utf8()]).collect()
-        } else {
-            s.split(self.joiner).collect()
+        let units: Vec<&str> = match self.joiner {
+            Joiner::Nothing => s.char_indices().map(|(i, c)| &s[i..i + c.len_utf8()]).collect(),
+            Joiner::Space => s.split(' ').collect(),
+            Joiner::Whole => vec![s],
         };
         if units.is_empty() {
             return None;
@@ -301,13 +302,13 @@ mod tests {
     fn table_terms(t: &mut TermTable, doc: &str, range: (usize, usize)) -> Vec<String> {
         let words: Vec<u32> = doc.split_whitespace().map(|w| t.word(w)).collect();
         let mut ids = Vec::new();
-        t.ngrams(&words, Grams { range, within_words: false, joiner: " " }, &mut Vec::new(), &mut ids);
+        t.ngrams(&words, Grams { range, within_words: false, joiner: Joiner::Space }, &mut Vec::new(), &mut ids);
         ids.iter().map(|&n| t.term(n)).collect()
     }
 
     #[test]
     fn ngrams_in_sklearn_order() {
-        let mut t = TermTable::new(" ");
+        let mut t = TermTable::new(Joiner::Space);
         assert_eq!(table_terms(&mut t, "a b c a b", (1, 3)), ["a", "b", "c", "a", "b", "a b", "b c", "c a", "a b", "a b c", "b c a", "c a b"]);
         assert_eq!(table_terms(&mut t, "a b c", (2, 2)), ["a b", "b c"]);
         assert_eq!(table_terms(&mut t, "a b", (3, 4)), Vec::<String>::new());
@@ -316,7 +317,7 @@ mod tests {
 
     #[test]
     fn ids_are_stable_and_lookup_finds_them() {
-        let mut t = TermTable::new(" ");
+        let mut t = TermTable::new(Joiner::Space);
         let words: Vec<String> = (0..3000).map(|i| format!("w{i}")).collect();
         let doc = words.join(" ");
         let first = table_terms(&mut t, &doc, (1, 3));

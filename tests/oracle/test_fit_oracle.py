@@ -166,6 +166,7 @@ def test_predictions_agree_with_sklearn_and_the_exported_pipeline(corpora, tmp_p
     ["--hashing", 4096, "--alternate-sign", "--ngram-range", "1,2"],
     ["--analyzer", "char_wb", "--ngram-range", "2,4", "--min-df", "2"],
     ["--hashing", 4096, "--analyzer", "char", "--ngram-range", "1,3"],
+    ["--token-pattern", r"[^\W\d]+(?:'\w+)?", "--ngram-range", "1,2", "--min-df", "2"],
 ])
 def test_hashing_and_character_models_export_too(corpora, tmp_path, flags):
     d, paths = corpora

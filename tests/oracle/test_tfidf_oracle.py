@@ -359,7 +359,82 @@ def test_whitespace_is_pythons_isspace(tmp_path):
     assert abs(Y - X).max() == 0
 
 
-def test_stop_words_are_refused_with_character_analyzers(corpus, tmp_path):
+def test_word_flags_are_refused_with_character_analyzers(corpus, tmp_path):
     d, _, _ = corpus
     p = run(1, "vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--analyzer", "char_wb", "--stop-words", "english", check=False)
     assert p.returncode == 2 and "--stop-words only applies to words" in p.stderr
+    p = run(1, "vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--analyzer", "char", "--token-pattern", r"\S+", check=False)
+    assert p.returncode == 2 and "--token-pattern only applies to words" in p.stderr
+
+
+# (token_pattern, extra TfidfVectorizer arguments): the fast scanner's two
+# patterns, classes, lookarounds, anchors, lazy repeats, one group (and one
+# that does not take part: sklearn counts the empty token), tokens holding
+# spaces (their bigrams must not collide), ASCII mode.
+TOKEN_PATTERNS = [
+    (r"(?u)\b\w+\b", {}),
+    (r"\b\w+\b", {"ngram_range": (1, 2), "stop_words": "english"}),
+    (r"[^\W\d_]+", {}),
+    (r"\w+(?:'\w+)?", {"ngram_range": (1, 2)}),
+    (r"\S+", {"min_df": 2}),
+    (r"\w+(?: \w+)?", {"ngram_range": (1, 3)}),
+    (r"(?a)\w\w+", {}),
+    (r"[0-9]{1,3}(?:st|nd|rd|th)?\s\b(\w{2,})\b", {}),
+    (r"#\w+|@\w+|(?<=\s)\w{3}(?=\s)", {}),
+    (r"\w+$|^\w+|\w+\Z", {}),
+    (r"(x)|\w{4,}", {}),
+    (r"[^.\n]+?(?:\.|$)", {"ngram_range": (1, 2)}),
+    (r"\d+(?:[.,]\d+)*|[A-Z]\w*", {"lowercase": False}),
+    (r"\w{2,}?\w", {}),
+]
+
+
+def pattern_flags(kw):
+    flags = []
+    if "ngram_range" in kw:
+        flags += ["--ngram-range", "{},{}".format(*kw["ngram_range"])]
+    if "stop_words" in kw:
+        flags += ["--stop-words", kw["stop_words"]]
+    if "min_df" in kw:
+        flags += ["--min-df", str(kw["min_df"])]
+    if kw.get("lowercase") is False:
+        flags += ["--no-lowercase"]
+    return flags
+
+
+@pytest.mark.parametrize("pattern,kw", TOKEN_PATTERNS)
+def test_token_pattern_matches_pythons_re(corpus, tmp_path, pattern, kw):
+    """--token-pattern is token_pattern: Python's re.findall over the
+    preprocessed text, run by textsaga's own matcher, at 1 and 3 ranks."""
+    d, docs, _ = corpus
+    vec = TfidfVectorizer(token_pattern=pattern, **kw)
+    X = vec.fit_transform(docs)
+    for ranks in (1, 3):
+        out = tmp_path / f"tp{ranks}.h5"
+        run(ranks, "vectorize", "--data", d / "fast.h5", "-o", out, "--quiet", "--token-pattern", pattern, *pattern_flags(kw))
+        assert_same(out, X, vec.get_feature_names_out(), vec.idf_)
+
+
+def test_token_pattern_in_hashing_mode(corpus, tmp_path):
+    d, docs, _ = corpus
+    hv = HashingVectorizer(n_features=2**10, token_pattern=r"\S+", ngram_range=(1, 2), norm=None, alternate_sign=False)
+    tt = TfidfTransformer()
+    X = tt.fit_transform(hv.transform(docs))
+    out = tmp_path / "h.h5"
+    run(2, "vectorize", "--data", d / "strings.h5", "-o", out, "--quiet", "--hashing", 1024, "--token-pattern", r"\S+", "--ngram-range", "1,2")
+    assert_same(out, X, idf=tt.idf_)
+
+
+@pytest.mark.parametrize("pattern,message", [
+    (r"(?i)\w+", "the flag (?i)"),
+    (r"([0-9]{1,3}(?:st|nd|rd|th))\s\b(\w{2,})\b", "more than 1 capturing group in token pattern"),
+    (r"\w*", "can match an empty string"),
+    (r"(\w)\1", "a backreference"),
+    (r"(?<=\w+)x", "a lookbehind of variable width"),
+    (r"[z-a]", "a bad character range"),
+])
+def test_token_patterns_python_would_run_otherwise_are_refused(corpus, tmp_path, pattern, message):
+    d, _, _ = corpus
+    p = run(1, "vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--token-pattern", pattern, check=False)
+    assert p.returncode == 2 and message in p.stderr, p.stderr
+    assert not (tmp_path / "o.h5").exists()
