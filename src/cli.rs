@@ -10,7 +10,7 @@ use crate::selection::{logspace_cs, scoring::Scoring, Grid};
 use crate::solver::{Penalty, SolverKind, SolverOptions};
 use crate::text::stopwords::read_list;
 use crate::text::{AnalyzerKind, AnalyzerOptions, DecodeError, Decoder, Encoding, StripAccents};
-use crate::tfidf::{DfBound, Norm, VectorizerOptions};
+use crate::tfidf::{DfBound, Dtype, Norm, VectorizerOptions};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -159,6 +159,9 @@ pub struct VectorizerArgs {
     /// applies to the fast layout's bytes and to strings not declared UTF-8 (h5py's bytes).
     #[arg(long, value_name = "NAME", default_value = "utf-8")]
     pub encoding: Encoding,
+    /// The type of vectorize's stored values and idf (sklearn's dtype); fit keeps float64.
+    #[arg(long, value_enum, default_value_t = Dtype::Float64)]
+    pub dtype: Dtype,
     /// Hashing mode: N columns by signed MurmurHash3, no vocabulary (as HashingVectorizer).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub hashing: Option<u32>,
@@ -212,6 +215,7 @@ impl VectorizerArgs {
             hashing: self.hashing,
             alternate_sign: self.alternate_sign,
             fixed_vocabulary: vocabulary.is_some(),
+            dtype: self.dtype,
             vocabulary,
         })
     }

@@ -11,7 +11,7 @@ use crate::output::{write_from_all_ranks, AtomicPath};
 use crate::same_file::{named, refuse_overwriting};
 use crate::sparse::parts;
 use crate::run_report::{phase_summary, RunReport};
-use crate::tfidf::VectorizerOptions;
+use crate::tfidf::{Dtype, VectorizerOptions};
 use std::time::Instant;
 
 pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
@@ -69,15 +69,20 @@ fn write_matrix(comm: &dyn Collectives, out: AtomicPath, f: &Features, slice: &C
     let last = comm.rank() + 1 == comm.size();
     let create = |file: &hdf5::File| -> Result<()> {
         let x = file.create_group("X")?;
-        create_1d::<f64>(&x, "data", nnz_total)?;
+        match opts.dtype {
+            Dtype::Float64 => create_1d::<f64>(&x, "data", nnz_total)?,
+            Dtype::Float32 => create_1d::<f32>(&x, "data", nnz_total)?,
+        };
         create_1d::<i64>(&x, "indices", nnz_total)?;
         create_1d::<i64>(&x, "indptr", n + 1)?;
         x.new_attr_builder().with_data(&[n as i64, f.n_features as i64]).create("shape")?;
         if let Some(v) = &f.vocabulary {
             write_1d(file, "vocabulary", &to_vlen(v)?)?;
         }
-        if let Some(idf) = &f.idf {
-            write_1d(file, "idf", idf)?;
+        match (&f.idf, opts.dtype) {
+            (Some(idf), Dtype::Float64) => drop(write_1d(file, "idf", idf)?),
+            (Some(idf), Dtype::Float32) => drop(write_1d(file, "idf", &idf.iter().map(|&v| v as f32).collect::<Vec<f32>>())?),
+            (None, _) => {}
         }
         if let Some(labels) = &slice.labels {
             create_labels(file, "label", labels, n)?;
@@ -92,7 +97,10 @@ fn write_matrix(comm: &dyn Collectives, out: AtomicPath, f: &Features, slice: &C
     let write = |file: &hdf5::File| -> Result<()> {
         let x = file.group("X")?;
         let (rows_indptr, cols, values) = parts(&f.rows);
-        write_at(&x.dataset("data")?, nnz_at, values)?;
+        match opts.dtype {
+            Dtype::Float64 => write_at(&x.dataset("data")?, nnz_at, values)?,
+            Dtype::Float32 => write_at(&x.dataset("data")?, nnz_at, &values.iter().map(|&v| v as f32).collect::<Vec<f32>>())?,
+        }
         let idx: Vec<i64> = cols.iter().map(|&c| c as i64).collect();
         write_at(&x.dataset("indices")?, nnz_at, &idx)?;
         let mut indptr: Vec<i64> = rows_indptr[..f.rows.rows()].iter().map(|&p| (p + nnz_at) as i64).collect();

@@ -17,4 +17,4 @@ pub mod terms;
 pub mod tokens;
 pub mod weighting;
 
-pub use options::{DfBound, Norm, VectorizerOptions};
+pub use options::{DfBound, Dtype, Norm, VectorizerOptions};

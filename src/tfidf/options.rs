@@ -50,6 +50,17 @@ impl fmt::Display for DfBound {
     }
 }
 
+/// The stored values' type (`dtype`). Values are computed in float64 and
+/// rounded once when written: within one float32 rounding of sklearn's
+/// float32 arithmetic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dtype {
+    #[default]
+    Float64,
+    Float32,
+}
+
 /// Row normalisation (`norm`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -84,6 +95,9 @@ pub struct VectorizerOptions {
     /// the terms are the output's vocabulary.
     #[serde(default)]
     pub fixed_vocabulary: bool,
+    /// The type of `vectorize`'s values and idf (models read as float64).
+    #[serde(default)]
+    pub dtype: Dtype,
     #[serde(skip)]
     pub vocabulary: Option<Vec<Box<str>>>,
 }
@@ -104,6 +118,7 @@ impl Default for VectorizerOptions {
             hashing: None,
             alternate_sign: false,
             fixed_vocabulary: false,
+            dtype: Dtype::Float64,
             vocabulary: None,
         }
     }

@@ -6,6 +6,7 @@ import sys
 import unicodedata
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import (
@@ -438,3 +439,23 @@ def test_token_patterns_python_would_run_otherwise_are_refused(corpus, tmp_path,
     p = run(1, "vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--token-pattern", pattern, check=False)
     assert p.returncode == 2 and message in p.stderr, p.stderr
     assert not (tmp_path / "o.h5").exists()
+
+
+@pytest.mark.parametrize("flags,kw", [([], {}), (["--analyzer", "char_wb", "--ngram-range", "2,4", "--sublinear-tf", "--norm", "l1"], {"analyzer": "char_wb", "ngram_range": (2, 4), "sublinear_tf": True, "norm": "l1"})])
+def test_float32_output_matches_sklearns_float32(corpus, tmp_path, flags, kw):
+    """--dtype float32: the file's values and idf are float32, within 1e-6
+    of TfidfVectorizer(dtype=np.float32)'s (computed in float64, rounded once)."""
+    d, docs, _ = corpus
+    vec = TfidfVectorizer(dtype=np.float32, **kw)
+    X = vec.fit_transform(docs)
+    for ranks in (1, 3):
+        out = tmp_path / f"f32_{ranks}.h5"
+        run(ranks, "vectorize", "--data", d / "fast.h5", "-o", out, "--quiet", "--dtype", "float32", *flags)
+        with h5py.File(out) as f:
+            assert f["X/data"].dtype == np.float32 and f["idf"].dtype == np.float32
+        Y, vocab, idf, _ = load_matrix(out)
+        assert vocab == list(vec.get_feature_names_out())
+        assert np.max(np.abs(idf - vec.idf_)) <= 1e-6
+        assert abs(Y - X).max() <= 1e-6
+    p = run(1, "fit", "--data", d / "fast.h5", "--model", tmp_path / "m.h5", "--dtype", "float32", check=False)
+    assert p.returncode == 2 and "--dtype float32 applies to vectorize's output" in p.stderr
