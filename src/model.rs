@@ -205,6 +205,8 @@ impl Model {
         if bad {
             bail!("'{}' is inconsistent: coef, intercept, classes, vocabulary and idf disagree in size", path.display());
         }
+        // The analyzer compiles the pattern again; a model edited by hand is refused here.
+        crate::text::pattern::Tokenizer::new(self.params.vectorizer.analyzer.token_pattern.as_deref()).map_err(|e| anyhow!("'{}': {e}", path.display()))?;
         Ok(())
     }
 }

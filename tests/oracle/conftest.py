@@ -34,6 +34,12 @@ def run(ranks, *args, check=True):
     return p
 
 
+def run_alone(*args):
+    """Runs textsaga as one rank without a launcher (INTERFACE allows it):
+    for refusals, where mpirun's clean-up after a failed rank costs 2 s."""
+    return subprocess.run([str(BIN)] + [str(a) for a in args], capture_output=True, text=True, timeout=TIMEOUT, env=launch_env())
+
+
 def load_matrix(path):
     """(X as CSR, vocabulary list or None, idf or None, labels or None) of a vectorize output."""
     with h5py.File(path, "r") as f:

@@ -15,7 +15,7 @@ from sklearn.datasets import load_files
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import ROOT, load_matrix, run, write_fast_layout  # noqa: E402
+from conftest import ROOT, load_matrix, run, run_alone, write_fast_layout  # noqa: E402
 from corpora import make_docs, make_labels  # noqa: E402
 
 TOL = 1e-12
@@ -72,7 +72,7 @@ def test_strict_cp1252_names_the_byte_python_cannot_decode(raw, tmp_path):
     assert p.returncode == 1 and len(lines) == 1, p.stderr
     assert f"document {first}: byte" in lines[0] and "is not cp1252" in lines[0], lines[0]
     assert not (tmp_path / "o.h5").exists()
-    p = run(1, "vectorize", "--data", d / "raw.h5", "-o", tmp_path / "o.h5", "--encoding", "koi8-r", check=False)
+    p = run_alone("vectorize", "--data", d / "raw.h5", "-o", tmp_path / "o.h5", "--encoding", "koi8-r")
     assert p.returncode == 2 and "'koi8-r' is not an encoding textsaga decodes" in p.stderr
     nul = tmp_path / "nul.h5"
     write_fast_layout(nul, [b"ab\x00cd", b"ef"], [0, 1])

@@ -17,7 +17,7 @@ from sklearn.feature_extraction.text import (
 )
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import ROOT, load_matrix, run, write_fast_layout, write_jsonl, write_strings_layout  # noqa: E402
+from conftest import ROOT, load_matrix, run, run_alone, write_fast_layout, write_jsonl, write_strings_layout  # noqa: E402
 from corpora import make_docs, make_labels  # noqa: E402
 
 TOL = 1e-12
@@ -198,7 +198,7 @@ def test_vocabulary_file_refusals(corpus, tmp_path):
     vocab.write_text("data\nmodel\ndata\n", encoding="utf-8")
     p = run(2, "vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--vocabulary", vocab, check=False)
     assert p.returncode == 1 and "'data' is listed twice (entries 1 and 3)" in p.stderr
-    p = run(2, "vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--vocabulary", vocab, "--min-df", "2", check=False)
+    p = run_alone("vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--vocabulary", vocab, "--min-df", "2")
     assert p.returncode == 2 and "--min-df cannot be used with --vocabulary" in p.stderr
     assert not (tmp_path / "o.h5").exists()
 
@@ -362,9 +362,9 @@ def test_whitespace_is_pythons_isspace(tmp_path):
 
 def test_word_flags_are_refused_with_character_analyzers(corpus, tmp_path):
     d, _, _ = corpus
-    p = run(1, "vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--analyzer", "char_wb", "--stop-words", "english", check=False)
+    p = run_alone("vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--analyzer", "char_wb", "--stop-words", "english")
     assert p.returncode == 2 and "--stop-words only applies to words" in p.stderr
-    p = run(1, "vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--analyzer", "char", "--token-pattern", r"\S+", check=False)
+    p = run_alone("vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--analyzer", "char", "--token-pattern", r"\S+")
     assert p.returncode == 2 and "--token-pattern only applies to words" in p.stderr
 
 
@@ -436,7 +436,7 @@ def test_token_pattern_in_hashing_mode(corpus, tmp_path):
 ])
 def test_token_patterns_python_would_run_otherwise_are_refused(corpus, tmp_path, pattern, message):
     d, _, _ = corpus
-    p = run(1, "vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--token-pattern", pattern, check=False)
+    p = run_alone("vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--token-pattern", pattern)
     assert p.returncode == 2 and message in p.stderr, p.stderr
     assert not (tmp_path / "o.h5").exists()
 
@@ -457,5 +457,5 @@ def test_float32_output_matches_sklearns_float32(corpus, tmp_path, flags, kw):
         assert vocab == list(vec.get_feature_names_out())
         assert np.max(np.abs(idf - vec.idf_)) <= 1e-6
         assert abs(Y - X).max() <= 1e-6
-    p = run(1, "fit", "--data", d / "fast.h5", "--model", tmp_path / "m.h5", "--dtype", "float32", check=False)
+    p = run_alone("fit", "--data", d / "fast.h5", "--model", tmp_path / "m.h5", "--dtype", "float32")
     assert p.returncode == 2 and "--dtype float32 applies to vectorize's output" in p.stderr
