@@ -29,10 +29,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     if args.ops.checkpoint.is_some() {
         signals::set_resumable();
     }
-    let vopts = comm.agree(args.vectorizer.options().and_then(|v| match v.dtype {
-        crate::tfidf::Dtype::Float32 => Err(crate::error::usage("--dtype float32 applies to vectorize's output; fit's features and solver keep float64 (float32 there is not built)")),
-        crate::tfidf::Dtype::Float64 => Ok(v),
-    }))?;
+    let vopts = comm.agree(vectorizer_options(&args))?;
     let mut sopts = comm.agree(args.solver.options())?;
     let grid = comm.agree(args.selection.grid(sopts.penalty).and_then(|g| match (&g, &args.solver.warm_start, sopts.solver) {
         (Some(_), Some(_), _) => Err(crate::error::usage("--warm-start cannot be combined with --Cs (each fit of the path is warm-started from the one before)")),
@@ -103,6 +100,16 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         summary(&args, &sopts, &result, &model, comm.size(), &r);
     }
     Ok(())
+}
+
+/// The vectorizer's settings for a fit: float32 is vectorize's output
+/// format only (the features and the solver keep float64).
+fn vectorizer_options(args: &FitArgs) -> Result<crate::tfidf::VectorizerOptions> {
+    let v = args.vectorizer.options()?;
+    if v.dtype == crate::tfidf::Dtype::Float32 {
+        return Err(crate::error::usage("--dtype float32 applies to vectorize's output; fit's features and solver keep float64 (float32 there is not built)"));
+    }
+    Ok(v)
 }
 
 /// Collective: fixes the mode before the fit (the model, the log and the

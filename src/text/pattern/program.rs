@@ -150,10 +150,14 @@ impl Program {
             });
             let top = self.pc();
             self.insts.push(Inst::Match); // patched below
-            guard.map(|r| self.insts.push(Inst::Mark(r)));
+            if let Some(r) = guard {
+                self.insts.push(Inst::Mark(r));
+            }
             self.emit(node, pattern)?;
             let progress = self.pc();
-            guard.map(|r| self.insts.push(Inst::Progress { reg: r, exit: 0 }));
+            if let Some(reg) = guard {
+                self.insts.push(Inst::Progress { reg, exit: 0 });
+            }
             self.insts.push(Inst::Jmp(top));
             let exit = self.pc();
             self.insts[top] = split(greedy, top + 1, exit);
