@@ -32,6 +32,21 @@ pub fn create_1d<T: H5Type>(g: &Group, name: &str, n: usize) -> Result<Dataset> 
     g.new_dataset::<T>().shape(n).create(name).with_context(|| format!("creating dataset '{name}'"))
 }
 
+/// Writes `src` converted element by element (`convert`) at `offset` of a
+/// 1-D dataset, four million elements at a time through one buffer: a
+/// converted copy of a whole column (a billion indices as int64) would be
+/// gigabytes of fresh memory for the kernel to zero.
+pub fn write_converted_at<S: Copy, T: H5Type>(ds: &Dataset, offset: usize, src: &[S], convert: impl Fn(S) -> T) -> Result<()> {
+    const CHUNK: usize = 1 << 22;
+    let mut buf: Vec<T> = Vec::with_capacity(CHUNK.min(src.len()));
+    for (i, part) in src.chunks(CHUNK).enumerate() {
+        buf.clear();
+        buf.extend(part.iter().map(|&x| convert(x)));
+        write_at(ds, offset + i * CHUNK, &buf)?;
+    }
+    Ok(())
+}
+
 /// Writes `data` at `offset` of a 1-D dataset.
 pub fn write_at<T: H5Type>(ds: &Dataset, offset: usize, data: &[T]) -> Result<()> {
     if data.is_empty() {

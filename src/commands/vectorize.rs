@@ -6,7 +6,7 @@ use crate::corpus::{read_slice, CorpusSlice, LabelNeed};
 use crate::error::Result;
 use crate::vectorizer::{fit_transform, Features};
 use crate::corpus::labels::{create_labels, write_labels_at};
-use crate::h5::{create_1d, to_vlen, write_1d, write_at};
+use crate::h5::{create_1d, to_vlen, write_1d, write_at, write_converted_at};
 use crate::output::{write_from_all_ranks, AtomicPath};
 use crate::same_file::{named, refuse_overwriting};
 use crate::sparse::parts;
@@ -99,10 +99,9 @@ fn write_matrix(comm: &dyn Collectives, out: AtomicPath, f: &Features, slice: &C
         let (rows_indptr, cols, values) = parts(&f.rows);
         match opts.dtype {
             Dtype::Float64 => write_at(&x.dataset("data")?, nnz_at, values)?,
-            Dtype::Float32 => write_at(&x.dataset("data")?, nnz_at, &values.iter().map(|&v| v as f32).collect::<Vec<f32>>())?,
+            Dtype::Float32 => write_converted_at(&x.dataset("data")?, nnz_at, values, |v| v as f32)?,
         }
-        let idx: Vec<i64> = cols.iter().map(|&c| c as i64).collect();
-        write_at(&x.dataset("indices")?, nnz_at, &idx)?;
+        write_converted_at(&x.dataset("indices")?, nnz_at, cols, |c| c as i64)?;
         let mut indptr: Vec<i64> = rows_indptr[..f.rows.rows()].iter().map(|&p| (p + nnz_at) as i64).collect();
         if last {
             indptr.push(nnz_total as i64);
