@@ -64,6 +64,11 @@ impl TokenPattern {
     pub fn spans(&mut self, text: &str, out: &mut Vec<(usize, usize)>) {
         let mut start = 0;
         while start <= text.len() {
+            // Skip what cannot start a match (most separators, for most patterns).
+            if let Some(c) = text[start..].chars().next().filter(|&c| !self.program.may_start(c)) {
+                start += c.len_utf8();
+                continue;
+            }
             self.scratch.slots.clear();
             self.scratch.slots.resize(self.program.n_slots, UNSET);
             if let Some(end) = self.program.run(text, start, &mut self.scratch) {
@@ -116,6 +121,12 @@ mod tests {
         assert_eq!(findall(r"(a*)+b", "aab b"), ["", ""]);
         assert_eq!(findall(r"[^\W\d]+", "ab12cd"), ["ab", "cd"]);
         assert_eq!(findall(r"\S+", "a\u{1c}b c\u{a0}d"), ["a", "b", "c", "d"]);
+        // One-character repeats over multi-byte characters: giving back, taking more.
+        assert_eq!(findall(r"\w+é", "caféé éé"), ["caféé", "éé"]);
+        assert_eq!(findall(r".*?é", "aéb é"), ["aé", "b é"]);
+        assert_eq!(findall(r"\w{2,3}", "ééééé"), ["ééé", "éé"]);
+        assert_eq!(findall(r"[^ ]{2,}?x", "ééx ééé"), ["ééx"]);
+        assert_eq!(findall(r"\w+?\d", "日本2語3"), ["日本2", "語3"]);
     }
 
     #[test]

@@ -19,8 +19,19 @@ pub const UNSET: usize = usize::MAX;
 /// Programs larger than this are refused (repeats are unrolled).
 const MAX_INSTS: usize = 100_000;
 
+/// A one-character test.
+#[derive(Clone, Copy, Debug)]
+enum One {
+    Char(char),
+    Any,
+    Set(usize),
+}
+
 #[derive(Clone, Debug)]
 enum Inst {
+    /// `min` to `max` characters that pass `one`, in one scan: greedy
+    /// gives characters back one at a time, lazy takes one more at a time.
+    Repeat1 { one: One, min: u32, max: u32, greedy: bool },
     Char(char),
     Any,
     Set(usize),
@@ -50,11 +61,22 @@ enum Frame {
     Branch(usize, usize),
     Slot(usize, usize),
     Reg(usize, usize),
+    /// A greedy [`Inst::Repeat1`] that ended at `pos` and may give back down
+    /// to `floor`; the rest of the pattern is at `pc`.
+    GiveBack { pc: usize, floor: usize, pos: usize },
+    /// A lazy [`Inst::Repeat1`] (at `at`) that took `count` characters, up
+    /// to `pos`, and may take more.
+    TakeMore { at: usize, count: u32, pos: usize },
 }
 
 pub struct Program {
     insts: Vec<Inst>,
     sets: Vec<Set>,
+    /// Each set's answer for the 128 ASCII characters, one bit each.
+    ascii_sets: Vec<u128>,
+    /// The test every match's first character passes, when the program
+    /// has one (its first consuming step, past captures and assertions).
+    first: Option<One>,
     ascii: bool,
     pub n_slots: usize,
     n_regs: usize,
@@ -70,9 +92,11 @@ pub struct Scratch {
 
 impl Program {
     pub fn compile(parsed: &Parsed, pattern: &str) -> Result<Program, String> {
-        let mut p = Program { insts: Vec::new(), sets: Vec::new(), ascii: parsed.ascii, n_slots: 2 * (parsed.groups + 1), n_regs: 0 };
+        let mut p = Program { insts: Vec::new(), sets: Vec::new(), ascii_sets: Vec::new(), first: None, ascii: parsed.ascii, n_slots: 2 * (parsed.groups + 1), n_regs: 0 };
         p.emit(&parsed.node, pattern)?;
         p.insts.push(Inst::Match);
+        p.ascii_sets = p.sets.iter().map(|set| (0..128u8).filter(|&b| p.set_has_slow(set, b as char)).fold(0u128, |m, b| m | 1 << b)).collect();
+        p.first = p.first_test();
         if p.insts.len() > MAX_INSTS {
             return Err(format!("--token-pattern '{pattern}': too large once its repeats are unrolled ({} steps; at most {MAX_INSTS})", p.insts.len()));
         }
@@ -139,6 +163,19 @@ impl Program {
     }
 
     fn emit_repeat(&mut self, node: &Node, min: u32, max: Option<u32>, greedy: bool, pattern: &str) -> Result<(), String> {
+        let one = match node {
+            Node::Char(c) => Some(One::Char(*c)),
+            Node::Any => Some(One::Any),
+            Node::Set(set) => {
+                self.sets.push(set.clone());
+                Some(One::Set(self.sets.len() - 1))
+            }
+            _ => None,
+        };
+        if let Some(one) = one {
+            self.insts.push(Inst::Repeat1 { one, min, max: max.unwrap_or(u32::MAX), greedy });
+            return Ok(());
+        }
         for _ in 0..min {
             self.emit(node, pattern)?;
         }
@@ -190,7 +227,16 @@ impl Program {
         }
     }
 
-    fn set_has(&self, s: &Set, c: char) -> bool {
+    /// Whether set `i` holds `c`: a bit test for ASCII.
+    #[inline]
+    fn set_has(&self, i: usize, c: char) -> bool {
+        if c.is_ascii() {
+            return self.ascii_sets[i] >> (c as u32) & 1 == 1;
+        }
+        self.set_has_slow(&self.sets[i], c)
+    }
+
+    fn set_has_slow(&self, s: &Set, c: char) -> bool {
         let hit = s.items.iter().any(|item| match *item {
             Item::Range(a, b) => a <= c && c <= b,
             Item::Class(k, neg) => self.class_has(k, c) != neg,
@@ -232,9 +278,26 @@ impl Program {
         loop {
             let ok = match &self.insts[pc] {
                 Inst::Match => return Some(pos),
+                Inst::Repeat1 { one, min, max, greedy } => match self.repeat1(*one, *min, if *greedy { *max } else { *min }, text, pos) {
+                    None => false,
+                    Some((floor, end)) if *greedy => {
+                        if end > floor {
+                            stack.push(Frame::GiveBack { pc: pc + 1, floor, pos: end });
+                        }
+                        pos = end;
+                        true
+                    }
+                    Some((floor, _)) => {
+                        if min < max {
+                            stack.push(Frame::TakeMore { at: pc, count: *min, pos: floor });
+                        }
+                        pos = floor;
+                        true
+                    }
+                },
                 Inst::Char(c) => self.step(text, &mut pos, |x| x == *c),
                 Inst::Any => self.step(text, &mut pos, |x| x != '\n'),
-                Inst::Set(i) => self.step(text, &mut pos, |x| self.set_has(&self.sets[*i], x)),
+                Inst::Set(i) => self.step(text, &mut pos, |x| self.set_has(*i, x)),
                 Inst::Assert(a) => self.holds(*a, text, pos),
                 Inst::Save(s) => {
                     stack.push(Frame::Slot(*s, slots[*s]));
@@ -276,21 +339,87 @@ impl Program {
                 continue;
             }
             // Backtrack to the latest choice point of this run.
-            loop {
-                if stack.len() == base {
-                    return None;
-                }
-                match stack.pop().expect("above base") {
-                    Frame::Branch(p, at) => {
-                        pc = p;
-                        pos = at;
-                        break;
+            (pc, pos) = self.backtrack(text, stack, base, slots, regs)?;
+        }
+    }
+
+    /// Pops frames down to the latest choice point above `base` (putting
+    /// captures and registers back) and says where to resume; `None` when
+    /// this run has no choice left.
+    fn backtrack(&self, text: &str, stack: &mut Vec<Frame>, base: usize, slots: &mut [usize], regs: &mut [usize]) -> Option<(usize, usize)> {
+        while stack.len() > base {
+            match stack.pop().expect("above base") {
+                Frame::Branch(p, at) => return Some((p, at)),
+                Frame::Slot(s, v) => slots[s] = v,
+                Frame::Reg(r, v) => regs[r] = v,
+                Frame::GiveBack { pc, floor, pos } => {
+                    let back = pos - text[..pos].chars().next_back().expect("above the floor").len_utf8();
+                    if back > floor {
+                        stack.push(Frame::GiveBack { pc, floor, pos: back });
                     }
-                    Frame::Slot(s, v) => slots[s] = v,
-                    Frame::Reg(r, v) => regs[r] = v,
+                    return Some((pc, back));
+                }
+                Frame::TakeMore { at, count, pos } => {
+                    let Inst::Repeat1 { one, max, .. } = self.insts[at] else { unreachable!("TakeMore names a Repeat1") };
+                    let Some(c) = text[pos..].chars().next().filter(|&c| self.one_has(one, c)) else { continue };
+                    let next = pos + c.len_utf8();
+                    if count + 1 < max {
+                        stack.push(Frame::TakeMore { at, count: count + 1, pos: next });
+                    }
+                    return Some((at + 1, next));
                 }
             }
         }
+        None
+    }
+
+    /// The first consuming step's test, if every match starts with it.
+    fn first_test(&self) -> Option<One> {
+        let mut pc = 0;
+        loop {
+            match &self.insts[pc] {
+                Inst::Save(_) | Inst::Assert(_) => pc += 1,
+                Inst::Look { next, .. } => pc = *next,
+                Inst::Char(c) => return Some(One::Char(*c)),
+                Inst::Any => return Some(One::Any),
+                Inst::Set(i) => return Some(One::Set(*i)),
+                Inst::Repeat1 { one, min, .. } if *min >= 1 => return Some(*one),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Whether a match could start with `c` (a quick skip of start
+    /// positions that cannot).
+    #[inline]
+    pub fn may_start(&self, c: char) -> bool {
+        self.first.is_none_or(|one| self.one_has(one, c))
+    }
+
+    fn one_has(&self, one: One, c: char) -> bool {
+        match one {
+            One::Char(x) => x == c,
+            One::Any => c != '\n',
+            One::Set(i) => self.set_has(i, c),
+        }
+    }
+
+    /// Scans up to `max` characters passing `one` from `pos`: the position
+    /// after the first `min` of them and after the last, or `None` if
+    /// fewer than `min` pass.
+    fn repeat1(&self, one: One, min: u32, max: u32, text: &str, pos: usize) -> Option<(usize, usize)> {
+        let (mut end, mut n, mut floor) = (pos, 0u32, pos);
+        for c in text[pos..].chars() {
+            if n == max || !self.one_has(one, c) {
+                break;
+            }
+            end += c.len_utf8();
+            n += 1;
+            if n == min {
+                floor = end;
+            }
+        }
+        (n >= min).then_some((floor, end))
     }
 
     #[inline]
