@@ -113,8 +113,8 @@ pub struct VectorizerArgs {
     #[arg(long, value_enum, default_value_t = AnalyzerKind::Word)]
     pub analyzer: AnalyzerKind,
     /// The regular expression (Python re syntax) whose matches are the words, as sklearn's
-    /// token_pattern: r"(?u)\b\w+\b" keeps one-letter words; one capturing group gives the token.
-    /// A construct textsaga cannot run exactly as Python does is refused.
+    /// token_pattern (default '(?u)\b\w\w+\b'; '\b\w+\b' keeps one-letter words); one capturing
+    /// group gives the token. A construct textsaga cannot run exactly as Python does is refused.
     #[arg(long, value_name = "REGEX")]
     pub token_pattern: Option<String>,
     /// n-grams from MIN to MAX words (characters with --analyzer char or char_wb).
