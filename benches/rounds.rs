@@ -25,7 +25,7 @@ use textsaga::corpus::{read_slice, LabelNeed, ReadOptions};
 use textsaga::solver::lbfgs::Lbfgs;
 use textsaga::solver::saga::Saga;
 use textsaga::solver::{problem, Epoch, NoHooks, Solver, SolverKind, SolverOptions, TrainingSet};
-use textsaga::sparse::{row, Csr, RowBuilder};
+use textsaga::sparse::{row, Csr, RowBuilder, Rows};
 use textsaga::text::DecodeError;
 use textsaga::tfidf::VectorizerOptions;
 use textsaga::vectorizer::fit_transform;
@@ -94,6 +94,7 @@ fn counts_json(c: &Counts) -> Value {
 /// One fit at this rank: a record per epoch (the objective, this rank's CPU seconds and counts so far).
 fn study(comm: &dyn Collectives, x: &Csr, y: &[u32], k: usize, mode: &str, a: &Args) -> Vec<Value> {
     let (rows, range) = part(x, comm.size(), comm.rank());
+    let rows = Rows::F64(rows);
     let y = &y[range];
     let sw = vec![1.0; y.len()];
     let data = TrainingSet { x: &rows, y, sample_weight: &sw, n_features: x.cols(), n_classes: k, n_total: x.rows() as u64 };

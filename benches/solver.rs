@@ -17,7 +17,7 @@ use textsaga::vectorizer::weight_rows;
 use textsaga::collectives::local::single_rank;
 use textsaga::solver::saga::Saga;
 use textsaga::solver::{EpochReport, Progress, Solver, SolverOptions, TrainingSet};
-use textsaga::sparse::RowBuilder;
+use textsaga::sparse::{RowBuilder, Rows};
 use textsaga::tfidf::VectorizerOptions;
 
 const DOCS: usize = 20_000;
@@ -79,11 +79,18 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("saga_epoch");
     g.throughput(Throughput::Elements(DOCS as u64));
     g.sample_size(10);
-    for (name, classes, features) in [("binary", 2, FEATURES), ("classes20", 20, FEATURES), ("classes20_d1.3m", 20, 1_300_000)] {
+    // `_f32`: the same rows stored as float32 (--dtype float32).
+    for (name, classes, features, f32) in [
+        ("binary", 2, FEATURES, false),
+        ("classes20", 20, FEATURES, false),
+        ("classes20_f32", 20, FEATURES, true),
+        ("classes20_d1.3m", 20, 1_300_000, false),
+        ("classes20_d1.3m_f32", 20, 1_300_000, true),
+    ] {
         let (mut x, y) = counts(classes, features);
         let weights = idf(&x, features);
         weight_rows(&mut x, Some(&weights), &opts);
-        let x = x.finish(features);
+        let x = Rows::new(x.finish(features), f32);
         let sw = vec![1.0; DOCS];
         let data = TrainingSet { x: &x, y: &y, sample_weight: &sw, n_features: features, n_classes: classes, n_total: DOCS as u64 };
         let sopts = SolverOptions { max_iter: 1, batch_size: Some(1), ..Default::default() };

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use textsaga::collectives::local::run_ranks;
 use textsaga::corpus::CorpusSlice;
-use textsaga::text::DecodeError;
+use textsaga::text::{Decoder, Joiner};
 use textsaga::tfidf::{DfBound, VectorizerOptions};
 use textsaga::vectorizer::{count_ngrams, owners, read_tokens, shared_words};
 use textsaga::commands::generate::word;
@@ -61,7 +61,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("tokenize_and_count", |b| {
         let mut a = Analyzer::new(AnalyzerOptions::default());
         b.iter(|| {
-            let mut v = LocalVocabulary::new();
+            let mut v = LocalVocabulary::new(Joiner::Space);
             for d in &docs {
                 v.add_document(&mut a, d);
             }
@@ -71,7 +71,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("tokenize_bigrams_and_count", |b| {
         let mut a = Analyzer::new(AnalyzerOptions { ngram_range: (1, 2), ..Default::default() });
         b.iter(|| {
-            let mut v = LocalVocabulary::new();
+            let mut v = LocalVocabulary::new(Joiner::Space);
             for d in &docs {
                 v.add_document(&mut a, d);
             }
@@ -105,9 +105,9 @@ fn merge(c: &mut Criterion, docs: &[String]) {
                         let times = run_ranks(p, |comm| {
                             let slice = slice_of(docs, p, comm.rank());
                             let mut a = Analyzer::new(opts.analyzer.clone());
-                            let mut tokens = read_tokens(&slice, &mut a, DecodeError::Strict, Path::new("bench")).unwrap();
+                            let mut tokens = read_tokens(&slice, &mut a, Decoder::default(), Path::new("bench")).unwrap();
                             let words = shared_words(comm, &mut tokens).unwrap();
-                            let mut local = count_ngrams(&tokens, words, opts.analyzer.ngram_range).unwrap();
+                            let mut local = count_ngrams(&tokens, words, a.grams()).unwrap();
                             comm.barrier();
                             let t = Instant::now();
                             owners::fit_vocabulary(comm, &mut local, docs.len() as u64, &opts).unwrap();

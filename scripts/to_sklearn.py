@@ -29,6 +29,7 @@ def df_bound(b):
 def vectorizer_steps(params, vocabulary, idf):
     a = params["analyzer"]
     common = dict(
+        dtype=np.float32 if params.get("dtype") == "float32" else np.float64,
         encoding=params.get("encoding", "utf-8"),
         analyzer=a.get("kind", "word"),
         lowercase=a["lowercase"],

@@ -21,7 +21,11 @@ pub fn model_rows(comm: &dyn Collectives, model: &Model, input: &ReadOptions, po
     let rows = report.timed("transform", || {
         transform(&slice, &model.params.vectorizer, model.vocabulary.as_deref(), model.idf.as_deref(), policy, &input.path)
     });
-    let rows = comm.agree(rows)?;
+    let mut rows = comm.agree(rows)?;
+    if model.params.vectorizer.dtype == crate::tfidf::Dtype::Float32 {
+        // The features the model was fitted on were rounded to float32: so are these.
+        rows.data_mut().iter_mut().for_each(|v| *v = *v as f32 as f64);
+    }
     Ok((slice, rows))
 }
 

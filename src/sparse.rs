@@ -25,9 +25,105 @@
 /// A finished CSR matrix (see the module docs for the index types).
 pub type Csr = sprs::CsMatI<f64, u32, usize>;
 
+/// The same with float32 values (`--dtype float32`): 8 bytes a non-zero
+/// instead of 12.
+pub type Csr32 = sprs::CsMatI<f32, u32, usize>;
+
+/// A rank's training rows, their values stored as float64 or float32. The
+/// solver's loops take either through [`with_parts!`], reading each value
+/// as [`Value::to_f64`]: arithmetic stays float64 whatever the storage.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Rows {
+    F64(Csr),
+    F32(Csr32),
+}
+
+impl Rows {
+    /// `x` stored as asked: float32 rounds each value once.
+    pub fn new(x: Csr, float32: bool) -> Rows {
+        if !float32 {
+            return Rows::F64(x);
+        }
+        let (shape, (indptr, cols, values)) = (x.shape(), x.into_raw_storage());
+        let values = values.into_iter().map(|v| v as f32).collect();
+        Rows::F32(Csr32::try_new(shape, indptr, cols, values).unwrap_or_else(|(_, _, _, e)| panic!("a valid matrix stays valid: {e}")))
+    }
+
+    pub fn rows(&self) -> usize {
+        match self {
+            Rows::F64(x) => x.rows(),
+            Rows::F32(x) => x.rows(),
+        }
+    }
+
+    pub fn cols(&self) -> usize {
+        match self {
+            Rows::F64(x) => x.cols(),
+            Rows::F32(x) => x.cols(),
+        }
+    }
+
+    pub fn nnz(&self) -> usize {
+        match self {
+            Rows::F64(x) => x.nnz(),
+            Rows::F32(x) => x.nnz(),
+        }
+    }
+
+    /// The column index of every entry.
+    pub fn indices(&self) -> &[u32] {
+        match self {
+            Rows::F64(x) => x.indices(),
+            Rows::F32(x) => x.indices(),
+        }
+    }
+
+    /// Whether values are stored as float32.
+    pub fn is_f32(&self) -> bool {
+        matches!(self, Rows::F32(_))
+    }
+}
+
+/// A stored value: read as float64 wherever it is used.
+pub trait Value: Copy + Send + Sync + 'static {
+    fn to_f64(self) -> f64;
+}
+
+impl Value for f64 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self
+    }
+}
+
+impl Value for f32 {
+    #[inline(always)]
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+}
+
+/// Runs `$body` with `$indptr`, `$cols`, `$values` bound to the raw arrays
+/// of a [`Rows`], once compiled for each value type.
+#[macro_export]
+macro_rules! with_parts {
+    ($rows:expr, |$indptr:ident, $cols:ident, $values:ident| $body:expr) => {
+        match $rows {
+            $crate::sparse::Rows::F64(x) => {
+                let ($indptr, $cols, $values) = $crate::sparse::parts(x);
+                $body
+            }
+            $crate::sparse::Rows::F32(x) => {
+                let ($indptr, $cols, $values) = $crate::sparse::parts(x);
+                $body
+            }
+        }
+    };
+}
+
 /// Row pointers, column indices and values of `x`.
 #[inline]
-pub fn parts(x: &Csr) -> (&[usize], &[u32], &[f64]) {
+pub fn parts<V>(x: &sprs::CsMatI<V, u32, usize>) -> (&[usize], &[u32], &[V]) {
     // An owned matrix's row pointers start at 0, so sprs lends them as they are.
     let indptr = match x.proper_indptr() {
         std::borrow::Cow::Borrowed(p) => p,
@@ -38,7 +134,7 @@ pub fn parts(x: &Csr) -> (&[usize], &[u32], &[f64]) {
 
 /// Row `i`'s columns and values.
 #[inline]
-pub fn row(x: &Csr, i: usize) -> (&[u32], &[f64]) {
+pub fn row<V>(x: &sprs::CsMatI<V, u32, usize>, i: usize) -> (&[u32], &[V]) {
     let (indptr, cols, values) = parts(x);
     let (a, b) = (indptr[i], indptr[i + 1]);
     (&cols[a..b], &values[a..b])

@@ -24,19 +24,32 @@ fn signal_checkpoint_and_resume_give_the_uninterrupted_model() {
     let r = ok(2, &[&fit[..], &["--model", s(&full)]].concat());
     assert!(r.elapsed > Duration::from_secs(2), "the fit must outlast the signal's delay ({:?})", r.elapsed);
 
-    // Signal the launcher (which forwards SIGUSR1 to the ranks) a second into the fit.
+    // Signal the launcher (which forwards SIGUSR1 to the ranks) once the
+    // first epoch is reported: mid-solver however loaded the machine is.
     let mut cmd = launcher(2);
     cmd.arg(BIN)
-        .args(fit)
+        .args(&fit[..fit.len() - 1])
         .args(["--model", s(&part), "--checkpoint", s(&ck), "--checkpoint-every", "1000"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(1200));
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
+    let mut stderr = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        stderr += &line;
+        stderr.push('\n');
+        if line.starts_with("epoch ") {
+            break;
+        }
+    }
     let t = Instant::now();
     unsafe { libc_kill(child.id() as i32, 10) };
+    lines.for_each(|l| {
+        stderr += &l.unwrap();
+        stderr.push('\n');
+    });
     let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(75), "{stderr}");
     assert!(t.elapsed() < Duration::from_secs(10));
     assert!(stderr.contains("stopped by a signal at epoch"), "{stderr}");

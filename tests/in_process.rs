@@ -14,7 +14,7 @@ use textsaga::solver::loss::loss_and_gradient;
 use textsaga::solver::saga::Saga;
 use textsaga::solver::lbfgs::Lbfgs;
 use textsaga::solver::{drive, fit, EpochReport, FitHooks, FitResult, Penalty, Progress, Solver, SolverKind, SolverOptions, SolverState, TrainingSet};
-use textsaga::sparse::{row, Csr, RowBuilder};
+use textsaga::sparse::{row, Csr, RowBuilder, Rows};
 use textsaga::text::{Analyzer, AnalyzerKind, DecodeError, StripAccents};
 use textsaga::tfidf::prune::keep_mask;
 use textsaga::tfidf::{DfBound, Norm, VectorizerOptions};
@@ -229,7 +229,7 @@ impl Problem {
     }
 
     /// Rank `rank`'s rows (split by count).
-    fn part(&self, ranks: usize, rank: usize) -> (Csr, Vec<u32>) {
+    fn part(&self, ranks: usize, rank: usize) -> (Rows, Vec<u32>) {
         let (a, b) = textsaga::corpus::partition::by_count(self.y.len(), ranks, rank);
         let mut rows = RowBuilder::new();
         for i in a..b {
@@ -237,7 +237,7 @@ impl Problem {
             cols.iter().zip(vals).for_each(|(&j, &v)| rows.push(j, v));
             rows.end_row();
         }
-        (rows.finish(self.x.cols()), self.y[a..b].to_vec())
+        (Rows::F64(rows.finish(self.x.cols())), self.y[a..b].to_vec())
     }
 
     /// Fits at `p` ranks; every rank's result.
@@ -250,7 +250,7 @@ impl Problem {
         })
     }
 
-    fn data<'a>(&self, x: &'a Csr, y: &'a [u32], sw: &'a [f64]) -> TrainingSet<'a> {
+    fn data<'a>(&self, x: &'a Rows, y: &'a [u32], sw: &'a [f64]) -> TrainingSet<'a> {
         TrainingSet { x, y, sample_weight: sw, n_features: self.x.cols(), n_classes: self.classes, n_total: self.y.len() as u64 }
     }
 
@@ -346,6 +346,39 @@ fn same_seed_and_rank_count_same_model() {
     for p in [1, 3, 6] {
         let (a, b) = (problem.fit(p, &opts).remove(0), problem.fit(p, &opts).remove(0));
         assert_eq!((a.coef, a.intercept), (b.coef, b.intercept), "{p} ranks");
+    }
+}
+
+/// float32 rows (`--dtype float32`) hold each value rounded once and are
+/// read as float64: a fit over them is, bit for bit, the fit over float64
+/// rows holding the same rounded values (SAGA over its shards, L-BFGS).
+#[test]
+fn float32_rows_fit_as_their_rounded_float64() {
+    let problem = Problem::new(150, 3, 0, None);
+    let rounded = |x: Rows| match x {
+        Rows::F64(mut x) => {
+            x.data_mut().iter_mut().for_each(|v| *v = *v as f32 as f64);
+            Rows::F64(x)
+        }
+        other => other,
+    };
+    for (p, solver) in [(1, SolverKind::Saga), (3, SolverKind::Saga), (2, SolverKind::Lbfgs)] {
+        let opts = SolverOptions { max_iter: 5, seed: 3, solver, ..Default::default() };
+        let fit_with = |f32: bool| {
+            run_ranks(p, |c| {
+                let (x, y) = problem.part(c.size(), c.rank());
+                let x = match x {
+                    Rows::F64(x) if f32 => Rows::new(x, true),
+                    x => rounded(x),
+                };
+                assert_eq!(x.is_f32(), f32);
+                let sw = problem.sample_weights(&y, &opts);
+                fit(&problem.data(&x, &y, &sw), &opts, None, None, c, &mut Progress(|_: &EpochReport| {})).unwrap()
+            })
+            .remove(0)
+        };
+        let (a, b) = (fit_with(true), fit_with(false));
+        assert_eq!((a.coef, a.intercept), (b.coef, b.intercept), "{solver:?} at {p} ranks");
     }
 }
 

@@ -21,7 +21,8 @@ use crate::error::Result;
 use crate::solver::saga::Saga;
 use crate::solver::state::{Scope, Values};
 use crate::solver::{drive, EpochReport, FitHooks, Solver, SolverOptions, SolverState, TrainingSet, WarmStart};
-use crate::sparse::{row, Csr, RowBuilder};
+use crate::sparse::{RowBuilder, Rows, Value};
+use crate::with_parts;
 use scoring::{score, Scoring};
 use std::time::Instant;
 
@@ -54,7 +55,7 @@ pub enum Holdout<'a> {
     /// `fold_of[i]`: the fold of local document `i`, of `k` folds.
     Folds { fold_of: &'a [u32], k: usize },
     /// A held-out file's rows and class indices (this rank's share).
-    Validation { x: &'a Csr, y: &'a [u32] },
+    Validation { x: &'a Rows, y: &'a [u32] },
 }
 
 /// One fit of the path, for the log and `--metrics`.
@@ -255,7 +256,7 @@ impl FitHooks for PathHooks<'_> {
 
 /// This rank's documents of one fold's training part (copied rows).
 struct Subset {
-    x: Csr,
+    x: Rows,
     y: Vec<u32>,
     sample_weight: Vec<f64>,
 }
@@ -264,14 +265,16 @@ impl Subset {
     fn of(data: &TrainingSet, keep: impl Fn(usize) -> bool) -> Self {
         let mut rows = RowBuilder::new();
         let (mut y, mut sample_weight) = (Vec::new(), Vec::new());
-        for i in (0..data.y.len()).filter(|&i| keep(i)) {
-            let (cols, vals) = row(data.x, i);
-            cols.iter().zip(vals).for_each(|(&j, &v)| rows.push(j, v));
-            rows.end_row();
-            y.push(data.y[i]);
-            sample_weight.push(data.sample_weight[i]);
-        }
-        Subset { x: rows.finish(data.n_features), y, sample_weight }
+        with_parts!(data.x, |indptr, cols, values| {
+            for i in (0..data.y.len()).filter(|&i| keep(i)) {
+                (indptr[i]..indptr[i + 1]).for_each(|p| rows.push(cols[p], values[p].to_f64()));
+                rows.end_row();
+                y.push(data.y[i]);
+                sample_weight.push(data.sample_weight[i]);
+            }
+        });
+        // float32 values came from float32: rounding them again is exact.
+        Subset { x: Rows::new(rows.finish(data.n_features), data.x.is_f32()), y, sample_weight }
     }
 
     fn training_set<'a>(&'a self, all: &TrainingSet, n_total: u64) -> TrainingSet<'a> {

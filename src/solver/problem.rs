@@ -5,13 +5,14 @@
 use super::loss::loss_and_gradient;
 use super::options::SolverOptions;
 use crate::collectives::Collectives;
-use crate::sparse::{parts, Csr};
+use crate::sparse::{Rows, Value};
+use crate::with_parts;
 use ndarray::Array2;
 
 /// One rank's share of the training data.
 pub struct TrainingSet<'a> {
     /// Local samples, columns sorted per row.
-    pub x: &'a Csr,
+    pub x: &'a Rows,
     /// Class index of each local sample (0/1 for two classes).
     pub y: &'a [u32],
     /// Weight of each local sample (class weights).
@@ -35,24 +36,29 @@ impl TrainingSet<'_> {
 
 /// Collective: `C * sum_i s_i loss_i + penalty` at `coef` (K x d) and `intercept`.
 pub fn objective(data: &TrainingSet, coef: &Array2<f64>, intercept: &[f64], opts: &SolverOptions, comm: &dyn Collectives) -> f64 {
-    let k = intercept.len();
     // Feature-major, so that a row's K weights per non-zero sit together.
     let w = coef.t().as_standard_layout().into_owned();
     let w = w.as_slice().expect("standard layout");
-    let (indptr, cols, values) = parts(data.x);
+    let local = with_parts!(data.x, |indptr, cols, values| local_loss(data, indptr, cols, values, w, intercept));
+    opts.c * comm.sum_f64(local) + opts.penalty_value(coef.as_slice().expect("an owned (K, d) array"))
+}
+
+/// `sum_i s_i loss_i` over the local rows, weights feature-major.
+fn local_loss<V: Value>(data: &TrainingSet, indptr: &[usize], cols: &[u32], values: &[V], w: &[f64], intercept: &[f64]) -> f64 {
+    let k = intercept.len();
     let (mut raw, mut grad) = (vec![0.0; k], vec![0.0; k]);
     let mut local = 0.0;
     for i in 0..data.y.len() {
         raw.copy_from_slice(intercept);
         for p in indptr[i]..indptr[i + 1] {
-            let j = cols[p] as usize;
+            let (j, x) = (cols[p] as usize, values[p].to_f64());
             for c in 0..k {
-                raw[c] += values[p] * w[j * k + c];
+                raw[c] += x * w[j * k + c];
             }
         }
         local += data.sample_weight[i] * loss_and_gradient(&raw, data.y[i] as usize, &mut grad);
     }
-    opts.c * comm.sum_f64(local) + opts.penalty_value(coef.as_slice().expect("an owned (K, d) array"))
+    local
 }
 
 /// The parameters as one flat vector: the weights feature-major (`j * K + c`,
@@ -80,21 +86,25 @@ pub fn flatten(coef: &Array2<f64>, intercept: &[f64], out: &mut [f64]) {
 /// curvature `C s_i p_c (1 - p_c) x_ij^2` of each weight). One sequential
 /// pass over the local rows: margins, loss, then the residuals scattered
 /// back while the row is still in cache.
-pub fn local_loss_gradient(data: &TrainingSet, theta: &[f64], c: f64, grad: &mut [f64], mut diag: Option<&mut [f64]>) -> f64 {
+pub fn local_loss_gradient(data: &TrainingSet, theta: &[f64], c: f64, grad: &mut [f64], diag: Option<&mut [f64]>) -> f64 {
+    with_parts!(data.x, |indptr, cols, values| loss_gradient_rows(data, indptr, cols, values, theta, c, grad, diag))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn loss_gradient_rows<V: Value>(data: &TrainingSet, indptr: &[usize], cols: &[u32], values: &[V], theta: &[f64], c: f64, grad: &mut [f64], mut diag: Option<&mut [f64]>) -> f64 {
     let k = data.width();
     let dk = data.n_features * k;
     let (w, intercept) = theta.split_at(dk);
     let (gw, gb) = grad.split_at_mut(dk);
-    let (indptr, cols, values) = parts(data.x);
     let (mut raw, mut r, mut h) = (vec![0.0; k], vec![0.0; k], vec![0.0; k]);
     let mut local = 0.0;
     for i in 0..data.y.len() {
         raw.copy_from_slice(&intercept[..k]);
         let row = indptr[i]..indptr[i + 1];
         for p in row.clone() {
-            let at = cols[p] as usize * k;
+            let (at, x) = (cols[p] as usize * k, values[p].to_f64());
             for c in 0..k {
-                raw[c] += values[p] * w[at + c];
+                raw[c] += x * w[at + c];
             }
         }
         let s = c * data.sample_weight[i];
@@ -122,10 +132,11 @@ fn curvature(r: &[f64], y: usize, s: f64, out: &mut [f64]) {
 
 /// Adds `v_c x_ij` (or `v_c x_ij^2`, and `v_c` to the intercepts after the weights) for a row's non-zeros.
 #[inline]
-fn scatter(out: &mut [f64], v: &[f64], cols: &[u32], values: &[f64], row: std::ops::Range<usize>, k: usize, squared: bool) {
+fn scatter<V: Value>(out: &mut [f64], v: &[f64], cols: &[u32], values: &[V], row: std::ops::Range<usize>, k: usize, squared: bool) {
     for p in row {
         let at = cols[p] as usize * k;
-        let x = if squared { values[p] * values[p] } else { values[p] };
+        let x: f64 = values[p].to_f64();
+        let x = if squared { x * x } else { x };
         for c in 0..k {
             out[at + c] += x * v[c];
         }

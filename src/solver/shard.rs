@@ -13,7 +13,8 @@
 
 use crate::collectives::Collectives;
 use crate::error::Result;
-use crate::sparse::{parts, Csr, RowBuilder};
+use crate::sparse::{RowBuilder, Rows, Value};
+use crate::with_parts;
 use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -23,8 +24,9 @@ pub struct FeatureShard<'a> {
     /// Global index of each owned column, ascending (local column `l` is `owned[l]`).
     pub owned: Vec<u32>,
     /// Every sample of the corpus in global order, restricted to the owned
-    /// columns, with local column indices (still ascending within a row).
-    pub x: Cow<'a, Csr>,
+    /// columns, with local column indices (still ascending within a row),
+    /// values stored as the rank's rows store them.
+    pub x: Cow<'a, Rows>,
     /// Global index of this rank's first local sample; local samples are
     /// `first_sample..first_sample + n_local`.
     pub first_sample: usize,
@@ -35,7 +37,7 @@ pub struct FeatureShard<'a> {
 
 impl<'a> FeatureShard<'a> {
     /// Collective: the shard of this rank. On one rank it borrows `x`.
-    pub fn build(x: &'a Csr, d: usize, comm: &dyn Collectives) -> Result<Self> {
+    pub fn build(x: &'a Rows, d: usize, comm: &dyn Collectives) -> Result<Self> {
         let (p, me) = (comm.size(), comm.rank());
         if p == 1 {
             return Ok(FeatureShard { owned: (0..d as u32).collect(), x: Cow::Borrowed(x), first_sample: 0, n_local: x.rows(), imbalance: 1.0 });
@@ -63,13 +65,13 @@ impl<'a> FeatureShard<'a> {
         let send = split_rows(x, &owner, &local, p);
         let recv = comm.all_to_all_bytes(&send)?;
         drop(send);
-        let sx = join_rows(&recv, &counts).finish(owned.len());
+        let sx = Rows::new(join_rows(&recv, &counts).finish(owned.len()), x.is_f32());
         Ok(FeatureShard { owned, x: Cow::Owned(sx), first_sample, n_local: x.rows(), imbalance })
     }
 
     /// Frees the corpus's entries in this rank's features (the fit is over).
     pub fn release_rows(&mut self) {
-        self.x = Cow::Owned(crate::sparse::empty(self.owned.len()));
+        self.x = Cow::Owned(Rows::F64(crate::sparse::empty(self.owned.len())));
     }
 
     /// The local index of global sample `i`, when this rank holds it.
@@ -117,18 +119,23 @@ fn local_indices(owner: &[u32], p: usize, me: usize) -> (Vec<u32>, Vec<u32>) {
 }
 
 /// Wire format, per destination rank and per local row in order: the row's
-/// entry count (u32 LE) then its entries as (local column u32, value f64).
-/// Sized exactly first, then filled in place: this runs over every non-zero.
-fn split_rows(x: &Csr, owner: &[u32], local: &[u32], p: usize) -> Vec<Vec<u8>> {
-    let (indptr, cols, values) = parts(x);
+/// entry count (u32 LE) then its entries as (local column u32, value f64:
+/// exact for float32 values too). Sized exactly first, then filled in
+/// place: this runs over every non-zero.
+fn split_rows(x: &Rows, owner: &[u32], local: &[u32], p: usize) -> Vec<Vec<u8>> {
+    with_parts!(x, |indptr, cols, values| split_parts(indptr, cols, values, owner, local, p))
+}
+
+fn split_parts<V: Value>(indptr: &[usize], cols: &[u32], values: &[V], owner: &[u32], local: &[u32], p: usize) -> Vec<Vec<u8>> {
+    let n_rows = indptr.len() - 1;
     let mut entries = vec![0usize; p];
     for &j in cols {
         entries[owner[j as usize] as usize] += 1;
     }
-    let mut send: Vec<Vec<u8>> = entries.iter().map(|&e| vec![0u8; 4 * x.rows() + 12 * e]).collect();
+    let mut send: Vec<Vec<u8>> = entries.iter().map(|&e| vec![0u8; 4 * n_rows + 12 * e]).collect();
     let mut at = vec![0usize; p];
     let mut count_at = vec![0usize; p];
-    for r in 0..x.rows() {
+    for r in 0..n_rows {
         for q in 0..p {
             count_at[q] = at[q];
             at[q] += 4;
@@ -138,7 +145,7 @@ fn split_rows(x: &Csr, owner: &[u32], local: &[u32], p: usize) -> Vec<Vec<u8>> {
             let q = owner[j] as usize;
             let (buf, a) = (&mut send[q], at[q]);
             buf[a..a + 4].copy_from_slice(&local[j].to_le_bytes());
-            buf[a + 4..a + 12].copy_from_slice(&values[pos].to_le_bytes());
+            buf[a + 4..a + 12].copy_from_slice(&values[pos].to_f64().to_le_bytes());
             at[q] = a + 12;
         }
         for q in 0..p {
@@ -198,7 +205,7 @@ mod tests {
             }
             b.end_row();
         }
-        let x = b.clone().finish(4);
+        let x = Rows::F64(b.clone().finish(4));
         let owner = [1, 0, 1, 0];
         for me in 0..2 {
             let (local, owned) = local_indices(&owner, 2, me);
@@ -217,7 +224,7 @@ mod tests {
 
     #[test]
     fn local_sample_range() {
-        let x = crate::sparse::empty(0);
+        let x = Rows::F64(crate::sparse::empty(0));
         let s = FeatureShard { owned: vec![], x: Cow::Borrowed(&x), first_sample: 10, n_local: 5, imbalance: 1.0 };
         assert_eq!((s.local_sample(9), s.local_sample(10), s.local_sample(14), s.local_sample(15)), (None, Some(0), Some(4), None));
     }

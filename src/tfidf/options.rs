@@ -51,8 +51,9 @@ impl fmt::Display for DfBound {
 }
 
 /// The stored values' type (`dtype`). Values are computed in float64 and
-/// rounded once when written: within one float32 rounding of sklearn's
-/// float32 arithmetic.
+/// rounded once when stored (vectorize's file, fit's rows and SAGA's
+/// shard; predict rounds its rows alike): within one float32 rounding of
+/// sklearn's float32 arithmetic. Arithmetic stays float64.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dtype {
@@ -95,7 +96,7 @@ pub struct VectorizerOptions {
     /// the terms are the output's vocabulary.
     #[serde(default)]
     pub fixed_vocabulary: bool,
-    /// The type of `vectorize`'s values and idf (models read as float64).
+    /// The type of stored feature values (models made before it: float64).
     #[serde(default)]
     pub dtype: Dtype,
     #[serde(skip)]

@@ -457,5 +457,3 @@ def test_float32_output_matches_sklearns_float32(corpus, tmp_path, flags, kw):
         assert vocab == list(vec.get_feature_names_out())
         assert np.max(np.abs(idf - vec.idf_)) <= 1e-6
         assert abs(Y - X).max() <= 1e-6
-    p = run_alone("fit", "--data", d / "fast.h5", "--model", tmp_path / "m.h5", "--dtype", "float32")
-    assert p.returncode == 2 and "--dtype float32 applies to vectorize's output" in p.stderr

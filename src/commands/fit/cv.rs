@@ -12,7 +12,7 @@ use crate::model::Selection;
 use crate::selection::folds::stratified_folds;
 use crate::selection::{path_scores, Grid, Holdout, PathHooks, PathPoint};
 use crate::solver::{SolverOptions, SolverState, TrainingSet};
-use crate::sparse::Csr;
+use crate::sparse::Rows;
 use crate::tfidf::VectorizerOptions;
 use crate::vectorizer::{transform, Features};
 
@@ -77,10 +77,10 @@ pub fn choose(
 
 /// This rank's rows and class indices of `--validation-data`, under the
 /// vectorizer fitted on the training data.
-fn validation_rows(comm: &dyn Collectives, args: &FitArgs, path: &std::path::Path, feats: &Features, vopts: &VectorizerOptions, classes: &Classes) -> Result<(Csr, Vec<u32>)> {
+fn validation_rows(comm: &dyn Collectives, args: &FitArgs, path: &std::path::Path, feats: &Features, vopts: &VectorizerOptions, classes: &Classes) -> Result<(Rows, Vec<u32>)> {
     let opts = ReadOptions { path: path.to_path_buf(), ..args.input.read_options() };
     let slice = read_slice(&opts, comm.rank(), comm.size(), LabelNeed::Required)?;
     let rows = transform(&slice, vopts, feats.vocabulary.as_deref(), feats.idf.as_deref(), args.input.decode_error, path)?;
     let y = classes.encode(slice.labels.as_ref().expect("labels are required"))?;
-    Ok((rows, y))
+    Ok((Rows::new(rows, vopts.dtype == crate::tfidf::Dtype::Float32), y))
 }

@@ -15,6 +15,8 @@ use crate::selection::{Grid, PathHooks};
 use crate::output::AtomicPath;
 use crate::same_file::{named, refuse_overwriting};
 use crate::signals;
+use crate::sparse::Rows;
+use crate::tfidf::Dtype;
 use crate::run_report::{collectives_json, phase_summary, RunReport};
 use crate::solver::{fit, resolve, FitHooks, FitResult, SolverKind, SolverOptions, SolverState, TrainingSet, WarmStart};
 use crate::vectorizer::{fit_transform, Features};
@@ -29,7 +31,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     if args.ops.checkpoint.is_some() {
         signals::set_resumable();
     }
-    let vopts = comm.agree(vectorizer_options(&args))?;
+    let vopts = comm.agree(args.vectorizer.options())?;
     let mut sopts = comm.agree(args.solver.options())?;
     let grid = comm.agree(args.selection.grid(sopts.penalty).and_then(|g| match (&g, &args.solver.warm_start, sopts.solver) {
         (Some(_), Some(_), _) => Err(crate::error::usage("--warm-start cannot be combined with --Cs (each fit of the path is warm-started from the one before)")),
@@ -50,7 +52,8 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     })?;
     let k = classes.len();
     let sample_weight = sample_weights(comm, &y, k, sopts.class_weight_balanced);
-    let data = TrainingSet { x: &feats.rows, y: &y, sample_weight: &sample_weight, n_features: feats.n_features, n_classes: k, n_total: feats.n_docs };
+    let rows = Rows::new(std::mem::replace(&mut feats.rows, crate::sparse::empty(0)), vopts.dtype == Dtype::Float32);
+    let data = TrainingSet { x: &rows, y: &y, sample_weight: &sample_weight, n_features: feats.n_features, n_classes: k, n_total: feats.n_docs };
     let solver_name = fix_mode(&mut sopts, grid.is_some(), &data, comm);
     let fingerprint = fingerprint(comm, &args, &vopts, &sopts, &feats, &classes);
     let resume = resume_state(comm, &args, &fingerprint, solver_name)?;
@@ -91,7 +94,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     signals::finished();
     report.phase("write", t_write.elapsed().as_secs_f64());
 
-    record_fit(&mut report, comm, &feats, k, &result, &communicated);
+    record_fit(&mut report, comm, &feats, data.x.nnz(), k, &result, &communicated);
     if let Some(s) = &model.selection {
         report.set("cv", s.to_json());
     }
@@ -102,16 +105,6 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     Ok(())
 }
 
-/// The vectorizer's settings for a fit: float32 is vectorize's output
-/// format only (the features and the solver keep float64).
-fn vectorizer_options(args: &FitArgs) -> Result<crate::tfidf::VectorizerOptions> {
-    let v = args.vectorizer.options()?;
-    if v.dtype == crate::tfidf::Dtype::Float32 {
-        return Err(crate::error::usage("--dtype float32 applies to vectorize's output; fit's features and solver keep float64 (float32 there is not built)"));
-    }
-    Ok(v)
-}
-
 /// Collective: fixes the mode before the fit (the model, the log and the
 /// checkpoint name it): `auto`'s choice, or SAGA for a cross-validation path.
 fn fix_mode(sopts: &mut SolverOptions, path: bool, data: &TrainingSet, comm: &dyn Collectives) -> &'static str {
@@ -120,9 +113,9 @@ fn fix_mode(sopts: &mut SolverOptions, path: bool, data: &TrainingSet, comm: &dy
 }
 
 /// Collective: the fit's sizes, outcome, solver details and communication in the run report.
-fn record_fit(report: &mut RunReport, comm: &dyn Collectives, feats: &Features, k: usize, result: &FitResult, communicated: &Counts) {
+fn record_fit(report: &mut RunReport, comm: &dyn Collectives, feats: &Features, nnz: usize, k: usize, result: &FitResult, communicated: &Counts) {
     report.set("documents", feats.n_docs);
-    report.set("nnz", comm.sum_f64(feats.rows.nnz() as f64) as u64);
+    report.set("nnz", comm.sum_f64(nnz as f64) as u64);
     report.set("columns", feats.n_features);
     report.set("classes", k);
     report.set("epochs", result.n_iter);

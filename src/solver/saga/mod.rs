@@ -42,7 +42,8 @@ use super::state::{Scope, SolverState, Values};
 use super::{Epoch, EpochReport, FitHooks, Solution, Solver, WarmStart};
 use crate::collectives::{Collectives, Op};
 use crate::error::Result;
-use crate::sparse::parts;
+use crate::sparse::Value;
+use crate::with_parts;
 use anyhow::bail;
 use lazy::{block_len, LazySnapshot, LazyWeights};
 use ndarray::ArrayView2;
@@ -161,25 +162,26 @@ impl<'a> Saga<'a> {
     /// comes next: fetch the rows two steps ahead, and the weights and
     /// stored gradient terms of the rows one step ahead.
     fn prefetch_ahead(&self, t: usize) {
-        let (indptr, cols, values) = parts(&self.shard.x);
-        let (steps, k, order) = (self.plan.steps_per_epoch, self.k(), &self.scratch.order);
-        if t + 2 < steps {
-            for &i in &order[self.batch(t + 2)] {
-                let (p, q) = (indptr[i as usize], indptr[i as usize + 1]);
-                prefetch(&cols[p..q]);
-                prefetch(&values[p..q]);
-            }
-        }
-        if t + 1 < steps {
-            for &i in &order[self.batch(t + 1)] {
-                for &j in &cols[indptr[i as usize]..indptr[i as usize + 1]] {
-                    self.lw.prefetch(j as usize);
-                }
-                if let Some(l) = self.shard.local_sample(i as usize) {
-                    prefetch(&self.st.memory[l * k..(l + 1) * k]);
+        with_parts!(&*self.shard.x, |indptr, cols, values| {
+            let (steps, k, order) = (self.plan.steps_per_epoch, self.k(), &self.scratch.order);
+            if t + 2 < steps {
+                for &i in &order[self.batch(t + 2)] {
+                    let (p, q) = (indptr[i as usize], indptr[i as usize + 1]);
+                    prefetch(&cols[p..q]);
+                    prefetch(&values[p..q]);
                 }
             }
-        }
+            if t + 1 < steps {
+                for &i in &order[self.batch(t + 1)] {
+                    for &j in &cols[indptr[i as usize]..indptr[i as usize + 1]] {
+                        self.lw.prefetch(j as usize);
+                    }
+                    if let Some(l) = self.shard.local_sample(i as usize) {
+                        prefetch(&self.st.memory[l * k..(l + 1) * k]);
+                    }
+                }
+            }
+        })
     }
 
     /// Local phase of a step (its `batch` of the visiting order): each sample's scores over this rank's
@@ -187,29 +189,30 @@ impl<'a> Saga<'a> {
     /// rank alone knows of its own samples.
     fn local_scores(&mut self, batch: std::ops::Range<usize>, stop: bool) {
         let Saga { shard, lw, st, scratch, data, .. } = self;
-        let (indptr, cols, values) = parts(&shard.x);
         let root = self.comm.rank() == 0;
         let k = data.width();
         scratch.buf.reset(batch.len(), stop);
-        for (s, &i) in scratch.order[batch].iter().enumerate() {
-            let i = i as usize;
-            let out = scratch.buf.scores_mut(s);
-            if root {
-                out.copy_from_slice(&st.intercept);
-            }
-            for p in indptr[i]..indptr[i + 1] {
-                let j = cols[p] as usize;
-                lw.catch_up(j);
-                let xv = values[p] * lw.wscale;
-                for (r, w) in out.iter_mut().zip(lw.row(j)) {
-                    *r += xv * w;
+        with_parts!(&*shard.x, |indptr, cols, values| {
+            for (s, &i) in scratch.order[batch].iter().enumerate() {
+                let i = i as usize;
+                let out = scratch.buf.scores_mut(s);
+                if root {
+                    out.copy_from_slice(&st.intercept);
+                }
+                for p in indptr[i]..indptr[i + 1] {
+                    let j = cols[p] as usize;
+                    lw.catch_up(j);
+                    let xv = values[p].to_f64() * lw.wscale;
+                    for (r, w) in out.iter_mut().zip(lw.row(j)) {
+                        *r += xv * w;
+                    }
+                }
+                if let Some(l) = shard.local_sample(i) {
+                    scratch.buf.set_owned(s, &st.memory[l * k..(l + 1) * k], data.y[l], data.sample_weight[l], st.seen[l] == 0);
+                    st.seen[l] = 1;
                 }
             }
-            if let Some(l) = shard.local_sample(i) {
-                scratch.buf.set_owned(s, &st.memory[l * k..(l + 1) * k], data.y[l], data.sample_weight[l], st.seen[l] == 0);
-                st.seen[l] = 1;
-            }
-        }
+        })
     }
 
     /// Every rank, from the summed buffer: each sample's new gradient terms
@@ -244,23 +247,24 @@ impl<'a> Saga<'a> {
     fn update(&mut self, batch: std::ops::Range<usize>, new_seen: f64) -> Result<()> {
         let step = self.plan.step;
         let Saga { shard, lw, st, scratch, .. } = self;
-        let (indptr, cols, values) = parts(&shard.x);
         let k = self.data.width();
         st.seen_total += new_seen;
         let m = st.seen_total;
         let b = batch.len() as f64;
         lw.wscale *= 1.0 - step * self.alpha;
         let scale = step * (1.0 / b - 1.0 / m) / lw.wscale;
-        for (s, &i) in scratch.order[batch].iter().enumerate() {
-            let dsample = &scratch.diffs[s * k..(s + 1) * k];
-            for p in indptr[i as usize]..indptr[i as usize + 1] {
-                let v = values[p];
-                for c in 0..k {
-                    scratch.corr[c] = v * dsample[c];
+        with_parts!(&*shard.x, |indptr, cols, values| {
+            for (s, &i) in scratch.order[batch].iter().enumerate() {
+                let dsample = &scratch.diffs[s * k..(s + 1) * k];
+                for p in indptr[i as usize]..indptr[i as usize + 1] {
+                    let v = values[p].to_f64();
+                    for c in 0..k {
+                        scratch.corr[c] = v * dsample[c];
+                    }
+                    lw.apply(cols[p] as usize, &scratch.corr, scale);
                 }
-                lw.apply(cols[p] as usize, &scratch.corr, scale);
             }
-        }
+        });
         if self.opts.fit_intercept {
             // The intercept is the weight of a feature equal to `s` (see step_size).
             let s2 = self.plan.intercept_scale * self.plan.intercept_scale;
@@ -469,7 +473,7 @@ mod tests {
 
     fn solve(opts: &SolverOptions, batch: usize) -> FitResult {
         let (x, y) = tiny();
-        let sw = vec![1.0; 4];
+        let (x, sw) = (crate::sparse::Rows::F64(x), vec![1.0; 4]);
         let data = TrainingSet { x: &x, y: &y, sample_weight: &sw, n_features: 3, n_classes: 2, n_total: 4 };
         let opts = SolverOptions { batch_size: Some(batch), max_iter: 20_000, tol: 1e-12, ..opts.clone() };
         run_ranks(1, |comm| fit(&data, &opts, None, None, comm, &mut Progress(|_: &EpochReport| {})).unwrap()).remove(0)

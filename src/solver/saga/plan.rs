@@ -5,7 +5,8 @@ use crate::collectives::Collectives;
 use crate::solver::options::SolverOptions;
 use crate::solver::problem::TrainingSet;
 use crate::solver::step_size::{minibatch_smoothness, saga_step, top_eigenvalue, EIGEN_MARGIN};
-use crate::sparse::parts;
+use crate::sparse::Value;
+use crate::with_parts;
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -25,9 +26,7 @@ pub fn plan(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives) ->
     let n = data.n_total as f64;
     let alpha = opts.alpha_beta().0 / n;
     let d = data.n_features;
-    let (indptr, _, values) = parts(data.x);
-    let local_max_sq = (0..data.x.rows()).map(|r| values[indptr[r]..indptr[r + 1]].iter().map(|v| v * v).sum::<f64>()).fold(0.0, f64::max);
-    let max_sq = comm.max_f64(local_max_sq);
+    let max_sq = comm.max_f64(max_row_norm_sq(data));
     // lambda_max of the rows alone, then with the intercept's column at scale s.
     let lam_rows = top_eigenvalue(d, n, 100, |v| comm.sum_f64_vec_identical(&gram(data, v, 0.0)));
     let (s, lam) = if opts.fit_intercept {
@@ -57,28 +56,36 @@ pub fn plan(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives) ->
 pub fn batch_one(data: &TrainingSet, opts: &SolverOptions) -> Plan {
     let n = data.n_total as f64;
     let alpha = opts.alpha_beta().0 / n;
-    let (indptr, _, values) = parts(data.x);
-    let max_sq = (0..data.x.rows()).map(|r| values[indptr[r]..indptr[r + 1]].iter().map(|v| v * v).sum::<f64>()).fold(0.0, f64::max);
+    let max_sq = max_row_norm_sq(data);
     let s = if opts.fit_intercept { 1.0 } else { 0.0 };
     let l_max = 0.25 * (max_sq + s * s) + alpha;
     let steps = data.n_total.max(1) as usize;
     Plan { step: saga_step(l_max, steps as f64, alpha), batch_total: 1, steps_per_epoch: steps, intercept_scale: s, l_max, l_full: l_max }
 }
 
+/// The largest squared norm of this rank's rows.
+fn max_row_norm_sq(data: &TrainingSet) -> f64 {
+    with_parts!(data.x, |indptr, _cols, values| {
+        (0..data.x.rows()).map(|r| values[indptr[r]..indptr[r + 1]].iter().map(|&v| v.to_f64() * v.to_f64()).sum::<f64>()).fold(0.0, f64::max)
+    })
+}
+
 /// This rank's `sum_i a_i (a_i . v)`, where `a_i` is row `i` with, when `v`
 /// is one longer than the rows, a constant column `s` appended.
 fn gram(data: &TrainingSet, v: &[f64], s: f64) -> Vec<f64> {
-    let d = data.n_features;
-    let (indptr, cols, values) = parts(data.x);
+    with_parts!(data.x, |indptr, cols, values| gram_rows(data.n_features, indptr, cols, values, v, s))
+}
+
+fn gram_rows<V: Value>(d: usize, indptr: &[usize], cols: &[u32], values: &[V], v: &[f64], s: f64) -> Vec<f64> {
     let mut out = vec![0.0; v.len()];
-    for r in 0..data.x.rows() {
+    for r in 0..indptr.len() - 1 {
         let (a, b) = (indptr[r], indptr[r + 1]);
         let mut dot = if v.len() > d { s * v[d] } else { 0.0 };
         for p in a..b {
-            dot += values[p] * v[cols[p] as usize];
+            dot += values[p].to_f64() * v[cols[p] as usize];
         }
         for p in a..b {
-            out[cols[p] as usize] += values[p] * dot;
+            out[cols[p] as usize] += values[p].to_f64() * dot;
         }
         if v.len() > d {
             out[d] += s * dot;
