@@ -47,6 +47,7 @@ OPTIONS = {
     "no_lowercase_strip": (["--no-lowercase", "--strip-accents", "unicode"], {"lowercase": False, "strip_accents": "unicode"}),
     "char_2_4_max_df": (["--analyzer", "char", "--ngram-range", "2,4", "--max-df", "0.5"], {"analyzer": "char", "ngram_range": (2, 4), "max_df": 0.5}),
     "char_wb_1_5_min_df": (["--analyzer", "char_wb", "--ngram-range", "1,5", "--min-df", "2", "--strip-accents", "unicode"], {"analyzer": "char_wb", "ngram_range": (1, 5), "min_df": 2, "strip_accents": "unicode"}),
+    "token_pattern_bigrams": (["--token-pattern", r"\w+(?:'\w+)?", "--ngram-range", "1,2", "--min-df", "2"], {"token_pattern": r"\w+(?:'\w+)?", "ngram_range": (1, 2), "min_df": 2}),
     "everything": (
         ["--ngram-range", "1,3", "--min-df", "2", "--max-df", "0.9", "--sublinear-tf", "--binary", "--norm", "l1", "--strip-accents", "unicode"],
         {"ngram_range": (1, 3), "min_df": 2, "max_df": 0.9, "sublinear_tf": True, "binary": True, "norm": "l1", "strip_accents": "unicode"},
@@ -448,7 +449,7 @@ def test_float32_output_matches_sklearns_float32(corpus, tmp_path, flags, kw):
     d, docs, _ = corpus
     vec = TfidfVectorizer(dtype=np.float32, **kw)
     X = vec.fit_transform(docs)
-    for ranks in (1, 3):
+    for ranks in (1, 2, 3, 4):
         out = tmp_path / f"f32_{ranks}.h5"
         run(ranks, "vectorize", "--data", d / "fast.h5", "-o", out, "--quiet", "--dtype", "float32", *flags)
         with h5py.File(out) as f:
