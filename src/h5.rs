@@ -16,7 +16,8 @@ pub fn open_h5(path: &Path) -> Result<File> {
     if path.is_dir() {
         bail!("'{}' is a directory, not an HDF5 file", path.display());
     }
-    File::open(path).map_err(|_| anyhow!("'{}' is not an HDF5 file (or it is damaged)", path.display()))
+    // HDF5's own reason last: a lock held by another process reads differently from a bad signature.
+    File::open(path).map_err(|e| anyhow!("'{}' is not an HDF5 file (or it is damaged): {e}", path.display()))
 }
 
 /// Writes a whole 1-D dataset.
