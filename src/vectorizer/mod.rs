@@ -145,11 +145,11 @@ pub fn fit_transform(
     let mut analyzer = Analyzer::new(opts.analyzer.clone());
     let mut timings = PhaseTimes::default();
     let dec = decoder(slice, opts, policy);
-    if let Some(n_features) = opts.hashing {
-        return fit_transform_hashed(comm, slice, opts, n_features, &mut analyzer, dec, path);
+    if let Some(n) = opts.hashing {
+        return fit_transform_fixed(comm, slice, opts, n as usize, None, || Ok(count_hashed(slice, &mut analyzer, n, opts.alternate_sign, dec, path)?.rows));
     }
     if let Some(vocabulary) = &opts.vocabulary {
-        return fit_transform_fixed(comm, slice, opts, vocabulary, &mut analyzer, dec, path);
+        return fit_transform_fixed(comm, slice, opts, vocabulary.len(), Some(vocabulary), || count_in_vocabulary(slice, &mut analyzer, dec, path, vocabulary));
     }
     crate::faults::signal_if_asked("tokenize", comm.rank());
     let t0 = Instant::now();
@@ -195,30 +195,24 @@ fn storable(vocabulary: &[Box<str>]) -> Result<()> {
     }
 }
 
-/// Collective: [`fit_transform`] in hashing mode: no vocabulary, one
-/// allreduce of the `n_features` hashed columns' document frequencies.
-fn fit_transform_hashed(
+/// Collective: [`fit_transform`] over columns fixed before counting:
+/// hashed (`vocabulary` absent) or a fixed vocabulary (`--vocabulary`: its
+/// terms are the columns in the given order, the others are ignored).
+/// `count` gives the local rows; one allreduce sums the columns' document
+/// frequencies for idf.
+fn fit_transform_fixed(
     comm: &dyn Collectives,
     slice: &CorpusSlice,
     opts: &VectorizerOptions,
-    n_features: u32,
-    analyzer: &mut Analyzer,
-    dec: Decoder,
-    path: &Path,
+    n_cols: usize,
+    vocabulary: Option<&[Box<str>]>,
+    count: impl FnOnce() -> Result<RowBuilder>,
 ) -> Result<Features> {
     let n_docs = slice.n_total as u64;
     let mut timings = PhaseTimes::default();
     let t0 = Instant::now();
-    let counter = comm.agree(count_hashed(slice, analyzer, n_features, opts.alternate_sign, dec, path))?;
+    let mut rows = comm.agree(count())?;
     timings.tokenize = t0.elapsed().as_secs_f64();
-    let (rows, idf) = weigh_fixed_columns(comm, counter.rows, n_features as usize, n_docs, opts, &mut timings)?;
-    Ok(Features { rows, n_features: n_features as usize, n_docs, vocabulary: None, idf, timings })
-}
-
-/// Collective: rows over columns every rank already shares (hashed, or a
-/// fixed vocabulary) weighted by the idf of their document frequencies,
-/// summed in one allreduce.
-fn weigh_fixed_columns(comm: &dyn Collectives, mut rows: RowBuilder, n_cols: usize, n_docs: u64, opts: &VectorizerOptions, timings: &mut PhaseTimes) -> Result<(Csr, Option<Vec<f64>>)> {
     let t1 = Instant::now();
     let mut df = vec![0u64; n_cols];
     rows.cols.iter().for_each(|&c| df[c as usize] += 1);
@@ -230,31 +224,17 @@ fn weigh_fixed_columns(comm: &dyn Collectives, mut rows: RowBuilder, n_cols: usi
     weight_rows(&mut rows, idf.as_deref(), opts);
     let rows = rows.finish(n_cols);
     timings.transform = t2.elapsed().as_secs_f64();
-    Ok((rows, idf))
+    Ok(Features { rows, n_features: n_cols, n_docs, vocabulary: vocabulary.map(<[Box<str>]>::to_vec), idf, timings })
 }
 
-/// Collective: [`fit_transform`] over a fixed vocabulary (`--vocabulary`):
-/// the terms are the columns in the given order, the others are ignored, and
-/// one allreduce sums the columns' document frequencies for idf.
-fn fit_transform_fixed(
-    comm: &dyn Collectives,
-    slice: &CorpusSlice,
-    opts: &VectorizerOptions,
-    vocabulary: &[Box<str>],
-    analyzer: &mut Analyzer,
-    dec: Decoder,
-    path: &Path,
-) -> Result<Features> {
-    let n_docs = slice.n_total as u64;
-    let mut timings = PhaseTimes::default();
-    let t0 = Instant::now();
-    let local = comm.agree(count_terms(slice, analyzer, dec, path))?;
+/// This rank's raw counts in the columns of a fixed `vocabulary` (terms
+/// outside it dropped), rows sorted by column.
+fn count_in_vocabulary(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Decoder, path: &Path, vocabulary: &[Box<str>]) -> Result<RowBuilder> {
+    let local = count_terms(slice, analyzer, dec, path)?;
     let map = vocabulary_columns(&local, vocabulary);
     let mut rows = local.into_rows();
     relabel(&mut rows, &map);
-    timings.tokenize = t0.elapsed().as_secs_f64();
-    let (rows, idf) = weigh_fixed_columns(comm, rows, vocabulary.len(), n_docs, opts, &mut timings)?;
-    Ok(Features { rows, n_features: vocabulary.len(), n_docs, vocabulary: Some(vocabulary.to_vec()), idf, timings })
+    Ok(rows)
 }
 
 /// Each local term's column in `vocabulary` (`None` outside it).
@@ -283,13 +263,7 @@ pub fn transform(
     let dec = decoder(slice, opts, policy);
     let mut rows = match (opts.hashing, vocabulary) {
         (Some(n), _) => count_hashed(slice, &mut analyzer, n, opts.alternate_sign, dec, path)?.rows,
-        (None, Some(vocab)) => {
-            let local = count_terms(slice, &mut analyzer, dec, path)?;
-            let map = vocabulary_columns(&local, vocab);
-            let mut rows = local.into_rows();
-            relabel(&mut rows, &map);
-            rows
-        }
+        (None, Some(vocab)) => count_in_vocabulary(slice, &mut analyzer, dec, path, vocab)?,
         (None, None) => bail!("the model has neither a vocabulary nor a hashing size"),
     };
     weight_rows(&mut rows, idf, opts);
