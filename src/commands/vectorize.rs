@@ -79,10 +79,11 @@ fn write_matrix(comm: &dyn Collectives, out: AtomicPath, f: &Features, slice: &C
         if let Some(v) = &f.vocabulary {
             write_1d(file, "vocabulary", &to_vlen(v)?)?;
         }
-        match (&f.idf, opts.dtype) {
-            (Some(idf), Dtype::Float64) => drop(write_1d(file, "idf", idf)?),
-            (Some(idf), Dtype::Float32) => drop(write_1d(file, "idf", &idf.iter().map(|&v| v as f32).collect::<Vec<f32>>())?),
-            (None, _) => {}
+        if let Some(idf) = &f.idf {
+            match opts.dtype {
+                Dtype::Float64 => write_1d(file, "idf", idf)?,
+                Dtype::Float32 => write_1d(file, "idf", &idf.iter().map(|&v| v as f32).collect::<Vec<f32>>())?,
+            };
         }
         if let Some(labels) = &slice.labels {
             create_labels(file, "label", labels, n)?;
