@@ -6,7 +6,7 @@
 /// Asks the CPU to start loading `data` into the first-level cache: every
 /// line it touches, up to 512 bytes from its start (a slice that does not
 /// begin on a line boundary touches one line more than its length suggests).
-#[inline]
+#[inline(always)]
 pub fn prefetch<T>(data: &[T]) {
     #[cfg(target_arch = "x86_64")]
     lines::<{ std::arch::x86_64::_MM_HINT_T0 }, T>(data);
@@ -20,7 +20,7 @@ pub fn prefetch<T>(data: &[T]) {
 /// prefetch stalls the core (a SAGA step reaches some 250 lines; perf put
 /// 18 % of an epoch on the prefetch instruction with T0, and the epoch is 6 %
 /// faster with this hint).
-#[inline]
+#[inline(always)]
 pub fn prefetch_l2<T>(data: &[T]) {
     #[cfg(target_arch = "x86_64")]
     lines::<{ std::arch::x86_64::_MM_HINT_T1 }, T>(data);
@@ -29,7 +29,7 @@ pub fn prefetch_l2<T>(data: &[T]) {
 }
 
 #[cfg(target_arch = "x86_64")]
-#[inline]
+#[inline(always)]
 fn lines<const HINT: i32, T>(data: &[T]) {
     let base = data.as_ptr() as *const i8;
     let skew = base as usize & 63;

@@ -180,10 +180,30 @@ impl LazyWeights {
     }
 
     /// Starts loading feature `j`'s block into cache.
-    #[inline]
+    #[inline(always)]
     pub fn prefetch(&self, j: usize) {
         let s = self.stride();
-        crate::prefetch::prefetch_l2(&self.blocks[j * s..(j + 1) * s]);
+        self.fetch(&self.blocks[j * s..(j + 1) * s]);
+    }
+
+    /// Whether a step reaches so many lines that prefetching them into L1
+    /// would run out of line-fill buffers: blocks of more than two lines.
+    #[inline(always)]
+    pub fn wide(&self) -> bool {
+        self.stride() * std::mem::size_of::<f64>() > 128
+    }
+
+    /// Prefetches `data` the way this model's steps are best served (see
+    /// `crate::prefetch::prefetch_l2`): into L2 when blocks are wide (K = 20:
+    /// 27 % off an epoch with the rest of the step's work, 3 % of it this
+    /// hint alone), into L1 when they are narrow (K = 1: L2 was 20 % slower).
+    #[inline(always)]
+    pub fn fetch<T>(&self, data: &[T]) {
+        if self.wide() {
+            crate::prefetch::prefetch_l2(data);
+        } else {
+            crate::prefetch::prefetch(data);
+        }
     }
 
     /// Scaled weights of feature `j` (call [`Self::catch_up`] first).
@@ -327,5 +347,41 @@ mod tests {
         let w = lw.weights();
         assert!((w[0] - truth[0]).abs() < 1e-12 && (w[1] - truth[1]).abs() < 1e-12, "{w:?} {truth:?}");
         assert_eq!(lw.wscale, 1.0);
+    }
+
+    /// Shrinkage down to just above [`SETTLE_BELOW`] without settling (C =
+    /// 1e-4 halves `wscale` a step): the lazy weights, caught up at random
+    /// steps along the way and read at the end, agree with eager updates to
+    /// the last few bits, with and without L1, so settling late loses nothing.
+    #[test]
+    fn late_settling_keeps_full_precision() {
+        let (shrink, step, steps) = (0.5f64, 0.7, (SETTLE_BELOW.log2() / 0.5f64.log2()) as usize - 2);
+        for beta in [0.0, 1e-3] {
+            let mut lw = LazyWeights::new(3, 1, beta);
+            lw.set_weights(&[1.0, -2.0, 0.5]);
+            for (j, s) in [0.3, -0.05, 0.0].into_iter().enumerate() {
+                lw.apply(j, 1.0, &[s], 0.0);
+            }
+            let mut truth = [1.0, -2.0, 0.5];
+            for t in 0..steps {
+                let m = 10.0 + t as f64;
+                lw.wscale *= shrink;
+                lw.record_step(step, m);
+                for (j, w) in truth.iter_mut().enumerate() {
+                    *w = shrink * *w - step * lw.sum_grad(j)[0] / m;
+                    if beta > 0.0 {
+                        *w = soft_threshold(*w, step * beta);
+                    }
+                }
+                if t % 37 == 5 {
+                    lw.catch_up(t % 3);
+                }
+            }
+            assert!(lw.wscale > SETTLE_BELOW && lw.wscale < 1e-90, "{}", lw.wscale);
+            assert!(lw.settle());
+            for (w, want) in lw.weights().iter().zip(truth) {
+                assert!((w - want).abs() <= 1e-13 * want.abs().max(1e-300), "beta {beta}: {w} vs {want}");
+            }
+        }
     }
 }

@@ -35,7 +35,6 @@ pub mod step;
 
 use super::loss::loss_and_gradient;
 use super::options::{SolverKind, SolverOptions};
-use crate::prefetch::prefetch_l2 as prefetch;
 use super::problem::TrainingSet;
 use super::shard::FeatureShard;
 use super::state::{Scope, SolverState, Values};
@@ -173,18 +172,18 @@ impl<'a> Saga<'a> {
             let (steps, k, order) = (self.plan.steps_per_epoch, self.k(), &self.scratch.order);
             if t + 3 < steps {
                 for &i in &order[self.batch(t + 3)] {
-                    prefetch(&indptr[i as usize..i as usize + 2]);
+                    self.lw.fetch(&indptr[i as usize..i as usize + 2]);
                 }
             }
             if t + 2 < steps {
                 for &i in &order[self.batch(t + 2)] {
                     let (p, q) = (indptr[i as usize], indptr[i as usize + 1]);
-                    prefetch(&cols[p..q]);
-                    prefetch(&values[p..q]);
+                    self.lw.fetch(&cols[p..q]);
+                    self.lw.fetch(&values[p..q]);
                     if let Some(l) = self.shard.local_sample(i as usize) {
-                        prefetch(&self.data.y[l..l + 1]);
-                        prefetch(&self.data.sample_weight[l..l + 1]);
-                        prefetch(&self.st.seen[l..l + 1]);
+                        self.lw.fetch(&self.data.y[l..l + 1]);
+                        self.lw.fetch(&self.data.sample_weight[l..l + 1]);
+                        self.lw.fetch(&self.st.seen[l..l + 1]);
                     }
                 }
             }
@@ -194,7 +193,7 @@ impl<'a> Saga<'a> {
                         self.lw.prefetch(j as usize);
                     }
                     if let Some(l) = self.shard.local_sample(i as usize) {
-                        prefetch(&self.st.memory[l * k..(l + 1) * k]);
+                        self.lw.fetch(&self.st.memory[l * k..(l + 1) * k]);
                     }
                 }
             }
