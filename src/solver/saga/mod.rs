@@ -554,7 +554,8 @@ mod tests {
     /// The AVX2 and the plain build of the steps give the same model, bit
     /// for bit: K = 5 (a remainder after the four-wide loops), L2 and
     /// elasticnet, batch 1 and 3, 1 and 2 ranks. Turning AVX2 off for a
-    /// moment only slows other tests running at the same time.
+    /// moment only slows other tests running at the same time. (On a CPU
+    /// without AVX2 both runs take the plain build; CI's machines have it.)
     #[test]
     fn avx2_and_plain_builds_give_the_same_bits() {
         let (n, d, k) = (300usize, 40usize, 5u32);
