@@ -32,6 +32,18 @@ pub fn prefetch_l2<T>(data: &[T]) {
     lines::<L2, T>(data)
 }
 
+/// [`prefetch_l2`] when `l2_only`, [`prefetch`] otherwise: for a caller
+/// whose best hint depends on the shape of its data (the SAGA solver's, on
+/// the width of a feature's block).
+#[inline(always)]
+pub fn prefetch_to<T>(data: &[T], l2_only: bool) {
+    if l2_only {
+        prefetch_l2(data)
+    } else {
+        prefetch(data)
+    }
+}
+
 #[inline(always)]
 fn lines<const HINT: i32, T>(data: &[T]) {
     #[cfg(target_arch = "x86_64")]

@@ -179,31 +179,21 @@ impl LazyWeights {
         self.seen = s.seen.clone();
     }
 
-    /// Starts loading feature `j`'s block into cache.
+    /// Starts loading feature `j`'s block into cache, at the level [`Self::wide`] says.
     #[inline(always)]
     pub fn prefetch(&self, j: usize) {
         let s = self.stride();
-        self.fetch(&self.blocks[j * s..(j + 1) * s]);
+        crate::prefetch::prefetch_to(&self.blocks[j * s..(j + 1) * s], self.wide());
     }
 
-    /// Whether a step reaches so many lines that prefetching them into L1
-    /// would run out of line-fill buffers: blocks of more than two lines.
+    /// Whether a step's prefetches should stop at L2: blocks of more than two
+    /// lines reach so many lines a step that prefetching them into L1 runs
+    /// out of line-fill buffers (K = 20: 3 % of an epoch this hint alone),
+    /// while narrow blocks are best fetched into L1 (K = 1: L2 was 20 %
+    /// slower). The solver's other prefetches of a step follow the same choice.
     #[inline(always)]
     pub fn wide(&self) -> bool {
         self.stride() * std::mem::size_of::<f64>() > 128
-    }
-
-    /// Prefetches `data` the way this model's steps are best served (see
-    /// `crate::prefetch::prefetch_l2`): into L2 when blocks are wide (K = 20:
-    /// 27 % off an epoch with the rest of the step's work, 3 % of it this
-    /// hint alone), into L1 when they are narrow (K = 1: L2 was 20 % slower).
-    #[inline(always)]
-    pub fn fetch<T>(&self, data: &[T]) {
-        if self.wide() {
-            crate::prefetch::prefetch_l2(data);
-        } else {
-            crate::prefetch::prefetch(data);
-        }
     }
 
     /// Scaled weights of feature `j` (call [`Self::catch_up`] first).

@@ -42,6 +42,7 @@ use super::{Epoch, EpochReport, FitHooks, Solution, Solver, WarmStart};
 use crate::collectives::{Collectives, Op};
 use crate::error::Result;
 use crate::sparse::Value;
+use crate::prefetch::prefetch_to;
 use crate::with_parts;
 use anyhow::bail;
 use lazy::{block_len, LazySnapshot, LazyWeights};
@@ -170,20 +171,21 @@ impl<'a> Saga<'a> {
     fn prefetch_ahead(&self, t: usize) {
         with_parts!(&*self.shard.x, |indptr, cols, values| {
             let (steps, k, order) = (self.plan.steps_per_epoch, self.k(), &self.scratch.order);
+            let wide = self.lw.wide();
             if t + 3 < steps {
                 for &i in &order[self.batch(t + 3)] {
-                    self.lw.fetch(&indptr[i as usize..i as usize + 2]);
+                    prefetch_to(&indptr[i as usize..i as usize + 2], wide);
                 }
             }
             if t + 2 < steps {
                 for &i in &order[self.batch(t + 2)] {
                     let (p, q) = (indptr[i as usize], indptr[i as usize + 1]);
-                    self.lw.fetch(&cols[p..q]);
-                    self.lw.fetch(&values[p..q]);
+                    prefetch_to(&cols[p..q], wide);
+                    prefetch_to(&values[p..q], wide);
                     if let Some(l) = self.shard.local_sample(i as usize) {
-                        self.lw.fetch(&self.data.y[l..l + 1]);
-                        self.lw.fetch(&self.data.sample_weight[l..l + 1]);
-                        self.lw.fetch(&self.st.seen[l..l + 1]);
+                        prefetch_to(&self.data.y[l..l + 1], wide);
+                        prefetch_to(&self.data.sample_weight[l..l + 1], wide);
+                        prefetch_to(&self.st.seen[l..l + 1], wide);
                     }
                 }
             }
@@ -193,7 +195,7 @@ impl<'a> Saga<'a> {
                         self.lw.prefetch(j as usize);
                     }
                     if let Some(l) = self.shard.local_sample(i as usize) {
-                        self.lw.fetch(&self.st.memory[l * k..(l + 1) * k]);
+                        prefetch_to(&self.st.memory[l * k..(l + 1) * k], wide);
                     }
                 }
             }
