@@ -10,6 +10,7 @@ pub mod murmur;
 pub mod pattern;
 pub mod stopwords;
 pub mod tokenizer;
+pub mod word_runs;
 
 pub use decode::{decode, DecodeError};
 pub use encoding::{Decoder, Encoding};

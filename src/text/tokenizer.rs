@@ -7,7 +7,7 @@
 //! a scan over characters with [`is_word_char`] gives the same tokens, and an
 //! ASCII fast path keeps the common case at memory speed.
 
-use super::charclass::{is_word_char, ASCII_WORD};
+use super::charclass::is_word_char;
 use super::chars;
 use super::pattern::Tokenizer;
 use super::stopwords::{self, StopSet};
@@ -166,6 +166,19 @@ impl Analyzer {
         text
     }
 
+    /// The word tokens of `doc` (after preprocessing and stop words) as byte
+    /// spans of its preprocessed text, for a caller that takes a document's
+    /// tokens at once; `None` when the units are not word tokens (the
+    /// character analyzers, a custom token pattern's whole terms): see
+    /// [`Analyzer::for_each_unit`].
+    pub fn word_spans<'d>(&mut self, doc: &'d str) -> Option<(Cow<'d, str>, &[(usize, usize)])> {
+        if self.opts.kind != AnalyzerKind::Word || self.grams().joiner == Joiner::Whole {
+            return None;
+        }
+        let text = self.tokenize(doc);
+        Some((text, &self.spans))
+    }
+
     /// Calls `f` with each unit of `doc` the n-grams are made of, in order:
     /// `Some(token)` for words (after preprocessing and stop words),
     /// `Some(character)` for characters; with `char_wb` each word comes
@@ -266,23 +279,7 @@ pub fn preprocess(doc: &str, lowercase: bool, strip: Option<StripAccents>) -> Co
 /// (`\b\w{min,}\b`: a `\b` cannot fall inside a run).
 pub fn token_spans(text: &str, min: usize, spans: &mut Vec<(usize, usize)>) {
     if text.is_ascii() {
-        // Two tight loops: skip separators, then take a word.
-        let bytes = text.as_bytes();
-        let n = bytes.len();
-        let mut i = 0;
-        while i < n {
-            while i < n && !ASCII_WORD[bytes[i] as usize] {
-                i += 1;
-            }
-            let start = i;
-            while i < n && ASCII_WORD[bytes[i] as usize] {
-                i += 1;
-            }
-            if i - start >= min.max(1) {
-                spans.push((start, i));
-            }
-        }
-        return;
+        return super::word_runs::ascii_word_runs(text.as_bytes(), min, spans);
     }
     let mut start: Option<(usize, usize)> = None; // (byte offset, chars so far)
     for (i, c) in text.char_indices() {
