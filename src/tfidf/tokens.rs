@@ -90,6 +90,10 @@ impl DocTokens {
     /// Appends one document's tokens (after preprocessing and stop words).
     pub fn add_document(&mut self, analyzer: &mut Analyzer, doc: &str) {
         let DocTokens { words, docs } = self;
+        if let Some((text, spans)) = analyzer.word_spans(doc) {
+            words.intern_spans(&text, spans, &mut docs.ids);
+            return docs.close();
+        }
         analyzer.for_each_unit(doc, |unit| docs.push_word(unit.map_or(WORD_END, |u| words.intern(u))));
         docs.close();
     }
