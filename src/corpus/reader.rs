@@ -163,12 +163,26 @@ fn read_fast_layout(g: &hdf5::Group, path: &Path, name: &str, rank: usize, ranks
         bail!("{} is not non-decreasing within documents {start}..{end}", at("offsets"));
     }
     let bytes = if hi > lo {
-        bytes_ds.read_slice_1d::<u8, _>(lo as usize..hi as usize).with_context(|| at("bytes"))?.to_vec()
+        into_vec(bytes_ds.read_slice_1d::<u8, _>(lo as usize..hi as usize).with_context(|| at("bytes"))?)
     } else {
         Vec::new()
     };
     let offsets = offs.iter().map(|&o| (o - lo) as usize).collect();
     Ok(CorpusSlice { first: start, n_total: n, bytes, offsets, declared_utf8: false, labels: None, label_names: None })
+}
+
+/// The elements of a freshly read array, without copying them when its
+/// buffer holds exactly them (a corpus slice's text is its largest input).
+fn into_vec<T: Clone>(a: ndarray::Array1<T>) -> Vec<T> {
+    let n = a.len();
+    if !a.is_standard_layout() {
+        return a.to_vec();
+    }
+    match a.into_raw_vec_and_offset() {
+        (v, Some(0)) if v.len() == n => v,
+        (v, Some(at)) => v[at..at + n].to_vec(),
+        (_, None) => Vec::new(),
+    }
 }
 
 /// What h5py writes for a list of str: 1-D variable-length strings.
