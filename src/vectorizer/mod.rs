@@ -237,12 +237,12 @@ fn count_in_vocabulary(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Decode
     Ok(rows)
 }
 
-/// Each local term's column in `vocabulary` (`None` outside it).
-fn vocabulary_columns(local: &LocalVocabulary, vocabulary: &[Box<str>]) -> Vec<Option<u32>> {
-    let mut map = vec![None; local.terms.len()];
+/// Each local term's column in `vocabulary` ([`owners::NONE`] outside it).
+fn vocabulary_columns(local: &LocalVocabulary, vocabulary: &[Box<str>]) -> Vec<u32> {
+    let mut map = vec![owners::NONE; local.terms.len()];
     for (col, term) in vocabulary.iter().enumerate() {
         if let Some(id) = local.terms.lookup(term) {
-            map[id as usize] = Some(col as u32);
+            map[id as usize] = col as u32;
         }
     }
     map
@@ -271,29 +271,17 @@ pub fn transform(
     Ok(rows.finish(n_cols))
 }
 
-/// Maps local ids to kept global columns in place, dropping the others, and
+/// Maps local ids to kept global columns in place, dropping the others
+/// (mapped to [`owners::NONE`]), and
 /// sorts each row by column. Rows only shrink, so row `r` is written at or
-/// before where it was read: a scratch copy of one row's values suffices.
-fn relabel(rows: &mut RowBuilder, map: &[Option<u32>]) {
-    // Sort keys `column << 32 | position`: a plain u64 sort, no comparator.
-    let (mut keys, mut values) = (Vec::<u64>::new(), Vec::<f64>::new());
+/// before where it was read.
+fn relabel(rows: &mut RowBuilder, map: &[u32]) {
+    let mut keys = Vec::<u64>::new();
     let (mut start, mut write) = (0, 0);
     for r in 0..rows.n_rows() {
         let end = rows.indptr[r + 1];
-        keys.clear();
-        for k in start..end {
-            if let Some(c) = map[rows.cols[k] as usize] {
-                keys.push((c as u64) << 32 | (k - start) as u64);
-            }
-        }
-        keys.sort_unstable();
-        values.clear();
-        values.extend(keys.iter().map(|&key| rows.values[start + (key & 0xffff_ffff) as usize]));
-        for (i, (&key, &v)) in keys.iter().zip(&values).enumerate() {
-            rows.cols[write + i] = (key >> 32) as u32;
-            rows.values[write + i] = v;
-        }
-        write += keys.len();
+        let n = relabel_row(&mut rows.cols, &mut rows.values, start..end, write, map, &mut keys);
+        write += n;
         rows.indptr[r + 1] = write;
         start = end;
     }
@@ -301,10 +289,78 @@ fn relabel(rows: &mut RowBuilder, map: &[Option<u32>]) {
     rows.values.truncate(write);
 }
 
+/// Relabels and sorts the row at `range`, writing it from `write` on;
+/// returns its kept length. The values are raw counts: when each is a
+/// whole number below 2^32 it travels in the low half of its column's sort
+/// key, so one plain `u64` sort orders the row and nothing is gathered
+/// afterwards; otherwise (never for counts in practice) the key carries the
+/// entry's position.
+fn relabel_row(cols: &mut [u32], values: &mut [f64], range: std::ops::Range<usize>, write: usize, map: &[u32], keys: &mut Vec<u64>) -> usize {
+    /// Map entries asked for this many entries ahead, across rows (the map
+    /// of a large vocabulary is far larger than the caches, rows are in no
+    /// order, and an entry's own work is a few nanoseconds against ~100 for
+    /// a miss). The entries ahead are not relabelled yet: `write <= k`.
+    const AHEAD: usize = 64;
+    let small = values[range.clone()].iter().all(|&v| (v as u32) as f64 == v);
+    // Every entry's key is written and the kept ones counted: whether a
+    // term was kept is a coin toss the branch predictor loses.
+    keys.clear();
+    keys.resize(range.len(), 0);
+    let mut n = 0;
+    for k in range.clone() {
+        if let Some(&ahead) = cols.get(k + AHEAD) {
+            crate::prefetch::prefetch(&map[ahead as usize..][..1]);
+        }
+        let c = map[cols[k] as usize];
+        let low = if small { values[k] as u32 } else { (k - range.start) as u32 };
+        keys[n] = (c as u64) << 32 | low as u64;
+        n += (c != owners::NONE) as usize;
+    }
+    keys.truncate(n);
+    keys.sort_unstable();
+    if !small {
+        let held: Vec<f64> = keys.iter().map(|&key| values[range.start + (key as u32) as usize]).collect();
+        for (i, (&key, v)) in keys.iter().zip(held).enumerate() {
+            (cols[write + i], values[write + i]) = ((key >> 32) as u32, v);
+        }
+        return keys.len();
+    }
+    for (i, &key) in keys.iter().enumerate() {
+        (cols[write + i], values[write + i]) = ((key >> 32) as u32, (key as u32) as f64);
+    }
+    keys.len()
+}
+
 /// Applies tf-idf weighting row by row.
 pub fn weight_rows(rows: &mut RowBuilder, idf: Option<&[f64]>, opts: &VectorizerOptions) {
     for r in 0..rows.n_rows() {
         let (a, b) = (rows.indptr[r], rows.indptr[r + 1]);
         weight_row(&rows.cols[a..b], &mut rows.values[a..b], idf, opts);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relabelled_rows_keep_their_counts_in_column_order() {
+        // Row 0 has small counts; row 1 a count beyond 32 bits and a fraction
+        // (the positional path); local id 2 is dropped.
+        let mut rows = RowBuilder::new();
+        for (c, v) in [(0, 3.0), (1, 1.0), (2, 7.0), (3, 2.0)] {
+            rows.push(c, v);
+        }
+        rows.end_row();
+        rows.end_row();
+        for (c, v) in [(3, 5e9), (2, 1.0), (0, 0.5), (1, 4.0)] {
+            rows.push(c, v);
+        }
+        rows.end_row();
+        let map = [9, 4, owners::NONE, 0];
+        relabel(&mut rows, &map);
+        assert_eq!(rows.indptr, [0, 3, 3, 6]);
+        assert_eq!(rows.cols, [0, 4, 9, 0, 4, 9]);
+        assert_eq!(rows.values, [2.0, 1.0, 3.0, 5e9, 4.0, 0.5]);
     }
 }

@@ -40,7 +40,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 /// No column (a dropped term).
-const NONE: u32 = u32::MAX;
+pub const NONE: u32 = u32::MAX;
 
 /// The fitted vocabulary, the same on every rank but for `local_to_col`.
 pub struct Fitted {
@@ -48,8 +48,10 @@ pub struct Fitted {
     pub vocabulary: Vec<Box<str>>,
     /// Document frequency of each column over the whole corpus.
     pub df: Vec<u64>,
-    /// Each local term id's column; `None` for dropped terms and prefixes.
-    pub local_to_col: Vec<Option<u32>>,
+    /// Each local term id's column; [`NONE`] for dropped terms and prefixes
+    /// (a plain `u32`: half the bytes of an `Option`, and the map of a large
+    /// vocabulary is read once a non-zero).
+    pub local_to_col: Vec<u32>,
 }
 
 /// The rank that owns the term with word ids `words`: the same on every rank.
@@ -351,20 +353,19 @@ fn gather_kept(comm: &dyn Collectives, local: &LocalVocabulary, kept: &SortedTer
 }
 
 /// Collective: each rank's local terms' columns, answered by their owners.
-fn answer(comm: &dyn Collectives, node_col: &[u32], received: &[Vec<u32>], sent: &[Vec<u32>], own: &[u32], n_local: usize) -> Result<Vec<Option<u32>>> {
+fn answer(comm: &dyn Collectives, node_col: &[u32], received: &[Vec<u32>], sent: &[Vec<u32>], own: &[u32], n_local: usize) -> Result<Vec<u32>> {
     let replies: Vec<Vec<u8>> = received.iter().map(|nodes| nodes.iter().flat_map(|&n| node_col[n as usize].to_le_bytes()).collect()).collect();
     let (back, lens) = comm.all_to_all_parts(&replies)?;
     drop(replies);
-    let column = |c: u32| (c != NONE).then_some(c);
-    let mut local_to_col = vec![None; n_local];
+    let mut local_to_col = vec![NONE; n_local];
     for &id in own {
-        local_to_col[id as usize] = column(node_col[id as usize]);
+        local_to_col[id as usize] = node_col[id as usize];
     }
     let mut at = 0;
     for (ids, len) in sent.iter().zip(lens) {
         debug_assert_eq!(ids.len() * 4, len);
         for (id, b) in ids.iter().zip(back[at..at + len].chunks_exact(4)) {
-            local_to_col[*id as usize] = column(u32::from_le_bytes(b.try_into().unwrap()));
+            local_to_col[*id as usize] = u32::from_le_bytes(b.try_into().unwrap());
         }
         at += len;
     }
