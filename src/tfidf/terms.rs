@@ -35,7 +35,7 @@ struct Slot {
 const EMPTY: Slot = Slot { key: u64::MAX, node: NONE };
 
 /// How many n-grams ahead a slot is prefetched.
-pub const AHEAD: usize = 8;
+pub const AHEAD: usize = 16;
 
 /// In a document's word ids: the end of a word (`char_wb`'s units come
 /// word by word, and no n-gram crosses a word end).
