@@ -34,6 +34,7 @@ use crate::tfidf::prune::{DfWindow, PruneError};
 use crate::tfidf::terms::AHEAD;
 use crate::tfidf::tokens::Sequences;
 use crate::tfidf::VectorizerOptions;
+use crate::prefetch::prefetch;
 use crate::varint;
 use anyhow::bail;
 use std::cmp::Reverse;
@@ -209,29 +210,47 @@ impl Owned {
         for &len in lens {
             let (terms, counts) = parse_part(&buf[at..at + len]);
             at += len;
+            // Two passes, each with its misses asked for ahead: the nodes
+            // (the table is far larger than the caches: a bigram's slot a
+            // few terms ahead), then their counts (a node's counts are as
+            // scattered, and known only once its node is).
             let mut from = Vec::with_capacity(counts.len());
-            for (i, &(df, tf)) in counts.iter().enumerate() {
-                // The table is far larger than the caches: ask for a bigram's
-                // slot a few terms ahead.
+            for i in 0..counts.len() {
                 if let Some(&[w1, w2]) = (i + AHEAD < terms.len()).then(|| terms.get(i + AHEAD)) {
                     local.terms.prefetch_pair(w1, w2);
                 }
-                let node = local.terms.node_of(terms.get(i));
+                from.push(local.terms.node_of(terms.get(i)));
+            }
+            if let Some(&top) = from.iter().max() {
+                self.cover(top);
+            }
+            for (i, (&node, &(df, tf))) in from.iter().zip(&counts).enumerate() {
+                if let Some(&ahead) = from.get(i + AHEAD) {
+                    let n = ahead as usize;
+                    prefetch(&self.df[n..][..1]);
+                    prefetch(&self.tf[n..][..1]);
+                    prefetch(&self.is_owned[n..][..1]);
+                }
                 self.add(node, df, tf);
-                from.push(node);
             }
             nodes.push(from);
         }
         nodes
     }
 
+    /// Room for counts of nodes up to `top`.
+    fn cover(&mut self, top: u32) {
+        let n = top as usize + 1;
+        if n > self.df.len() {
+            self.df.resize(n, 0);
+            self.tf.resize(n, 0);
+            self.is_owned.resize(n, false);
+        }
+    }
+
     fn add(&mut self, node: u32, df: u64, tf: u64) {
         let n = node as usize;
-        if n >= self.df.len() {
-            self.df.resize(n + 1, 0);
-            self.tf.resize(n + 1, 0);
-            self.is_owned.resize(n + 1, false);
-        }
+        self.cover(node);
         if !self.is_owned[n] {
             self.is_owned[n] = true;
             self.nodes.push(node);
