@@ -75,6 +75,11 @@ impl LocalVocabulary {
                 crate::hugepages::grow_to(counts, top as usize + 1, TermCount::default());
             }
         }
+        // Counts are asked for `AHEAD` terms before their update (the first
+        // ones before the loop).
+        for &id in ids.iter().take(AHEAD) {
+            prefetch(&counts[id as usize..][..1]);
+        }
         for (i, &id) in ids.iter().enumerate() {
             if let Some(&next) = ids.get(i + AHEAD) {
                 prefetch(&counts[next as usize..][..1]);

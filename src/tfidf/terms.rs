@@ -182,12 +182,14 @@ impl TermTable {
             out.extend_from_slice(prefix);
         }
         for n in 2..=max_n.min(words.len()) {
+            // The table is far larger than the caches: ask for each slot
+            // `AHEAD` n-grams before its probe (the first ones before the loop).
+            for i in 0..AHEAD.min(words.len() + 1 - n) {
+                self.prefetch_child(prefix[i], words[i + n - 1]);
+            }
             for i in 0..=words.len() - n {
-                // The table is far larger than the caches: ask for the slot
-                // a few n-grams ahead.
                 if let Some(&w) = words.get(i + n - 1 + AHEAD) {
-                    let key = (prefix[i + AHEAD] as u64) << 32 | w as u64;
-                    crate::prefetch::prefetch(&self.slots[slot_of(key, self.slots.len() - 1)..][..1]);
+                    self.prefetch_child(prefix[i + AHEAD], w);
                 }
                 let node = self.child(Some(prefix[i]), words[i + n - 1]);
                 prefix[i] = node;
@@ -198,14 +200,20 @@ impl TermTable {
         }
     }
 
+    /// Asks the CPU for the slot of the child `word` of node `parent`.
+    #[inline]
+    fn prefetch_child(&self, parent: u32, word: u32) {
+        let key = (parent as u64) << 32 | word as u64;
+        crate::prefetch::prefetch(&self.slots[slot_of(key, self.slots.len() - 1)..][..1]);
+    }
+
     /// Asks the CPU for the slot where the bigram `(w1, w2)` is, or would
     /// go if `w1` is a known unigram.
     #[inline]
     pub fn prefetch_pair(&self, w1: u32, w2: u32) {
         let p = self.unigram[w1 as usize];
         if p != NONE {
-            let key = (p as u64) << 32 | w2 as u64;
-            crate::prefetch::prefetch(&self.slots[slot_of(key, self.slots.len() - 1)..][..1]);
+            self.prefetch_child(p, w2);
         }
     }
 
