@@ -109,12 +109,15 @@ impl Default for AnalyzerOptions {
     }
 }
 
+/// A token's byte range `(start, end)` in its preprocessed text.
+pub type Span = (usize, usize);
+
 /// Turns documents into terms. Holds scratch buffers, so keep one per thread.
 pub struct Analyzer {
     opts: AnalyzerOptions,
     tokenizer: Tokenizer,
     stop_words: Option<StopSet>,
-    spans: Vec<(usize, usize)>,
+    spans: Vec<Span>,
     ngram: String,
     bounds: Vec<usize>,
 }
@@ -171,7 +174,7 @@ impl Analyzer {
     /// tokens at once; `None` when the units are not word tokens (the
     /// character analyzers, a custom token pattern's whole terms): see
     /// [`Analyzer::for_each_unit`].
-    pub fn word_spans<'d>(&mut self, doc: &'d str) -> Option<(Cow<'d, str>, &[(usize, usize)])> {
+    pub fn word_spans<'d>(&mut self, doc: &'d str) -> Option<(Cow<'d, str>, &[Span])> {
         if self.opts.kind != AnalyzerKind::Word || self.grams().joiner == Joiner::Whole {
             return None;
         }
