@@ -58,7 +58,7 @@ impl AtomicPath {
     /// previous run's output) is removed first rather than renamed over: on
     /// ext4 (`auto_da_alloc`, the default) replacing a file by rename makes
     /// the kernel write the whole new file to disk before the rename returns
-    /// (1.6 s of a 2.4 GB matrix here), while a rename to a free name leaves
+    /// (1.6 s of a 2.7 GB matrix here), while a rename to a free name leaves
     /// the writing to the kernel's background flush, as for any new output.
     pub fn commit(mut self) -> Result<()> {
         if std::fs::symlink_metadata(&self.dest).is_ok_and(|m| m.is_file()) {
