@@ -19,9 +19,10 @@ struct TermCount {
     /// position within that row.
     row: u32,
     pos: u32,
-    /// Documents with the term, and its occurrences.
+    /// Documents with the term, and its occurrences modulo 2^32 (the
+    /// carries are in [`LocalVocabulary::tf_carries`]): 16 bytes a term.
     df: u32,
-    tf: u64,
+    tf: u32,
 }
 
 /// Terms seen on this rank, with the local count matrix.
@@ -33,6 +34,8 @@ pub struct LocalVocabulary {
     /// Per local id: the counts so far and where it was last seen, in one
     /// place so a token touches one cache line.
     counts: Vec<TermCount>,
+    /// Local ids whose occurrence count wrapped past 2^32, once a wrap.
+    tf_carries: Vec<u32>,
     /// Scratch: the document's word ids, the n-gram prefixes' nodes, and
     /// its terms' ids.
     words: Vec<u32>,
@@ -49,7 +52,7 @@ impl LocalVocabulary {
 
     /// Counting over the n-gram table `terms` (with its word list).
     pub fn with_words(terms: TermTable) -> Self {
-        LocalVocabulary { terms, rows: RowBuilder::new(), counts: Vec::new(), words: Vec::new(), prefix: Vec::new(), ids: Vec::new() }
+        LocalVocabulary { terms, rows: RowBuilder::new(), counts: Vec::new(), tf_carries: Vec::new(), words: Vec::new(), prefix: Vec::new(), ids: Vec::new() }
     }
 
     /// Counts the terms of one document as a new row, interning new words.
@@ -66,7 +69,7 @@ impl LocalVocabulary {
     pub fn add_words(&mut self, words: &[u32], grams: Grams) {
         let row = self.rows.n_rows() as u32 + 1;
         let row_start = self.rows.cols.len();
-        let LocalVocabulary { terms, rows, counts, prefix, ids, .. } = self;
+        let LocalVocabulary { terms, rows, counts, tf_carries, prefix, ids, .. } = self;
         ids.clear();
         terms.ngrams(words, grams, prefix, ids);
         if let Some(&top) = ids.iter().max() {
@@ -85,7 +88,10 @@ impl LocalVocabulary {
                 prefetch(&counts[next as usize..][..1]);
             }
             let c = &mut counts[id as usize];
-            c.tf += 1;
+            c.tf = c.tf.wrapping_add(1);
+            if c.tf == 0 {
+                tf_carries.push(id);
+            }
             if c.row == row {
                 rows.values[row_start + c.pos as usize] += 1.0;
             } else {
@@ -103,7 +109,8 @@ impl LocalVocabulary {
     /// for the prefixes that are not terms).
     pub fn df_and_tf(&self) -> (Vec<u64>, Vec<u64>) {
         let mut df: Vec<u64> = self.counts.iter().map(|c| c.df as u64).collect();
-        let mut tf: Vec<u64> = self.counts.iter().map(|c| c.tf).collect();
+        let mut tf: Vec<u64> = self.counts.iter().map(|c| c.tf as u64).collect();
+        self.tf_carries.iter().for_each(|&id| tf[id as usize] += 1 << 32);
         // Prefixes created after the last counted term have no entry yet.
         df.resize(self.terms.len(), 0);
         tf.resize(self.terms.len(), 0);
@@ -173,6 +180,18 @@ mod tests {
         assert_eq!(v.rows.values, [2.0, 1.0]);
         let (df, tf) = v.df_and_tf();
         assert_eq!((df, tf), (vec![1, 1], vec![2, 1]));
+    }
+
+    #[test]
+    fn occurrence_counts_carry_past_32_bits() {
+        let mut a = Analyzer::new(AnalyzerOptions::default());
+        let mut v = LocalVocabulary::new(Joiner::Space);
+        v.add_document(&mut a, "aa bb");
+        // As if "aa" had been seen 2^32 - 1 times: two more wrap it once.
+        v.counts[0].tf = u32::MAX;
+        v.add_document(&mut a, "aa aa");
+        let (df, tf) = v.df_and_tf();
+        assert_eq!((df, tf), (vec![2, 1], vec![u32::MAX as u64 + 2, 1]));
     }
 
     #[test]
