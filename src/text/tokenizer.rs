@@ -187,26 +187,22 @@ impl Analyzer {
     /// `Some(character)` for characters; with `char_wb` each word comes
     /// padded (`" "`, its characters, `" "`) and is followed by `None`.
     pub fn for_each_unit(&mut self, doc: &str, mut f: impl FnMut(Option<&str>)) {
+        if let Some((text, spans)) = self.word_spans(doc) {
+            return spans.iter().for_each(|&(a, b)| f(Some(&text[a..b])));
+        }
         if self.grams().joiner == Joiner::Whole {
             return self.for_each_term(doc, |t| f(Some(t)));
         }
-        if self.opts.kind != AnalyzerKind::Word {
-            let text = self.prepare(doc);
-            if self.opts.kind == AnalyzerKind::Char {
-                text.char_indices().for_each(|(i, c)| f(Some(&text[i..i + c.len_utf8()])));
-                return;
-            }
-            for w in chars::words(&text) {
-                f(Some(" "));
-                w.char_indices().for_each(|(i, c)| f(Some(&w[i..i + c.len_utf8()])));
-                f(Some(" "));
-                f(None);
-            }
+        let text = self.prepare(doc);
+        if self.opts.kind == AnalyzerKind::Char {
+            text.char_indices().for_each(|(i, c)| f(Some(&text[i..i + c.len_utf8()])));
             return;
         }
-        let text = self.tokenize(doc);
-        for &(a, b) in &self.spans {
-            f(Some(&text[a..b]));
+        for w in chars::words(&text) {
+            f(Some(" "));
+            w.char_indices().for_each(|(i, c)| f(Some(&w[i..i + c.len_utf8()])));
+            f(Some(" "));
+            f(None);
         }
     }
 

@@ -59,7 +59,10 @@ impl LocalVocabulary {
     pub fn add_document(&mut self, analyzer: &mut Analyzer, doc: &str) {
         let mut words = std::mem::take(&mut self.words);
         words.clear();
-        analyzer.for_each_unit(doc, |unit| words.push(unit.map_or(WORD_END, |u| self.terms.word(u))));
+        match analyzer.word_spans(doc) {
+            Some((text, spans)) => self.terms.words_of(&text, spans, &mut words),
+            None => analyzer.for_each_unit(doc, |unit| words.push(unit.map_or(WORD_END, |u| self.terms.word(u)))),
+        }
         self.add_words(&words, analyzer.grams());
         self.words = words;
     }

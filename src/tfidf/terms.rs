@@ -19,6 +19,7 @@
 //! pattern's terms are whole strings, one unit each.
 
 use super::interner::Interner;
+use crate::text::tokenizer::Span;
 use crate::text::{Grams, Joiner};
 
 /// No node: the parent of a unigram, and the empty marker of a slot.
@@ -97,6 +98,14 @@ impl TermTable {
             self.unigram.push(NONE);
         }
         id
+    }
+
+    /// Pushes to `out` the ids of the words at `spans` of `text`, adding
+    /// new ones: [`Self::word`] of each, a document at once
+    /// ([`Interner::intern_spans`]).
+    pub fn words_of(&mut self, text: &str, spans: &[Span], out: &mut Vec<u32>) {
+        self.words.intern_spans(text, spans, out);
+        self.unigram.resize(self.words.len(), NONE);
     }
 
     /// The node of the n-gram `parent` followed by `word` (`parent == None`:

@@ -248,9 +248,9 @@ impl Owned {
         }
     }
 
+    /// Adds a node's counts (its entries made by [`Self::cover`]).
     fn add(&mut self, node: u32, df: u64, tf: u64) {
         let n = node as usize;
-        self.cover(node);
         if !self.is_owned[n] {
             self.is_owned[n] = true;
             self.nodes.push(node);
