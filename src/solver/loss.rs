@@ -2,6 +2,8 @@
 //! model (one score, labels 0/1, sklearn's `HalfBinomialLoss`) and the
 //! multinomial one (K scores, softmax, `HalfMultinomialLoss`).
 
+use super::exp::shifted_exp;
+
 /// Numerically stable `ln(1 + e^x)`.
 #[inline]
 pub fn log1pexp(x: f64) -> f64 {
@@ -32,12 +34,8 @@ pub fn loss_and_gradient(raw: &[f64], y: usize, grad: &mut [f64]) -> f64 {
         grad[0] = sigmoid(r) - y as f64;
         log1pexp(r) - if y == 1 { r } else { 0.0 }
     } else {
-        let max = raw.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let mut sum = 0.0;
-        for (g, &r) in grad.iter_mut().zip(raw) {
-            *g = (r - max).exp();
-            sum += *g;
-        }
+        let (max, sum) = shifted_exp(raw, grad);
+        let grad = &mut grad[..raw.len()];
         for g in grad.iter_mut() {
             *g /= sum;
         }
@@ -54,13 +52,8 @@ pub fn probabilities(raw: &[f64], out: &mut [f64]) {
         out[0] = 1.0 - p;
         out[1] = p;
     } else {
-        let max = raw.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let mut sum = 0.0;
-        for (o, &r) in out.iter_mut().zip(raw) {
-            *o = (r - max).exp();
-            sum += *o;
-        }
-        out.iter_mut().for_each(|o| *o /= sum);
+        let (_, sum) = shifted_exp(raw, out);
+        out[..raw.len()].iter_mut().for_each(|o| *o /= sum);
     }
 }
 

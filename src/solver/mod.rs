@@ -22,6 +22,7 @@
 //! solver runs at any rank count inside one process (the tests).
 
 pub mod lbfgs;
+pub mod exp;
 pub mod loss;
 pub mod mode;
 pub mod options;

@@ -243,15 +243,16 @@ impl<'a> Saga<'a> {
             let sample = scratch.buf.sample(s);
             new_seen += sample.first_visit;
             st.epoch_loss += sample.weight * loss_and_gradient(sample.scores, sample.label, &mut scratch.grad);
-            let local = shard.local_sample(i as usize);
-            for c in 0..k {
-                let g = scratch.grad[c] * sample.weight;
-                let diff = g - sample.stored[c];
-                scratch.diffs.push(diff);
-                scratch.icorr[c] += diff;
-                if let Some(l) = local {
-                    st.memory[l * k + c] = g;
-                }
+            // Scaled in place: the sample's new stored terms.
+            scratch.grad.iter_mut().for_each(|g| *g *= sample.weight);
+            let at = scratch.diffs.len();
+            scratch.diffs.resize(at + k, 0.0);
+            for (((d, ic), g), old) in scratch.diffs[at..].iter_mut().zip(&mut scratch.icorr).zip(&scratch.grad).zip(sample.stored) {
+                *d = g - old;
+                *ic += *d;
+            }
+            if let Some(l) = shard.local_sample(i as usize) {
+                st.memory[l * k..(l + 1) * k].copy_from_slice(&scratch.grad);
             }
         }
         new_seen
