@@ -19,9 +19,9 @@
 //! subnormal), above `709` and for NaN, the values are left to the C library.
 
 /// The high part of `ln 2`: 32 significant bits, so `k * LN2_HI` is exact for any `|k| < 2^20`.
-const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-1;
+const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
 /// `ln 2 - LN2_HI`.
-const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 /// `1.5 * 2^52`: adding it rounds to an integer, held in the sum's low bits.
 const ROUND: f64 = 6_755_399_441_055_744.0;
 /// Below this `2^k` is subnormal, above it infinite: the C library takes over.
@@ -70,8 +70,10 @@ fn exp_slice(xs: &mut [f64]) {
 }
 
 /// `e^x` of every value of `xs`, in place: [`exp_core`] within
-/// `LOWEST..=HIGHEST`, the C library's `exp` outside it and for NaN.
-pub fn exp_in_place(xs: &mut [f64]) {
+/// `LOWEST..=HIGHEST`, the C library's `exp` outside it and for NaN (the
+/// tests' entry to the AVX2 build of [`exp_slice`]).
+#[cfg(test)]
+fn exp_in_place(xs: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
         // SAFETY: this CPU has AVX2.
@@ -126,7 +128,7 @@ fn shifted_exp_avx2(raw: &[f64], out: &mut [f64]) -> (f64, f64) {
     shifted_exp_slice(raw, out)
 }
 
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(test, target_arch = "x86_64"))]
 #[target_feature(enable = "avx2")]
 fn exp_avx2(xs: &mut [f64]) {
     exp_slice(xs)
