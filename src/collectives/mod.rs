@@ -181,9 +181,18 @@ impl dyn Collectives + '_ {
     /// which an allreduce algorithm happened to add its parts.
     pub fn sum_f64_vec_identical(&self, local: &[f64]) -> Vec<f64> {
         let mut out = local.to_vec();
-        self.reduce_sum_f64_to_root(&mut out);
-        self.broadcast_f64(0, &mut out);
+        self.sum_f64_identical_in_place(&mut out);
         out
+    }
+
+    /// [`Self::sum_f64_vec_identical`] in place: no copy, and on one rank
+    /// nothing at all (the model gathered at the end of a fit is d x K values).
+    pub fn sum_f64_identical_in_place(&self, values: &mut [f64]) {
+        if self.size() == 1 {
+            return;
+        }
+        self.reduce_sum_f64_to_root(values);
+        self.broadcast_f64(0, values);
     }
 
     /// Every rank's value, in rank order.

@@ -22,7 +22,7 @@ mod start;
 mod state;
 
 use super::options::{SolverKind, SolverOptions};
-use super::problem::{flat_len, flatten, local_loss_gradient, TrainingSet};
+use super::problem::{coef_of, flat_len, flatten, local_loss_gradient, TrainingSet};
 use super::state::SolverState;
 use super::{Epoch, EpochReport, FitHooks, Solution, Solver, WarmStart};
 use crate::collectives::{Collectives, Op};
@@ -30,7 +30,6 @@ use crate::error::Result;
 use anyhow::bail;
 use blocks::Blocks;
 use history::{dot, History};
-use ndarray::ArrayView2;
 use std::time::Instant;
 
 /// Pairs kept in the L-BFGS memory. sklearn's lbfgs keeps 10; split over
@@ -300,7 +299,7 @@ impl Solver for Lbfgs<'_> {
 
     fn current(&mut self) -> Solution {
         let (d, k) = (self.data.n_features, self.k());
-        let coef = ArrayView2::from_shape((d, k), &self.x[..d * k]).expect("d x K weights").t().as_standard_layout().into_owned();
+        let coef = coef_of(&self.x, d, k);
         let intercept = if self.opts.fit_intercept { self.x[d * k..d * k + k].to_vec() } else { vec![0.0; k] };
         Solution { coef, intercept }
     }

@@ -262,6 +262,12 @@ impl LazyWeights {
     /// [`Self::settle`] (no copy of all d x K of them).
     pub fn settled_weights(&self) -> impl Iterator<Item = &[f64]> {
         debug_assert!(self.wscale == 1.0 && self.cum.is_empty(), "weights read before settling");
+        self.scaled_rows()
+    }
+
+    /// Each feature's K scaled weights, in place: the true ones are these
+    /// times `wscale` (exact after [`Self::settle`], as [`Self::weights`]).
+    pub fn scaled_rows(&self) -> impl Iterator<Item = &[f64]> {
         self.blocks.chunks_exact(self.stride()).map(|b| &b[HEAD..HEAD + self.k])
     }
 

@@ -46,7 +46,7 @@ use crate::prefetch::prefetch_to;
 use crate::with_parts;
 use anyhow::bail;
 use lazy::{block_len, LazySnapshot, LazyWeights};
-use ndarray::ArrayView2;
+use ndarray::Array2;
 use plan::Plan;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -458,20 +458,24 @@ impl Solver for Saga<'_> {
 
     fn current(&mut self) -> Solution {
         let (d, k) = (self.data.n_features, self.k());
-        // The whole model on every rank: each rank's features, and rank 0's intercept.
+        // The whole model on every rank: each rank's features, and rank 0's
+        // intercept. Laid out as sklearn's coef_ (K, d) from the start: each
+        // feature's K weights go to K rows, each row written in order (a
+        // transpose of the feature-major weights read every line of them K
+        // times: 0.8 s at 1.3 M features).
         let mut whole = vec![0.0; d * k + k];
-        for (l, w) in self.lw.weights().chunks_exact(k).enumerate() {
-            let j = self.shard.owned[l] as usize;
-            whole[j * k..(j + 1) * k].copy_from_slice(w);
+        let ws = self.lw.wscale;
+        for (&j, w) in self.shard.owned.iter().zip(self.lw.scaled_rows()) {
+            for (c, &v) in w.iter().enumerate() {
+                whole[c * d + j as usize] = v * ws;
+            }
         }
         if self.comm.rank() == 0 {
             whole[d * k..].copy_from_slice(&self.st.intercept);
         }
-        let whole = self.comm.sum_f64_vec_identical(&whole);
-        let (weights, intercept) = whole.split_at(d * k);
-        // Feature-major (d, K) on the wire; sklearn's coef_ is (K, d).
-        let coef = ArrayView2::from_shape((d, k), weights).expect("d x K weights").t().as_standard_layout().into_owned();
-        Solution { coef, intercept: intercept.to_vec() }
+        self.comm.sum_f64_identical_in_place(&mut whole);
+        let intercept = whole.split_off(d * k);
+        Solution { coef: Array2::from_shape_vec((k, d), whole).expect("K x d weights"), intercept }
     }
 
     fn details(&self) -> serde_json::Map<String, serde_json::Value> {
