@@ -37,10 +37,14 @@ impl TrainingSet<'_> {
 
 /// Collective: `C * sum_i s_i loss_i + penalty` at `coef` (K x d) and `intercept`.
 pub fn objective(data: &TrainingSet, coef: &Array2<f64>, intercept: &[f64], opts: &SolverOptions, comm: &dyn Collectives) -> f64 {
-    // Feature-major, so that a row's K weights per non-zero sit together.
-    let w = coef.t().as_standard_layout().into_owned();
-    let w = w.as_slice().expect("standard layout");
-    let local = with_parts!(data.x, |indptr, cols, values| local_loss(data, indptr, cols, values, w, intercept));
+    // Feature-major, so that a row's K weights per non-zero sit together; on
+    // huge pages, as it is read in random order (see `hugepages`).
+    let (k, d) = coef.dim();
+    let mut w = crate::hugepages::filled_vec(d * k, 0.0);
+    for (j, row) in w.chunks_exact_mut(k).enumerate() {
+        row.iter_mut().zip(coef.column(j)).for_each(|(o, &c)| *o = c);
+    }
+    let local = with_parts!(data.x, |indptr, cols, values| local_loss(data, indptr, cols, values, &w, intercept));
     opts.c * comm.sum_f64(local) + opts.penalty_value(coef.as_slice().expect("an owned (K, d) array"))
 }
 
