@@ -55,7 +55,8 @@ fn local_loss<V: Value>(data: &TrainingSet, indptr: &[usize], cols: &[u32], valu
     let k = intercept.len();
     let (mut raw, mut grad) = (vec![0.0; k], vec![0.0; k]);
     let mut local = 0.0;
-    let wide = k * std::mem::size_of::<f64>() > 128;
+    // A row of K weights over two lines: the L2 hint, as for the solver's blocks.
+    let wide = std::mem::size_of_val(intercept) > 128;
     for i in 0..data.y.len() {
         if i + 1 < data.y.len() {
             for &j in &cols[indptr[i + 1]..indptr[i + 2]] {
