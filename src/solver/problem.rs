@@ -40,10 +40,8 @@ pub fn objective(data: &TrainingSet, coef: &Array2<f64>, intercept: &[f64], opts
     // Feature-major, so that a row's K weights per non-zero sit together; on
     // huge pages, as it is read in random order (see `hugepages`).
     let (k, d) = coef.dim();
-    let mut w = crate::hugepages::filled_vec(d * k, 0.0);
-    for (j, row) in w.chunks_exact_mut(k).enumerate() {
-        row.iter_mut().zip(coef.column(j)).for_each(|(o, &c)| *o = c);
-    }
+    let mut w = crate::hugepages::filled_vec((d + 1) * k, 0.0);
+    flatten(coef, intercept, &mut w);
     let local = with_parts!(data.x, |indptr, cols, values| local_loss(data, indptr, cols, values, &w, intercept));
     opts.c * comm.sum_f64(local) + opts.penalty_value(coef.as_slice().expect("an owned (K, d) array"))
 }
@@ -86,10 +84,9 @@ pub fn flat_len(data: &TrainingSet) -> usize {
 /// [`flat_len`] entries of `out`, in the flat layout.
 pub fn flatten(coef: &Array2<f64>, intercept: &[f64], out: &mut [f64]) {
     let (k, d) = coef.dim();
-    for j in 0..d {
-        for c in 0..k {
-            out[j * k + c] = coef[[c, j]];
-        }
+    // Feature by feature: K rows of `coef` read in step, `out` written in order.
+    for (j, row) in out[..d * k].chunks_exact_mut(k).enumerate() {
+        row.iter_mut().zip(coef.column(j)).for_each(|(o, &c)| *o = c);
     }
     out[d * k..d * k + k].copy_from_slice(intercept);
 }
