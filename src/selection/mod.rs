@@ -18,6 +18,7 @@ pub mod scoring;
 
 use crate::collectives::Collectives;
 use crate::error::Result;
+use crate::solver::saga::plan::{self, Spectrum};
 use crate::solver::saga::Saga;
 use crate::solver::state::{Scope, Values};
 use crate::solver::{drive, EpochReport, FitHooks, Solver, SolverOptions, SolverState, TrainingSet, WarmStart};
@@ -135,11 +136,13 @@ pub fn path_scores(
         let n_train = train.as_ref().map(|t| comm.sum_f64(t.y.len() as f64) as u64);
         let fold_data = train.as_ref().map(|t| t.training_set(data, n_train.unwrap_or(0)));
         let train_data = fold_data.as_ref().unwrap_or(data);
+        // The same for every C and mix of the fold: planned once.
+        let spectrum = plan::spectrum(train_data, base, comm);
         for (m, &mix) in mixes.iter().enumerate() {
             if [fold, m] < [start[0], start[1]] {
                 continue;
             }
-            let mut path = Path { train: train_data, all: data, base, grid, mix, mixes: mixes.len(), holdout, at: [fold, m, 0], values: &mut values };
+            let mut path = Path { train: train_data, all: data, spectrum: &spectrum, base, grid, mix, mixes: mixes.len(), holdout, at: [fold, m, 0], values: &mut values };
             path.run(comm, hooks, resume.take(), on_point)?;
         }
     }
@@ -152,6 +155,7 @@ pub fn path_scores(
 struct Path<'a, 'd> {
     train: &'a TrainingSet<'d>,
     all: &'a TrainingSet<'d>,
+    spectrum: &'a Spectrum,
     base: &'a SolverOptions,
     grid: &'a Grid,
     mix: Option<f64>,
@@ -173,7 +177,8 @@ impl Path<'_, '_> {
         for (ci, &c) in self.grid.cs.iter().enumerate().skip(if resume.is_some() { first } else { 0 }) {
             let started = Instant::now();
             let opts = SolverOptions { c, l1_ratio: self.mix.unwrap_or(self.base.l1_ratio), ..self.base.clone() };
-            let mut saga = Saga::new(self.train, &opts, warm.as_ref(), comm)?;
+            let plan = plan::plan_from(self.spectrum, self.train, &opts, comm);
+            let mut saga = Saga::with_plan(self.train, &opts, warm.as_ref(), comm, plan, started)?;
             if let Some(state) = resume.take() {
                 saga.restore(state)?;
             }

@@ -4,7 +4,7 @@
 use crate::collectives::Collectives;
 use crate::solver::options::SolverOptions;
 use crate::solver::problem::TrainingSet;
-use crate::solver::step_size::{minibatch_smoothness, saga_step, top_eigenvalue, EIGEN_MARGIN};
+use crate::solver::step_size::{dense_start, minibatch_smoothness, saga_step, top_eigenvalue, EIGEN_MARGIN, ROUGH, TIGHT};
 use crate::sparse::Value;
 use crate::with_parts;
 
@@ -21,34 +21,84 @@ pub struct Plan {
     pub l_full: f64,
 }
 
-/// Collective: the step size and batch size.
-pub fn plan(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives) -> Plan {
-    let n = data.n_total as f64;
-    let alpha = opts.alpha_beta().0 / n;
-    let d = data.n_features;
+/// What a plan takes from the data alone, whatever C: the batch, the
+/// rows' largest squared norm, the intercept's scale and the smoothness of
+/// the whole objective. A cross-validation path computes it once a fold
+/// and plans each of its Cs from it.
+#[derive(Debug, Clone)]
+pub struct Spectrum {
+    batch_total: usize,
+    max_sq: f64,
+    intercept_scale: f64,
+    /// `0.25 lambda_max` of the rows (with the intercept's column when it is
+    /// fitted), with the margin; `None` at batch 1, which steps by the
+    /// largest row alone.
+    full: Option<f64>,
+}
+
+/// Collective: the data's [`Spectrum`] for these options.
+pub fn spectrum(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives) -> Spectrum {
+    let (d, n) = (data.n_features, data.n_total as f64);
     let max_sq = comm.max_f64(max_row_norm_sq(data));
-    // lambda_max of the rows alone, then with the intercept's column at scale s.
-    let lam_rows = top_eigenvalue(d, n, 100, |v| comm.sum_f64_vec_identical(&gram(data, v, 0.0)));
-    let s = if opts.fit_intercept { comm.max_f64(lam_rows.sqrt().clamp(0.01, 1.0)) } else { 0.0 };
-    let l_max = 0.25 * (max_sq + s * s) + alpha;
     let batch_total = match opts.batch_size {
         Some(b) => b * comm.size(),
         None => auto_batch(data, comm),
     };
-    // A batch of one sample steps by L_max alone (see `minibatch_smoothness`):
-    // the second power iteration, with the intercept's column, would only be
-    // reported (0.1-0.2 s of a fit on 200,000 documents; fifty fits in a CV path).
-    let l_full = if batch_total <= 1 {
-        l_max
-    } else {
-        let lam = if opts.fit_intercept { top_eigenvalue(d + 1, n, 100, |v| comm.sum_f64_vec_identical(&gram(data, v, s))) } else { lam_rows };
-        (0.25 * comm.max_f64(lam) * EIGEN_MARGIN + alpha).min(l_max)
+    // Power iterations start from the mean row: the top eigenvector of X'X
+    // for rows of non-negative weights (TF-IDF) is non-negative and close
+    // to it. The intercept's scale then settles in two passes over the rows
+    // where the dense start took four (generated bigrams) to six (the real
+    // corpus), the whole objective's smoothness in three where it took four.
+    let sums = (opts.fit_intercept || batch_total > 1).then(|| comm.sum_f64_vec_identical(&column_sums(data)));
+    // lambda_max of the rows alone sets the intercept's scale, roughly (see ROUGH).
+    let s = match &sums {
+        Some(sums) if opts.fit_intercept => {
+            let start = if sums.iter().any(|&v| v != 0.0) { sums.clone() } else { dense_start(d) };
+            let lam_rows = top_eigenvalue(start, n, 100, ROUGH, |v| comm.sum_f64_vec_identical(&gram(data, v, 0.0)));
+            comm.max_f64(lam_rows.sqrt().clamp(0.01, 1.0))
+        }
+        _ => 0.0,
     };
-    let steps = (n / batch_total as f64).ceil().max(1.0) as usize;
+    // A batch of one sample steps by L_max alone (see `minibatch_smoothness`):
+    // the power iteration of the whole objective would only be reported.
+    // Its start adds the dense one to the mean row (with the intercept's
+    // column), so that rows of mixed signs (hashing's alternate signs)
+    // cannot start it orthogonal to the top eigenvector.
+    let full = sums.filter(|_| batch_total > 1).map(|mut start| {
+        if opts.fit_intercept {
+            start.push(s * n);
+        }
+        let unit = |v: &mut [f64]| {
+            let norm = v.iter().map(|a| a * a).sum::<f64>().sqrt();
+            v.iter_mut().for_each(|a| *a /= norm.max(f64::MIN_POSITIVE));
+        };
+        let mut dense = dense_start(start.len());
+        unit(&mut start);
+        unit(&mut dense);
+        start.iter_mut().zip(&dense).for_each(|(a, b)| *a += b);
+        let lam = top_eigenvalue(start, n, 100, TIGHT, |v| comm.sum_f64_vec_identical(&gram(data, v, s)));
+        0.25 * comm.max_f64(lam) * EIGEN_MARGIN
+    });
+    Spectrum { batch_total, max_sq, intercept_scale: s, full }
+}
+
+/// Collective: the step size and batch size.
+pub fn plan(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives) -> Plan {
+    plan_from(&spectrum(data, opts, comm), data, opts, comm)
+}
+
+/// Collective: the plan for these options from the data's [`Spectrum`].
+pub fn plan_from(sp: &Spectrum, data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives) -> Plan {
+    let n = data.n_total as f64;
+    let alpha = opts.alpha_beta().0 / n;
+    let s = sp.intercept_scale;
+    let l_max = 0.25 * (sp.max_sq + s * s) + alpha;
+    let l_full = sp.full.map_or(l_max, |l| (l + alpha).min(l_max));
+    let steps = (n / sp.batch_total as f64).ceil().max(1.0) as usize;
     let b_total = n / steps as f64;
     let l_b = minibatch_smoothness(n, b_total, l_full, l_max);
     let step = comm.max_f64(saga_step(l_b, steps as f64, alpha));
-    Plan { step, batch_total, steps_per_epoch: steps, intercept_scale: s, l_max, l_full }
+    Plan { step, batch_total: sp.batch_total, steps_per_epoch: steps, intercept_scale: s, l_max, l_full }
 }
 
 /// One rank's plan at batch 1 without the power iterations: the intercept
@@ -69,6 +119,17 @@ pub fn batch_one(data: &TrainingSet, opts: &SolverOptions) -> Plan {
 fn max_row_norm_sq(data: &TrainingSet) -> f64 {
     with_parts!(data.x, |indptr, _cols, values| {
         (0..data.x.rows()).map(|r| values[indptr[r]..indptr[r + 1]].iter().map(|&v| v.to_f64() * v.to_f64()).sum::<f64>()).fold(0.0, f64::max)
+    })
+}
+
+/// This rank's sum of its rows.
+fn column_sums(data: &TrainingSet) -> Vec<f64> {
+    with_parts!(data.x, |_indptr, cols, values| {
+        let mut out = vec![0.0; data.n_features];
+        for (&j, v) in cols.iter().zip(values) {
+            out[j as usize] += v.to_f64();
+        }
+        out
     })
 }
 
@@ -133,4 +194,77 @@ pub fn batch_for(nnz_mean: f64, k: f64, p: f64) -> f64 {
     let per_sample = 1e-9 * nnz_mean.max(1.0) * k * 2.0 / p + 7.5e-9 * k;
     let b = (nominal_latency(p) * (BATCH_EPOCH_SCALE - 1.0) / per_sample).sqrt();
     b.round().clamp(1.0, 4096.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collectives::local::run_ranks;
+    use crate::sparse::{RowBuilder, Rows};
+
+    /// Rows of non-negative weights on Zipf-like columns, unit norm, as TF-IDF's.
+    fn rows(n: usize, d: usize, seed: u64) -> (Rows, Vec<u32>) {
+        let mut state = seed;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as usize
+        };
+        let (mut x, mut y) = (RowBuilder::new(), Vec::new());
+        for _ in 0..n {
+            let mut cols: Vec<usize> = (0..12).map(|_| (next() % d) * (next() % d) / d).collect();
+            cols.sort_unstable();
+            cols.dedup();
+            let vals: Vec<f64> = cols.iter().map(|_| 0.1 + (next() % 100) as f64 / 50.0).collect();
+            let norm = vals.iter().map(|v| v * v).sum::<f64>().sqrt();
+            cols.iter().zip(&vals).for_each(|(&j, v)| x.push(j as u32, v / norm));
+            x.end_row();
+            y.push((next() % 3) as u32);
+        }
+        (Rows::F64(x.finish(d)), y)
+    }
+
+    /// The mean row's start with the rough tolerance lands the intercept's
+    /// scale within 1 % of `lambda_max` settled tightly from the dense
+    /// start, and the whole objective's smoothness (batch > 1) within the
+    /// tight tolerance of the same from the dense start.
+    #[test]
+    fn mean_row_start_finds_the_same_eigenvalues() {
+        let (n, d) = (400, 300);
+        let (x, y) = rows(n, d, 7);
+        let sw = vec![1.0; n];
+        let data = TrainingSet { x: &x, y: &y, sample_weight: &sw, n_features: d, n_classes: 3, n_total: n as u64 };
+        let opts = SolverOptions { batch_size: Some(8), ..Default::default() };
+        let sp = run_ranks(1, |comm| spectrum(&data, &opts, comm)).remove(0);
+        let tight = |dim: usize, s: f64| top_eigenvalue(dense_start(dim), n as f64, 1000, 1e-12, |v| gram(&data, v, s));
+        let lam_rows = tight(d, 0.0);
+        assert!((sp.intercept_scale.powi(2) - lam_rows).abs() <= 0.01 * lam_rows, "{} vs {lam_rows}", sp.intercept_scale.powi(2));
+        let full = 0.25 * tight(d + 1, sp.intercept_scale) * EIGEN_MARGIN;
+        let got = sp.full.expect("batch 8 estimates the whole objective");
+        assert!((got - full).abs() <= 1e-3 * full, "{got} vs {full}");
+    }
+
+    /// A path plans each C from its fold's spectrum: the same plan, to the
+    /// bit, as planning that C from scratch, at batch 1 and at 2 ranks.
+    #[test]
+    fn plans_from_one_spectrum_equal_plans_from_scratch() {
+        let (n, d) = (300, 200);
+        let (x, y) = rows(n, d, 11);
+        let sw = vec![1.0; n];
+        for (ranks, batch) in [(1, None), (2, None), (2, Some(4))] {
+            let plans = run_ranks(ranks, |comm| {
+                // Each rank holds every row here: the plan sums over ranks as it would over shares.
+                let data = TrainingSet { x: &x, y: &y, sample_weight: &sw, n_features: d, n_classes: 3, n_total: (n * ranks) as u64 };
+                let base = SolverOptions { batch_size: batch, ..Default::default() };
+                let sp = spectrum(&data, &base, comm);
+                [1e-4, 1.0, 1e4]
+                    .map(|c| {
+                        let opts = SolverOptions { c, ..base.clone() };
+                        let (a, b) = (plan_from(&sp, &data, &opts, comm), plan(&data, &opts, comm));
+                        (a.step.to_bits(), a.batch_total, a.l_full.to_bits()) == (b.step.to_bits(), b.batch_total, b.l_full.to_bits())
+                    })
+                    .to_vec()
+            });
+            assert!(plans.iter().flatten().all(|&same| same), "ranks {ranks} batch {batch:?}");
+        }
+    }
 }
