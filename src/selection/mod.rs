@@ -20,6 +20,7 @@ use crate::collectives::Collectives;
 use crate::error::Result;
 use crate::solver::saga::plan::{self, Spectrum};
 use crate::solver::saga::Saga;
+use crate::solver::shard::FeatureShard;
 use crate::solver::state::{Scope, Values};
 use crate::solver::{drive, EpochReport, FitHooks, Solver, SolverOptions, SolverState, TrainingSet, WarmStart};
 use crate::sparse::{RowBuilder, Rows, Value};
@@ -136,13 +137,14 @@ pub fn path_scores(
         let n_train = train.as_ref().map(|t| comm.sum_f64(t.y.len() as f64) as u64);
         let fold_data = train.as_ref().map(|t| t.training_set(data, n_train.unwrap_or(0)));
         let train_data = fold_data.as_ref().unwrap_or(data);
-        // The same for every C and mix of the fold: planned once.
+        // The same for every C and mix of the fold: planned and split once.
         let spectrum = plan::spectrum(train_data, base, comm);
+        let shard = FeatureShard::build(train_data.x, train_data.n_features, comm)?;
         for (m, &mix) in mixes.iter().enumerate() {
             if [fold, m] < [start[0], start[1]] {
                 continue;
             }
-            let mut path = Path { train: train_data, all: data, spectrum: &spectrum, base, grid, mix, mixes: mixes.len(), holdout, at: [fold, m, 0], values: &mut values };
+            let mut path = Path { train: train_data, all: data, spectrum: &spectrum, shard: &shard, base, grid, mix, mixes: mixes.len(), holdout, at: [fold, m, 0], values: &mut values };
             path.run(comm, hooks, resume.take(), on_point)?;
         }
     }
@@ -156,6 +158,7 @@ struct Path<'a, 'd> {
     train: &'a TrainingSet<'d>,
     all: &'a TrainingSet<'d>,
     spectrum: &'a Spectrum,
+    shard: &'a FeatureShard<'d>,
     base: &'a SolverOptions,
     grid: &'a Grid,
     mix: Option<f64>,
@@ -178,7 +181,7 @@ impl Path<'_, '_> {
             let started = Instant::now();
             let opts = SolverOptions { c, l1_ratio: self.mix.unwrap_or(self.base.l1_ratio), ..self.base.clone() };
             let plan = plan::plan_from(self.spectrum, self.train, &opts, comm);
-            let mut saga = Saga::with_plan(self.train, &opts, warm.as_ref(), comm, plan, started)?;
+            let mut saga = Saga::with_shard(self.train, &opts, warm.as_ref(), comm, plan, self.shard.view(), started)?;
             if let Some(state) = resume.take() {
                 saga.restore(state)?;
             }

@@ -69,6 +69,13 @@ impl<'a> FeatureShard<'a> {
         Ok(FeatureShard { owned, x: Cow::Owned(sx), first_sample, n_local: x.rows(), imbalance })
     }
 
+    /// The same shard with its rows borrowed: the fits of a path over one
+    /// fold share one split of the rows (at 2 ranks an all-to-all of the
+    /// fold's rows, ~30 ms on the real corpus, fifty fits a path).
+    pub fn view(&self) -> FeatureShard<'_> {
+        FeatureShard { owned: self.owned.clone(), x: Cow::Borrowed(&*self.x), first_sample: self.first_sample, n_local: self.n_local, imbalance: self.imbalance }
+    }
+
     /// Frees the corpus's entries in this rank's features (the fit is over).
     pub fn release_rows(&mut self) {
         self.x = Cow::Owned(Rows::F64(crate::sparse::empty(self.owned.len())));

@@ -112,14 +112,28 @@ impl<'a> Saga<'a> {
 
     /// Collective: as [`Self::new`], with the step and batch already planned.
     pub fn with_plan(data: &'a TrainingSet<'a>, opts: &'a SolverOptions, warm: Option<&WarmStart>, comm: &'a dyn Collectives, plan: Plan, started: Instant) -> Result<Self> {
+        let shard = FeatureShard::build(data.x, data.n_features, comm)?;
+        Self::with_shard(data, opts, warm, comm, plan, shard, started)
+    }
+
+    /// Collective: as [`Self::with_plan`], with this rank's features and
+    /// rows already split ([`FeatureShard::build`] of `data`).
+    pub fn with_shard(
+        data: &'a TrainingSet<'a>,
+        opts: &'a SolverOptions,
+        warm: Option<&WarmStart>,
+        comm: &'a dyn Collectives,
+        plan: Plan,
+        shard: FeatureShard<'a>,
+        started: Instant,
+    ) -> Result<Self> {
         let n = data.n_total as f64;
         let (alpha, beta) = opts.alpha_beta();
         let (alpha, beta) = (alpha / n, beta / n);
         if plan.step * alpha == 1.0 {
             bail!("the step size times alpha is 1, which SAGA cannot handle; change C");
         }
-        let (d, k) = (data.n_features, data.width());
-        let shard = FeatureShard::build(data.x, d, comm)?;
+        let k = data.width();
         let mut lw = LazyWeights::new(shard.owned.len(), k, beta);
         lw.reserve(plan.steps_per_epoch);
         let mut intercept = vec![0.0; k];
