@@ -92,17 +92,24 @@ pub fn flatten(coef: &Array2<f64>, intercept: &[f64], out: &mut [f64]) {
 }
 
 /// Feature-major weights (`w[j * K + c]`, [`flatten`]'s order) as sklearn's
-/// `coef_` (K x d). Written K rows at once, each in order: a transposing
-/// view reads every line of `w` K times (0.8 s at 1.3 M columns, K = 20).
+/// `coef_` (K x d).
 pub fn coef_of(w: &[f64], d: usize, k: usize) -> Array2<f64> {
     let mut coef = Array2::zeros((k, d));
     let out = coef.as_slice_mut().expect("a new standard-layout array");
-    for (j, row) in w[..d * k].chunks_exact(k).enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            out[c * d + j] = v;
+    put_features(out, d, w[..d * k].chunks_exact(k).enumerate(), 1.0);
+    coef
+}
+
+/// Writes each feature `j`'s K weights times `scale` into `out` laid out
+/// as sklearn's `coef_` (K x d, row-major). Written K rows at once, each in
+/// order: a transposing view reads every line of the weights K times (0.8 s
+/// at 1.3 M columns, K = 20).
+pub fn put_features<'w>(out: &mut [f64], d: usize, features: impl Iterator<Item = (usize, &'w [f64])>, scale: f64) {
+    for (j, w) in features {
+        for (c, &v) in w.iter().enumerate() {
+            out[c * d + j] = v * scale;
         }
     }
-    coef
 }
 
 /// This rank's part of the data term `C * sum_i s_i * loss_i` at `theta`
