@@ -259,6 +259,22 @@ impl TermTable {
         out.reverse();
     }
 
+    /// Node `id` as one integer when it has at most two words: the first
+    /// word's id in the high half, the second's plus one in the low (0 for
+    /// none). With word ids in byte order of the words, the keys' order is
+    /// the terms' string order: a word sorts before every bigram it starts,
+    /// as the joining space sorts below every word character. `None` for a
+    /// longer n-gram.
+    #[inline]
+    pub fn pair_key(&self, id: u32) -> Option<u64> {
+        let (parent, word) = self.nodes[id as usize];
+        if parent == NONE {
+            return Some((word as u64) << 32);
+        }
+        let (grand, first) = self.nodes[parent as usize];
+        (grand == NONE).then_some((first as u64) << 32 | (word as u64 + 1))
+    }
+
     /// The node of the word sequence `words`, adding it (and its prefixes)
     /// when new.
     pub fn node_of(&mut self, words: &[u32]) -> u32 {

@@ -112,6 +112,15 @@ fn unpack(buf: &[u8]) -> Sequences {
     out
 }
 
+/// Collective: every rank's sequences, in rank order. At one rank they
+/// are this rank's own, and are not packed and read back.
+fn all_gather_sequences(comm: &dyn Collectives, seqs: &Sequences) -> Result<Sequences> {
+    if comm.size() == 1 {
+        return Ok(seqs.clone());
+    }
+    Ok(unpack(&comm.all_gather_bytes(&pack(seqs))?))
+}
+
 /// Nodes with their word ids, in term order.
 struct SortedTerms {
     nodes: Vec<u32>,
@@ -119,32 +128,39 @@ struct SortedTerms {
 }
 
 fn sorted_terms(local: &LocalVocabulary, nodes: impl Iterator<Item = u32>) -> SortedTerms {
-    let (mut unsorted, mut of) = (Sequences::new(), Vec::new());
-    let mut w = Vec::new();
-    for n in nodes {
+    let nodes: Vec<u32> = nodes.collect();
+    if let Some(keyed) = nodes.iter().map(|&n| local.terms.pair_key(n).map(|k| (k, n))).collect() {
+        return sorted_pairs(keyed);
+    }
+    let (mut unsorted, mut w) = (Sequences::new(), Vec::new());
+    for &n in &nodes {
         local.terms.sequence(n, &mut w);
         unsorted.push(w.iter().copied());
-        of.push(n);
     }
-    let order = term_order(&unsorted);
+    let mut order: Vec<usize> = (0..unsorted.len()).collect();
+    order.sort_unstable_by(|&a, &b| unsorted.get(a).cmp(unsorted.get(b)));
     let mut words = Sequences::new();
     order.iter().for_each(|&i| words.push(unsorted.get(i).iter().copied()));
-    SortedTerms { nodes: order.iter().map(|&i| of[i]).collect(), words }
+    SortedTerms { nodes: order.iter().map(|&i| nodes[i]).collect(), words }
 }
 
-/// The order that sorts `terms`. Up to bigrams a term is one u64 key, the
-/// first word's id, then the second's plus one (0 for none: a word sorts
-/// before every bigram that starts with it), and a plain integer sort does.
-fn term_order(terms: &Sequences) -> Vec<usize> {
-    if (0..terms.len()).all(|i| terms.get(i).len() <= 2) {
-        let key = |t: &[u32]| (t[0] as u64) << 32 | t.get(1).map_or(0, |&w| w as u64 + 1);
-        let mut keyed: Vec<(u64, usize)> = (0..terms.len()).map(|i| (key(terms.get(i)), i)).collect();
-        keyed.sort_unstable();
-        return keyed.into_iter().map(|(_, i)| i).collect();
+/// [`sorted_terms`] when every term has one or two words (word n-grams up
+/// to bigrams, the common case): each term is its
+/// [`pair key`](crate::tfidf::terms::TermTable::pair_key), whose integer
+/// order is term order, and the sequences are read back from the keys in
+/// order. Keys are distinct (one node a term), so the sort needs no
+/// tie-break.
+fn sorted_pairs(mut keyed: Vec<(u64, u32)>) -> SortedTerms {
+    keyed.sort_unstable_by_key(|&(k, _)| k);
+    let mut words = Sequences::new();
+    for &(k, _) in &keyed {
+        words.push_word((k >> 32) as u32);
+        if k as u32 != 0 {
+            words.push_word(k as u32 - 1);
+        }
+        words.close();
     }
-    let mut order: Vec<usize> = (0..terms.len()).collect();
-    order.sort_unstable_by(|&a, &b| terms.get(a).cmp(terms.get(b)));
-    order
+    SortedTerms { nodes: keyed.into_iter().map(|(_, n)| n).collect(), words }
 }
 
 /// What this rank sends each owner (per term: its length, word ids, df and
@@ -313,7 +329,7 @@ fn cap(comm: &dyn Collectives, local: &LocalVocabulary, counts: &[u64], keep: &m
     }
     let room = (k - at_least(lo + 1)) as usize;
     let tied = sorted_terms(local, candidates.iter().filter(|&&n| counts[n] == lo).map(|&n| n as u32));
-    let every = unpack(&comm.all_gather_bytes(&pack(&tied.words))?);
+    let every = all_gather_sequences(comm, &tied.words)?;
     let mut order: Vec<usize> = (0..every.len()).collect();
     let cutoff = every.get(*order.select_nth_unstable_by(room - 1, |&a, &b| every.get(a).cmp(every.get(b))).1);
     for &n in &candidates {
@@ -343,7 +359,7 @@ struct Gathered {
 /// sorted vocabulary, each column's df, and the column of each of this
 /// rank's `kept` terms.
 fn gather_kept(comm: &dyn Collectives, local: &LocalVocabulary, kept: &SortedTerms, df: &[u64]) -> Result<Gathered> {
-    let all = unpack(&comm.all_gather_bytes(&pack(&kept.words))?);
+    let all = all_gather_sequences(comm, &kept.words)?;
     let dfs: Vec<u8> = kept.nodes.iter().flat_map(|&n| df[n as usize].to_le_bytes()).collect();
     let dfs = comm.all_gather_bytes(&dfs)?;
     let dfs: Vec<u64> = dfs.chunks_exact(8).map(|b| u64::from_le_bytes(b.try_into().unwrap())).collect();
@@ -404,6 +420,46 @@ mod tests {
             seqs.push(s.iter().copied());
         }
         assert_eq!(unpack(&pack(&seqs)), seqs);
+    }
+
+    /// A table over sorted words (as after the merge), with every n-gram of
+    /// `docs` up to `max_n` counted.
+    fn counted(docs: &[&str], max_n: usize) -> LocalVocabulary {
+        let mut words: Vec<&str> = docs.iter().flat_map(|d| d.split(' ')).collect();
+        words.sort_unstable();
+        words.dedup();
+        let mut interner = crate::tfidf::interner::Interner::new();
+        words.iter().for_each(|w| {
+            interner.intern(w);
+        });
+        let grams = crate::text::Grams { range: (1, max_n), within_words: false, joiner: crate::text::Joiner::Space };
+        let mut v = LocalVocabulary::with_words(crate::tfidf::terms::TermTable::with_words(interner, grams.joiner));
+        for d in docs {
+            let ids: Vec<u32> = d.split(' ').map(|w| v.terms.words().find(w).unwrap()).collect();
+            v.add_words(&ids, grams);
+        }
+        v
+    }
+
+    #[test]
+    fn sorted_terms_are_in_string_order() {
+        // Words that are prefixes of others, and bigrams that start with
+        // them: "a b" < "a" + "b..." as strings because ' ' < every word byte.
+        let docs = ["ab a b a", "b ab a b", "a_ a ab", "b a_ ab b", "a0 b a"];
+        for max_n in [1, 2, 3] {
+            let local = counted(&docs, max_n);
+            let kept = sorted_terms(&local, (0..local.terms.len() as u32).rev());
+            let terms: Vec<String> = kept.nodes.iter().map(|&n| local.terms.term(n)).collect();
+            let mut want = terms.clone();
+            want.sort_unstable();
+            assert_eq!(terms, want, "max_n {max_n}");
+            assert_eq!(terms.len(), local.terms.len());
+            for (i, &n) in kept.nodes.iter().enumerate() {
+                let mut w = Vec::new();
+                local.terms.sequence(n, &mut w);
+                assert_eq!(kept.words.get(i), &w[..]);
+            }
+        }
     }
 
     #[test]
