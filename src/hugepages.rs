@@ -29,6 +29,17 @@ pub fn grow_to<T: Clone>(v: &mut Vec<T>, n: usize, x: T) {
     v.resize(n, x);
 }
 
+/// Makes room in `v` for `additional` more elements at once, offering new
+/// memory huge pages before anything touches it. A vector grown by pushes
+/// instead doubles and copies itself ~log2(n) times, and every copy
+/// faults in new 4 KiB pages.
+pub fn reserve<T>(v: &mut Vec<T>, additional: usize) {
+    if v.capacity() - v.len() < additional {
+        v.reserve_exact(additional);
+        advise(v);
+    }
+}
+
 /// Asks for huge pages over the 2 MiB-aligned interior of `v`'s capacity.
 fn advise<T>(v: &Vec<T>) {
     let bytes = v.capacity() * std::mem::size_of::<T>();
@@ -55,5 +66,11 @@ mod tests {
         let mut w = vec![1u8; 5];
         grow_to(&mut w, 9 << 20, 2);
         assert_eq!((w.len(), w[4], w[5], w[(9 << 20) - 1]), (9 << 20, 1, 2, 2));
+        let mut r = vec![3u64, 4];
+        reserve(&mut r, 5 << 20);
+        let room = r.capacity();
+        assert!(room >= (5 << 20) + 2 && r == [3, 4]);
+        r.extend(0..5 << 20);
+        assert_eq!((r.capacity(), r[2], r.len()), (room, 0, (5 << 20) + 2), "no reallocation within the room");
     }
 }

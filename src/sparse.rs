@@ -171,6 +171,14 @@ impl RowBuilder {
         RowBuilder { indptr, cols: Vec::with_capacity(nnz), values: Vec::with_capacity(nnz) }
     }
 
+    /// Room for `nnz` more entries and `rows` more rows, allocated at once
+    /// on huge pages ([`crate::hugepages::reserve`]).
+    pub fn reserve_huge(&mut self, nnz: usize, rows: usize) {
+        crate::hugepages::reserve(&mut self.cols, nnz);
+        crate::hugepages::reserve(&mut self.values, nnz);
+        crate::hugepages::reserve(&mut self.indptr, rows);
+    }
+
     pub fn n_rows(&self) -> usize {
         self.indptr.len() - 1
     }

@@ -98,6 +98,16 @@ impl DocTokens {
         docs.close();
     }
 
+    /// Room for `units` more units, allocated at once on huge pages.
+    pub fn reserve(&mut self, units: usize) {
+        crate::hugepages::reserve(&mut self.docs.ids, units);
+    }
+
+    /// Units over all documents (word ids and word ends).
+    pub fn n_units(&self) -> usize {
+        self.docs.ids.len()
+    }
+
     pub fn n_docs(&self) -> usize {
         self.docs.len()
     }

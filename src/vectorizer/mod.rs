@@ -97,6 +97,10 @@ fn count_terms(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Decoder, path:
 /// This rank's documents as word ids (a fit's first pass).
 pub fn read_tokens(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Decoder, path: &Path) -> Result<DocTokens> {
     let mut t = DocTokens::new();
+    // Room for a word in every three bytes (two word characters and a
+    // separator, the default pattern's shortest), the most word tokens a
+    // text can hold; more for the character analyzers, which grow the buffer.
+    t.reserve(slice.bytes.len() / 3 + slice.len());
     each_document(slice, dec, path, |doc| t.add_document(analyzer, doc))?;
     Ok(t)
 }
@@ -118,6 +122,8 @@ pub fn shared_words(comm: &dyn Collectives, tokens: &mut DocTokens) -> Result<In
 /// Raw counts of this rank's n-grams over the shared words.
 pub fn count_ngrams(tokens: &DocTokens, words: Interner, grams: Grams) -> Result<LocalVocabulary> {
     let mut v = LocalVocabulary::with_words(TermTable::with_words(words, grams.joiner));
+    // At most one n-gram of each length starts at each unit.
+    v.rows.reserve_huge(tokens.n_units() * (grams.range.1 + 1 - grams.range.0.min(grams.range.1)), tokens.n_docs());
     for d in 0..tokens.n_docs() {
         crate::signals::check_every(d)?;
         v.add_words(tokens.doc(d), grams);
