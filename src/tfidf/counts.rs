@@ -108,6 +108,35 @@ impl LocalVocabulary {
         self.rows.end_row();
     }
 
+    /// Counts the words of one document as unigram terms, over a table
+    /// whose nodes are its words ([`TermTable::with_unigrams`]), as a new
+    /// row sorted by node: the document's words are sorted and each run is
+    /// one entry. With the words in sorted order every map to columns of
+    /// sorted terms keeps the row's order, so the row needs no sort after
+    /// its relabelling (see the vectorizer's `relabel`).
+    pub fn add_unigrams(&mut self, words: &[u32]) {
+        let LocalVocabulary { terms, rows, counts, tf_carries, ids, .. } = self;
+        if counts.len() < terms.len() {
+            crate::hugepages::grow_to(counts, terms.len(), TermCount::default());
+        }
+        ids.clear();
+        ids.extend_from_slice(words);
+        ids.sort_unstable();
+        for run in ids.chunk_by(|a, b| a == b) {
+            let (w, n) = (run[0], run.len() as u32);
+            let c = &mut counts[w as usize];
+            c.df += 1;
+            let (tf, wrapped) = c.tf.overflowing_add(n);
+            c.tf = tf;
+            if wrapped {
+                tf_carries.push(w);
+            }
+            rows.cols.push(w);
+            rows.values.push(n as f64);
+        }
+        rows.end_row();
+    }
+
     /// Local document frequency and total count of every local id (zero
     /// for the prefixes that are not terms).
     pub fn df_and_tf(&self) -> (Vec<u64>, Vec<u64>) {
@@ -183,6 +212,36 @@ mod tests {
         assert_eq!(v.rows.values, [2.0, 1.0]);
         let (df, tf) = v.df_and_tf();
         assert_eq!((df, tf), (vec![1, 1], vec![2, 1]));
+    }
+
+    #[test]
+    fn unigram_rows_come_sorted_with_the_same_counts() {
+        let docs: [&[u32]; 4] = [&[3, 1, 3, 0, 3], &[], &[2, 2], &[4, 0, 1, 4]];
+        let words = || {
+            let mut w = crate::tfidf::interner::Interner::new();
+            ["a", "b", "c", "d", "e"].iter().for_each(|t| {
+                w.intern(t);
+            });
+            w
+        };
+        let grams = Grams { range: (1, 1), within_words: false, joiner: Joiner::Space };
+        let mut by_sort = LocalVocabulary::with_words(TermTable::with_unigrams(words(), Joiner::Space));
+        let mut by_seen = LocalVocabulary::with_words(TermTable::new(Joiner::Space));
+        for d in docs {
+            by_sort.add_unigrams(d);
+            let ids: Vec<u32> = d.iter().map(|&w| by_seen.terms.word(["a", "b", "c", "d", "e"][w as usize])).collect();
+            by_seen.add_words(&ids, grams);
+        }
+        let r = &by_sort.rows;
+        assert_eq!((&r.indptr[..], &r.cols[..], &r.values[..]), (&[0, 3, 3, 4, 7][..], &[0, 1, 3, 2, 0, 1, 4][..], &[1.0, 1.0, 3.0, 2.0, 1.0, 1.0, 2.0][..]));
+        // Node w is word w; the same terms' counts as counting in first-seen order.
+        let (df, tf) = by_sort.df_and_tf();
+        let (seen_df, seen_tf) = by_seen.df_and_tf();
+        for node in 0..by_seen.terms.len() as u32 {
+            let w = by_sort.terms.lookup(&by_seen.terms.term(node)).unwrap() as usize;
+            assert_eq!((df[w], tf[w]), (seen_df[node as usize], seen_tf[node as usize]));
+        }
+        assert_eq!((df.len(), by_sort.terms.term(3)), (5, "d".to_string()));
     }
 
     #[test]

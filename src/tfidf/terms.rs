@@ -76,6 +76,16 @@ impl TermTable {
         TermTable { words, unigram, nodes: Vec::new(), slots: vec![EMPTY; 1 << 12], in_slots: 0, joiner }
     }
 
+    /// A table over a fixed word list in which every word is already a
+    /// unigram node, numbered as the word: node order is then word order
+    /// (for unigram counting, [`super::counts::LocalVocabulary::add_unigrams`]).
+    pub fn with_unigrams(words: Interner, joiner: Joiner) -> Self {
+        let mut t = Self::with_words(words, joiner);
+        t.nodes = (0..t.unigram.len() as u32).map(|w| (NONE, w)).collect();
+        t.unigram = (0..t.nodes.len() as u32).collect();
+        t
+    }
+
     /// The words the n-grams are made of.
     pub fn words(&self) -> &Interner {
         &self.words

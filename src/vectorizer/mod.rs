@@ -119,8 +119,25 @@ pub fn shared_words(comm: &dyn Collectives, tokens: &mut DocTokens) -> Result<In
     Ok(words)
 }
 
+/// Whether the terms are the units themselves (unigrams, no word ends):
+/// then they are counted by [`LocalVocabulary::add_unigrams`], into rows
+/// already in column order.
+fn unigrams_only(grams: Grams) -> bool {
+    grams.range == (1, 1) && !grams.within_words
+}
+
 /// Raw counts of this rank's n-grams over the shared words.
 pub fn count_ngrams(tokens: &DocTokens, words: Interner, grams: Grams) -> Result<LocalVocabulary> {
+    if unigrams_only(grams) {
+        let mut v = LocalVocabulary::with_words(TermTable::with_unigrams(words, grams.joiner));
+        v.rows.reserve_huge(tokens.n_units(), tokens.n_docs());
+        for d in 0..tokens.n_docs() {
+            crate::signals::check_every(d)?;
+            v.add_unigrams(tokens.doc(d));
+        }
+        v.finish_counting();
+        return Ok(v);
+    }
     let mut v = LocalVocabulary::with_words(TermTable::with_words(words, grams.joiner));
     // At most one n-gram of each length starts at each unit.
     v.rows.reserve_huge(tokens.n_units() * (grams.range.1 + 1 - grams.range.0.min(grams.range.1)), tokens.n_docs());
@@ -168,7 +185,8 @@ pub fn fit_transform(
     timings.vocabulary_merge = t1.elapsed().as_secs_f64();
 
     let t2 = Instant::now();
-    let mut local = comm.agree(count_ngrams(&tokens, words, analyzer.grams()))?;
+    let grams = analyzer.grams();
+    let mut local = comm.agree(count_ngrams(&tokens, words, grams))?;
     drop(tokens);
     timings.tokenize += t2.elapsed().as_secs_f64();
 
@@ -182,7 +200,7 @@ pub fn fit_transform(
     let t4 = Instant::now();
     let idf = opts.use_idf.then(|| idf(&fitted.df, n_docs, opts.smooth_idf));
     let mut rows = local.into_rows();
-    relabel(&mut rows, &fitted.local_to_col);
+    relabel(&mut rows, &fitted.local_to_col, unigrams_only(grams));
     drop(fitted.local_to_col);
     weight_rows(&mut rows, idf.as_deref(), opts);
     let n_features = fitted.vocabulary.len();
@@ -239,7 +257,7 @@ fn count_in_vocabulary(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Decode
     let local = count_terms(slice, analyzer, dec, path)?;
     let map = vocabulary_columns(&local, vocabulary);
     let mut rows = local.into_rows();
-    relabel(&mut rows, &map);
+    relabel(&mut rows, &map, false);
     Ok(rows)
 }
 
@@ -279,14 +297,15 @@ pub fn transform(
 
 /// Maps local ids to kept global columns in place, dropping the others
 /// (mapped to [`owners::NONE`]), and
-/// sorts each row by column. Rows only shrink, so row `r` is written at or
+/// sorts each row by column unless `in_order` says the rows are sorted and
+/// the map keeps their order. Rows only shrink, so row `r` is written at or
 /// before where it was read.
-fn relabel(rows: &mut RowBuilder, map: &[u32]) {
+fn relabel(rows: &mut RowBuilder, map: &[u32], in_order: bool) {
     let mut keys = Vec::<u64>::new();
     let (mut start, mut write) = (0, 0);
     for r in 0..rows.n_rows() {
         let end = rows.indptr[r + 1];
-        let n = relabel_row(&mut rows.cols, &mut rows.values, start..end, write, map, &mut keys);
+        let n = relabel_row(&mut rows.cols, &mut rows.values, start..end, write, map, &mut keys, in_order);
         write += n;
         rows.indptr[r + 1] = write;
         start = end;
@@ -301,7 +320,7 @@ fn relabel(rows: &mut RowBuilder, map: &[u32]) {
 /// key, so one plain `u64` sort orders the row and nothing is gathered
 /// afterwards; otherwise (never for counts in practice) the key carries the
 /// entry's position.
-fn relabel_row(cols: &mut [u32], values: &mut [f64], range: std::ops::Range<usize>, write: usize, map: &[u32], keys: &mut Vec<u64>) -> usize {
+fn relabel_row(cols: &mut [u32], values: &mut [f64], range: std::ops::Range<usize>, write: usize, map: &[u32], keys: &mut Vec<u64>, in_order: bool) -> usize {
     /// Map entries asked for this many entries ahead, across rows (the map
     /// of a large vocabulary is far larger than the caches, rows are in no
     /// order, and an entry's own work is a few nanoseconds against ~100 for
@@ -323,7 +342,11 @@ fn relabel_row(cols: &mut [u32], values: &mut [f64], range: std::ops::Range<usiz
         n += (c != owners::NONE) as usize;
     }
     keys.truncate(n);
-    keys.sort_unstable();
+    if in_order {
+        debug_assert!(keys.is_sorted(), "rows said to be in column order are not");
+    } else {
+        keys.sort_unstable();
+    }
     if !small {
         let held: Vec<f64> = keys.iter().map(|&key| values[range.start + (key as u32) as usize]).collect();
         for (i, (&key, v)) in keys.iter().zip(held).enumerate() {
@@ -364,7 +387,7 @@ mod tests {
         }
         rows.end_row();
         let map = [9, 4, owners::NONE, 0];
-        relabel(&mut rows, &map);
+        relabel(&mut rows, &map, false);
         assert_eq!(rows.indptr, [0, 3, 3, 6]);
         assert_eq!(rows.cols, [0, 4, 9, 0, 4, 9]);
         assert_eq!(rows.values, [2.0, 1.0, 3.0, 5e9, 4.0, 0.5]);
