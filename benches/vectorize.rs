@@ -107,7 +107,7 @@ fn merge(c: &mut Criterion, docs: &[String]) {
                             let mut a = Analyzer::new(opts.analyzer.clone());
                             let mut tokens = read_tokens(&slice, &mut a, Decoder::default(), Path::new("bench")).unwrap();
                             let words = shared_words(comm, &mut tokens).unwrap();
-                            let mut local = count_ngrams(&tokens, words, a.grams()).unwrap();
+                            let mut local = count_ngrams(&tokens, words, a.grams(), None).unwrap();
                             comm.barrier();
                             let t = Instant::now();
                             owners::fit_vocabulary(comm, &mut local, docs.len() as u64, &opts).unwrap();

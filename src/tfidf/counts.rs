@@ -157,6 +157,7 @@ impl LocalVocabulary {
 
     /// Drops the counting scratch once counting is over.
     pub fn finish_counting(&mut self) {
+        self.terms.admit_by(None);
         self.prefix = Vec::new();
         self.words = Vec::new();
         self.ids = Vec::new();
@@ -242,6 +243,63 @@ mod tests {
             assert_eq!((df[w], tf[w]), (seen_df[node as usize], seen_tf[node as usize]));
         }
         assert_eq!((df.len(), by_sort.terms.term(3)), (5, "d".to_string()));
+    }
+
+    #[test]
+    fn a_sketch_keeps_every_term_counted_often_enough_with_its_counts() {
+        // Word ids as documents; some bigrams and trigrams repeat, most not.
+        let mut state = 5u64;
+        let docs: Vec<Vec<u32>> = (0..300)
+            .map(|_| {
+                (0..20)
+                    .map(|_| {
+                        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        ((state >> 33) % 60) as u32
+                    })
+                    .collect()
+            })
+            .collect();
+        let grams = Grams { range: (1, 3), within_words: false, joiner: Joiner::Space };
+        let words = || {
+            let mut w = crate::tfidf::interner::Interner::new();
+            (0..60).for_each(|i| {
+                w.intern(&format!("w{i:02}"));
+            });
+            w
+        };
+        // Without a sketch, and with sketches from roomy to tiny (most
+        // rare n-grams collide into admitted counters there).
+        let count = |sketch: Option<crate::tfidf::sketch::Sketch>| {
+            let mut v = LocalVocabulary::with_words(TermTable::with_words(words(), Joiner::Space));
+            v.terms.admit_by(sketch);
+            docs.iter().for_each(|d| v.add_words(d, grams));
+            v.finish_counting();
+            let (df, tf) = v.df_and_tf();
+            (0..v.terms.len() as u32).filter(|&n| df[n as usize] > 0).map(|n| (v.terms.term(n), (df[n as usize], tf[n as usize]))).collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let all = count(None);
+        for (log2, cap) in [(16, 2), (10, 2), (6, 3)] {
+            let mut s = crate::tfidf::sketch::Sketch::new(log2, cap);
+            for d in &docs {
+                for i in 0..d.len() {
+                    let mut key = crate::tfidf::sketch::chain(crate::tfidf::sketch::START, d[i]);
+                    for &w in d[i + 1..].iter().take(2) {
+                        key = crate::tfidf::sketch::chain(key, w);
+                        s.add(key);
+                    }
+                }
+            }
+            let kept = count(Some(s));
+            for (term, &counts) in &all {
+                if counts.1 >= cap as u64 || !term.contains(' ') {
+                    assert_eq!(kept.get(term), Some(&counts), "{term} (log2 {log2}, cap {cap})");
+                }
+            }
+            assert!(kept.iter().all(|(t, c)| all.get(t) == Some(c)));
+            if log2 == 16 {
+                assert!(kept.len() * 2 < all.len(), "a roomy sketch keeps out most rare n-grams: {} of {}", kept.len(), all.len());
+            }
+        }
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! - [`counts`]: per-rank term counting (exact vocabulary or hashing trick),
 //!   over [`terms`], the rank's words and n-grams as integer keys;
 //! - [`prune`]: `min_df` / `max_df` / `max_features` on global counts;
+//! - [`sketch`]: an upper bound on each n-gram's count, so that n-grams
+//!   certain to fall below `min_df` are never counted;
 //! - [`weighting`]: idf, sublinear tf, and row normalisation.
 //!
 //! The collective steps that join ranks live in `crate::vectorizer`.
@@ -13,6 +15,7 @@ pub mod counts;
 pub mod interner;
 pub mod options;
 pub mod prune;
+pub mod sketch;
 pub mod terms;
 pub mod tokens;
 pub mod weighting;

@@ -33,6 +33,11 @@ impl DfWindow {
         Ok(DfWindow { low, high })
     }
 
+    /// The fewest documents a kept term can be in.
+    pub fn min_count(&self) -> u64 {
+        self.low.max(0.0).ceil() as u64
+    }
+
     /// Whether a term in `df` documents is kept (sklearn compares unrounded).
     pub fn keeps(&self, df: u64) -> bool {
         (df as f64) <= self.high && (df as f64) >= self.low

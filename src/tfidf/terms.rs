@@ -19,6 +19,7 @@
 //! pattern's terms are whole strings, one unit each.
 
 use super::interner::Interner;
+use super::sketch::{self, Sketch};
 use crate::text::tokenizer::Span;
 use crate::text::{Grams, Joiner};
 
@@ -54,6 +55,10 @@ pub struct TermTable {
     in_slots: usize,
     /// How a term's string is made of its words.
     joiner: Joiner,
+    /// When set, an n-gram of two or more words gets a node only if the
+    /// sketch admits it ([`Self::admit_by`]); `keys` is its scratch.
+    admission: Option<Sketch>,
+    keys: Vec<u64>,
 }
 
 #[inline]
@@ -73,7 +78,7 @@ impl TermTable {
     /// are then the same on every rank).
     pub fn with_words(words: Interner, joiner: Joiner) -> Self {
         let unigram = vec![NONE; words.len()];
-        TermTable { words, unigram, nodes: Vec::new(), slots: vec![EMPTY; 1 << 12], in_slots: 0, joiner }
+        TermTable { words, unigram, nodes: Vec::new(), slots: vec![EMPTY; 1 << 12], in_slots: 0, joiner, admission: None, keys: Vec::new() }
     }
 
     /// A table over a fixed word list in which every word is already a
@@ -84,6 +89,18 @@ impl TermTable {
         t.nodes = (0..t.unigram.len() as u32).map(|w| (NONE, w)).collect();
         t.unigram = (0..t.nodes.len() as u32).collect();
         t
+    }
+
+    /// From now on, n-grams of two or more words that are not yet nodes
+    /// become nodes only if `sketch` admits them (their key chained from
+    /// their word ids, [`sketch::chain`]); the others are skipped, and so
+    /// is every longer n-gram that extends one (it occurs no more often).
+    /// `None` admits everything again and frees the sketch.
+    pub fn admit_by(&mut self, sketch: Option<Sketch>) {
+        self.admission = sketch;
+        if self.admission.is_none() {
+            self.keys = Vec::new();
+        }
     }
 
     /// The words the n-grams are made of.
@@ -153,6 +170,35 @@ impl TermTable {
         n
     }
 
+    /// [`Self::child`] of a node, adding a new child only if the sketch
+    /// admits its `key`; [`NONE`] when it does not.
+    #[inline]
+    fn child_admitted(&mut self, p: u32, word: u32, key: u64) -> u32 {
+        let slot_key = (p as u64) << 32 | word as u64;
+        let mask = self.slots.len() - 1;
+        let mut i = slot_of(slot_key, mask);
+        loop {
+            let s = self.slots[i];
+            if s.key == slot_key {
+                return s.node;
+            }
+            if s.node == NONE {
+                break;
+            }
+            i = (i + 1) & mask;
+        }
+        if !self.admission.as_ref().is_some_and(|a| a.admits(key)) {
+            return NONE;
+        }
+        let n = self.new_node(p, word);
+        self.slots[i] = Slot { key: slot_key, node: n };
+        self.in_slots += 1;
+        if self.in_slots * 2 > self.slots.len() {
+            self.grow();
+        }
+        n
+    }
+
     fn new_node(&mut self, parent: u32, word: u32) -> u32 {
         self.nodes.push((parent, word));
         assert!(self.nodes.len() < NONE as usize, "more than 4 billion distinct terms on one rank");
@@ -194,29 +240,53 @@ impl TermTable {
     /// ...). Order does not change counts; it keeps first-seen ids
     /// comparable with the string analyzer's. `prefix` is scratch.
     fn ngrams_of(&mut self, words: &[u32], (min_n, max_n): (usize, usize), prefix: &mut Vec<u32>, out: &mut Vec<u32>) {
-        // prefix[i]: the node of the (n-1)-gram starting at i.
+        // prefix[i]: the node of the (n-1)-gram starting at i (NONE when
+        // the sketch rejected it); keys[i]: its sketch key.
         prefix.clear();
         prefix.extend(words.iter().map(|&w| self.child(None, w)));
         if min_n <= 1 {
             out.extend_from_slice(prefix);
         }
+        let admitting = self.admission.is_some();
+        let mut keys = std::mem::take(&mut self.keys);
+        if admitting {
+            keys.clear();
+            keys.extend(words.iter().map(|&w| sketch::chain(sketch::START, w)));
+        }
         for n in 2..=max_n.min(words.len()) {
             // The table is far larger than the caches: ask for each slot
             // `AHEAD` n-grams before its probe (the first ones before the loop).
+            // With a sketch, its line too: an n-gram it rejects is looked up
+            // there at each occurrence.
             for i in 0..AHEAD.min(words.len() + 1 - n) {
                 self.prefetch_child(prefix[i], words[i + n - 1]);
+                if let Some(a) = &self.admission {
+                    a.prefetch(sketch::chain(keys[i], words[i + n - 1]));
+                }
             }
             for i in 0..=words.len() - n {
                 if let Some(&w) = words.get(i + n - 1 + AHEAD) {
                     self.prefetch_child(prefix[i + AHEAD], w);
+                    if let Some(a) = &self.admission {
+                        a.prefetch(sketch::chain(keys[i + AHEAD], w));
+                    }
                 }
-                let node = self.child(Some(prefix[i]), words[i + n - 1]);
+                let node = if !admitting {
+                    self.child(Some(prefix[i]), words[i + n - 1])
+                } else {
+                    keys[i] = sketch::chain(keys[i], words[i + n - 1]);
+                    if prefix[i] == NONE {
+                        continue;
+                    }
+                    self.child_admitted(prefix[i], words[i + n - 1], keys[i])
+                };
                 prefix[i] = node;
-                if n >= min_n {
+                if n >= min_n && node != NONE {
                     out.push(node);
                 }
             }
         }
+        self.keys = keys;
     }
 
     /// Asks the CPU for the slot of the child `word` of node `parent`.
