@@ -91,10 +91,11 @@ impl Sketch {
         self.counters[a].min(self.counters[b]) >= self.cap
     }
 
-    /// Bits a counter takes on the wire when `ranks` sketches are summed:
-    /// 8 while `ranks * cap` fits a byte, else 16; `None` beyond.
-    pub fn lane_bits(&self, ranks: usize) -> Option<u32> {
-        match ranks * self.cap as usize {
+    /// Bits a counter takes on the wire when `ranks` sketches admitting at
+    /// `cap` are summed: 8 while `ranks * cap` fits a byte, else 16; `None`
+    /// beyond.
+    pub fn lane_bits(ranks: usize, cap: u8) -> Option<u32> {
+        match ranks * cap as usize {
             0..=255 => Some(8),
             256..=65_535 => Some(16),
             _ => None,
@@ -133,7 +134,7 @@ mod tests {
     /// Keys with known counts: some frequent, most once.
     fn stream(n: usize, seed: u64) -> Vec<u64> {
         let mut s = seed;
-        (0..n).map(|_| chain(START, (rng(&mut s) % if rng(&mut s) % 4 == 0 { 500 } else { 1_000_000 }) as u32)).collect()
+        (0..n).map(|_| chain(START, (rng(&mut s) % if rng(&mut s).is_multiple_of(4) { 500 } else { 1_000_000 }) as u32)).collect()
     }
 
     fn counts(keys: &[u64]) -> std::collections::HashMap<u64, usize> {
@@ -175,7 +176,7 @@ mod tests {
                     s
                 })
                 .collect();
-            let bits = parts[0].lane_bits(3).unwrap();
+            let bits = Sketch::lane_bits(3, cap).unwrap();
             assert_eq!(bits, if cap == 2 { 8 } else { 16 });
             let mut sum = parts[0].pack_lanes(bits);
             for p in &parts[1..] {
@@ -191,6 +192,6 @@ mod tests {
             let want = parts.iter().map(|p| p.counters[i] as usize).sum::<usize>().min(cap as usize);
             assert_eq!(global.counters[i] as usize, want);
         }
-        assert_eq!(Sketch::new(8, 255).lane_bits(300), None);
+        assert_eq!(Sketch::lane_bits(300, 255), None);
     }
 }

@@ -17,16 +17,15 @@
 //! In hashing mode there is no vocabulary: one allreduce sums the document
 //! frequencies of the `N` hashed columns.
 
-use crate::collectives::{Collectives, Op};
+use crate::collectives::Collectives;
 use crate::corpus::CorpusSlice;
 use crate::error::Result;
-use crate::text::{Analyzer, DecodeError, Decoder, Encoding, Grams, Joiner};
+use crate::text::{Analyzer, DecodeError, Decoder, Encoding, Grams};
 use crate::sparse::{Csr, RowBuilder};
 use crate::tfidf::counts::{HashedCounter, LocalVocabulary};
 use crate::tfidf::interner::Interner;
-use crate::tfidf::prune::DfWindow;
-use crate::tfidf::sketch::{self, Sketch};
-use crate::tfidf::terms::{TermTable, WORD_END};
+use crate::tfidf::sketch::Sketch;
+use crate::tfidf::terms::TermTable;
 use crate::tfidf::tokens::DocTokens;
 use vocabulary::merge_vocabulary;
 use crate::tfidf::weighting::{idf, weight_row};
@@ -36,6 +35,7 @@ use std::path::Path;
 use std::time::Instant;
 
 pub mod owners;
+pub mod rare;
 pub mod vocabulary;
 
 /// This rank's rows of the global matrix and what every rank shares.
@@ -128,73 +128,6 @@ fn unigrams_only(grams: Grams) -> bool {
     grams.range == (1, 1) && !grams.within_words
 }
 
-/// The n-grams of two or more units of a document, as the n-gram table
-/// forms them: within each word for `char_wb` (its units come word by word,
-/// each followed by [`WORD_END`]), across the whole document otherwise.
-fn each_long_ngram_key(doc: &[u32], grams: Grams, mut f: impl FnMut(u64)) {
-    let pieces: Box<dyn Iterator<Item = &[u32]>> = if grams.within_words { Box::new(doc.split(|&w| w == WORD_END)) } else { Box::new(std::iter::once(doc)) };
-    for piece in pieces {
-        for i in 0..piece.len() {
-            let mut key = sketch::chain(sketch::START, piece[i]);
-            for &w in piece[i + 1..].iter().take(grams.range.1.saturating_sub(1)) {
-                key = sketch::chain(key, w);
-                f(key);
-            }
-        }
-    }
-}
-
-/// Collective: the sketch of every rank's n-gram occurrences
-/// ([`crate::tfidf::sketch`]), when `min_df` can drop some (a term must be
-/// in at least two documents), the terms are word n-grams longer than one
-/// word, and the sketch, as large as the corpus's occurrences, is not much
-/// larger than this rank's share of them (it is whole on every rank).
-///
-/// Word n-grams only: most distinct word bigrams are rare (three quarters
-/// seen once, on the generated corpus), while character n-grams repeat; on
-/// the real corpus's `char_wb` 2-5 the sketch's pass cost more than the
-/// few n-grams it kept out (1.80 -> 2.40 s, measured) and it was dropped.
-fn ngram_sketch(comm: &dyn Collectives, tokens: &DocTokens, grams: Grams, n_docs: u64, opts: &VectorizerOptions) -> Option<Sketch> {
-    let min_count = DfWindow::new(n_docs, opts.min_df, opts.max_df).map_or(0, |w| w.min_count());
-    if min_count < 2 || grams.range.1 < 2 || grams.joiner != Joiner::Space {
-        return None;
-    }
-    let mut local = 0u64;
-    (0..tokens.n_docs()).for_each(|d| each_long_ngram_key(tokens.doc(d), grams, |_| local += 1));
-    let total = comm.sum_u64_vec(&[local])[0];
-    let log2 = Sketch::log2_for(total);
-    if (1u64 << log2) > 8 * (total / comm.size() as u64).max(1 << 16) {
-        return None;
-    }
-    let mut sketch = Sketch::new(log2, min_count.min(255) as u8);
-    let bits = sketch.lane_bits(comm.size())?;
-    // Keys are gathered over many documents and each line is asked for
-    // 16 keys ahead: the sketch is far larger than the caches.
-    let mut keys = Vec::with_capacity(1 << 14);
-    let flush = |sketch: &mut Sketch, keys: &mut Vec<u64>| {
-        for (i, &k) in keys.iter().enumerate() {
-            if let Some(&ahead) = keys.get(i + 16) {
-                sketch.prefetch(ahead);
-            }
-            sketch.add(k);
-        }
-        keys.clear();
-    };
-    for d in 0..tokens.n_docs() {
-        each_long_ngram_key(tokens.doc(d), grams, |k| keys.push(k));
-        if keys.len() >= 1 << 13 {
-            flush(&mut sketch, &mut keys);
-        }
-    }
-    flush(&mut sketch, &mut keys);
-    if comm.size() > 1 {
-        let mut lanes = sketch.pack_lanes(bits);
-        comm.all_reduce_u64(&mut lanes, Op::Sum);
-        sketch.unpack_lanes(&lanes, bits);
-    }
-    Some(sketch)
-}
-
 /// Raw counts of this rank's n-grams over the shared words; with a
 /// `sketch`, only of the n-grams it admits (and all unigrams).
 pub fn count_ngrams(tokens: &DocTokens, words: Interner, grams: Grams, sketch: Option<Sketch>) -> Result<LocalVocabulary> {
@@ -257,7 +190,7 @@ pub fn fit_transform(
 
     let t2 = Instant::now();
     let grams = analyzer.grams();
-    let sketch = ngram_sketch(comm, &tokens, grams, slice.n_total as u64, opts);
+    let sketch = rare::ngram_sketch(comm, &tokens, grams, slice.n_total as u64, opts);
     let mut local = comm.agree(count_ngrams(&tokens, words, grams, sketch))?;
     drop(tokens);
     timings.tokenize += t2.elapsed().as_secs_f64();
