@@ -13,8 +13,8 @@
 //! an n-gram be counted and pruned as before, so the features are the same
 //! whatever the sketch's size.
 //!
-//! Layout: one byte a counter, saturating at the threshold; a key's two
-//! counters lie in one 64-byte line (one cache miss an update), and an
+//! Layout: two bits or a byte a counter, saturating at the threshold; a
+//! key's two counters lie in one 64-byte line (one cache miss an update), and an
 //! update raises only the smaller of them (conservative update), which keeps
 //! every counter of a key at or above the key's count. Sums over ranks keep
 //! that, so the ranks' sketches are summed lane by lane
@@ -34,19 +34,34 @@ pub const START: u64 = 0x8ebc_6af0_9c88_c6e3;
 
 /// Saturating counters of n-gram occurrences.
 pub struct Sketch {
-    counters: Vec<u8>,
-    /// Counters minus one (a power of two minus one, at least 63).
-    mask: usize,
+    /// The counters, `width` bits each, 512 / `width` to a 64-byte line.
+    cells: Vec<u8>,
+    width: u32,
+    /// Lines minus one (a power of two minus one).
+    lines: usize,
     /// The count at which a key is admitted; counters stop there.
     cap: u8,
 }
 
 impl Sketch {
-    /// A sketch of `2^log2` one-byte counters admitting keys counted `cap`
-    /// times (`cap` at least 1).
+    /// A sketch of `2^log2` counters admitting keys counted `cap` times
+    /// (`cap` at least 1). Counters take two bits while `cap` fits them
+    /// (`min_df` 2 or 3, the usual ones), a byte otherwise: the sketch is
+    /// read and written in random order, and a quarter of the bytes keeps
+    /// four times as many counters in cache.
     pub fn new(log2: u32, cap: u8) -> Self {
-        let log2 = log2.max(6);
-        Sketch { counters: crate::hugepages::filled_vec(1 << log2, 0), mask: (1 << log2) - 1, cap: cap.max(1) }
+        let cap = cap.max(1);
+        let bytes = Self::bytes_for(log2, cap);
+        Sketch { cells: crate::hugepages::filled_vec(bytes, 0), width: Self::width(cap), lines: bytes / 64 - 1, cap }
+    }
+
+    fn width(cap: u8) -> u32 {
+        if cap <= 3 { 2 } else { 8 }
+    }
+
+    /// The bytes of [`Self::new`]`(log2, cap)`.
+    pub fn bytes_for(log2: u32, cap: u8) -> usize {
+        ((1usize << log2.max(9)) * Self::width(cap.max(1)) as usize / 8).max(64)
     }
 
     /// Counters for `occurrences` n-gram occurrences over all ranks: a
@@ -58,29 +73,53 @@ impl Sketch {
     }
 
     pub fn bytes(&self) -> usize {
-        self.counters.len()
+        self.cells.len()
+    }
+
+    fn counters(&self) -> usize {
+        self.cells.len() * 8 / self.width as usize
     }
 
     /// The key's two counters, within one cache line.
     #[inline]
     fn slots(&self, key: u64) -> (usize, usize) {
-        let line = key as usize & self.mask & !63;
-        (line | (key >> 40) as usize & 63, line | (key >> 46) as usize & 63)
+        let per_line = 512 / self.width as usize;
+        let base = (key as usize & self.lines) * per_line;
+        (base + ((key >> 40) as usize & (per_line - 1)), base + ((key >> 50) as usize & (per_line - 1)))
+    }
+
+    #[inline]
+    fn get(&self, c: usize) -> u8 {
+        let bit = c * self.width as usize;
+        (self.cells[bit / 8] >> (bit % 8)) & (u8::MAX >> (8 - self.width))
+    }
+
+    #[inline]
+    fn set(&mut self, c: usize, v: u8) {
+        let (bit, ones) = (c * self.width as usize, u8::MAX >> (8 - self.width));
+        let cell = &mut self.cells[bit / 8];
+        *cell = (*cell & !(ones << (bit % 8))) | (v & ones) << (bit % 8);
     }
 
     /// Asks the CPU for the key's line.
     #[inline]
     pub fn prefetch(&self, key: u64) {
-        crate::prefetch::prefetch(&self.counters[key as usize & self.mask & !63..][..1]);
+        crate::prefetch::prefetch(&self.cells[(key as usize & self.lines) * 64..][..1]);
     }
 
-    /// Counts one occurrence of `key`.
+    /// Counts one occurrence of `key`: the smaller of its counters goes up
+    /// one (saturating at the threshold), the other only if it was as small.
     #[inline]
     pub fn add(&mut self, key: u64) {
         let (a, b) = self.slots(key);
-        let v = (self.counters[a].min(self.counters[b]) + 1).min(self.cap);
-        self.counters[a] = self.counters[a].max(v);
-        self.counters[b] = self.counters[b].max(v);
+        let (x, y) = (self.get(a), self.get(b));
+        let v = (x.min(y) + 1).min(self.cap);
+        if x < v {
+            self.set(a, v);
+        }
+        if y < v {
+            self.set(b, v);
+        }
     }
 
     /// Whether `key` may have been counted `cap` times (never `false` when
@@ -88,7 +127,7 @@ impl Sketch {
     #[inline]
     pub fn admits(&self, key: u64) -> bool {
         let (a, b) = self.slots(key);
-        self.counters[a].min(self.counters[b]) >= self.cap
+        self.get(a).min(self.get(b)) >= self.cap
     }
 
     /// Bits a counter takes on the wire when `ranks` sketches admitting at
@@ -107,17 +146,17 @@ impl Sketch {
     /// overflows: see [`Self::lane_bits`]).
     pub fn pack_lanes(&self, bits: u32) -> Vec<u64> {
         let per = 64 / bits as usize;
-        self.counters.chunks(per).map(|c| c.iter().enumerate().fold(0u64, |w, (i, &x)| w | (x as u64) << (i as u32 * bits))).collect()
+        let n = self.counters();
+        (0..n.div_ceil(per)).map(|w| (0..per.min(n - w * per)).fold(0u64, |acc, i| acc | (self.get(w * per + i) as u64) << (i as u32 * bits))).collect()
     }
 
     /// Reads summed lanes back, each counter saturating at the threshold.
     pub fn unpack_lanes(&mut self, words: &[u64], bits: u32) {
         let per = 64 / bits as usize;
         let lane = (1u64 << bits) - 1;
-        for (c, &w) in self.counters.chunks_mut(per).zip(words) {
-            for (i, x) in c.iter_mut().enumerate() {
-                *x = ((w >> (i as u32 * bits)) & lane).min(self.cap as u64) as u8;
-            }
+        for c in 0..self.counters() {
+            let v = (words[c / per] >> ((c % per) as u32 * bits)) & lane;
+            self.set(c, v.min(self.cap as u64) as u8);
         }
     }
 }
@@ -145,7 +184,7 @@ mod tests {
 
     #[test]
     fn never_rejects_a_key_counted_often_enough() {
-        for (log2, cap) in [(10, 2), (14, 2), (14, 3), (18, 2)] {
+        for (log2, cap) in [(10, 2), (14, 2), (14, 3), (14, 5), (18, 2)] {
             let keys = stream(40_000, log2 as u64);
             let mut s = Sketch::new(log2, cap);
             keys.iter().for_each(|&k| s.add(k));
@@ -189,8 +228,8 @@ mod tests {
             }
             // Counters are each rank's summed, saturated at the cap.
             let i = 100;
-            let want = parts.iter().map(|p| p.counters[i] as usize).sum::<usize>().min(cap as usize);
-            assert_eq!(global.counters[i] as usize, want);
+            let want = parts.iter().map(|p| p.get(i) as usize).sum::<usize>().min(cap as usize);
+            assert_eq!(global.get(i) as usize, want);
         }
         assert_eq!(Sketch::lane_bits(300, 255), None);
     }

@@ -37,11 +37,20 @@ fn long_ngrams(doc: &[u32], grams: Grams) -> u64 {
     doc.split(|&w| grams.within_words && w == WORD_END).map(|p| per_piece(p.len())).sum()
 }
 
+/// The largest sketch worth its pass. Its reads and writes are random, one
+/// cache line each, and they pay while the sketch stays in the last-level
+/// cache: measured here, the 200k corpus's bigrams (17 M occurrences, an
+/// 8 MB sketch) vectorize faster with it (2.74 -> 2.58 s at 1 rank, 1.97 ->
+/// 1.67 s at 2) and in 37 % less memory, while the 1M corpus's (85 M, 32 MB)
+/// took 13.4-13.7 s without and 15.4-16.0 s with it at 2 ranks (its count
+/// 3.9 -> 6.5 s), in 26 % less memory. Larger corpora are counted as before.
+const MAX_BYTES: usize = 16 << 20;
+
 /// Collective: the sketch of every rank's n-gram occurrences
 /// ([`crate::tfidf::sketch`]), when `min_df` can drop some (a term must be
 /// in at least two documents), the terms are word n-grams longer than one
-/// word, and the sketch, as large as the corpus's occurrences, is not much
-/// larger than this rank's share of them (it is whole on every rank).
+/// word, and the sketch, a counter an occurrence of the whole corpus's,
+/// fits [`MAX_BYTES`] (it is whole on every rank).
 ///
 /// Word n-grams only: most distinct word bigrams are rare (three quarters
 /// seen once, on the generated corpus), while character n-grams repeat; on
@@ -54,11 +63,10 @@ pub fn ngram_sketch(comm: &dyn Collectives, tokens: &DocTokens, grams: Grams, n_
     }
     let local: u64 = (0..tokens.n_docs()).map(|d| long_ngrams(tokens.doc(d), grams)).sum();
     let total = comm.sum_u64_vec(&[local])[0];
-    let log2 = Sketch::log2_for(total);
-    if (1u64 << log2) > 8 * (total / comm.size() as u64).max(1 << 16) {
+    let (log2, cap) = (Sketch::log2_for(total), min_count.min(255) as u8);
+    if Sketch::bytes_for(log2, cap) > MAX_BYTES {
         return None;
     }
-    let cap = min_count.min(255) as u8;
     let bits = Sketch::lane_bits(comm.size(), cap)?;
     let mut sketch = Sketch::new(log2, cap);
     // Keys are gathered over many documents and each line is asked for
