@@ -148,50 +148,47 @@ impl TermTable {
             self.unigram[word as usize] = n;
             return n;
         };
-        let key = (p as u64) << 32 | word as u64;
-        let mask = self.slots.len() - 1;
-        let mut i = slot_of(key, mask);
-        loop {
-            let s = self.slots[i];
-            if s.key == key {
-                return s.node;
-            }
-            if s.node == NONE {
-                break;
-            }
-            i = (i + 1) & mask;
+        match self.probe(p, word) {
+            Ok(n) => n,
+            Err(i) => self.insert_at(i, p, word),
         }
-        let n = self.new_node(p, word);
-        self.slots[i] = Slot { key, node: n };
-        self.in_slots += 1;
-        if self.in_slots * 2 > self.slots.len() {
-            self.grow();
-        }
-        n
     }
 
     /// [`Self::child`] of a node, adding a new child only if the sketch
     /// admits its `key`; [`NONE`] when it does not.
     #[inline]
     fn child_admitted(&mut self, p: u32, word: u32, key: u64) -> u32 {
-        let slot_key = (p as u64) << 32 | word as u64;
+        match self.probe(p, word) {
+            Ok(n) => n,
+            Err(_) if !self.admission.as_ref().is_some_and(|a| a.admits(key)) => NONE,
+            Err(i) => self.insert_at(i, p, word),
+        }
+    }
+
+    /// The node of the child `word` of node `p`, or the empty slot where
+    /// it would go.
+    #[inline]
+    fn probe(&self, p: u32, word: u32) -> Result<u32, usize> {
+        let key = (p as u64) << 32 | word as u64;
         let mask = self.slots.len() - 1;
-        let mut i = slot_of(slot_key, mask);
+        let mut i = slot_of(key, mask);
         loop {
             let s = self.slots[i];
-            if s.key == slot_key {
-                return s.node;
+            if s.key == key {
+                return Ok(s.node);
             }
             if s.node == NONE {
-                break;
+                return Err(i);
             }
             i = (i + 1) & mask;
         }
-        if !self.admission.as_ref().is_some_and(|a| a.admits(key)) {
-            return NONE;
-        }
+    }
+
+    /// Adds the child `word` of node `p` at the empty slot `i` ([`Self::probe`]'s).
+    #[inline]
+    fn insert_at(&mut self, i: usize, p: u32, word: u32) -> u32 {
         let n = self.new_node(p, word);
-        self.slots[i] = Slot { key: slot_key, node: n };
+        self.slots[i] = Slot { key: (p as u64) << 32 | word as u64, node: n };
         self.in_slots += 1;
         if self.in_slots * 2 > self.slots.len() {
             self.grow();
@@ -395,16 +392,7 @@ impl TermTable {
     }
 
     fn find_child(&self, parent: u32, word: u32) -> u32 {
-        let key = (parent as u64) << 32 | word as u64;
-        let mask = self.slots.len() - 1;
-        let mut i = slot_of(key, mask);
-        loop {
-            let s = self.slots[i];
-            if s.key == key || s.node == NONE {
-                return s.node;
-            }
-            i = (i + 1) & mask;
-        }
+        self.probe(parent, word).unwrap_or(NONE)
     }
 }
 
