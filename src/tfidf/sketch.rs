@@ -145,20 +145,44 @@ impl Sketch {
     /// integer sum of the words of every rank sums each counter (no lane
     /// overflows: see [`Self::lane_bits`]).
     pub fn pack_lanes(&self, bits: u32) -> Vec<u64> {
-        let per = 64 / bits as usize;
-        let n = self.counters();
-        (0..n.div_ceil(per)).map(|w| (0..per.min(n - w * per)).fold(0u64, |acc, i| acc | (self.get(w * per + i) as u64) << (i as u32 * bits))).collect()
+        match (self.width, bits) {
+            // A byte a counter already: eight counters are one word.
+            (8, 8) => self.cells.chunks(8).map(|c| c.iter().rev().fold(0u64, |w, &x| w << 8 | x as u64)).collect(),
+            // Two cells (eight two-bit counters) spread to a byte each.
+            (2, 8) => self.cells.chunks(2).map(|c| c.iter().rev().fold(0u64, |w, &x| w << 32 | spread(x) as u64)).collect(),
+            _ => {
+                let per = 64 / bits as usize;
+                let n = self.counters();
+                (0..n.div_ceil(per)).map(|w| (0..per.min(n - w * per)).fold(0u64, |acc, i| acc | (self.get(w * per + i) as u64) << (i as u32 * bits))).collect()
+            }
+        }
     }
 
     /// Reads summed lanes back, each counter saturating at the threshold.
     pub fn unpack_lanes(&mut self, words: &[u64], bits: u32) {
-        let per = 64 / bits as usize;
+        let cap = self.cap as u64;
         let lane = (1u64 << bits) - 1;
-        for c in 0..self.counters() {
-            let v = (words[c / per] >> ((c % per) as u32 * bits)) & lane;
-            self.set(c, v.min(self.cap as u64) as u8);
+        let capped = |w: u64, i: usize| ((w >> (i as u32 * bits)) & lane).min(cap) as u8;
+        match (self.width, bits) {
+            (8, 8) => self.cells.chunks_mut(8).zip(words).for_each(|(c, &w)| c.iter_mut().enumerate().for_each(|(i, x)| *x = capped(w, i))),
+            (2, 8) => self.cells.chunks_mut(2).zip(words).for_each(|(c, &w)| {
+                c.iter_mut().enumerate().for_each(|(k, x)| *x = (0..4).fold(0u8, |b, i| b | capped(w, 4 * k + i) << (2 * i)))
+            }),
+            _ => {
+                let per = 64 / bits as usize;
+                for c in 0..self.counters() {
+                    self.set(c, capped(words[c / per], c % per));
+                }
+            }
         }
     }
+}
+
+/// The four two-bit counters of a byte, a byte each (lowest first).
+#[inline]
+fn spread(x: u8) -> u32 {
+    let x = x as u32;
+    (x & 3) | (x >> 2 & 3) << 8 | (x >> 4 & 3) << 16 | (x >> 6 & 3) << 24
 }
 
 #[cfg(test)]
@@ -206,30 +230,31 @@ mod tests {
         // Three "ranks", each its share of the stream; their lane sums
         // admit every key the whole stream counts `cap` times.
         let keys = stream(30_000, 9);
-        for cap in [2u8, 100] {
+        for cap in [2u8, 5, 100] {
             let parts: Vec<Sketch> = keys
                 .chunks(10_000)
                 .map(|part| {
-                    let mut s = Sketch::new(12, cap);
+                    let mut s = Sketch::new(16, cap);
                     part.iter().for_each(|&k| s.add(k));
                     s
                 })
                 .collect();
             let bits = Sketch::lane_bits(3, cap).unwrap();
-            assert_eq!(bits, if cap == 2 { 8 } else { 16 });
+            assert_eq!(bits, if cap < 100 { 8 } else { 16 });
             let mut sum = parts[0].pack_lanes(bits);
             for p in &parts[1..] {
                 sum.iter_mut().zip(p.pack_lanes(bits)).for_each(|(a, b)| *a += b);
             }
-            let mut global = Sketch::new(12, cap);
+            let mut global = Sketch::new(16, cap);
             global.unpack_lanes(&sum, bits);
             for (&k, &c) in &counts(&keys) {
                 assert!(c < cap as usize || global.admits(k));
             }
-            // Counters are each rank's summed, saturated at the cap.
-            let i = 100;
-            let want = parts.iter().map(|p| p.get(i) as usize).sum::<usize>().min(cap as usize);
-            assert_eq!(global.get(i) as usize, want);
+            // Every counter is the ranks' summed, saturated at the cap.
+            for i in 0..global.counters() {
+                let want = parts.iter().map(|p| p.get(i) as usize).sum::<usize>().min(cap as usize);
+                assert_eq!(global.get(i) as usize, want, "counter {i}, cap {cap}");
+            }
         }
         assert_eq!(Sketch::lane_bits(300, 255), None);
     }
