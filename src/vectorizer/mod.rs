@@ -20,7 +20,7 @@
 use crate::collectives::Collectives;
 use crate::corpus::CorpusSlice;
 use crate::error::Result;
-use crate::text::{Analyzer, DecodeError, Decoder, Encoding, Grams};
+use crate::text::{Analyzer, DecodeError, Decoder, Encoding, Grams, Joiner};
 use crate::sparse::{Csr, RowBuilder};
 use crate::tfidf::counts::{HashedCounter, LocalVocabulary};
 use crate::tfidf::interner::Interner;
@@ -143,8 +143,15 @@ pub fn count_ngrams(tokens: &DocTokens, words: Interner, grams: Grams, sketch: O
     }
     let mut v = LocalVocabulary::with_words(TermTable::with_words(words, grams.joiner));
     v.terms.admit_by(sketch);
-    // At most one n-gram of each length starts at each unit.
-    v.rows.reserve_huge(tokens.n_units() * (grams.range.1 + 1 - grams.range.0.min(grams.range.1)), tokens.n_docs());
+    // At most one n-gram of each length starts at each unit: for words,
+    // close to what is counted. Character n-grams repeat within a document
+    // far more, and their bound (four entries a character for 2-5) could
+    // exceed what the system lets one allocation reserve: their rows grow
+    // as they are filled.
+    if grams.joiner == Joiner::Space {
+        let sizes = grams.range.1 + 1 - grams.range.0.min(grams.range.1);
+        v.rows.reserve_huge(tokens.n_units() * sizes, tokens.n_docs());
+    }
     for d in 0..tokens.n_docs() {
         crate::signals::check_every(d)?;
         v.add_words(tokens.doc(d), grams);
