@@ -40,8 +40,8 @@ fn long_ngrams(doc: &[u32], grams: Grams) -> u64 {
 /// The largest sketch worth its pass. Its reads and writes are random, one
 /// cache line each, and they pay while the sketch stays in the last-level
 /// cache: measured here, the 200k corpus's bigrams (17 M occurrences, an
-/// 8 MB sketch) vectorize faster with it (2.74 -> 2.58 s at 1 rank, 1.97 ->
-/// 1.67 s at 2) and in 37 % less memory, while the 1M corpus's (85 M, 32 MB)
+/// 8 MB sketch) vectorize faster with it (2.73 -> 2.55 s at 1 rank, 1.82 ->
+/// 1.65 s at 2) and in 37-44 % less memory, while the 1M corpus's (85 M, 32 MB)
 /// took 13.4-13.7 s without and 15.4-16.0 s with it at 2 ranks (its count
 /// 3.9 -> 6.5 s), in 26 % less memory. Larger corpora are counted as before.
 const MAX_BYTES: usize = 16 << 20;
