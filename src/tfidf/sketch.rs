@@ -72,10 +72,6 @@ impl Sketch {
         occurrences.max(1).next_power_of_two().trailing_zeros().clamp(16, 28)
     }
 
-    pub fn bytes(&self) -> usize {
-        self.cells.len()
-    }
-
     fn counters(&self) -> usize {
         self.cells.len() * 8 / self.width as usize
     }

@@ -253,28 +253,18 @@ impl TermTable {
         for n in 2..=max_n.min(words.len()) {
             // The table is far larger than the caches: ask for each slot
             // `AHEAD` n-grams before its probe (the first ones before the loop).
-            // With a sketch, its line too: an n-gram it rejects is looked up
-            // there at each occurrence.
             for i in 0..AHEAD.min(words.len() + 1 - n) {
-                self.prefetch_child(prefix[i], words[i + n - 1]);
-                if let Some(a) = &self.admission {
-                    a.prefetch(sketch::chain(keys[i], words[i + n - 1]));
-                }
+                self.ask_ahead(prefix, &mut keys, words, i, n);
             }
             for i in 0..=words.len() - n {
-                if let Some(&w) = words.get(i + n - 1 + AHEAD) {
-                    self.prefetch_child(prefix[i + AHEAD], w);
-                    if let Some(a) = &self.admission {
-                        a.prefetch(sketch::chain(keys[i + AHEAD], w));
-                    }
+                if i + AHEAD + n - 1 < words.len() {
+                    self.ask_ahead(prefix, &mut keys, words, i + AHEAD, n);
                 }
                 let node = if !admitting {
                     self.child(Some(prefix[i]), words[i + n - 1])
+                } else if prefix[i] == NONE {
+                    continue;
                 } else {
-                    keys[i] = sketch::chain(keys[i], words[i + n - 1]);
-                    if prefix[i] == NONE {
-                        continue;
-                    }
                     self.child_admitted(prefix[i], words[i + n - 1], keys[i])
                 };
                 prefix[i] = node;
@@ -284,6 +274,21 @@ impl TermTable {
             }
         }
         self.keys = keys;
+    }
+
+    /// Asks the CPU for the slot of the `n`-gram starting at `i`. With a
+    /// sketch, also chains that n-gram's key into `keys[i]` (which held its
+    /// (n-1)-gram's) and asks for the key's line: an n-gram the sketch
+    /// rejects is looked up there at each occurrence. Every n-gram of a
+    /// length is asked for once, before its probe, so its key is ready then.
+    #[inline]
+    fn ask_ahead(&self, prefix: &[u32], keys: &mut [u64], words: &[u32], i: usize, n: usize) {
+        let w = words[i + n - 1];
+        self.prefetch_child(prefix[i], w);
+        if let Some(a) = &self.admission {
+            keys[i] = sketch::chain(keys[i], w);
+            a.prefetch(keys[i]);
+        }
     }
 
     /// Asks the CPU for the slot of the child `word` of node `parent`.
