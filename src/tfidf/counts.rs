@@ -6,6 +6,7 @@
 
 use crate::text::tokenizer::Analyzer;
 use crate::text::murmur::hashed_column;
+use super::idset::IdSet;
 use super::terms::{TermTable, AHEAD, WORD_END};
 use crate::text::{Grams, Joiner};
 use crate::prefetch::prefetch;
@@ -41,6 +42,8 @@ pub struct LocalVocabulary {
     words: Vec<u32>,
     prefix: Vec<u32>,
     ids: Vec<u32>,
+    /// A unigram document's distinct words, in order ([`Self::add_unigrams`]).
+    distinct: IdSet,
 }
 
 impl LocalVocabulary {
@@ -52,7 +55,7 @@ impl LocalVocabulary {
 
     /// Counting over the n-gram table `terms` (with its word list).
     pub fn with_words(terms: TermTable) -> Self {
-        LocalVocabulary { terms, rows: RowBuilder::new(), counts: Vec::new(), tf_carries: Vec::new(), words: Vec::new(), prefix: Vec::new(), ids: Vec::new() }
+        LocalVocabulary { terms, rows: RowBuilder::new(), counts: Vec::new(), tf_carries: Vec::new(), words: Vec::new(), prefix: Vec::new(), ids: Vec::new(), distinct: IdSet::default() }
     }
 
     /// Counts the terms of one document as a new row, interning new words.
@@ -110,20 +113,17 @@ impl LocalVocabulary {
 
     /// Counts the words of one document as unigram terms, over a table
     /// whose nodes are its words ([`TermTable::with_unigrams`]), as a new
-    /// row sorted by node: the document's words are sorted and each run is
-    /// one entry. With the words in sorted order every map to columns of
+    /// row sorted by node: the document's distinct words are read back in
+    /// order from an [`IdSet`] (sorted instead when the vocabulary is large
+    /// and the document short), each with its count. With the words in sorted order every map to columns of
     /// sorted terms keeps the row's order, so the row needs no sort after
     /// its relabelling (see the vectorizer's `relabel`).
     pub fn add_unigrams(&mut self, words: &[u32]) {
-        let LocalVocabulary { terms, rows, counts, tf_carries, ids, .. } = self;
+        let LocalVocabulary { terms, rows, counts, tf_carries, ids, distinct, .. } = self;
         if counts.len() < terms.len() {
             crate::hugepages::grow_to(counts, terms.len(), TermCount::default());
         }
-        ids.clear();
-        ids.extend_from_slice(words);
-        ids.sort_unstable();
-        for run in ids.chunk_by(|a, b| a == b) {
-            let (w, n) = (run[0], run.len() as u32);
+        let mut entry = |w: u32, n: u32| {
             let c = &mut counts[w as usize];
             c.df += 1;
             let (tf, wrapped) = c.tf.overflowing_add(n);
@@ -133,6 +133,18 @@ impl LocalVocabulary {
             }
             rows.cols.push(w);
             rows.values.push(n as f64);
+        };
+        if distinct.capacity() < terms.len() {
+            *distinct = IdSet::new(terms.len());
+        }
+        if distinct.worth_it(words.len()) {
+            words.iter().for_each(|&w| distinct.add(w));
+            distinct.drain(entry);
+        } else {
+            ids.clear();
+            ids.extend_from_slice(words);
+            ids.sort_unstable();
+            ids.chunk_by(|a, b| a == b).for_each(|run| entry(run[0], run.len() as u32));
         }
         rows.end_row();
     }
@@ -215,34 +227,70 @@ mod tests {
         assert_eq!((df, tf), (vec![1, 1], vec![2, 1]));
     }
 
-    #[test]
-    fn unigram_rows_come_sorted_with_the_same_counts() {
-        let docs: [&[u32]; 4] = [&[3, 1, 3, 0, 3], &[], &[2, 2], &[4, 0, 1, 4]];
-        let words = || {
-            let mut w = crate::tfidf::interner::Interner::new();
-            ["a", "b", "c", "d", "e"].iter().for_each(|t| {
-                w.intern(t);
-            });
-            w
-        };
+    /// Unigram counting of `docs` (ids into `names`) against first-seen
+    /// counting: the same terms with the same counts, rows sorted by id.
+    fn unigrams_against_first_seen(names: &[String], docs: &[Vec<u32>]) -> RowBuilder {
+        let mut words = crate::tfidf::interner::Interner::new();
+        names.iter().for_each(|t| {
+            words.intern(t);
+        });
         let grams = Grams { range: (1, 1), within_words: false, joiner: Joiner::Space };
-        let mut by_sort = LocalVocabulary::with_words(TermTable::with_unigrams(words(), Joiner::Space));
+        let mut by_id = LocalVocabulary::with_words(TermTable::with_unigrams(words, Joiner::Space));
         let mut by_seen = LocalVocabulary::with_words(TermTable::new(Joiner::Space));
         for d in docs {
-            by_sort.add_unigrams(d);
-            let ids: Vec<u32> = d.iter().map(|&w| by_seen.terms.word(["a", "b", "c", "d", "e"][w as usize])).collect();
+            by_id.add_unigrams(d);
+            let ids: Vec<u32> = d.iter().map(|&w| by_seen.terms.word(&names[w as usize])).collect();
             by_seen.add_words(&ids, grams);
         }
-        let r = &by_sort.rows;
-        assert_eq!((&r.indptr[..], &r.cols[..], &r.values[..]), (&[0, 3, 3, 4, 7][..], &[0, 1, 3, 2, 0, 1, 4][..], &[1.0, 1.0, 3.0, 2.0, 1.0, 1.0, 2.0][..]));
         // Node w is word w; the same terms' counts as counting in first-seen order.
-        let (df, tf) = by_sort.df_and_tf();
+        let (df, tf) = by_id.df_and_tf();
         let (seen_df, seen_tf) = by_seen.df_and_tf();
         for node in 0..by_seen.terms.len() as u32 {
-            let w = by_sort.terms.lookup(&by_seen.terms.term(node)).unwrap() as usize;
+            let w = by_id.terms.lookup(&by_seen.terms.term(node)).unwrap() as usize;
             assert_eq!((df[w], tf[w]), (seen_df[node as usize], seen_tf[node as usize]));
         }
-        assert_eq!((df.len(), by_sort.terms.term(3)), (5, "d".to_string()));
+        assert_eq!((df.len(), by_id.terms.term(3)), (names.len(), names[3].clone()));
+        by_id.into_rows()
+    }
+
+    #[test]
+    fn unigram_rows_come_sorted_with_the_same_counts() {
+        let names: Vec<String> = ["a", "b", "c", "d", "e"].iter().map(|t| t.to_string()).collect();
+        let docs = [vec![3, 1, 3, 0, 3], vec![], vec![2, 2], vec![4, 0, 1, 4]];
+        let r = unigrams_against_first_seen(&names, &docs);
+        assert_eq!((&r.indptr[..], &r.cols[..], &r.values[..]), (&[0, 3, 3, 4, 7][..], &[0, 1, 3, 2, 0, 1, 4][..], &[1.0, 1.0, 3.0, 2.0, 1.0, 1.0, 2.0][..]));
+    }
+
+    #[test]
+    fn unigram_rows_of_a_large_vocabulary_by_sort_and_by_bitmap_alike() {
+        // 400,000 words: a 3-word document is sorted (the id set's summary
+        // is too long for it), a 40-word one read from the id set.
+        let names: Vec<String> = (0..400_000).map(|i| format!("w{i:06}")).collect();
+        let set = IdSet::new(names.len());
+        assert!(!set.worth_it(3) && set.worth_it(40));
+        let mut state = 3u64;
+        let mut docs: Vec<Vec<u32>> = Vec::new();
+        for len in [3, 40, 3, 40, 0, 1] {
+            docs.push(
+                (0..len)
+                    .map(|i| {
+                        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        // Repeats, and ids at both ends of the vocabulary.
+                        [(state >> 33) as u32 % 400_000, 399_999, 0, 7][i % 4]
+                    })
+                    .collect(),
+            );
+        }
+        let r = unigrams_against_first_seen(&names, &docs);
+        for (d, doc) in docs.iter().enumerate() {
+            let mut want: Vec<(u32, f64)> = Vec::new();
+            let mut sorted = doc.clone();
+            sorted.sort_unstable();
+            sorted.chunk_by(|a, b| a == b).for_each(|run| want.push((run[0], run.len() as f64)));
+            let (lo, hi) = (r.indptr[d], r.indptr[d + 1]);
+            let got: Vec<(u32, f64)> = (lo..hi).map(|k| (r.cols[k], r.values[k])).collect();
+            assert_eq!(got, want, "document {d}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! The collective steps that join ranks live in `crate::vectorizer`.
 
 pub mod counts;
+pub mod idset;
 pub mod interner;
 pub mod options;
 pub mod prune;
