@@ -42,7 +42,8 @@ pub struct LocalVocabulary {
     words: Vec<u32>,
     prefix: Vec<u32>,
     ids: Vec<u32>,
-    /// A unigram document's distinct words, in order ([`Self::add_unigrams`]).
+    /// A unigram document's distinct words, in order, and the words'
+    /// totals ([`Self::add_unigrams`]; the unigram path has no `counts`).
     distinct: IdSet,
 }
 
@@ -119,24 +120,15 @@ impl LocalVocabulary {
     /// sorted terms keeps the row's order, so the row needs no sort after
     /// its relabelling (see the vectorizer's `relabel`).
     pub fn add_unigrams(&mut self, words: &[u32]) {
-        let LocalVocabulary { terms, rows, counts, tf_carries, ids, distinct, .. } = self;
-        if counts.len() < terms.len() {
-            crate::hugepages::grow_to(counts, terms.len(), TermCount::default());
+        let LocalVocabulary { terms, rows, ids, distinct, .. } = self;
+        if distinct.capacity() == 0 {
+            *distinct = IdSet::new(terms.len());
         }
+        debug_assert!(distinct.capacity() >= terms.len(), "a unigram table does not grow");
         let mut entry = |w: u32, n: u32| {
-            let c = &mut counts[w as usize];
-            c.df += 1;
-            let (tf, wrapped) = c.tf.overflowing_add(n);
-            c.tf = tf;
-            if wrapped {
-                tf_carries.push(w);
-            }
             rows.cols.push(w);
             rows.values.push(n as f64);
         };
-        if distinct.capacity() < terms.len() {
-            *distinct = IdSet::new(terms.len());
-        }
         if distinct.worth_it(words.len()) {
             words.iter().for_each(|&w| distinct.add(w));
             distinct.drain(entry);
@@ -144,7 +136,10 @@ impl LocalVocabulary {
             ids.clear();
             ids.extend_from_slice(words);
             ids.sort_unstable();
-            ids.chunk_by(|a, b| a == b).for_each(|run| entry(run[0], run.len() as u32));
+            for run in ids.chunk_by(|a, b| a == b) {
+                distinct.count(run[0], run.len() as u32);
+                entry(run[0], run.len() as u32);
+            }
         }
         rows.end_row();
     }
@@ -152,6 +147,10 @@ impl LocalVocabulary {
     /// Local document frequency and total count of every local id (zero
     /// for the prefixes that are not terms).
     pub fn df_and_tf(&self) -> (Vec<u64>, Vec<u64>) {
+        if self.distinct.capacity() > 0 {
+            // Counted by [`Self::add_unigrams`]: every word is a term.
+            return self.distinct.totals();
+        }
         let mut df: Vec<u64> = self.counts.iter().map(|c| c.df as u64).collect();
         let mut tf: Vec<u64> = self.counts.iter().map(|c| c.tf as u64).collect();
         self.tf_carries.iter().for_each(|&id| tf[id as usize] += 1 << 32);
