@@ -106,7 +106,8 @@ fn merge(c: &mut Criterion, docs: &[String]) {
                             let slice = slice_of(docs, p, comm.rank());
                             let mut a = Analyzer::new(opts.analyzer.clone());
                             let mut tokens = read_tokens(&slice, &mut a, Decoder::default(), Path::new("bench")).unwrap();
-                            let words = shared_words(comm, &mut tokens).unwrap();
+                            let (words, to_shared) = shared_words(comm, &tokens).unwrap();
+                            tokens.remap(&to_shared);
                             let mut local = count_ngrams(&tokens, words, a.grams(), None).unwrap();
                             comm.barrier();
                             let t = Instant::now();

@@ -112,14 +112,15 @@ impl LocalVocabulary {
         self.rows.end_row();
     }
 
-    /// Counts the words of one document as unigram terms, over a table
+    /// Counts the words of one document (ids mapped by `map` to the table's
+    /// words) as unigram terms, over a table
     /// whose nodes are its words ([`TermTable::with_unigrams`]), as a new
     /// row sorted by node: the document's distinct words are read back in
     /// order from an [`IdSet`] (sorted instead when the vocabulary is large
     /// and the document short), each with its count. With the words in sorted order every map to columns of
     /// sorted terms keeps the row's order, so the row needs no sort after
     /// its relabelling (see the vectorizer's `relabel`).
-    pub fn add_unigrams(&mut self, words: &[u32]) {
+    pub fn add_unigrams(&mut self, words: &[u32], map: &[u32]) {
         let LocalVocabulary { terms, rows, ids, distinct, .. } = self;
         if distinct.capacity() == 0 {
             *distinct = IdSet::new(terms.len());
@@ -130,11 +131,11 @@ impl LocalVocabulary {
             rows.values.push(n as f64);
         };
         if distinct.worth_it(words.len()) {
-            words.iter().for_each(|&w| distinct.add(w));
+            words.iter().for_each(|&w| distinct.add(map[w as usize]));
             distinct.drain(entry);
         } else {
             ids.clear();
-            ids.extend_from_slice(words);
+            ids.extend(words.iter().map(|&w| map[w as usize]));
             ids.sort_unstable();
             for run in ids.chunk_by(|a, b| a == b) {
                 distinct.count(run[0], run.len() as u32);
@@ -236,8 +237,13 @@ mod tests {
         let grams = Grams { range: (1, 1), within_words: false, joiner: Joiner::Space };
         let mut by_id = LocalVocabulary::with_words(TermTable::with_unigrams(words, Joiner::Space));
         let mut by_seen = LocalVocabulary::with_words(TermTable::new(Joiner::Space));
+        // The documents given in local ids, numbered backwards: `map` takes
+        // them to the table's words.
+        let last = names.len() as u32 - 1;
+        let map: Vec<u32> = (0..=last).map(|l| last - l).collect();
         for d in docs {
-            by_id.add_unigrams(d);
+            let local: Vec<u32> = d.iter().map(|&w| last - w).collect();
+            by_id.add_unigrams(&local, &map);
             let ids: Vec<u32> = d.iter().map(|&w| by_seen.terms.word(&names[w as usize])).collect();
             by_seen.add_words(&ids, grams);
         }
