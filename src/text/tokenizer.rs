@@ -118,6 +118,10 @@ pub struct Analyzer {
     tokenizer: Tokenizer,
     stop_words: Option<StopSet>,
     spans: Vec<Span>,
+    /// The preprocessed text of the document being tokenized, when it is
+    /// not the document itself.
+    lowered: String,
+    in_lowered: bool,
     ngram: String,
     bounds: Vec<usize>,
 }
@@ -129,7 +133,7 @@ impl Analyzer {
             None => opts.stop_words_english.then(|| StopSet::English(stopwords::english())),
         };
         let tokenizer = Tokenizer::new(opts.token_pattern.as_deref()).unwrap_or_else(|e| panic!("token patterns are checked when the options are made: {e}"));
-        Analyzer { opts, tokenizer, stop_words, spans: Vec::new(), ngram: String::new(), bounds: Vec::new() }
+        Analyzer { opts, tokenizer, stop_words, spans: Vec::new(), lowered: String::new(), in_lowered: false, ngram: String::new(), bounds: Vec::new() }
     }
 
     /// How this analyzer's units make n-grams.
@@ -155,18 +159,39 @@ impl Analyzer {
     }
 
     /// Preprocesses `doc` and leaves the spans of its tokens, stop words
-    /// removed, in `self.spans`.
-    fn tokenize<'d>(&mut self, doc: &'d str) -> Cow<'d, str> {
-        let text = self.prepare(doc);
+    /// removed, in `self.spans`, of the text [`Analyzer::tokenized`] gives.
+    /// ASCII text is lowercased into a buffer kept from one document to the
+    /// next: a fresh string a document was a malloc and a free each.
+    fn tokenize(&mut self, doc: &str) {
+        self.in_lowered = if self.opts.lowercase && doc.is_ascii() {
+            self.lowered.clear();
+            self.lowered.push_str(doc);
+            self.lowered.make_ascii_lowercase();
+            true
+        } else {
+            // A word analyzer's preprocessing borrows only the document whole.
+            match self.prepare(doc) {
+                Cow::Borrowed(_) => false,
+                Cow::Owned(t) => {
+                    self.lowered = t;
+                    true
+                }
+            }
+        };
+        let text: &str = if self.in_lowered { &self.lowered } else { doc };
         self.spans.clear();
         match &mut self.tokenizer {
-            Tokenizer::Runs { min } => token_spans(&text, *min, &mut self.spans),
-            Tokenizer::Pattern(p) => p.spans(&text, &mut self.spans),
+            Tokenizer::Runs { min } => token_spans(text, *min, &mut self.spans),
+            Tokenizer::Pattern(p) => p.spans(text, &mut self.spans),
         }
         if let Some(stop) = &self.stop_words {
             self.spans.retain(|&(a, b)| !stop.contains(&text[a..b]));
         }
-        text
+    }
+
+    /// The text the last [`Analyzer::tokenize`] of `doc` found its spans in.
+    fn tokenized<'a>(&'a self, doc: &'a str) -> &'a str {
+        if self.in_lowered { &self.lowered } else { doc }
     }
 
     /// The word tokens of `doc` (after preprocessing and stop words) as byte
@@ -174,12 +199,12 @@ impl Analyzer {
     /// tokens at once; `None` when the units are not word tokens (the
     /// character analyzers, a custom token pattern's whole terms): see
     /// [`Analyzer::for_each_unit`].
-    pub fn word_spans<'d>(&mut self, doc: &'d str) -> Option<(Cow<'d, str>, &[Span])> {
+    pub fn word_spans<'a>(&'a mut self, doc: &'a str) -> Option<(&'a str, &'a [Span])> {
         if self.opts.kind != AnalyzerKind::Word || self.grams().joiner == Joiner::Whole {
             return None;
         }
-        let text = self.tokenize(doc);
-        Some((text, &self.spans))
+        self.tokenize(doc);
+        Some((self.tokenized(doc), &self.spans))
     }
 
     /// Calls `f` with each unit of `doc` the n-grams are made of, in order:
@@ -220,8 +245,8 @@ impl Analyzer {
                 return chars::char_wb_ngrams(&text, self.opts.ngram_range, &mut self.ngram, &mut self.bounds, f);
             }
         }
-        let text = self.tokenize(doc);
-        let text: &str = &text;
+        self.tokenize(doc);
+        let text: &str = if self.in_lowered { &self.lowered } else { doc };
         let (min_n, max_n) = self.opts.ngram_range;
         let spans = &self.spans;
         if min_n <= 1 {
