@@ -197,13 +197,30 @@ impl Interner {
             }
             if slot.meta & !0xffff_ffff == sig && slot.head == head {
                 let id = (slot.meta as u32 - 1) as usize;
-                // The head holds a short term whole; a longer one compares its rest.
-                if b.len() <= 8 || self.bytes(id)[8..] == b[8..] {
+                if self.rest_matches(id, b) {
                     return Ok(id as u32);
                 }
             }
             i = (i + 1) & mask;
         }
+    }
+
+    /// Whether term `id`, whose head, tag and length match `b`'s, is `b`.
+    /// The head holds a term of eight bytes or fewer whole; one of up to
+    /// sixteen compares its last eight bytes in one load (overlapping the
+    /// head), not through a call to `memcmp` (2.6 % of a vectorize of the
+    /// real corpus, whose words are longer); a longer one compares its rest.
+    #[inline]
+    fn rest_matches(&self, id: usize, b: &[u8]) -> bool {
+        let n = b.len();
+        if n <= 8 {
+            return true;
+        }
+        let t = self.bytes(id);
+        if n <= 16 && t.len() == n {
+            return le64(t, n - 8) == le64(b, n - 8);
+        }
+        t[8..] == b[8..]
     }
 
     fn grow(&mut self) {
@@ -250,6 +267,18 @@ mod tests {
         let text = "abcdefghi a abcdefghj zz a zz";
         t.intern_spans(text, &[(0, 9), (10, 11), (12, 21), (22, 24), (25, 26), (27, 29)], &mut ids);
         assert_eq!(ids, [7, 0, 8, 11, 0, 11]);
+    }
+
+    #[test]
+    fn a_term_past_its_head_is_compared_whole() {
+        // What a probe asks once the tag, length and head agree (a tag
+        // collision, rare among few terms, so asked directly here).
+        let mut t = Interner::new();
+        let ids: Vec<usize> = ["abcdefghXjklmn", "abcdefghijklmnoX", "abcdefghijklmnopqX"].iter().map(|w| t.intern(w) as usize).collect();
+        for (id, same, other) in [(ids[0], "abcdefghXjklmn", "abcdefghYjklmn"), (ids[1], "abcdefghijklmnoX", "abcdefghijklmnoY"), (ids[2], "abcdefghijklmnopqX", "abcdefghijklmnopqY")] {
+            assert!(t.rest_matches(id, same.as_bytes()), "{same}");
+            assert!(!t.rest_matches(id, other.as_bytes()), "{other}");
+        }
     }
 
     #[test]
