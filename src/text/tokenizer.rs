@@ -160,9 +160,23 @@ impl Analyzer {
 
     /// Preprocesses `doc` and leaves the spans of its tokens, stop words
     /// removed, in `self.spans`, of the text [`Analyzer::tokenized`] gives.
-    /// ASCII text is lowercased into a buffer kept from one document to the
-    /// next: a fresh string a document was a malloc and a free each.
+    /// Preprocessed text other than the document itself goes to a buffer
+    /// kept from one document to the next (a fresh string a document was a
+    /// malloc and a free each). ASCII text under the default pattern is
+    /// lowercased and scanned for words in one pass.
     fn tokenize(&mut self, doc: &str) {
+        self.spans.clear();
+        if let (true, Tokenizer::Runs { min }) = (self.opts.lowercase, &self.tokenizer) {
+            // SAFETY: the buffer is left holding ASCII bytes (lowered ones,
+            // or zeros where nothing was written) or is cleared.
+            let lower = unsafe { self.lowered.as_mut_vec() };
+            if super::word_runs::lowered_ascii_word_runs(doc.as_bytes(), *min, lower, &mut self.spans) {
+                self.in_lowered = true;
+                return self.drop_stop_words(doc);
+            }
+            lower.clear();
+            self.spans.clear();
+        }
         self.in_lowered = if self.opts.lowercase && doc.is_ascii() {
             self.lowered.clear();
             self.lowered.push_str(doc);
@@ -179,12 +193,17 @@ impl Analyzer {
             }
         };
         let text: &str = if self.in_lowered { &self.lowered } else { doc };
-        self.spans.clear();
         match &mut self.tokenizer {
             Tokenizer::Runs { min } => token_spans(text, *min, &mut self.spans),
             Tokenizer::Pattern(p) => p.spans(text, &mut self.spans),
         }
+        self.drop_stop_words(doc);
+    }
+
+    /// Removes the stop words from the spans of [`Analyzer::tokenize`].
+    fn drop_stop_words(&mut self, doc: &str) {
         if let Some(stop) = &self.stop_words {
+            let text: &str = if self.in_lowered { &self.lowered } else { doc };
             self.spans.retain(|&(a, b)| !stop.contains(&text[a..b]));
         }
     }
