@@ -121,6 +121,7 @@ pub struct Analyzer {
     /// The preprocessed text of the document being tokenized, when it is
     /// not the document itself.
     lowered: String,
+    /// Whether the last tokenized text is `lowered` (else the document).
     in_lowered: bool,
     ngram: String,
     bounds: Vec<usize>,

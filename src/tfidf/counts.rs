@@ -113,13 +113,13 @@ impl LocalVocabulary {
     }
 
     /// Counts the words of one document (ids mapped by `map` to the table's
-    /// words) as unigram terms, over a table
-    /// whose nodes are its words ([`TermTable::with_unigrams`]), as a new
-    /// row sorted by node: the document's distinct words are read back in
-    /// order from an [`IdSet`] (sorted instead when the vocabulary is large
-    /// and the document short), each with its count. With the words in sorted order every map to columns of
-    /// sorted terms keeps the row's order, so the row needs no sort after
-    /// its relabelling (see the vectorizer's `relabel`).
+    /// words) as unigram terms, over a table whose nodes are its words
+    /// ([`TermTable::with_unigrams`]), as a new row sorted by node: the
+    /// document's distinct words are read back in order from an [`IdSet`]
+    /// (sorted instead when the vocabulary is large and the document
+    /// short), each with its count. With the words in sorted order every map
+    /// to columns of sorted terms keeps the row's order, so the row needs no
+    /// sort after its relabelling (see the vectorizer's `relabel`).
     pub fn add_unigrams(&mut self, words: &[u32], map: &[u32]) {
         let LocalVocabulary { terms, rows, ids, distinct, .. } = self;
         if distinct.capacity() == 0 {
