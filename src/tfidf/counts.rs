@@ -7,6 +7,7 @@
 use crate::text::tokenizer::Analyzer;
 use crate::text::murmur::hashed_column;
 use super::idset::IdSet;
+use super::interner::Interner;
 use super::terms::{TermTable, AHEAD, WORD_END};
 use crate::text::{Grams, Joiner};
 use crate::prefetch::prefetch;
@@ -42,9 +43,9 @@ pub struct LocalVocabulary {
     words: Vec<u32>,
     prefix: Vec<u32>,
     ids: Vec<u32>,
-    /// A unigram document's distinct words, in order, and the words'
-    /// totals ([`Self::add_unigrams`]; the unigram path has no `counts`).
-    distinct: IdSet,
+    /// Unigram counting only ([`Self::with_unigrams`]): a document's
+    /// distinct words, in order, and the words' totals, in place of `counts`.
+    distinct: Option<IdSet>,
 }
 
 impl LocalVocabulary {
@@ -56,7 +57,15 @@ impl LocalVocabulary {
 
     /// Counting over the n-gram table `terms` (with its word list).
     pub fn with_words(terms: TermTable) -> Self {
-        LocalVocabulary { terms, rows: RowBuilder::new(), counts: Vec::new(), tf_carries: Vec::new(), words: Vec::new(), prefix: Vec::new(), ids: Vec::new(), distinct: IdSet::default() }
+        LocalVocabulary { terms, rows: RowBuilder::new(), counts: Vec::new(), tf_carries: Vec::new(), words: Vec::new(), prefix: Vec::new(), ids: Vec::new(), distinct: None }
+    }
+
+    /// Unigram counting over the fixed, sorted word list `words`: every word
+    /// is its own term ([`TermTable::with_unigrams`]), counted by
+    /// [`Self::add_unigrams`].
+    pub fn with_unigrams(words: Interner, joiner: Joiner) -> Self {
+        let n = words.len();
+        LocalVocabulary { distinct: Some(IdSet::new(n)), ..Self::with_words(TermTable::with_unigrams(words, joiner)) }
     }
 
     /// Counts the terms of one document as a new row, interning new words.
@@ -114,18 +123,15 @@ impl LocalVocabulary {
 
     /// Counts the words of one document (ids mapped by `map` to the table's
     /// words) as unigram terms, over a table whose nodes are its words
-    /// ([`TermTable::with_unigrams`]), as a new row sorted by node: the
+    /// ([`Self::with_unigrams`]), as a new row sorted by node: the
     /// document's distinct words are read back in order from an [`IdSet`]
     /// (sorted instead when the vocabulary is large and the document
     /// short), each with its count. With the words in sorted order every map
     /// to columns of sorted terms keeps the row's order, so the row needs no
     /// sort after its relabelling (see the vectorizer's `relabel`).
     pub fn add_unigrams(&mut self, words: &[u32], map: &[u32]) {
-        let LocalVocabulary { terms, rows, ids, distinct, .. } = self;
-        if distinct.capacity() == 0 {
-            *distinct = IdSet::new(terms.len());
-        }
-        debug_assert!(distinct.capacity() >= terms.len(), "a unigram table does not grow");
+        let LocalVocabulary { rows, ids, distinct, .. } = self;
+        let distinct = distinct.as_mut().expect("unigrams are counted by a vocabulary made with_unigrams");
         let mut entry = |w: u32, n: u32| {
             rows.cols.push(w);
             rows.values.push(n as f64);
@@ -148,9 +154,9 @@ impl LocalVocabulary {
     /// Local document frequency and total count of every local id (zero
     /// for the prefixes that are not terms).
     pub fn df_and_tf(&self) -> (Vec<u64>, Vec<u64>) {
-        if self.distinct.capacity() > 0 {
+        if let Some(distinct) = &self.distinct {
             // Counted by [`Self::add_unigrams`]: every word is a term.
-            return self.distinct.totals();
+            return distinct.totals();
         }
         let mut df: Vec<u64> = self.counts.iter().map(|c| c.df as u64).collect();
         let mut tf: Vec<u64> = self.counts.iter().map(|c| c.tf as u64).collect();
@@ -235,7 +241,7 @@ mod tests {
             words.intern(t);
         });
         let grams = Grams { range: (1, 1), within_words: false, joiner: Joiner::Space };
-        let mut by_id = LocalVocabulary::with_words(TermTable::with_unigrams(words, Joiner::Space));
+        let mut by_id = LocalVocabulary::with_unigrams(words, Joiner::Space);
         let mut by_seen = LocalVocabulary::with_words(TermTable::new(Joiner::Space));
         // The documents given in local ids, numbered backwards: `map` takes
         // them to the table's words.

@@ -35,7 +35,6 @@ struct Tally {
 
 /// Distinct ids of one document with their counts (empty between
 /// documents), and every id's totals.
-#[derive(Default)]
 pub struct IdSet {
     /// Bit `w % 64` of `bits[w / 64]`: id `w` is in the set.
     bits: Vec<u64>,

@@ -152,7 +152,7 @@ fn unigrams_only(grams: Grams) -> bool {
 /// its own over every token (0.03 s of the generated corpus's vocabulary
 /// merge, of which the counting took back up to half).
 pub fn count_unigrams(tokens: &DocTokens, to_shared: &[u32], words: Interner, grams: Grams) -> Result<LocalVocabulary> {
-    let mut v = LocalVocabulary::with_words(TermTable::with_unigrams(words, grams.joiner));
+    let mut v = LocalVocabulary::with_unigrams(words, grams.joiner);
     v.rows.reserve_huge(tokens.n_units(), tokens.n_docs());
     for d in 0..tokens.n_docs() {
         crate::signals::check_every(d)?;
