@@ -161,10 +161,11 @@ impl Analyzer {
 
     /// Preprocesses `doc` and leaves the spans of its tokens, stop words
     /// removed, in `self.spans`, of the text [`Analyzer::tokenized`] gives.
-    /// Preprocessed text other than the document itself goes to a buffer
+    /// ASCII text under the default pattern is lowercased into a buffer
     /// kept from one document to the next (a fresh string a document was a
-    /// malloc and a free each). ASCII text under the default pattern is
-    /// lowercased and scanned for words in one pass.
+    /// malloc and a free each) and scanned for words in the same pass; other
+    /// text is preprocessed as sklearn does, into that buffer when it is
+    /// not the document itself.
     fn tokenize(&mut self, doc: &str) {
         self.spans.clear();
         if let (true, Tokenizer::Runs { min }) = (self.opts.lowercase, &self.tokenizer) {
@@ -178,19 +179,12 @@ impl Analyzer {
             lower.clear();
             self.spans.clear();
         }
-        self.in_lowered = if self.opts.lowercase && doc.is_ascii() {
-            self.lowered.clear();
-            self.lowered.push_str(doc);
-            self.lowered.make_ascii_lowercase();
-            true
-        } else {
-            // A word analyzer's preprocessing borrows only the document whole.
-            match self.prepare(doc) {
-                Cow::Borrowed(_) => false,
-                Cow::Owned(t) => {
-                    self.lowered = t;
-                    true
-                }
+        // A word analyzer's preprocessing borrows only the document whole.
+        self.in_lowered = match self.prepare(doc) {
+            Cow::Borrowed(_) => false,
+            Cow::Owned(t) => {
+                self.lowered = t;
+                true
             }
         };
         let text: &str = if self.in_lowered { &self.lowered } else { doc };
