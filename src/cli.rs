@@ -442,6 +442,12 @@ pub struct SolverArgs {
     /// enough to keep the collective's latency small against the step's compute.
     #[arg(long, value_name = "N|auto", default_value = "auto", value_parser = parse_batch_size)]
     pub batch_size: BatchSize,
+    /// Experimental: SAGA steps of one sample per allreduce (communication-avoiding:
+    /// the steps of one allreduce each, to rounding; l2 or no penalty, --batch-size
+    /// auto). Fewer, larger collectives; on one node slower per epoch today (README,
+    /// "Communication-avoiding SAGA")
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub sync_steps: u64,
     /// The optimiser: saga (synchronous SAGA, one allreduce a step), lbfgs (rows
     /// stay on their rank; L-BFGS/OWL-QN on the full gradient, one
     /// reduce-scatter an iteration; --max-iter counts its iterations), or auto:
@@ -530,6 +536,7 @@ impl SolverArgs {
             tol: self.tol,
             seed: self.seed,
             batch_size: self.batch_size.0,
+            sync_steps: (self.sync_steps > 1).then_some(self.sync_steps as usize),
             solver: self.solver,
         };
         o.validate().map_err(usage)?;

@@ -54,6 +54,11 @@ pub struct SolverOptions {
     pub seed: u64,
     /// Samples per rank per step; `None` chooses (see `saga::auto_batch`).
     pub batch_size: Option<usize>,
+    /// SAGA steps of one sample per allreduce (`saga::block`); `None` is 1.
+    /// Left out of the JSON when `None`, so that models and checkpoints of
+    /// fits without it read as before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_steps: Option<usize>,
     /// The optimiser (models written before it existed were fitted by SAGA).
     #[serde(default = "saga")]
     pub solver: SolverKind,
@@ -75,6 +80,7 @@ impl Default for SolverOptions {
             tol: 1e-4,
             seed: 0,
             batch_size: None,
+            sync_steps: None,
             solver: SolverKind::Auto,
         }
     }
@@ -109,6 +115,14 @@ impl SolverOptions {
         }
         if self.batch_size == Some(0) {
             return Err("--batch-size must be at least 1".into());
+        }
+        if let Some(n) = self.sync_steps.filter(|&n| n > 1) {
+            if self.batch_size.is_some() {
+                return Err(format!("--sync-steps {n} takes steps of one sample: leave --batch-size at auto"));
+            }
+            if self.penalty_strengths().1 > 0.0 {
+                return Err(format!("--sync-steps {n} needs a penalty without an L1 term (l2 or none): the L1 proximal step is not linear"));
+            }
         }
         Ok(())
     }

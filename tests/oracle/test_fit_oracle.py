@@ -176,6 +176,31 @@ def test_class_weight_and_no_intercept(corpora, tmp_path, extra, kw, solver):
         assert abs(ours - opt) <= 1e-6 * abs(opt), f"{ranks} ranks: {ours!r} vs {opt!r}"
 
 
+@pytest.mark.parametrize("corpus,penalty", [("multi", "l2"), ("binary", "l2")])
+def test_sync_steps_take_the_one_rank_steps_to_sklearns_optimum(corpora, tmp_path, corpus, penalty):
+    """--sync-steps (one allreduce for N steps of one sample, the steps
+    replayed from summed Gram entries): at 2 and 3 ranks, blocks of 7 and 64,
+    the same model as one rank with an allreduce a step, to rounding, after
+    the same epochs, and sklearn's optimum."""
+    d, paths = corpora
+    X, y, ref = tight_reference(paths[corpus, "train"], penalty, 1.0, None)
+    opt = objective(X, y, ref.classes_, ref.coef_, ref.intercept_, 1.0, penalty)
+    flags = ["--penalty", penalty, "--solver", "saga", *TIGHT]
+    one = tmp_path / "one.h5"
+    run(1, "fit", "--data", paths[corpus, "train"], "--model", one, "--quiet", *flags)
+    base = read_model(one)
+    for ranks, block in [(2, 7), (3, 64)]:
+        model = tmp_path / f"m{ranks}.h5"
+        run(ranks, "fit", "--data", paths[corpus, "train"], "--model", model, "--quiet", "--sync-steps", block, *flags)
+        m = read_model(model)
+        assert m["n_iter"] == base["n_iter"], f"{ranks} ranks: {m['n_iter']} epochs vs {base['n_iter']} at 1 rank"
+        scale = np.abs(base["coef"]).max()
+        assert np.abs(m["coef"] - base["coef"]).max() <= 1e-9 * scale, f"{ranks} ranks, blocks of {block}"
+        assert np.abs(m["intercept"] - base["intercept"]).max() <= 1e-9 * max(scale, 1.0)
+        ours = objective(X, y, ref.classes_, m["coef"], m["intercept"], 1.0, penalty)
+        assert abs(ours - opt) <= 1e-6 * abs(opt), f"{ranks} ranks: {ours!r} vs sklearn's optimum {opt!r}"
+
+
 @pytest.mark.parametrize("corpus", ["clear2", "clear5"])
 def test_predictions_agree_with_sklearn_and_the_exported_pipeline(corpora, tmp_path, corpus):
     d, paths = corpora

@@ -281,8 +281,9 @@ fn summary(args: &FitArgs, sopts: &SolverOptions, result: &FitResult, model: &Mo
     let how = if sopts.solver == SolverKind::Lbfgs {
         format!("lbfgs: {} iterations, {} passes over the rows", result.n_iter, detail("passes"))
     } else {
+        let sync = detail("steps_per_allreduce").as_u64().filter(|&n| n > 1).map_or(String::new(), |n| format!(", {n} steps an allreduce"));
         format!(
-            "saga: {} epochs, step {:.4}, batch {} a step, {} steps/epoch",
+            "saga: {} epochs, step {:.4}, batch {} a step{sync}, {} steps/epoch",
             result.n_iter,
             detail("step_size").as_f64().unwrap_or(f64::NAN),
             detail("batch_total"),

@@ -28,6 +28,8 @@
 //! smoothness, with the intercept's feature scaled so that it does not
 //! dominate the smoothness.
 
+pub mod block;
+mod blocked;
 pub mod lazy;
 pub mod order;
 pub mod plan;
@@ -84,6 +86,11 @@ struct Scratch {
     icorr: Vec<f64>,
     diffs: Vec<f64>,
     order: Vec<u32>,
+    /// A block's buffer, Gram chains, replay and scores ([`block`]).
+    blk: block::BlockBuffer,
+    co: block::CoOccurrence,
+    replay: block::Replay,
+    scores: Vec<f64>,
 }
 
 /// The SAGA solver of one fit on one rank.
@@ -161,6 +168,10 @@ impl<'a> Saga<'a> {
             icorr: vec![0.0; k],
             diffs: Vec::new(),
             order: Vec::with_capacity(data.n_total as usize),
+            blk: block::BlockBuffer::new(k),
+            co: block::CoOccurrence::new(if plan.block > 1 { shard.owned.len() } else { 0 }),
+            replay: block::Replay::new(k),
+            scores: vec![0.0; k],
         };
         Ok(Saga { data, opts, comm, plan, shard, lw, st, alpha, scratch, started })
     }
@@ -176,23 +187,26 @@ impl<'a> Saga<'a> {
     }
 
     /// Samples come in random order, so the hardware cannot guess what
-    /// comes next: fetch the row pointers three steps ahead; the rows, and
-    /// the label, weight and first-visit flag of this rank's samples, two
-    /// steps ahead; the weights and stored gradient terms one step ahead.
+    /// comes next: fetch the row pointers `d + 2` steps ahead; the rows,
+    /// and the label, weight and first-visit flag of this rank's samples,
+    /// `d + 1` steps ahead; the weights and stored gradient terms `d` steps
+    /// ahead. A step fetches one step ahead (`d = 1`: its allreduce and
+    /// update give the fetches time to land); a block's local phase, which
+    /// reads its samples back to back, further (`BLOCK_AHEAD`).
     /// (Unfetched, the row pointer and the label each stalled a step on a
     /// cache miss: 8 % and 9 % of an epoch on the 200k corpus.)
     #[inline(always)]
-    fn prefetch_ahead(&self, t: usize) {
+    fn prefetch_ahead(&self, t: usize, d: usize) {
         with_parts!(&*self.shard.x, |indptr, cols, values| {
             let (steps, k, order) = (self.plan.steps_per_epoch, self.k(), &self.scratch.order);
             let wide = self.lw.wide();
-            if t + 3 < steps {
-                for &i in &order[self.batch(t + 3)] {
+            if t + d + 2 < steps {
+                for &i in &order[self.batch(t + d + 2)] {
                     prefetch_to(&indptr[i as usize..i as usize + 2], wide);
                 }
             }
-            if t + 2 < steps {
-                for &i in &order[self.batch(t + 2)] {
+            if t + d + 1 < steps {
+                for &i in &order[self.batch(t + d + 1)] {
                     let (p, q) = (indptr[i as usize], indptr[i as usize + 1]);
                     prefetch_to(&cols[p..q], wide);
                     prefetch_to(&values[p..q], wide);
@@ -203,8 +217,8 @@ impl<'a> Saga<'a> {
                     }
                 }
             }
-            if t + 1 < steps {
-                for &i in &order[self.batch(t + 1)] {
+            if t + d < steps {
+                for &i in &order[self.batch(t + d)] {
                     for &j in &cols[indptr[i as usize]..indptr[i as usize + 1]] {
                         self.lw.prefetch(j as usize);
                     }
@@ -256,15 +270,10 @@ impl<'a> Saga<'a> {
         for (s, &i) in scratch.order[batch].iter().enumerate() {
             let sample = scratch.buf.sample(s);
             new_seen += sample.first_visit;
-            st.epoch_loss += sample.weight * loss_and_gradient(sample.scores, sample.label, &mut scratch.grad);
-            // Scaled in place: the sample's new stored terms.
-            scratch.grad.iter_mut().for_each(|g| *g *= sample.weight);
             let at = scratch.diffs.len();
             scratch.diffs.resize(at + k, 0.0);
-            for (((d, ic), g), old) in scratch.diffs[at..].iter_mut().zip(&mut scratch.icorr).zip(&scratch.grad).zip(sample.stored) {
-                *d = g - old;
-                *ic += *d;
-            }
+            st.epoch_loss += new_terms(sample.scores, sample.label, sample.weight, sample.stored, &mut scratch.grad, &mut scratch.diffs[at..]);
+            scratch.icorr.iter_mut().zip(&scratch.diffs[at..]).for_each(|(ic, d)| *ic += d);
             if let Some(l) = shard.local_sample(i as usize) {
                 st.memory[l * k..(l + 1) * k].copy_from_slice(&scratch.grad);
             }
@@ -272,18 +281,14 @@ impl<'a> Saga<'a> {
         new_seen
     }
 
-    /// Update phase of a step: this rank's features only, all caught up
-    /// by the local phase of this same step; then the intercept.
+    /// Update phase of a step: what every rank does alike
+    /// ([`Self::advance`]), then this rank's features, all caught up by the
+    /// local phase of this same step.
     #[inline(always)]
-    fn update(&mut self, batch: std::ops::Range<usize>, new_seen: f64) -> Result<()> {
-        let step = self.plan.step;
-        let Saga { shard, lw, st, scratch, .. } = self;
+    fn update(&mut self, batch: std::ops::Range<usize>, new_seen: f64) {
+        let scale = self.advance(batch.len(), new_seen);
+        let Saga { shard, lw, scratch, .. } = self;
         let k = self.data.width();
-        st.seen_total += new_seen;
-        let m = st.seen_total;
-        let b = batch.len() as f64;
-        lw.wscale *= 1.0 - step * self.alpha;
-        let scale = step * (1.0 / b - 1.0 / m) / lw.wscale;
         with_parts!(&*shard.x, |indptr, cols, values| {
             for (s, &i) in scratch.order[batch].iter().enumerate() {
                 let dsample = &scratch.diffs[s * k..(s + 1) * k];
@@ -292,18 +297,40 @@ impl<'a> Saga<'a> {
                 }
             }
         });
+        self.lw.record_step(self.plan.step, self.st.seen_total);
+    }
+
+    /// What every rank does alike at a step of `b` samples, `new_seen` of
+    /// them first visits, with the batch's gradient differences summed per
+    /// class in `icorr`: `m`, the shrinkage and the intercept. Returns the
+    /// scale of the batch's own corrections (scaled units), for
+    /// [`LazyWeights::apply`]; the step's lazy move is recorded
+    /// ([`LazyWeights::record_step`]) once they are applied.
+    #[inline(always)]
+    fn advance(&mut self, b: usize, new_seen: f64) -> f64 {
+        let step = self.plan.step;
+        let Saga { lw, st, scratch, .. } = self;
+        st.seen_total += new_seen;
+        let m = st.seen_total;
+        let b = b as f64;
+        lw.wscale *= 1.0 - step * self.alpha;
+        let scale = step * (1.0 / b - 1.0 / m) / lw.wscale;
         if self.opts.fit_intercept {
             // The intercept is the weight of a feature equal to `s` (see step_size).
             let s2 = self.plan.intercept_scale * self.plan.intercept_scale;
-            for c in 0..k {
-                st.intercept_sum[c] += scratch.icorr[c];
-                st.intercept[c] -= s2 * step * (st.intercept_sum[c] / m + (1.0 / b - 1.0 / m) * scratch.icorr[c]);
+            for (c, ic) in scratch.icorr.iter().enumerate() {
+                st.intercept_sum[c] += ic;
+                st.intercept[c] -= s2 * step * (st.intercept_sum[c] / m + (1.0 / b - 1.0 / m) * ic);
             }
         }
-        lw.record_step(step, m);
-        if lw.wscale < lazy::SETTLE_BELOW {
-            // wscale is the same on every rank, so all settle here together.
-            let overflow = !lw.settle();
+        scale
+    }
+
+    /// Collective when it settles: folds `wscale` into the weights once it
+    /// is small. `wscale` is the same on every rank, so all settle together.
+    fn settle_if_small(&mut self) -> Result<()> {
+        if self.lw.wscale < lazy::SETTLE_BELOW {
+            let overflow = !self.lw.settle();
             self.check_overflow(overflow)?;
         }
         Ok(())
@@ -325,6 +352,9 @@ impl<'a> Saga<'a> {
     /// same on every CPU.
     #[inline(always)]
     fn steps(&mut self, hooks: &mut dyn FitHooks, epoch_start: Instant) -> Result<Epoch> {
+        if self.plan.block > 1 {
+            return self.blocked_steps(hooks, epoch_start);
+        }
         let (epoch, steps) = (self.st.epoch, self.plan.steps_per_epoch);
         let tick = (steps / 100).max(1);
         for t in self.st.step..steps {
@@ -333,11 +363,12 @@ impl<'a> Saga<'a> {
             }
             // The batch's range once a step: it costs two integer divisions.
             let batch = self.batch(t);
-            self.prefetch_ahead(t);
+            self.prefetch_ahead(t, 1);
             self.local_scores(batch.clone(), hooks.stop_requested());
             self.comm.all_reduce_f64(self.scratch.buf.as_mut_slice(), Op::Sum);
             let new_seen = self.gradient_differences(batch.clone());
-            self.update(batch, new_seen)?;
+            self.update(batch, new_seen);
+            self.settle_if_small()?;
             if self.scratch.buf.stop_requested() {
                 // Every rank saw the same sum, so all stop at this step together.
                 self.st.step = t + 1;
@@ -385,6 +416,19 @@ impl<'a> Saga<'a> {
         st.step = 0;
         Ok(report)
     }
+}
+
+/// A sample's new stored gradient terms (`grad`, its gradient times its
+/// weight) and their differences from the stored ones (`diffs`), from its
+/// scores; returns its weighted loss.
+#[inline(always)]
+fn new_terms(scores: &[f64], label: usize, weight: f64, stored: &[f64], grad: &mut [f64], diffs: &mut [f64]) -> f64 {
+    let loss = weight * loss_and_gradient(scores, label, grad);
+    grad.iter_mut().for_each(|g| *g *= weight);
+    for ((d, g), old) in diffs.iter_mut().zip(grad.iter()).zip(stored) {
+        *d = g - old;
+    }
+    loss
 }
 
 impl Solver for Saga<'_> {
@@ -493,6 +537,7 @@ impl Solver for Saga<'_> {
             "batch_total": p.batch_total,
             "batch_size_per_rank": p.batch_total as f64 / self.comm.size() as f64,
             "steps_per_epoch": p.steps_per_epoch,
+            "steps_per_allreduce": p.block,
             "smoothness_per_sample": p.l_max,
             "smoothness_full": p.l_full,
             "intercept_scale": p.intercept_scale,

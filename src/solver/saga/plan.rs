@@ -16,6 +16,8 @@ pub struct Plan {
     /// works on every sample of a step (its own features' share).
     pub batch_total: usize,
     pub steps_per_epoch: usize,
+    /// Steps per allreduce (`saga::block`): more than 1 only at batch 1.
+    pub block: usize,
     pub intercept_scale: f64,
     pub l_max: f64,
     pub l_full: f64,
@@ -28,6 +30,8 @@ pub struct Plan {
 #[derive(Debug, Clone)]
 pub struct Spectrum {
     batch_total: usize,
+    /// Steps per allreduce asked for (`--sync-steps`), before the shrinkage's cap.
+    block: usize,
     max_sq: f64,
     intercept_scale: f64,
     /// `0.25 lambda_max` of the rows (with the intercept's column when it is
@@ -40,8 +44,10 @@ pub struct Spectrum {
 pub fn spectrum(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives) -> Spectrum {
     let (d, n) = (data.n_features, data.n_total as f64);
     let max_sq = comm.max_f64(max_row_norm_sq(data));
+    let block = opts.sync_steps.unwrap_or(1);
     let batch_total = match opts.batch_size {
         Some(b) => b * comm.size(),
+        None if block > 1 => 1,
         None => auto_batch(data, comm),
     };
     // Power iterations start from the mean row: the top eigenvector of X'X
@@ -79,7 +85,7 @@ pub fn spectrum(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives
         let lam = top_eigenvalue(start, n, 100, TIGHT, |v| comm.sum_f64_vec_identical(&gram(data, v, s)));
         0.25 * comm.max_f64(lam) * EIGEN_MARGIN
     });
-    Spectrum { batch_total, max_sq, intercept_scale: s, full }
+    Spectrum { batch_total, block, max_sq, intercept_scale: s, full }
 }
 
 /// Collective: the step size and batch size.
@@ -98,7 +104,8 @@ pub fn plan_from(sp: &Spectrum, data: &TrainingSet, opts: &SolverOptions, comm: 
     let b_total = n / steps as f64;
     let l_b = minibatch_smoothness(n, b_total, l_full, l_max);
     let step = comm.max_f64(saga_step(l_b, steps as f64, alpha));
-    Plan { step, batch_total: sp.batch_total, steps_per_epoch: steps, intercept_scale: s, l_max, l_full }
+    let block = if sp.batch_total == 1 { sp.block.min(shrinkage_cap(step * alpha)) } else { 1 };
+    Plan { step, batch_total: sp.batch_total, steps_per_epoch: steps, block, intercept_scale: s, l_max, l_full }
 }
 
 /// One rank's plan at batch 1 without the power iterations: the intercept
@@ -112,7 +119,19 @@ pub fn batch_one(data: &TrainingSet, opts: &SolverOptions) -> Plan {
     let s = if opts.fit_intercept { 1.0 } else { 0.0 };
     let l_max = 0.25 * (max_sq + s * s) + alpha;
     let steps = data.n_total.max(1) as usize;
-    Plan { step: saga_step(l_max, steps as f64, alpha), batch_total: 1, steps_per_epoch: steps, intercept_scale: s, l_max, l_full: l_max }
+    Plan { step: saga_step(l_max, steps as f64, alpha), batch_total: 1, steps_per_epoch: steps, block: 1, intercept_scale: s, l_max, l_full: l_max }
+}
+
+/// The most steps a block may take when each shrinks the weights by
+/// `1 - shrink`: the weights settle only between blocks, so a block must not
+/// take `wscale` from the settling threshold (1e-100) below 1e-300.
+fn shrinkage_cap(shrink: f64) -> usize {
+    let per_step = -(1.0 - shrink).log10();
+    if per_step > 0.0 {
+        ((200.0 / per_step).floor() as usize).max(1)
+    } else {
+        usize::MAX
+    }
 }
 
 /// The largest squared norm of this rank's rows.
