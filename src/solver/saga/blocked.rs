@@ -99,8 +99,8 @@ impl Saga<'_> {
     /// Step `t` of the epoch, the block's `s`-th: its scores replayed from
     /// the block's sums, its new gradient terms, what every rank does alike
     /// at a step ([`Saga::advance`]), and its correction to this rank's
-    /// features, each caught up to the step first (the local phase caught
-    /// them up to the block's start only).
+    /// features, which the local phase caught up to the block's start only
+    /// ([`LazyWeights::apply_lagging`](super::lazy::LazyWeights::apply_lagging)).
     #[inline(always)]
     fn replay_step(&mut self, t: usize, s: usize) {
         let k = self.data.width();
@@ -117,10 +117,7 @@ impl Saga<'_> {
         let i = scratch.order[t] as usize;
         with_parts!(&*shard.x, |indptr, cols, values| {
             for p in indptr[i]..indptr[i + 1] {
-                // The steps the block took before this one, then this one's correction.
-                let j = cols[p] as usize;
-                lw.catch_up(j);
-                lw.apply(j, values[p].to_f64(), &scratch.icorr, sigma);
+                lw.apply_lagging(cols[p] as usize, values[p].to_f64(), &scratch.icorr, sigma);
             }
         });
         lw.record_step(plan.step, st.seen_total);
