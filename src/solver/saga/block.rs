@@ -2,9 +2,9 @@
 //! allreduce, the same steps (to rounding) as `B` allreduces would take.
 //!
 //! A batch-1 step needs the sample's full scores `x_s . W`, and `W` moves
-//! at every step, so the column-split solver used to sum partial scores
-//! once a step: past a few ranks the step was the allreduce's latency, and
-//! the minibatches that amortised it cost epochs. But within a block every
+//! at every step, so the column-split solver sums partial scores once a
+//! step (its default): past a few ranks the step is the allreduce's
+//! latency, and the minibatches that amortise it cost epochs. But within a block every
 //! move of `W` is linear in what the ranks can sum ahead (s-step methods:
 //! Chronopoulos and Gear 1989; Devarakonda, Fountoulakis, Demmel and
 //! Mahoney 2017 for coordinate descent). In the lazy weights' scaled units,
@@ -139,9 +139,10 @@ impl BlockBuffer {
 /// once they are read, each feature's chain is gathered once and its pairs
 /// multiplied in a tight loop. The cost is the pairs of samples that share a
 /// feature (a feature in every row of a block of B: B(B-1)/2 multiply-adds),
-/// with no dependent load in the pair loop: walking the chains at every
-/// non-zero instead made 2-rank fits of the generated corpus 1.3-1.6x slower.
-/// The per-feature heads carry the block's number, so a new block needs no
+/// with no dependent load in the pair loop (walking the chain at each
+/// non-zero, which this replaced, measured no slower within this machine's
+/// noise; the pair loop is the one that stays tight as B grows). The
+/// per-feature heads carry the block's number, so a new block needs no
 /// pass to clear them: they are read and written once a non-zero, at an
 /// address the solver fetches ahead ([`Self::prefetch`]).
 #[derive(Default)]
