@@ -130,7 +130,6 @@ impl Saga<'_> {
 #[cfg(test)]
 mod tests {
     use crate::collectives::local::run_ranks;
-    use crate::collectives::Collectives;
     use crate::solver::options::{Penalty, SolverOptions};
     use crate::solver::problem::TrainingSet;
     use crate::solver::saga::Saga;
