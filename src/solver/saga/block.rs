@@ -100,11 +100,7 @@ impl BlockBuffer {
     #[inline]
     pub fn set_owned(&mut self, s: usize, stored: &[f64], label: u32, weight: f64, first_visit: bool) {
         let (r, k) = (self.at(s), self.k);
-        let out = &mut self.buf[r];
-        out[2 * k..3 * k].copy_from_slice(stored);
-        out[3 * k] = label as f64;
-        out[3 * k + 1] = weight;
-        out[3 * k + 2] = first_visit as u8 as f64;
+        super::step::put_owned(&mut self.buf[r][2 * k..], stored, label, weight, first_visit);
     }
 
     /// The whole buffer, for the allreduce.
@@ -122,15 +118,8 @@ impl BlockBuffer {
     pub fn sample(&self, s: usize) -> BlockSample<'_> {
         let k = self.k;
         let v = &self.buf[self.at(s)];
-        BlockSample {
-            u: &v[..k],
-            v: &v[k..2 * k],
-            stored: &v[2 * k..3 * k],
-            label: v[3 * k] as usize,
-            weight: v[3 * k + 1],
-            first_visit: v[3 * k + 2],
-            gram: &self.buf[self.gram_at(s)],
-        }
+        let (stored, label, weight, first_visit) = super::step::owned(&v[2 * k..], k);
+        BlockSample { u: &v[..k], v: &v[k..2 * k], stored, label, weight, first_visit, gram: &self.buf[self.gram_at(s)] }
     }
 }
 

@@ -59,11 +59,7 @@ impl StepBuffer {
     #[inline]
     pub fn set_owned(&mut self, s: usize, stored: &[f64], label: u32, weight: f64, first_visit: bool) {
         let (r, k) = (self.at(s), self.k);
-        let out = &mut self.buf[r];
-        out[k..2 * k].copy_from_slice(stored);
-        out[2 * k] = label as f64;
-        out[2 * k + 1] = weight;
-        out[2 * k + 2] = first_visit as u8 as f64;
+        put_owned(&mut self.buf[r][k..], stored, label, weight, first_visit);
     }
 
     /// The whole buffer, for the allreduce.
@@ -81,8 +77,28 @@ impl StepBuffer {
     pub fn sample(&self, s: usize) -> Sample<'_> {
         let k = self.k;
         let v = &self.buf[self.at(s)];
-        Sample { scores: &v[..k], stored: &v[k..2 * k], label: v[2 * k] as usize, weight: v[2 * k + 1], first_visit: v[2 * k + 2] }
+        let (stored, label, weight, first_visit) = owned(&v[k..], k);
+        Sample { scores: &v[..k], stored, label, weight, first_visit }
     }
+}
+
+/// The end of a sample's slot that only the rank that read it writes, in a
+/// step's buffer as in a block's (`block::BlockBuffer`): its K stored
+/// gradient terms, label, weight and first-visit flag.
+#[inline]
+pub(super) fn put_owned(out: &mut [f64], stored: &[f64], label: u32, weight: f64, first_visit: bool) {
+    let k = stored.len();
+    out[..k].copy_from_slice(stored);
+    out[k] = label as f64;
+    out[k + 1] = weight;
+    out[k + 2] = first_visit as u8 as f64;
+}
+
+/// What [`put_owned`] wrote (summed over ranks: only the owner's values):
+/// stored terms, label, weight, first visit.
+#[inline]
+pub(super) fn owned(v: &[f64], k: usize) -> (&[f64], usize, f64, f64) {
+    (&v[..k], v[k] as usize, v[k + 1], v[k + 2])
 }
 
 #[cfg(test)]
