@@ -27,100 +27,18 @@
 //! batch-1 step does. The L1 proximal step is not linear: with an L1 term
 //! the solver keeps one allreduce a step.
 
-/// The buffer of one block, for `k` scores per sample. Layout, so that a
-/// plain element-wise sum over ranks combines it:
-///
-/// ```text
-/// [stop] per sample [K u | K v | K stored | label | weight | first visit]
-///        then the Gram matrix's strict lower triangle, row by row
-/// ```
-///
-/// Every rank adds its features' share of `u`, `v` and the Gram matrix;
-/// only the rank that read a sample writes its stored gradient terms,
-/// label, weight and first-visit flag.
-pub struct BlockBuffer {
-    k: usize,
-    samples: usize,
-    buf: Vec<f64>,
+/// The values of a block's Gram matrix in its buffer's tail (the
+/// `step::StepBuffer` with two partial sums a sample, `u` and `v`): the
+/// strict lower triangle, row by row.
+pub fn gram_len(samples: usize) -> usize {
+    samples * samples.saturating_sub(1) / 2
 }
 
-/// One sample's entries after the allreduce.
-pub struct BlockSample<'a> {
-    pub u: &'a [f64],
-    pub v: &'a [f64],
-    pub stored: &'a [f64],
-    pub label: usize,
-    pub weight: f64,
-    /// 1.0 on the sample's first visit of the fit, 0.0 after (a count).
-    pub first_visit: f64,
-    /// `x_s . x_k` for the block's earlier samples `k < s`.
-    pub gram: &'a [f64],
-}
-
-impl BlockBuffer {
-    pub fn new(k: usize) -> Self {
-        BlockBuffer { k, samples: 0, buf: Vec::new() }
-    }
-
-    fn slot(&self) -> usize {
-        3 * self.k + 3
-    }
-
-    fn at(&self, s: usize) -> std::ops::Range<usize> {
-        1 + s * self.slot()..1 + (s + 1) * self.slot()
-    }
-
-    fn gram_at(&self, s: usize) -> std::ops::Range<usize> {
-        let start = 1 + self.samples * self.slot() + s * s.saturating_sub(1) / 2;
-        start..start + s
-    }
-
-    /// Zeros for `samples` samples, with this rank's stop request.
-    pub fn reset(&mut self, samples: usize, stop: bool) {
-        self.samples = samples;
-        self.buf.clear();
-        self.buf.resize(1 + samples * self.slot() + samples * samples.saturating_sub(1) / 2, 0.0);
-        self.buf[0] = stop as u8 as f64;
-    }
-
-    /// Sample `s`'s `u` and `v`, to add this rank's share to.
-    #[inline]
-    pub fn partial_mut(&mut self, s: usize) -> (&mut [f64], &mut [f64]) {
-        let (r, k) = (self.at(s), self.k);
-        self.buf[r][..2 * k].split_at_mut(k)
-    }
-
-    /// The Gram matrix's strict lower triangle, row `s` at `s (s - 1) / 2`.
-    pub fn gram_mut(&mut self) -> &mut [f64] {
-        let start = self.gram_at(0).start;
-        &mut self.buf[start..]
-    }
-
-    /// Writes what only the rank that read sample `s` knows.
-    #[inline]
-    pub fn set_owned(&mut self, s: usize, stored: &[f64], label: u32, weight: f64, first_visit: bool) {
-        let (r, k) = (self.at(s), self.k);
-        super::step::put_owned(&mut self.buf[r][2 * k..], stored, label, weight, first_visit);
-    }
-
-    /// The whole buffer, for the allreduce.
-    pub fn as_mut_slice(&mut self) -> &mut [f64] {
-        &mut self.buf
-    }
-
-    /// After the allreduce: whether any rank asked to stop.
-    pub fn stop_requested(&self) -> bool {
-        self.buf[0] > 0.0
-    }
-
-    /// After the allreduce: sample `s`.
-    #[inline]
-    pub fn sample(&self, s: usize) -> BlockSample<'_> {
-        let k = self.k;
-        let v = &self.buf[self.at(s)];
-        let (stored, label, weight, first_visit) = super::step::owned(&v[2 * k..], k);
-        BlockSample { u: &v[..k], v: &v[k..2 * k], stored, label, weight, first_visit, gram: &self.buf[self.gram_at(s)] }
-    }
+/// Row `s` of the Gram matrix's strict lower triangle `tri`: `x_s . x_k`
+/// for `k < s`.
+#[inline]
+pub fn gram_row(tri: &[f64], s: usize) -> &[f64] {
+    &tri[gram_len(s)..gram_len(s) + s]
 }
 
 /// A rank's share of a block's Gram matrix. While the block's rows are
@@ -194,7 +112,7 @@ impl CoOccurrence {
                 at = entry.prev as usize;
             }
             for (a, &(s, xs)) in self.column.iter().enumerate() {
-                let row = &mut tri[s * s.saturating_sub(1) / 2..];
+                let row = &mut tri[gram_len(s)..];
                 for &(k, xk) in &self.column[a + 1..] {
                     row[k] += xs * xk;
                 }
@@ -230,15 +148,15 @@ impl Replay {
         self.gamma_sum.push(0.0);
     }
 
-    /// The scores of the block's next step, for `sample` (its `u`, `v` and
-    /// Gram row), with the intercept `intercept` and the current `wscale`.
+    /// The scores of the block's next step, for its sample's `u`, `v` and
+    /// Gram row, with the intercept `intercept` and the current `wscale`.
     #[inline(always)]
-    pub fn scores(&mut self, sample: &BlockSample, intercept: &[f64], wscale: f64, out: &mut [f64]) {
+    pub fn scores(&mut self, u: &[f64], v: &[f64], gram: &[f64], intercept: &[f64], wscale: f64, out: &mut [f64]) {
         let k = self.k;
         let s = self.sigma.len();
         let g_s = self.gamma_sum[s];
         self.corr.iter_mut().for_each(|c| *c = 0.0);
-        for (kk, &gram) in sample.gram[..s].iter().enumerate() {
+        for (kk, &gram) in gram[..s].iter().enumerate() {
             if gram == 0.0 {
                 continue;
             }
@@ -248,7 +166,7 @@ impl Replay {
             }
         }
         for c in 0..k {
-            out[c] = intercept[c] + wscale * (sample.u[c] - g_s * sample.v[c] - self.corr[c]);
+            out[c] = intercept[c] + wscale * (u[c] - g_s * v[c] - self.corr[c]);
         }
     }
 
@@ -268,48 +186,23 @@ mod tests {
     use super::*;
 
     /// Three rows over five features: the chains give every pair's dot
-    /// product, and nothing of a cleared block survives into the next.
+    /// product, and nothing of one block survives into the next.
     #[test]
     fn co_occurrence_gives_the_blocks_gram_matrix() {
         let rows: [&[(usize, f64)]; 3] = [&[(0, 1.0), (2, 2.0)], &[(2, 3.0), (4, 0.5)], &[(0, -1.0), (2, 1.0), (4, 4.0)]];
         let mut co = CoOccurrence::new(5);
-        let mut buf = BlockBuffer::new(1);
         for round in 0..2 {
-            buf.reset(3, false);
+            let mut tri = vec![0.0; gram_len(3)];
             for (s, row) in rows.iter().enumerate() {
                 for &(j, x) in *row {
                     co.add(j, s, x);
                 }
             }
-            co.gram_into(buf.gram_mut());
-            assert_eq!(buf.sample(0).gram, &[] as &[f64], "round {round}");
-            assert_eq!(buf.sample(1).gram, &[6.0], "round {round}");
-            assert_eq!(buf.sample(2).gram, &[1.0, 5.0], "round {round}");
+            co.gram_into(&mut tri);
+            assert_eq!(gram_row(&tri, 0), &[] as &[f64], "round {round}");
+            assert_eq!(gram_row(&tri, 1), &[6.0], "round {round}");
+            assert_eq!(gram_row(&tri, 2), &[1.0, 5.0], "round {round}");
         }
-    }
-
-    /// Two ranks' buffers summed element-wise give each sample's full `u`,
-    /// `v` and Gram row and its owner's fields, and either rank's stop.
-    #[test]
-    fn summed_buffers_combine_partials_and_owner_fields() {
-        let (mut a, mut b) = (BlockBuffer::new(2), BlockBuffer::new(2));
-        a.reset(2, false);
-        b.reset(2, true);
-        for (buf, share) in [(&mut a, 1.0), (&mut b, 2.0)] {
-            let (u, v) = buf.partial_mut(1);
-            u.copy_from_slice(&[share, 10.0 * share]);
-            v.copy_from_slice(&[-share, 0.0]);
-            buf.gram_mut()[0] = 0.5 * share;
-        }
-        a.set_owned(0, &[0.1, 0.2], 1, 2.0, true);
-        b.set_owned(1, &[0.3, 0.4], 0, 1.0, false);
-        let sum: Vec<f64> = a.as_mut_slice().iter().zip(b.as_mut_slice().iter()).map(|(x, y)| x + y).collect();
-        a.as_mut_slice().copy_from_slice(&sum);
-        assert!(a.stop_requested());
-        let s0 = a.sample(0);
-        assert_eq!((s0.stored, s0.label, s0.weight, s0.first_visit, s0.gram), (&[0.1, 0.2][..], 1, 2.0, 1.0, &[][..]));
-        let s1 = a.sample(1);
-        assert_eq!((s1.u, s1.v, s1.stored, s1.label, s1.first_visit, s1.gram), (&[3.0, 30.0][..], &[-3.0, 0.0][..], &[0.3, 0.4][..], 0, 0.0, &[1.5][..]));
     }
 
     /// The replayed scores equal the scores of eager steps on dense
@@ -329,25 +222,23 @@ mod tests {
         let mut w: Vec<f64> = (0..d * k).map(|_| next()).collect();
         let mut sums: Vec<f64> = (0..d * k).map(|_| next()).collect();
         let (intercept, wscale) = ([0.25, -0.5], 0.8);
-        let mut buf = BlockBuffer::new(k);
-        buf.reset(n, false);
+        let (mut u, mut v, mut tri) = (vec![0.0; n * k], vec![0.0; n * k], vec![0.0; gram_len(n)]);
         for s in 0..n {
-            let (u, v) = buf.partial_mut(s);
             for j in 0..d {
                 for c in 0..k {
-                    u[c] += rows[s][j] * w[j * k + c];
-                    v[c] += rows[s][j] * sums[j * k + c];
+                    u[s * k + c] += rows[s][j] * w[j * k + c];
+                    v[s * k + c] += rows[s][j] * sums[j * k + c];
                 }
             }
             for kk in 0..s {
-                buf.gram_mut()[s * (s - 1) / 2 + kk] = (0..d).map(|j| rows[s][j] * rows[kk][j]).sum();
+                tri[gram_len(s) + kk] = (0..d).map(|j| rows[s][j] * rows[kk][j]).sum();
             }
         }
         let mut replay = Replay::new(k);
         for s in 0..n {
             let want: Vec<f64> = (0..k).map(|c| intercept[c] + wscale * (0..d).map(|j| rows[s][j] * w[j * k + c]).sum::<f64>()).collect();
             let mut got = vec![0.0; k];
-            replay.scores(&buf.sample(s), &intercept, wscale, &mut got);
+            replay.scores(&u[s * k..(s + 1) * k], &v[s * k..(s + 1) * k], gram_row(&tri, s), &intercept, wscale, &mut got);
             for c in 0..k {
                 assert!((got[c] - want[c]).abs() < 1e-12, "step {s} class {c}: {} vs {}", got[c], want[c]);
             }

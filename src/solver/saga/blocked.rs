@@ -5,6 +5,7 @@
 //! the block's batch-1 steps one by one from the sums, applying each to its
 //! own features as a step of one allreduce does.
 
+use super::block::{gram_len, gram_row};
 use super::{new_terms, Saga};
 use crate::collectives::Op;
 use crate::error::Result;
@@ -56,7 +57,7 @@ impl Saga<'_> {
     #[inline(always)]
     fn block_partials(&mut self, steps: std::ops::Range<usize>, stop: bool) {
         let first = steps.start;
-        self.scratch.blk.reset(steps.len(), stop);
+        self.scratch.blk.reset(steps.len(), gram_len(steps.len()), stop);
         for t in steps {
             // Batch 1: step t is sample order[t].
             self.prefetch_ahead(t, BLOCK_AHEAD);
@@ -65,7 +66,7 @@ impl Saga<'_> {
             }
             let Saga { shard, lw, st, scratch, data, .. } = self;
             let (s, i, k) = (t - first, scratch.order[t] as usize, data.width());
-            let (u, v) = scratch.blk.partial_mut(s);
+            let (u, v) = scratch.blk.partials_mut(s).split_at_mut(k);
             with_parts!(&*shard.x, |indptr, cols, values| {
                 for p in indptr[i]..indptr[i + 1] {
                     let (j, x) = (cols[p] as usize, values[p].to_f64());
@@ -82,7 +83,7 @@ impl Saga<'_> {
                 st.seen[l] = 1;
             }
         }
-        self.scratch.co.gram_into(self.scratch.blk.gram_mut());
+        self.scratch.co.gram_into(self.scratch.blk.tail_mut());
     }
 
     /// Starts loading the Gram chains' heads of step `t`'s features.
@@ -106,7 +107,8 @@ impl Saga<'_> {
         let k = self.data.width();
         let Saga { shard, lw, st, scratch, .. } = self;
         let sample = scratch.blk.sample(s);
-        scratch.replay.scores(&sample, &st.intercept, lw.wscale, &mut scratch.scores);
+        let (u, v) = sample.partials.split_at(k);
+        scratch.replay.scores(u, v, gram_row(scratch.blk.tail(), s), &st.intercept, lw.wscale, &mut scratch.scores);
         st.epoch_loss += new_terms(&scratch.scores, sample.label, sample.weight, sample.stored, &mut scratch.grad, &mut scratch.icorr);
         if let Some(l) = shard.local_sample(scratch.order[t] as usize) {
             st.memory[l * k..(l + 1) * k].copy_from_slice(&scratch.grad);

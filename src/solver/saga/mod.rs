@@ -86,8 +86,9 @@ struct Scratch {
     icorr: Vec<f64>,
     diffs: Vec<f64>,
     order: Vec<u32>,
-    /// A block's buffer, Gram chains, replay and scores ([`block`]).
-    blk: block::BlockBuffer,
+    /// A block's buffer (two partial sums a sample, `u` and `v`, and the
+    /// Gram matrix in its tail), Gram chains, replay and scores ([`block`]).
+    blk: StepBuffer,
     co: block::CoOccurrence,
     replay: block::Replay,
     scores: Vec<f64>,
@@ -163,12 +164,12 @@ impl<'a> Saga<'a> {
             seen: vec![0; n_local],
         };
         let scratch = Scratch {
-            buf: StepBuffer::new(k),
+            buf: StepBuffer::new(k, 1),
             grad: vec![0.0; k],
             icorr: vec![0.0; k],
             diffs: Vec::new(),
             order: Vec::with_capacity(data.n_total as usize),
-            blk: block::BlockBuffer::new(k),
+            blk: StepBuffer::new(k, 2),
             co: block::CoOccurrence::new(if plan.block > 1 { shard.owned.len() } else { 0 }),
             replay: block::Replay::new(k),
             scores: vec![0.0; k],
@@ -238,11 +239,11 @@ impl<'a> Saga<'a> {
         let Saga { shard, lw, st, scratch, data, .. } = self;
         let root = self.comm.rank() == 0;
         let k = data.width();
-        scratch.buf.reset(batch.len(), stop);
+        scratch.buf.reset(batch.len(), 0, stop);
         with_parts!(&*shard.x, |indptr, cols, values| {
             for (s, &i) in scratch.order[batch].iter().enumerate() {
                 let i = i as usize;
-                let out = scratch.buf.scores_mut(s);
+                let out = scratch.buf.partials_mut(s);
                 if root {
                     out.copy_from_slice(&st.intercept);
                 }
@@ -272,7 +273,7 @@ impl<'a> Saga<'a> {
             new_seen += sample.first_visit;
             let at = scratch.diffs.len();
             scratch.diffs.resize(at + k, 0.0);
-            st.epoch_loss += new_terms(sample.scores, sample.label, sample.weight, sample.stored, &mut scratch.grad, &mut scratch.diffs[at..]);
+            st.epoch_loss += new_terms(sample.partials, sample.label, sample.weight, sample.stored, &mut scratch.grad, &mut scratch.diffs[at..]);
             scratch.icorr.iter_mut().zip(&scratch.diffs[at..]).for_each(|(ic, d)| *ic += d);
             if let Some(l) = shard.local_sample(i as usize) {
                 st.memory[l * k..(l + 1) * k].copy_from_slice(&scratch.grad);

@@ -30,8 +30,6 @@ pub struct Plan {
 #[derive(Debug, Clone)]
 pub struct Spectrum {
     batch_total: usize,
-    /// Steps per allreduce asked for (`--sync-steps`), before the shrinkage's cap.
-    block: usize,
     max_sq: f64,
     intercept_scale: f64,
     /// `0.25 lambda_max` of the rows (with the intercept's column when it is
@@ -44,10 +42,10 @@ pub struct Spectrum {
 pub fn spectrum(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives) -> Spectrum {
     let (d, n) = (data.n_features, data.n_total as f64);
     let max_sq = comm.max_f64(max_row_norm_sq(data));
-    let block = opts.sync_steps.unwrap_or(1);
     let batch_total = match opts.batch_size {
         Some(b) => b * comm.size(),
-        None if block > 1 => 1,
+        // Blocks of steps of one sample (`--sync-steps`).
+        None if opts.sync_steps.is_some_and(|n| n > 1) => 1,
         None => auto_batch(data, comm),
     };
     // Power iterations start from the mean row: the top eigenvector of X'X
@@ -85,7 +83,7 @@ pub fn spectrum(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives
         let lam = top_eigenvalue(start, n, 100, TIGHT, |v| comm.sum_f64_vec_identical(&gram(data, v, s)));
         0.25 * comm.max_f64(lam) * EIGEN_MARGIN
     });
-    Spectrum { batch_total, block, max_sq, intercept_scale: s, full }
+    Spectrum { batch_total, max_sq, intercept_scale: s, full }
 }
 
 /// Collective: the step size and batch size.
@@ -104,7 +102,7 @@ pub fn plan_from(sp: &Spectrum, data: &TrainingSet, opts: &SolverOptions, comm: 
     let b_total = n / steps as f64;
     let l_b = minibatch_smoothness(n, b_total, l_full, l_max);
     let step = comm.max_f64(saga_step(l_b, steps as f64, alpha));
-    let block = if sp.batch_total == 1 { sp.block.min(shrinkage_cap(step * alpha)) } else { 1 };
+    let block = if sp.batch_total == 1 { opts.sync_steps.unwrap_or(1).min(shrinkage_cap(step * alpha)) } else { 1 };
     Plan { step, batch_total: sp.batch_total, steps_per_epoch: steps, block, intercept_scale: s, l_max, l_full }
 }
 

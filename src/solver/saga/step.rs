@@ -1,26 +1,34 @@
-//! The step's buffer: what one allreduce carries for a batch of samples.
+//! The buffer of a step (or of a block of steps, `block`): what one
+//! allreduce carries for its samples.
 //!
 //! Layout, so that a plain element-wise sum over ranks combines it:
 //!
 //! ```text
-//! [stop] then per sample: [K partial scores | K stored terms | label | weight | first visit]
+//! [stop] then per sample: [P x K partial sums | K stored terms | label | weight | first visit]
+//!        then a tail of values summed alike
 //! ```
 //!
-//! Every rank adds its features' share of each sample's scores (rank 0 adds
-//! the intercept); only the rank that read a sample writes its stored
-//! gradient terms, label, weight and first-visit flag (the others leave
-//! zeros). The leading stop flag is any rank's signal: after the sum it is
-//! positive on every rank at once, so all ranks stop at the same step.
+//! Every rank adds its features' share of each sample's partial sums (a
+//! step's: its K scores, to which rank 0 adds the intercept; a block's: its
+//! `u` and `v`, and the Gram matrix in the tail); only the rank that read a
+//! sample writes its stored gradient terms, label, weight and first-visit
+//! flag (the others leave zeros). The leading stop flag is any rank's
+//! signal: after the sum it is positive on every rank at once, so all ranks
+//! stop at the same step.
 
-/// The buffer of one step, for `k` scores per sample.
+/// The buffer of one step or block, for `k` scores per sample.
 pub struct StepBuffer {
     k: usize,
+    /// K-wide partial sums per sample (P above).
+    parts: usize,
+    samples: usize,
     buf: Vec<f64>,
 }
 
 /// One sample's entries after the allreduce.
 pub struct Sample<'a> {
-    pub scores: &'a [f64],
+    /// The P x K partial sums, summed over the ranks.
+    pub partials: &'a [f64],
     pub stored: &'a [f64],
     pub label: usize,
     pub weight: f64,
@@ -29,37 +37,50 @@ pub struct Sample<'a> {
 }
 
 impl StepBuffer {
-    pub fn new(k: usize) -> Self {
-        StepBuffer { k, buf: Vec::new() }
+    /// A buffer with `parts` K-wide partial sums per sample.
+    pub fn new(k: usize, parts: usize) -> Self {
+        StepBuffer { k, parts, samples: 0, buf: Vec::new() }
     }
 
     fn slot(&self) -> usize {
-        2 * self.k + 3
+        (self.parts + 1) * self.k + 3
     }
 
     fn at(&self, s: usize) -> std::ops::Range<usize> {
         1 + s * self.slot()..1 + (s + 1) * self.slot()
     }
 
-    /// Zeros for `samples` samples, with this rank's stop request.
-    pub fn reset(&mut self, samples: usize, stop: bool) {
+    /// Zeros for `samples` samples and a tail of `tail` values, with this
+    /// rank's stop request.
+    pub fn reset(&mut self, samples: usize, tail: usize, stop: bool) {
+        self.samples = samples;
         self.buf.clear();
-        self.buf.resize(1 + samples * self.slot(), 0.0);
+        self.buf.resize(1 + samples * self.slot() + tail, 0.0);
         self.buf[0] = stop as u8 as f64;
     }
 
-    /// Sample `s`'s K scores, to add this rank's share to.
+    /// Sample `s`'s partial sums, to add this rank's share to.
     #[inline]
-    pub fn scores_mut(&mut self, s: usize) -> &mut [f64] {
-        let (r, k) = (self.at(s), self.k);
-        &mut self.buf[r][..k]
+    pub fn partials_mut(&mut self, s: usize) -> &mut [f64] {
+        let (r, n) = (self.at(s), self.parts * self.k);
+        &mut self.buf[r][..n]
     }
 
     /// Writes what only the rank that read sample `s` knows.
     #[inline]
     pub fn set_owned(&mut self, s: usize, stored: &[f64], label: u32, weight: f64, first_visit: bool) {
-        let (r, k) = (self.at(s), self.k);
-        put_owned(&mut self.buf[r][k..], stored, label, weight, first_visit);
+        let (r, n) = (self.at(s), self.parts * self.k);
+        let out = &mut self.buf[r][n..];
+        out[..self.k].copy_from_slice(stored);
+        out[self.k] = label as f64;
+        out[self.k + 1] = weight;
+        out[self.k + 2] = first_visit as u8 as f64;
+    }
+
+    /// The values after the samples' slots.
+    pub fn tail_mut(&mut self) -> &mut [f64] {
+        let start = 1 + self.samples * self.slot();
+        &mut self.buf[start..]
     }
 
     /// The whole buffer, for the allreduce.
@@ -75,53 +96,46 @@ impl StepBuffer {
     /// After the allreduce: sample `s`.
     #[inline]
     pub fn sample(&self, s: usize) -> Sample<'_> {
-        let k = self.k;
+        let (k, n) = (self.k, self.parts * self.k);
         let v = &self.buf[self.at(s)];
-        let (stored, label, weight, first_visit) = owned(&v[k..], k);
-        Sample { scores: &v[..k], stored, label, weight, first_visit }
+        Sample { partials: &v[..n], stored: &v[n..n + k], label: v[n + k] as usize, weight: v[n + k + 1], first_visit: v[n + k + 2] }
     }
-}
 
-/// The end of a sample's slot that only the rank that read it writes, in a
-/// step's buffer as in a block's (`block::BlockBuffer`): its K stored
-/// gradient terms, label, weight and first-visit flag.
-#[inline]
-pub(super) fn put_owned(out: &mut [f64], stored: &[f64], label: u32, weight: f64, first_visit: bool) {
-    let k = stored.len();
-    out[..k].copy_from_slice(stored);
-    out[k] = label as f64;
-    out[k + 1] = weight;
-    out[k + 2] = first_visit as u8 as f64;
-}
-
-/// What [`put_owned`] wrote (summed over ranks: only the owner's values):
-/// stored terms, label, weight, first visit.
-#[inline]
-pub(super) fn owned(v: &[f64], k: usize) -> (&[f64], usize, f64, f64) {
-    (&v[..k], v[k] as usize, v[k + 1], v[k + 2])
+    /// After the allreduce: the values after the samples' slots.
+    pub fn tail(&self) -> &[f64] {
+        &self.buf[1 + self.samples * self.slot()..]
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Two ranks' buffers summed element-wise give each sample's full scores
-    /// and its owner's fields, and the stop flag of either rank.
+    /// Two ranks' buffers summed element-wise give each sample's full
+    /// partial sums and its owner's fields, the summed tail, and the stop
+    /// flag of either rank: one partial sum a sample (a step's scores) and
+    /// two with a tail (a block's `u`, `v` and Gram matrix).
     #[test]
-    fn summed_buffers_combine_scores_and_owner_fields() {
-        let (mut a, mut b) = (StepBuffer::new(2), StepBuffer::new(2));
-        a.reset(2, false);
-        b.reset(2, true);
-        a.scores_mut(0).copy_from_slice(&[1.0, 2.0]);
-        b.scores_mut(0).copy_from_slice(&[0.5, 0.25]);
-        a.set_owned(0, &[0.1, 0.2], 1, 2.0, true);
-        b.set_owned(1, &[0.3, 0.4], 0, 1.0, false);
-        let sum: Vec<f64> = a.as_mut_slice().iter().zip(b.as_mut_slice().iter()).map(|(x, y)| x + y).collect();
-        a.as_mut_slice().copy_from_slice(&sum);
-        assert!(a.stop_requested());
-        let s0 = a.sample(0);
-        assert_eq!((s0.scores, s0.stored, s0.label, s0.weight, s0.first_visit), (&[1.5, 2.25][..], &[0.1, 0.2][..], 1, 2.0, 1.0));
-        let s1 = a.sample(1);
-        assert_eq!((s1.stored, s1.label, s1.first_visit), (&[0.3, 0.4][..], 0, 0.0));
+    fn summed_buffers_combine_partials_and_owner_fields() {
+        for (parts, tail) in [(1, 0), (2, 3)] {
+            let (mut a, mut b) = (StepBuffer::new(2, parts), StepBuffer::new(2, parts));
+            a.reset(2, tail, false);
+            b.reset(2, tail, true);
+            for (buf, share) in [(&mut a, 1.0), (&mut b, 0.5)] {
+                buf.partials_mut(0).iter_mut().enumerate().for_each(|(i, p)| *p = share * (i + 1) as f64);
+                buf.tail_mut().iter_mut().for_each(|t| *t = share);
+            }
+            a.set_owned(0, &[0.1, 0.2], 1, 2.0, true);
+            b.set_owned(1, &[0.3, 0.4], 0, 1.0, false);
+            let sum: Vec<f64> = a.as_mut_slice().iter().zip(b.as_mut_slice().iter()).map(|(x, y)| x + y).collect();
+            a.as_mut_slice().copy_from_slice(&sum);
+            assert!(a.stop_requested());
+            let s0 = a.sample(0);
+            let want: Vec<f64> = (1..=2 * parts).map(|i| 1.5 * i as f64).collect();
+            assert_eq!((s0.partials, s0.stored, s0.label, s0.weight, s0.first_visit), (&want[..], &[0.1, 0.2][..], 1, 2.0, 1.0));
+            let s1 = a.sample(1);
+            assert_eq!((s1.partials, s1.stored, s1.label, s1.first_visit), (&vec![0.0; 2 * parts][..], &[0.3, 0.4][..], 0, 0.0));
+            assert_eq!(a.tail(), &vec![1.5; tail][..], "{parts} parts");
+        }
     }
 }
