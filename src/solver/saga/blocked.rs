@@ -122,9 +122,7 @@ impl Saga<'_> {
                 lw.apply_lagging(cols[p] as usize, values[p].to_f64(), &scratch.icorr, sigma);
             }
         });
-        lw.record_step(plan.step, st.seen_total);
-        // The step's lazy move, as `record_step` recorded it.
-        let gamma = plan.step / (st.seen_total * lw.wscale);
+        let gamma = lw.record_step(plan.step, st.seen_total);
         scratch.replay.record(&scratch.icorr, sigma, gamma);
     }
 }

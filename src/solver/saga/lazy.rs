@@ -235,12 +235,15 @@ impl LazyWeights {
     /// Records the lazy part of a step that just ended: every coordinate is
     /// to move by `-step * S / m` and be soft-thresholded by `step * beta`,
     /// in true-weight units, with `wscale` already shrunk for this step.
-    pub fn record_step(&mut self, step: f64, m: f64) {
+    /// Returns the step's `S` move in scaled units (`step / (m * wscale)`).
+    pub fn record_step(&mut self, step: f64, m: f64) -> f64 {
+        let moved = step / (m * self.wscale);
         let prev = self.cum.last().copied().unwrap_or(0.0);
-        self.cum.push(prev + step / (m * self.wscale));
+        self.cum.push(prev + moved);
         let prev = self.cum_prox.last().copied().unwrap_or(0.0);
         self.cum_prox.push(prev + step * self.beta / self.wscale);
         self.seen.push(m);
+        moved
     }
 
     /// Brings every coordinate up to date, folds `wscale` into the weights
