@@ -1,5 +1,5 @@
 //! A damaged HDF5 file can crash the HDF5 C library itself (HDF5 1.10
-//! dereferences corrupt metadata; found by tests/fuzz.rs): the process gets
+//! dereferences corrupt metadata; found by tests/suite/fuzz.rs): the process gets
 //! SIGSEGV or SIGBUS, which no Rust code can turn into an error. While a
 //! user's file is read, [`reading`] arms a handler that writes one prepared
 //! line naming the file and exits 1, so the launcher ends the other ranks:

@@ -18,7 +18,7 @@
 //! 6. the program: `cli` (flags resolved into the options above once), `commands`.
 //!
 //! The maths never names MPI, so every multi-rank behaviour runs at any rank
-//! count inside one process (`collectives::local`, `tests/in_process.rs`).
+//! count inside one process (`collectives::local`, `tests/suite/in_process.rs`).
 
 pub mod checkpoint;
 pub mod classes;

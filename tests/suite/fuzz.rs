@@ -3,8 +3,6 @@
 //! damaged HDF5 files never panic and never hang; bad input is an error that
 //! names the file.
 
-mod common;
-
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 use textsaga::corpus::partition::{by_bytes, by_count};
@@ -145,7 +143,7 @@ proptest! {
         }
         let path = damaged("edit", &bytes);
         let out = path.with_extension("out.h5");
-        let run = common::textsaga_plain(&["vectorize", "--data", path.to_str().unwrap(), "-o", out.to_str().unwrap(), "--quiet"]);
+        let run = crate::common::textsaga_plain(&["vectorize", "--data", path.to_str().unwrap(), "-o", out.to_str().unwrap(), "--quiet"]);
         let _ = std::fs::remove_file(&out);
         std::fs::remove_file(&path).unwrap();
         prop_assert!(run.code == 0 || run.code == 1, "exit {} (a signal is -1)\n{}", run.code, run.stderr);

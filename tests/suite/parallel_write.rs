@@ -2,8 +2,7 @@
 //! default build) and in turns (`TEXTSAGA_PARALLEL_HDF5=0`, what a serial
 //! HDF5 does) are the same files, at 1-3 ranks.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 /// Predicted labels as text (integer or string classes) and probabilities.
 fn read_predictions(path: &std::path::Path) -> (Vec<String>, Vec<f64>) {

@@ -1,8 +1,7 @@
 //! Bad input ends every rank quickly with one clear error line, a non-zero
 //! exit, no panic trace and no output file, at 1 and 3 ranks.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::time::Duration;
 

@@ -43,6 +43,11 @@ pub fn launcher(ranks: usize) -> Command {
         cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1").env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
         // One machine: shared memory only, no probe for InfiniBand/UCX (0.2 s a launch).
         cmd.env("OMPI_MCA_btl", "self,vader").env("OMPI_MCA_pml", "ob1");
+        // After a rank exits non-zero, mpirun gives the others this long to
+        // die before SIGKILL (1 s by default, 1-2 s of every failing launch,
+        // and most launches here fail on purpose). At 0 the tests also show
+        // that no clean-up depends on that grace.
+        cmd.env("OMPI_MCA_odls_base_sigkill_timeout", "0");
     }
     cmd.arg("-n").arg(ranks.to_string());
     cmd

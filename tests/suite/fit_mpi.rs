@@ -2,8 +2,7 @@
 //! every rank with one clear line and leaves no model; predictions come out
 //! in document order at any rank count.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 
 fn corpus(dir: &Path, name: &str, classes: &str, seed: &str) -> PathBuf {

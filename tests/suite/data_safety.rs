@@ -3,8 +3,7 @@
 //! naming the argument or cause, every rank gone within 10 s, no output or
 //! temporary file left, and every input file unchanged byte for byte.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

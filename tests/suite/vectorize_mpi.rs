@@ -1,8 +1,7 @@
 //! `vectorize` under real MPI launches at 1-4 ranks (oversubscribed on small
 //! machines): the output must not depend on the rank count.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 fn generated(dir: &std::path::Path, docs: &str) -> std::path::PathBuf {
     let p = dir.join("corpus.h5");

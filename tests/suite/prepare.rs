@@ -1,7 +1,6 @@
 //! `prepare`: JSON Lines, CSV, TSV and class folders into the fast layout.
 
-mod common;
-use common::*;
+use crate::common::*;
 use hdf5::types::VarLenUnicode;
 use std::path::Path;
 

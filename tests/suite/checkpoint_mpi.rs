@@ -3,8 +3,7 @@
 //! an uninterrupted fit gives, bit for bit. Checkpoints from another fit are
 //! refused clearly.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
