@@ -233,14 +233,24 @@ impl dyn Collectives + '_ {
     /// [`Self::all_to_all_bytes`], with the length of each rank's part.
     pub fn all_to_all_parts(&self, send: &[Vec<u8>]) -> Result<(Vec<u8>, Vec<usize>)> {
         assert_eq!(send.len(), self.size());
-        let send_lens: Vec<u64> = send.iter().map(|v| v.len() as u64).collect();
+        let lens: Vec<usize> = send.iter().map(Vec::len).collect();
+        self.all_to_all_packed(&send.concat(), &lens)
+    }
+
+    /// [`Self::all_to_all_parts`] from one buffer holding every rank's part
+    /// in rank order (`send_lens[r]` bytes for rank `r`): no copy to join
+    /// the parts, for exchanges of a share of the corpus.
+    pub fn all_to_all_packed(&self, send: &[u8], send_lens: &[usize]) -> Result<(Vec<u8>, Vec<usize>)> {
+        assert_eq!(send_lens.len(), self.size());
+        assert_eq!(send_lens.iter().sum::<usize>(), send.len());
+        let send_lens: Vec<u64> = send_lens.iter().map(|&l| l as u64).collect();
         let recv_lens = self.all_to_all_u64(&send_lens);
         // Sizes differ per rank: agree on them, or one rank would fail here
         // while the others wait in the exchange below.
         self.agree(check_message(send_lens.iter().sum()).and(check_message(recv_lens.iter().sum())))?;
         let to_usize = |v: &[u64]| v.iter().map(|&l| l as usize).collect::<Vec<_>>();
         let recv_lens = to_usize(&recv_lens);
-        Ok((self.all_to_all_varcount(&send.concat(), &to_usize(&send_lens), &recv_lens), recv_lens))
+        Ok((self.all_to_all_varcount(send, &to_usize(&send_lens), &recv_lens), recv_lens))
     }
 }
 
