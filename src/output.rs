@@ -48,10 +48,11 @@ impl AtomicPath {
 
     /// Collective: fails on every rank, before any work, when `dest` cannot
     /// be written (rank 0 creates the temporary file and removes it again,
-    /// so nothing is left on disk while the work runs).
+    /// so nothing is left on disk while the work runs). The file is gone
+    /// before the ranks agree: a rank that fails right after the agreement
+    /// gets rank 0 killed, with no time to clean up, by some launchers.
     pub fn probe(comm: &dyn Collectives, dest: &Path) -> Result<()> {
-        let probe = AtomicPath::new(dest, comm.is_root());
-        comm.on_root(|| probe.create_h5().map(drop))
+        comm.on_root(|| AtomicPath::new(dest, true).create_h5().map(drop))
     }
 
     /// Moves the finished file into place. A file already at `dest` (the

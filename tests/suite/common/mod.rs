@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_textsaga");
@@ -89,7 +90,29 @@ pub fn textsaga_plain(args: &[&str]) -> Run {
     launch(cmd)
 }
 
+/// A folder of its own for one launch's Open MPI session files. Open MPI 4
+/// keeps every job's session folder in one shared folder
+/// (`/tmp/ompi.<host>.<uid>`), which a job removes when it ends and finds
+/// it empty: a job starting beside it then fails with "A call to mkdir was
+/// unable to create the desired directory" (open-mpi/ompi#8510). The
+/// harness runs tests side by side, so every launch gets its own.
+fn session_folder() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("textsaga-ompi-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 fn launch(mut cmd: Command) -> Run {
+    let session = session_folder();
+    cmd.env("OMPI_MCA_orte_tmpdir_base", &session);
+    let run = launch_in(cmd);
+    let _ = std::fs::remove_dir_all(&session);
+    run
+}
+
+fn launch_in(mut cmd: Command) -> Run {
     let start = Instant::now();
     let mut child = cmd
         .stdin(Stdio::null())
