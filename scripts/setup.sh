@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what textsaga needs on a Debian machine and builds it:
 #   - OpenMPI, HDF5 (serial, and built for OpenMPI: outputs are written through
-#     MPI-IO), libclang and pkg-config through apt-get (only what is missing);
+#     MPI-IO), libclang, pkg-config, and the zstd and libffi libraries that
+#     two crates link instead of compiling them, through apt-get (only what
+#     is missing);
 #   - a Python venv in .venv with scikit-learn and h5py (tests and benchmarks)
 #     and matplotlib (the scaling plot);
 #   - the release binary, target/release/textsaga.
@@ -9,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenmpi-dev openmpi-bin libhdf5-dev libhdf5-openmpi-dev libclang-dev clang pkg-config procps)
+packages=(libopenmpi-dev openmpi-bin libhdf5-dev libhdf5-openmpi-dev libclang-dev clang pkg-config libzstd-dev libffi-dev procps)
 python3 -c "import venv, ensurepip" 2>/dev/null || packages+=(python3-venv)
 scripts/ensure-packages.sh "${packages[@]}"
 
