@@ -27,9 +27,7 @@ fn fails(dir: &Path, args: &[&str], code: i32, needle: &str) {
 
 fn h5(dir: &Path, name: &str, build: impl FnOnce(&hdf5::File)) -> String {
     let p = dir.join(name);
-    let f = hdf5::File::create(&p).unwrap();
-    build(&f);
-    f.close().unwrap();
+    write_h5(&p, build);
     s(&p).to_owned()
 }
 

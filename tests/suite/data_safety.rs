@@ -130,9 +130,10 @@ fn unusable_inputs_say_what_is_wrong() {
     let texts: Vec<hdf5::types::VarLenUnicode> = ["a b", "c d", "e f", "g h"].iter().map(|t| t.parse().unwrap()).collect();
     let corpus = |name: &str, labels: &dyn Fn(&hdf5::File)| -> PathBuf {
         let p = dir.join(name);
-        let f = hdf5::File::create(&p).unwrap();
-        f.new_dataset_builder().with_data(&texts).create("text").unwrap();
-        labels(&f);
+        write_h5(&p, |f| {
+            f.new_dataset_builder().with_data(&texts).create("text").unwrap();
+            labels(f);
+        });
         p
     };
     let fraction = corpus("fraction.h5", &|f| drop(f.new_dataset_builder().with_data(&[0.0, 1.0, 1.5, 0.0]).create("label").unwrap()));

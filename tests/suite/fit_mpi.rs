@@ -44,11 +44,10 @@ fn bad_fits_end_cleanly_on_every_rank() {
     }
     // Unlabelled corpus: fit needs labels.
     let unlabelled = dir.join("u.h5");
-    {
-        let f = hdf5::File::create(&unlabelled).unwrap();
+    write_h5(&unlabelled, |f| {
         let docs: Vec<hdf5::types::VarLenUnicode> = ["one doc", "two doc"].iter().map(|x| x.parse().unwrap()).collect();
         f.new_dataset_builder().with_data(&docs).create("text").unwrap();
-    }
+    });
     fit_fails(&dir, 2, &["--data", s(&unlabelled)], 1, "has no labels: no dataset 'label'");
 }
 

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_textsaga");
@@ -104,6 +105,27 @@ fn session_folder() -> PathBuf {
     dir
 }
 
+/// Held while the harness has an HDF5 file open for writing, and while it
+/// starts a launch. A launch started meanwhile (by a test beside) would
+/// inherit the open file and HDF5's exclusive lock (flock) on it for the
+/// launch's whole life, and the binary would then fail to open the file
+/// ("unable to lock file, errno = 11"). Files opened to read take a shared
+/// lock, which blocks no reader, and the binary never writes over a file.
+static SPAWNING_OR_WRITING: Mutex<()> = Mutex::new(());
+
+fn spawn_guard() -> MutexGuard<'static, ()> {
+    SPAWNING_OR_WRITING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Writes a new HDF5 file at `path` with `build`, and closes it before any
+/// launch can start (see [`SPAWNING_OR_WRITING`]).
+pub fn write_h5(path: &Path, build: impl FnOnce(&hdf5::File)) {
+    let _guard = spawn_guard();
+    let f = hdf5::File::create(path).unwrap();
+    build(&f);
+    f.close().unwrap();
+}
+
 fn launch(mut cmd: Command) -> Run {
     let session = session_folder();
     cmd.env("OMPI_MCA_orte_tmpdir_base", &session);
@@ -114,12 +136,14 @@ fn launch(mut cmd: Command) -> Run {
 
 fn launch_in(mut cmd: Command) -> Run {
     let start = Instant::now();
+    let guard = spawn_guard();
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("launch");
+    drop(guard);
     loop {
         if child.try_wait().expect("wait").is_some() {
             break;
