@@ -243,14 +243,12 @@ impl dyn Collectives + '_ {
     pub fn all_to_all_packed(&self, send: &[u8], send_lens: &[usize]) -> Result<(Vec<u8>, Vec<usize>)> {
         assert_eq!(send_lens.len(), self.size());
         assert_eq!(send_lens.iter().sum::<usize>(), send.len());
-        let send_lens: Vec<u64> = send_lens.iter().map(|&l| l as u64).collect();
-        let recv_lens = self.all_to_all_u64(&send_lens);
+        let recv_lens = self.all_to_all_u64(&send_lens.iter().map(|&l| l as u64).collect::<Vec<_>>());
         // Sizes differ per rank: agree on them, or one rank would fail here
         // while the others wait in the exchange below.
-        self.agree(check_message(send_lens.iter().sum()).and(check_message(recv_lens.iter().sum())))?;
-        let to_usize = |v: &[u64]| v.iter().map(|&l| l as usize).collect::<Vec<_>>();
-        let recv_lens = to_usize(&recv_lens);
-        Ok((self.all_to_all_varcount(send, &to_usize(&send_lens), &recv_lens), recv_lens))
+        self.agree(check_message(send.len() as u64).and(check_message(recv_lens.iter().sum())))?;
+        let recv_lens: Vec<usize> = recv_lens.iter().map(|&l| l as usize).collect();
+        Ok((self.all_to_all_varcount(send, send_lens, &recv_lens), recv_lens))
     }
 }
 
