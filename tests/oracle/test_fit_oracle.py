@@ -65,7 +65,7 @@ CASES = [
 ]
 
 
-# sklearn's tight fits, shared by the two modes' tests of a case (each takes 0.4-3 s).
+# sklearn's tight fits, shared by the two modes' tests of a case (0.4-5.4 s each).
 _REFERENCES = {}
 
 
