@@ -31,7 +31,8 @@ fn signal_checkpoint_and_resume_give_the_uninterrupted_model() {
         .args(["--model", s(&part), "--checkpoint", s(&ck), "--checkpoint-every", "1000"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
+    let _session = own_session(&mut cmd);
+    let mut child = spawn(&mut cmd);
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap()));
     let mut stderr = String::new();
     for line in lines.by_ref() {

@@ -2,9 +2,9 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_textsaga");
@@ -16,10 +16,16 @@ fn mpirun() -> String {
     std::env::var("TEXTSAGA_MPIRUN").unwrap_or_else(|_| "mpirun".into())
 }
 
+/// Asked of `mpirun --version` once per test process, not once per launch.
 fn is_openmpi() -> bool {
-    let out = Command::new(mpirun()).arg("--version").output().expect("mpirun is installed (scripts/setup.sh)");
-    let s = String::from_utf8_lossy(&out.stdout);
-    s.contains("Open MPI") || s.contains("OpenRTE")
+    static OPENMPI: OnceLock<bool> = OnceLock::new();
+    *OPENMPI.get_or_init(|| {
+        let mut cmd = Command::new(mpirun());
+        cmd.arg("--version").stdout(Stdio::piped());
+        let out = spawn(&mut cmd).wait_with_output().expect("mpirun --version");
+        let s = String::from_utf8_lossy(&out.stdout);
+        s.contains("Open MPI") || s.contains("OpenRTE")
+    })
 }
 
 pub struct Run {
@@ -79,7 +85,9 @@ pub fn textsaga_env(ranks: usize, args: &[&str], env: &[(&str, &str)]) -> Run {
 /// No process of this test is left running: none has `marker` (a path
 /// unique to the test) on its command line.
 pub fn assert_no_rank_left(marker: &str) {
-    let out = Command::new("pgrep").arg("-f").arg(marker).output().expect("pgrep (procps) is installed");
+    let mut cmd = Command::new("pgrep");
+    cmd.arg("-f").arg(marker).stdout(Stdio::piped());
+    let out = spawn(&mut cmd).wait_with_output().expect("pgrep");
     let pids = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(pids.is_empty(), "processes still running for {marker}: {pids}");
 }
@@ -91,18 +99,29 @@ pub fn textsaga_plain(args: &[&str]) -> Run {
     launch(cmd)
 }
 
-/// A folder of its own for one launch's Open MPI session files. Open MPI 4
-/// keeps every job's session folder in one shared folder
-/// (`/tmp/ompi.<host>.<uid>`), which a job removes when it ends and finds
-/// it empty: a job starting beside it then fails with "A call to mkdir was
-/// unable to create the desired directory" (open-mpi/ompi#8510). The
-/// harness runs tests side by side, so every launch gets its own.
-fn session_folder() -> PathBuf {
+/// A folder of its own for one launch's Open MPI session files, removed
+/// when dropped (also when the launch's test panics). Open MPI 4 keeps every
+/// job's session folder in one shared folder (`/tmp/ompi.<host>.<uid>`),
+/// which a job removes when it ends and finds it empty: a job starting
+/// beside it then fails with "A call to mkdir was unable to create the
+/// desired directory" (open-mpi/ompi#8510). The harness runs tests side by
+/// side, so every launch gets its own.
+pub struct Session(PathBuf);
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Gives the launch `cmd` its own [`Session`] folder; keep it until the launch ends.
+pub fn own_session(cmd: &mut Command) -> Session {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let dir = std::env::temp_dir().join(format!("textsaga-ompi-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    cmd.env("OMPI_MCA_orte_tmpdir_base", &dir);
+    Session(dir)
 }
 
 /// Held while the harness has an HDF5 file open for writing, and while it
@@ -117,6 +136,13 @@ fn spawn_guard() -> MutexGuard<'static, ()> {
     SPAWNING_OR_WRITING.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Starts `cmd` while the harness has no HDF5 file open for writing (see
+/// [`SPAWNING_OR_WRITING`]). Every process the tests start goes through here.
+pub fn spawn(cmd: &mut Command) -> Child {
+    let _guard = spawn_guard();
+    cmd.spawn().unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"))
+}
+
 /// Writes a new HDF5 file at `path` with `build`, and closes it before any
 /// launch can start (see [`SPAWNING_OR_WRITING`]).
 pub fn write_h5(path: &Path, build: impl FnOnce(&hdf5::File)) {
@@ -127,23 +153,9 @@ pub fn write_h5(path: &Path, build: impl FnOnce(&hdf5::File)) {
 }
 
 fn launch(mut cmd: Command) -> Run {
-    let session = session_folder();
-    cmd.env("OMPI_MCA_orte_tmpdir_base", &session);
-    let run = launch_in(cmd);
-    let _ = std::fs::remove_dir_all(&session);
-    run
-}
-
-fn launch_in(mut cmd: Command) -> Run {
+    let _session = own_session(&mut cmd);
     let start = Instant::now();
-    let guard = spawn_guard();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("launch");
-    drop(guard);
+    let mut child = spawn(cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()));
     loop {
         if child.try_wait().expect("wait").is_some() {
             break;
