@@ -13,5 +13,5 @@ scripts/setup.sh
 scripts/ensure-packages.sh libmpich-dev mpich
 # Debian's parallel HDF5 is built for OpenMPI: link the serial one and write in turns.
 export CARGO_TARGET_DIR=target/mpich MPICC=mpicc.mpich TEXTSAGA_MPIRUN=mpirun.mpich HDF5_DIR=/usr/lib/x86_64-linux-gnu/hdf5/serial
-cargo test --release --no-default-features --test suite -- vectorize_mpi:: bad_input:: fit_mpi:: prepare:: checkpoint_mpi:: \
+cargo test --release --no-default-features --features system-libs --test suite -- vectorize_mpi:: bad_input:: fit_mpi:: prepare:: checkpoint_mpi:: \
     --skip signal_checkpoint_and_resume_give_the_uninterrupted_model

@@ -44,6 +44,9 @@ pub enum Command {
     Predict(PredictArgs),
     /// Accuracy, macro-F1, log-loss and confusion matrix of a model on a labelled corpus.
     Evaluate(EvaluateArgs),
+    /// How many ranks to ask for: each solver mode's modelled time and memory a rank at
+    /// 1, 2, 4, ... ranks for this corpus, from its size and a sample of its documents.
+    Plan(PlanArgs),
 }
 
 /// Where the corpus is (both layouts of INTERFACE.md are read).
@@ -319,6 +322,35 @@ pub struct VectorizeArgs {
     pub vectorizer: VectorizerArgs,
     #[command(flatten)]
     pub run: MetricsArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug)]
+#[command(after_help = "The figures are modelled, not measured: the cost model of README's Scaling section, \
+calibrated on measured runs, with an InfiniBand network. The features are estimated from the sample \
+(Heaps' law) before --min-df and --max-df prune them, so they are an upper bound with those flags.")]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    /// The ranks a job would run at: shown in the table wherever it falls.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub ranks: Option<u64>,
+    /// The most ranks to consider (the table runs in powers of two up to it).
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_ranks: u64,
+    /// Memory a rank may use, in GB (default: Slurm's SLURM_MEM_PER_CPU x SLURM_CPUS_PER_TASK
+    /// when set, else 4).
+    #[arg(long, value_name = "GB")]
+    pub mem_per_rank: Option<f64>,
+    /// Documents read to estimate non-zeros a document and the vocabulary's growth.
+    #[arg(long, value_name = "N", default_value_t = 4000, value_parser = clap::value_parser!(u64).range(2..))]
+    pub sample: u64,
+    /// Print the plan as JSON (for scripts: `recommended` is the ranks to ask for).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub vectorizer: VectorizerArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -7,7 +7,12 @@
 //!   PHASE starts (`read`, `tokenize`, `vocabulary`, `transform`, `solver`,
 //!   `epoch`, `write`), so that a test stops a job in a phase of its choice;
 //! - `TEXTSAGA_TEST_CRASH_READ=R`: rank R gets SIGSEGV while reading the
-//!   corpus, as the HDF5 library does on some damaged files (see `crash`).
+//!   corpus, as the HDF5 library does on some damaged files (see `crash`);
+//! - `TEXTSAGA_TEST_EPOCH_PAUSE_MS=N`: every rank sleeps N ms after each
+//!   epoch. Slurm sends a time-limit signal only at its periodic check (every
+//!   30 s or so), so a test of that signal needs a fit that is still running
+//!   then; the pause makes one without the CPU of a long fit, and changes
+//!   none of the fit's arithmetic.
 
 /// Sends SIGUSR1 to this process when the environment names this phase and rank.
 pub fn signal_if_asked(phase: &str, rank: usize) {
@@ -31,5 +36,12 @@ pub fn crash_if_asked(rank: usize) {
 pub fn panic_if_asked(rank: usize, epoch: usize) {
     if std::env::var("TEXTSAGA_TEST_PANIC_RANK").ok().and_then(|v| v.parse::<usize>().ok()) == Some(rank) {
         panic!("injected fault (TEXTSAGA_TEST_PANIC_RANK) after epoch {epoch}");
+    }
+}
+
+/// Sleeps the pause the environment asks for after an epoch.
+pub fn pause_if_asked() {
+    if let Some(ms) = std::env::var("TEXTSAGA_TEST_EPOCH_PAUSE_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
     }
 }

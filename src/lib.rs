@@ -14,7 +14,8 @@
 //! 4. distributed algorithms over `&dyn Collectives`: `vectorizer`,
 //!    `classes`, `solver` (the problem, the `Solver` trait, SAGA, L-BFGS,
 //!    `--solver auto`);
-//! 5. results: `model`, `checkpoint` (named arrays), `run_report`, `predictor`;
+//! 5. results: `model`, `checkpoint` (named arrays), `run_report`, `predictor`,
+//!    `sizing` (the cost model's rule for how many ranks a job asks for);
 //! 6. the program: `cli` (flags resolved into the options above once), `commands`.
 //!
 //! The maths never names MPI, so every multi-rank behaviour runs at any rank
@@ -41,6 +42,7 @@ pub mod same_file;
 pub mod scores;
 pub mod selection;
 pub mod signals;
+pub mod sizing;
 pub mod solver;
 pub mod sparse;
 pub mod text;

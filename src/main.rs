@@ -49,6 +49,15 @@ fn main() {
     };
     let comm = MpiComm::new(universe.world());
     let comm: &dyn Collectives = &comm;
+    if let Some(tasks) = singletons_under_srun(comm.size()) {
+        if std::env::var("SLURM_PROCID").as_deref() == Ok("0") {
+            textsaga::say!(
+                "textsaga: error: srun started {tasks} tasks but MPI sees each alone: this MPI library does not speak the PMI \
+                 srun used; try `srun --mpi=pmix` or `--mpi=pmi2` (`srun --mpi=list` shows them), or mpirun inside the allocation"
+            );
+        }
+        std::process::exit(1);
+    }
     install_panic_hook(comm.rank(), comm.size());
     // A stop signal raises a flag the ranks agree on (see `signals`).
     if let Err(e) = comm.agree(textsaga::signals::install().map_err(anyhow::Error::from)) {
@@ -71,6 +80,15 @@ fn main() {
     };
     drop(universe);
     std::process::exit(code);
+}
+
+/// `srun` started several tasks of one step, yet MPI gives this process a
+/// world of its own: the tasks would each run the whole job as rank 0 of 1,
+/// all writing the same outputs. Returns the step's task count then.
+fn singletons_under_srun(size: usize) -> Option<u64> {
+    let tasks: u64 = std::env::var("SLURM_STEP_NUM_TASKS").ok()?.parse().ok()?;
+    let other_launcher = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MPI_LOCALNRANKS"].iter().any(|v| std::env::var_os(v).is_some());
+    (size == 1 && tasks > 1 && !other_launcher).then_some(tasks)
 }
 
 /// A panic on any rank prints one line and aborts the whole job, so no rank

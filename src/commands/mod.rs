@@ -5,6 +5,7 @@
 pub mod evaluate;
 pub mod fit;
 pub mod generate;
+pub mod plan;
 pub mod predict;
 pub mod prepare;
 pub mod vectorize;
@@ -21,5 +22,6 @@ pub fn run(comm: &dyn Collectives, command: Command) -> Result<()> {
         Command::Fit(a) => fit::run(comm, a),
         Command::Predict(a) => predict::run(comm, a),
         Command::Evaluate(a) => evaluate::run(comm, a),
+        Command::Plan(a) => plan::run(comm, a),
     }
 }

@@ -99,6 +99,28 @@ pub fn lbfgs_seconds(s: &Size) -> f64 {
     evaluations * pass + evaluations / LBFGS_TRIALS * iteration + start
 }
 
+/// Modelled peak gigabytes a rank of a SAGA fit (`scripts/cost_model.py`'s
+/// formula): a row pointer and an order entry for every document of the
+/// corpus, the rank's rows (12 bytes a non-zero) and their gradient memory,
+/// its share of the weights and their sums, and two d-long vectors.
+pub fn saga_gb(s: &Size) -> f64 {
+    let (n, p, z, k, d) = (s.docs, s.ranks, s.nnz_per_doc, s.width, s.features);
+    (n * 12.0 + n / p * (z * 12.0 + k * 8.0 + 20.0) + 6.0 * (d + 1.0) * k * 8.0 / p + 2.0 * d * 8.0) / 1e9
+}
+
+/// Modelled peak gigabytes a rank of an L-BFGS fit: the larger of the
+/// running state (the rank's rows, four whole parameter vectors, its 1/P
+/// block of the `MEMORY` pairs) and the start (the local SAGA copy of the
+/// rows and five parameter vectors).
+pub fn lbfgs_gb(s: &Size) -> f64 {
+    let (n, p, z, k) = (s.docs, s.ranks, s.nnz_per_doc, s.width);
+    let params = (s.features + 1.0) * k;
+    let rows = n / p * (z * 12.0 + 28.0);
+    let running = rows + 4.0 * params * 8.0 + (2.0 * MEMORY + 6.0) * params * 8.0 / p;
+    let starting = 2.0 * rows + n / p * k * 8.0 + 5.0 * params * 8.0;
+    running.max(starting) / 1e9
+}
+
 /// The mode `--solver auto` runs.
 pub fn choose(s: &Size) -> SolverKind {
     if lbfgs_seconds(s) < saga_seconds(s) {

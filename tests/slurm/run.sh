@@ -1,115 +1,154 @@
 #!/usr/bin/env bash
-# A real single-node Slurm on this machine: installs slurm-wlm and munge if
-# missing, starts munged, slurmctld and slurmd with a private configuration,
-# submits scripts/slurm/fit.sbatch with `sbatch --wait -n 2`, checks the model
-# and the metrics, and stops the daemons it started (also on failure).
+# The batch workflow on a real single-node Slurm (munged, slurmctld and slurmd started here with
+# a private configuration: tests/slurm/cluster.sh; stopped on exit, also on failure):
+#
+#  1. fit.sbatch under `sbatch --wait`: the model, and metrics that name srun as the launcher;
+#  2. Slurm's own time-limit signal, under each launcher (srun --mpi=pmix and mpirun inside the
+#     allocation): a one-minute job with --signal=B:USR1@58; the batch shell's trap passes the
+#     signal to the ranks, they checkpoint and exit 75, the job requeues itself, resumes at the
+#     epoch it reached, and ends with the uninterrupted fit's model, bit for bit;
+#  3. the requeue cap: a job stopped with --max-requeues 0 ends with 75 and is not requeued;
+#  4. pipeline.sh: prepare (train and test) -> plan -> vectorize -> fit -> evaluate as dependent
+#     jobs, all COMPLETED; the model equals a direct fit at the rank count the plan chose;
+#  5. sweep.sh: a strong-scaling series, its CSV and picture.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/mpi-env.sh
+source tests/slurm/cluster.sh
 
 scripts/ensure-packages.sh slurm-wlm munge
 
 work=$(mktemp -d /tmp/textsaga-slurm.XXXXXX)
-pids=()
 cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    sleep 1
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    slurm_stop
     [ -n "${KEEP_SLURM_TEST:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
-
-host=$(hostname)
-cpus=$(nproc)
-mkdir -p "$work/state" "$work/spool" "$work/munge" "$work/run"
-dd if=/dev/urandom of="$work/munge/munge.key" bs=1024 count=1 status=none
-chmod 600 "$work/munge/munge.key"
-munged --key-file="$work/munge/munge.key" --socket="$work/munge/socket" --pid-file="$work/munge/pid" \
-    --log-file="$work/munge/log" --seed-file="$work/munge/seed" --force
-pids+=("$(cat "$work/munge/pid")")
-
-cat > "$work/slurm.conf" <<CONF
-ClusterName=textsaga-test
-SlurmctldHost=$host
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-AuthInfo=socket=$work/munge/socket
-CredType=cred/munge
-StateSaveLocation=$work/state
-SlurmdSpoolDir=$work/spool
-SlurmctldPidFile=$work/run/slurmctld.pid
-SlurmdPidFile=$work/run/slurmd.pid
-SlurmctldPort=16817
-SlurmdPort=16818
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-MpiDefault=none
-ReturnToService=2
-SlurmctldLogFile=$work/slurmctld.log
-SlurmdLogFile=$work/slurmd.log
-NodeName=$host CPUs=$cpus State=UNKNOWN
-PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:4
-CONF
-export SLURM_CONF="$work/slurm.conf"
-slurmctld -f "$SLURM_CONF"
-slurmd -f "$SLURM_CONF"
-sleep 2
-pids+=("$(cat "$work/run/slurmctld.pid")" "$(cat "$work/run/slurmd.pid")")
-for i in $(seq 1 30); do
-    sinfo -h -o %T 2>/dev/null | grep -qE "idle|mixed" && break
-    sleep 1
-done
+slurm_start "$work"
 sinfo
+passed=0
+ok() { passed=$((passed + 1)); echo "slurm test: ok: $1"; }
+fail() { echo "slurm test: FAILED: $1"; for f in "$work"/*.log; do echo "== $f"; tail -20 "$f"; done; exit 1; }
 
-bin=target/release/textsaga
+bin=$PWD/target/release/textsaga
+export TEXTSAGA_BIN=$bin
+py=$PWD/.venv/bin/python
+same_model() {
+    "$py" - "$1" "$2" <<'PY'
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+assert np.array_equal(a["coef"][:], b["coef"][:]) and np.array_equal(a["intercept"][:], b["intercept"][:]), \
+    f"{sys.argv[1]} differs from {sys.argv[2]}"
+PY
+}
+
+# 1. A fit through sbatch --wait.
 $bin generate -o "$work/corpus.h5" --docs 3000 --classes 4 --seed 1 --quiet
-export TEXTSAGA_BIN="$PWD/$bin"
-(cd "$work" && sbatch --wait -n 2 "$OLDPWD/scripts/slurm/fit.sbatch" --data "$work/corpus.h5" --model "$work/model.h5")
-cat "$work"/textsaga-fit-*.log
-test -f "$work/model.h5" || { echo "slurm test: no model written"; exit 1; }
-python3 - "$work" <<'PY'
+(cd "$work" && sbatch --wait -n 2 "$OLDPWD/scripts/slurm/fit.sbatch" --data "$work/corpus.h5" --model "$work/model.h5") >/dev/null \
+    || fail "fit.sbatch exited non-zero"
+test -f "$work/model.h5" || fail "fit.sbatch wrote no model"
+python3 - "$work" <<'PY' || fail "fit.sbatch's metrics"
 import json, sys
 m = json.load(open(sys.argv[1] + "/model.h5.metrics.json"))
-assert m["ranks"] == 2, m["ranks"]
-assert m["launcher"] == "srun", m["launcher"]
-assert m["documents"] == 3000 and m["epochs"] >= 1, m
-print(f"slurm test: ok ({m['ranks']} ranks via {m['launcher']}, {m['epochs']} epochs, objective {m['objective']:.6g})")
+assert m["ranks"] == 2 and m["launcher"] == "srun" and m["documents"] == 3000 and m["epochs"] >= 1, m
 PY
+ok "fit.sbatch: 2 ranks through srun"
 
-# Requeue: the time-limit signal (sent here by scancel) makes the ranks checkpoint and exit 75;
-# the script requeues the job, which resumes and must finish with the uninterrupted model.
-$bin generate -o "$work/big.h5" --docs 60000 --classes 10 --seed 4 --quiet
-mpirun -n 2 $bin fit --data "$work/big.h5" --model "$work/reference.h5" --max-iter 30 --tol 0 --quiet
-job=$(cd "$work" && sbatch --parsable -n 2 "$OLDPWD/scripts/slurm/fit.sbatch" --data "$work/big.h5" --model "$work/requeued.h5" --max-iter 30 --tol 0)
-for i in $(seq 1 100); do
-    [ "$(squeue -h -j "$job" -o %T 2>/dev/null)" = RUNNING ] && break
-    sleep 0.2
+# 2. The time-limit signal under each launcher, both jobs at once. The pause after each epoch
+# (a test hook that changes no arithmetic) keeps the fit running past Slurm's periodic check.
+epochs=50
+mpirun -n 2 $bin fit --data "$work/corpus.h5" --model "$work/reference.h5" --max-iter $epochs --tol 0 --quiet
+declare -A tl_job
+for launcher in srun mpirun; do
+    tl_job[$launcher]=$(cd "$work" && TEXTSAGA_LAUNCHER=$launcher TEXTSAGA_TEST_EPOCH_PAUSE_MS=1000 sbatch --parsable -n 2 \
+        --time=1 --signal=B:USR1@58 --output "$work/timelimit-$launcher.log" "$OLDPWD/scripts/slurm/fit.sbatch" \
+        --data "$work/corpus.h5" --model "$work/timelimit-$launcher.h5" --max-iter $epochs --tol 0)
 done
-sleep 1.5
-scancel --signal=USR1 "$job"
-for i in $(seq 1 300); do
-    state=$(squeue -h -j "$job" -o "%T %r" 2>/dev/null || true)
-    [ -n "$state" ] || break
-    # Slurm holds a requeued job for two minutes (BeginTime); no need to wait here.
-    [ "$state" = "PENDING BeginTime" ] && scontrol update JobId="$job" StartTime=now
-    sleep 1
+for launcher in srun mpirun; do
+    job=${tl_job[$launcher]}
+    requeued() { grep -q "requeueing job $job" "$work/timelimit-$launcher.log" 2>/dev/null; }
+    slurm_wait_for 1200 requeued || fail "$launcher: the time-limit signal did not stop and requeue job $job"
+    # Slurm holds a requeued job (BeginTime); release it, with time enough to finish this once.
+    # Only once the first run's batch step is gone, and in a later second than its end: slurmd
+    # refuses a credential issued in the second its old one was revoked ("credential revoked").
+    held() { scontrol show job -o "$job" | grep -q "JobState=PENDING Reason=BeginTime"; }
+    gone() { grep -q "\[$job.batch\] done with job" "$work/slurmd.log"; }
+    slurm_wait_for 300 held && slurm_wait_for 300 gone || fail "$launcher: job $job is not held after its requeue"
+    now=$(date +%s)
+    slurm_wait_for 20 bash -c "[ \$(date +%s) -gt $now ]"
+    scontrol update JobId="$job" StartTime=now TimeLimit=10
 done
-cat "$work"/textsaga-fit-"$job".log
-grep -q "requeueing job $job" "$work/textsaga-fit-$job.log" || { echo "slurm test: the job was not requeued"; exit 1; }
-grep -q "resuming at epoch" "$work/textsaga-fit-$job.log" || { echo "slurm test: the requeued job did not resume"; exit 1; }
-.venv/bin/python - "$work" <<'PY'
-import sys, h5py, numpy as np
-w = sys.argv[1]
-a, b = h5py.File(w + "/reference.h5"), h5py.File(w + "/requeued.h5")
-assert np.array_equal(a["coef"][:], b["coef"][:]) and np.array_equal(a["intercept"][:], b["intercept"][:]), "requeued model differs"
-print("slurm test: requeued job resumed to the uninterrupted model, bit for bit")
+for launcher in srun mpirun; do
+    job=${tl_job[$launcher]} log="$work/timelimit-$launcher.log"
+    state=$(slurm_wait_job "$job" 300) || fail "$launcher: job $job did not end ($state)"
+    cat "$log"
+    [ "$state" = COMPLETED ] || fail "$launcher: job $job ended $state"
+    grep -q "got SIGUSR1: passing it to the ranks" "$log" || fail "$launcher: the batch shell did not get the time-limit signal"
+    stopped=$(sed -n 's/.*stopped by a signal at epoch \([0-9]*\).*/\1/p' "$log" | head -1)
+    resumed=$(sed -n 's/.*resuming at epoch \([0-9]*\).*/\1/p' "$log" | head -1)
+    [ -n "$stopped" ] && [ "$stopped" -lt $epochs ] || fail "$launcher: no stop before the last epoch"
+    [ "$resumed" = "$stopped" ] || fail "$launcher: stopped at epoch $stopped but resumed at '${resumed}'"
+    same_model "$work/reference.h5" "$work/timelimit-$launcher.h5" || fail "$launcher: the resumed model differs"
+    ok "$launcher: time-limit signal, checkpoint at epoch $stopped, requeued, resumed there, the uninterrupted model bit for bit"
+done
+
+# 3. The requeue cap: stopped with --max-requeues 0, the job ends and is not requeued.
+job=$(cd "$work" && TEXTSAGA_TEST_EPOCH_PAUSE_MS=1000 sbatch --parsable -n 2 --output "$work/cap.log" \
+    "$OLDPWD/scripts/slurm/fit.sbatch" --data "$work/corpus.h5" --model "$work/cap.h5" --max-iter $epochs --tol 0 --max-requeues 0)
+first_epoch() { grep -q "^epoch *1 " "$work/cap.log" 2>/dev/null; }
+slurm_wait_for 600 first_epoch || fail "cap: the fit did not start"
+scancel --batch --signal=USR1 "$job"
+state=$(slurm_wait_job "$job" 120) || fail "cap: job $job did not end ($state)"
+[ "$state" = FAILED ] && grep -q "not requeueing" "$work/cap.log" && ! test -f "$work/cap.h5" || fail "cap: job $job ended $state"
+scontrol show job -o "$job" | grep -q "Restarts=0" || fail "cap: job $job was requeued"
+ok "requeue cap: stopped with --max-requeues 0, exit 75, not requeued"
+
+# 4. The whole workflow as dependent jobs.
+python3 - "$work" <<'PY'
+import json, random, sys
+rng = random.Random(7)
+words = [f"w{i}" for i in range(3000)]
+topics = {c: rng.sample(words, 40) for c in ("sport", "science", "music")}
+for name, n in (("train", 3000), ("test", 600)):
+    with open(f"{sys.argv[1]}/{name}.jsonl", "w") as f:
+        for _ in range(n):
+            c = rng.choice(sorted(topics))
+            text = " ".join(rng.choice(topics[c]) if rng.random() < 0.3 else rng.choice(words) for _ in range(rng.randint(20, 80)))
+            f.write(json.dumps({"text": text, "label": c}) + "\n")
 PY
+cat > "$work/run.conf" <<CONF
+INPUT=(train.jsonl)
+TEST_INPUT=(test.jsonl)
+WORKDIR=pipeline
+VECTORIZER_FLAGS=(--ngram-range 1,2 --min-df 2)
+FIT_FLAGS=(-C 2)
+RANKS=auto
+MAX_RANKS=2
+MEM_PER_RANK_GB=
+TIME_FIT=00:10:00
+CONF
+dry=$(scripts/slurm/pipeline.sh "$work/run.conf" --dry-run 2>&1) || fail "pipeline --dry-run: $dry"
+[ "$(grep -c "would run: sbatch" <<< "$dry")" = 3 ] && [ ! -s "$work/pipeline/pipeline.jobs" ] || fail "pipeline --dry-run: $dry"
+scripts/slurm/pipeline.sh "$work/run.conf"
+jobs_file=$work/pipeline/pipeline.jobs
+all_submitted() { [ "$(grep -c . "$jobs_file")" -ge 6 ]; }
+slurm_wait_for 1200 all_submitted || fail "pipeline: the plan job did not submit the rest ($(cat "$jobs_file"))"
+while read -r stage job; do
+    state=$(slurm_wait_job "$job" 300) || fail "pipeline: $stage job $job did not end"
+    echo "slurm test: pipeline $stage job $job $state"
+    [ "$state" = COMPLETED ] || fail "pipeline: $stage job $job ended $state"
+done < "$jobs_file"
+ranks=$(sed -n 's/^  "recommended": \([0-9]*\),$/\1/p' "$work/pipeline/plan.json")
+grep -q "on $ranks tasks" "$work"/pipeline/logs/textsaga-fit-*.log || fail "pipeline: fit did not run at the planned $ranks ranks"
+grep -q "accuracy" "$work"/pipeline/logs/textsaga-evaluate-*.log || fail "pipeline: evaluate printed no accuracy"
+mpirun -n "$ranks" $bin fit --data "$work/pipeline/corpus.h5" --model "$work/direct.h5" --ngram-range 1,2 --min-df 2 -C 2 --quiet
+same_model "$work/direct.h5" "$work/pipeline/model.h5" || fail "pipeline: its model differs from a direct fit"
+grep -h "accuracy" "$work"/pipeline/logs/textsaga-evaluate-*.log | head -2
+ok "pipeline: prepare x2 -> plan -> vectorize -> fit -> evaluate, all COMPLETED, the model of a direct $ranks-rank fit"
 
-# A strong-scaling series through Slurm: one job per rank count, then the CSV and the plot.
-SWEEP_POLL_SECONDS=1 TEXTSAGA_BIN="$PWD/$bin" bash scripts/slurm/sweep.sh --ranks 1,2 --data "$work/corpus.h5" --out "$work/sweep" -- --chdir "$work"
+# 5. A strong-scaling series through Slurm: one job per rank count, then the CSV and the plot.
+SWEEP_POLL_SECONDS=1 bash scripts/slurm/sweep.sh --ranks 1,2 --data "$work/corpus.h5" --out "$work/sweep" -- --chdir "$work"
 head -3 "$work/sweep/scaling.csv"
-test "$(grep -c . "$work/sweep/scaling.csv")" = 3 && grep -q "<svg" "$work/sweep/scaling.svg" || { echo "slurm test: sweep wrote no scaling report"; exit 1; }
-echo "3 passed, 0 failed"
+test "$(grep -c . "$work/sweep/scaling.csv")" = 3 && grep -q "<svg" "$work/sweep/scaling.svg" || fail "sweep wrote no scaling report"
+ok "sweep: scaling.csv and scaling.svg"
+echo "$passed passed, 0 failed"

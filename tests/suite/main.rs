@@ -12,5 +12,6 @@ mod fit_mpi;
 mod fuzz;
 mod in_process;
 mod parallel_write;
+mod plan;
 mod prepare;
 mod vectorize_mpi;
