@@ -45,7 +45,10 @@ pub struct Row {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Plan {
     pub rows: Vec<Row>,
-    /// Past this rank count a doubling buys less than [`PAYS`].
+    /// The rank count reached by the last doubling that bought at least
+    /// [`PAYS`]: past it no doubling of the table pays. (Not the first that
+    /// fails: SAGA may gain little from 1 to 2 ranks where L-BFGS then gains
+    /// at every doubling.)
     pub stops_paying: usize,
     /// The fewest ranks (of the table's) whose fit and vectorize fit the memory a rank.
     pub fits_memory: Option<usize>,
@@ -103,10 +106,7 @@ pub fn plan(corpus: &Corpus, max_ranks: usize, asked: Option<usize>, gb_per_rank
     let best_one = saga_seconds(&one).min(lbfgs_seconds(&one));
     let rows: Vec<Row> = counts(max_ranks, asked).into_iter().map(|p| row(corpus, p, best_one)).collect();
     let doublings: Vec<&Row> = rows.iter().filter(|r| r.ranks.is_power_of_two()).collect();
-    let stops_paying = doublings
-        .windows(2)
-        .find(|w| w[0].seconds / w[1].seconds < PAYS)
-        .map_or_else(|| doublings.last().map_or(1, |r| r.ranks), |w| w[0].ranks);
+    let stops_paying = doublings.windows(2).filter(|w| w[0].seconds / w[1].seconds >= PAYS).map(|w| w[1].ranks).last().unwrap_or(1);
     let fits_memory = doublings.iter().find(|r| r.gb.max(r.vectorize_gb) <= gb_per_rank).map(|r| r.ranks);
     let recommended = stops_paying.max(fits_memory.unwrap_or(max_ranks)).min(max_ranks.max(1));
     Plan { rows, stops_paying, fits_memory, recommended }
