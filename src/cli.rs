@@ -38,7 +38,7 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Compute the global TF-IDF matrix (CSR, rows in document order) of a corpus.
     Vectorize(VectorizeArgs),
-    /// Fit TF-IDF + logistic regression by synchronous distributed SAGA and write the model.
+    /// Fit TF-IDF + logistic regression (synchronous distributed SAGA, or L-BFGS to scale out) and write the model.
     Fit(FitArgs),
     /// Predict labels (and probabilities) for every document, in document order.
     Predict(PredictArgs),

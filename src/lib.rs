@@ -4,16 +4,18 @@
 //! Layers, each importing only from the ones above it in this list (no
 //! module cycles):
 //!
-//! 1. foundations: `error`, `log`, `faults`, `sparse` (CSR on sprs), `h5`
-//!    (HDF5 helpers), `collectives` (the trait every collective goes
-//!    through; MPI and in-process backends), `output` (outputs that appear
-//!    whole or not at all);
+//! 1. foundations: `error`, `log`, `faults`, `signals` (stop requests),
+//!    `crash` (a crash inside HDF5: one line), `same_file` (no output over
+//!    an input), `sparse` (CSR on sprs), `varint`, `prefetch` and `hugepages`
+//!    (random memory reads), `h5` (HDF5 helpers), `collectives` (the trait
+//!    every collective goes through; MPI and in-process backends), `output`
+//!    (outputs that appear whole or not at all);
 //! 2. pure computation: `text` (decoding, tokenizer), `tfidf` (counting,
 //!    pruning, weighting), `scores`;
 //! 3. `corpus`: the HDF5 layouts, the split among ranks, reading and writing;
 //! 4. distributed algorithms over `&dyn Collectives`: `vectorizer`,
 //!    `classes`, `solver` (the problem, the `Solver` trait, SAGA, L-BFGS,
-//!    `--solver auto`);
+//!    the factory of modes, `--solver auto`), `selection` (the CV path);
 //! 5. results: `model`, `checkpoint` (named arrays), `run_report`, `predictor`,
 //!    `sizing` (the cost model's rule for how many ranks a job asks for);
 //! 6. the program: `cli` (flags resolved into the options above once), `commands`.

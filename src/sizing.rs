@@ -6,7 +6,7 @@
 //! it is tested in one process.
 
 use crate::solver::mode::{lbfgs_gb, lbfgs_seconds, saga_gb, saga_seconds, Size};
-use crate::solver::SolverKind;
+use crate::solver::Mode;
 
 /// Doubling the ranks pays while it cuts the modelled time by at least this
 /// factor (a doubling that buys less than 25 % wastes most of the new ranks).
@@ -68,9 +68,10 @@ fn row(c: &Corpus, ranks: usize, best_one: f64) -> Row {
     let s = Size { docs: c.docs, nnz_per_doc: c.nnz_per_doc, features: c.features, width: c.width, ranks: ranks as f64 };
     let (saga_s, lbfgs_s) = (saga_seconds(&s), lbfgs_seconds(&s));
     let (saga_m, lbfgs_m) = (saga_gb(&s), lbfgs_gb(&s));
-    let (auto, seconds, gb) = match crate::solver::mode::choose(&s) {
-        SolverKind::Lbfgs => ("lbfgs", lbfgs_s, lbfgs_m),
-        SolverKind::Saga | SolverKind::Auto => ("saga", saga_s, saga_m),
+    let mode = crate::solver::mode::choose(&s);
+    let (seconds, gb) = match mode {
+        Mode::Lbfgs => (lbfgs_s, lbfgs_m),
+        Mode::Saga => (saga_s, saga_m),
     };
     let speedup = best_one / seconds;
     Row {
@@ -79,7 +80,7 @@ fn row(c: &Corpus, ranks: usize, best_one: f64) -> Row {
         lbfgs_seconds: lbfgs_s,
         saga_gb: saga_m,
         lbfgs_gb: lbfgs_m,
-        auto,
+        auto: mode.name(),
         seconds,
         gb,
         speedup,
@@ -106,7 +107,7 @@ pub fn plan(corpus: &Corpus, max_ranks: usize, asked: Option<usize>, gb_per_rank
     let best_one = saga_seconds(&one).min(lbfgs_seconds(&one));
     let rows: Vec<Row> = counts(max_ranks, asked).into_iter().map(|p| row(corpus, p, best_one)).collect();
     let doublings: Vec<&Row> = rows.iter().filter(|r| r.ranks.is_power_of_two()).collect();
-    let stops_paying = doublings.windows(2).filter(|w| w[0].seconds / w[1].seconds >= PAYS).map(|w| w[1].ranks).last().unwrap_or(1);
+    let stops_paying = doublings.windows(2).rev().find(|w| w[0].seconds / w[1].seconds >= PAYS).map_or(1, |w| w[1].ranks);
     let fits_memory = doublings.iter().find(|r| r.gb.max(r.vectorize_gb) <= gb_per_rank).map(|r| r.ranks);
     let recommended = stops_paying.max(fits_memory.unwrap_or(max_ranks)).min(max_ranks.max(1));
     Plan { rows, stops_paying, fits_memory, recommended }

@@ -18,11 +18,8 @@ pub mod scoring;
 
 use crate::collectives::Collectives;
 use crate::error::Result;
-use crate::solver::saga::plan::{self, Spectrum};
-use crate::solver::saga::Saga;
-use crate::solver::shard::FeatureShard;
 use crate::solver::state::{Scope, Values};
-use crate::solver::{drive, EpochReport, FitHooks, Solver, SolverOptions, SolverState, TrainingSet, WarmStart};
+use crate::solver::{drive, EpochReport, FitHooks, Mode, PathFits, SolverOptions, SolverState, TrainingSet, WarmStart};
 use crate::sparse::{RowBuilder, Rows, Value};
 use crate::with_parts;
 use scoring::{score, Scoring};
@@ -108,13 +105,11 @@ impl Scores {
 
 /// Collective: scores every point of the grid, calling `on_point` after each
 /// fit; from a saved state (`resume`), only the points not done yet.
-#[allow(clippy::too_many_arguments)]
 pub fn path_scores(
     comm: &dyn Collectives,
     data: &TrainingSet,
     base: &SolverOptions,
-    grid: &Grid,
-    holdout: &Holdout,
+    (grid, holdout): (&Grid, &Holdout),
     hooks: &mut PathHooks,
     mut resume: Option<SolverState>,
     on_point: &mut dyn FnMut(&PathPoint),
@@ -137,14 +132,13 @@ pub fn path_scores(
         let n_train = train.as_ref().map(|t| comm.sum_f64(t.y.len() as f64) as u64);
         let fold_data = train.as_ref().map(|t| t.training_set(data, n_train.unwrap_or(0)));
         let train_data = fold_data.as_ref().unwrap_or(data);
-        // The same for every C and mix of the fold: planned and split once.
-        let spectrum = plan::spectrum(train_data, base, comm);
-        let shard = FeatureShard::build(train_data.x, train_data.n_features, comm)?;
+        // What every C and mix of the fold share, computed once (the solver's own business).
+        let fits = Mode::for_path(base.solver).path(train_data, base, comm)?;
         for (m, &mix) in mixes.iter().enumerate() {
             if [fold, m] < [start[0], start[1]] {
                 continue;
             }
-            let mut path = Path { train: train_data, all: data, spectrum: &spectrum, shard: &shard, base, grid, mix, mixes: mixes.len(), holdout, at: [fold, m, 0], values: &mut values };
+            let mut path = Path { all: data, fits: fits.as_ref(), base, grid, mix, mixes: mixes.len(), holdout, at: [fold, m, 0], values: &mut values };
             path.run(comm, hooks, resume.take(), on_point)?;
         }
     }
@@ -154,11 +148,9 @@ pub fn path_scores(
 }
 
 /// The path over the Cs for one fold and one mix.
-struct Path<'a, 'd> {
-    train: &'a TrainingSet<'d>,
+struct Path<'a, 'd, 'f> {
     all: &'a TrainingSet<'d>,
-    spectrum: &'a Spectrum,
-    shard: &'a FeatureShard<'d>,
+    fits: &'a dyn PathFits<'f>,
     base: &'a SolverOptions,
     grid: &'a Grid,
     mix: Option<f64>,
@@ -171,7 +163,7 @@ struct Path<'a, 'd> {
     values: &'a mut Vec<f64>,
 }
 
-impl Path<'_, '_> {
+impl Path<'_, '_, '_> {
     /// Collective: the fits, warm-started along the way (the first from a
     /// saved state when resuming at it), each scored.
     fn run(&mut self, comm: &dyn Collectives, hooks: &mut PathHooks, mut resume: Option<SolverState>, on_point: &mut dyn FnMut(&PathPoint)) -> Result<()> {
@@ -180,15 +172,15 @@ impl Path<'_, '_> {
         for (ci, &c) in self.grid.cs.iter().enumerate().skip(if resume.is_some() { first } else { 0 }) {
             let started = Instant::now();
             let opts = SolverOptions { c, l1_ratio: self.mix.unwrap_or(self.base.l1_ratio), ..self.base.clone() };
-            let plan = plan::plan_from(self.spectrum, self.train, &opts, comm);
-            let mut saga = Saga::with_shard(self.train, &opts, warm.as_ref(), comm, plan, self.shard.view(), started)?;
+            let mut solver = self.fits.solver(&opts, warm.as_ref(), started)?;
             if let Some(state) = resume.take() {
-                saga.restore(state)?;
+                solver.restore(state)?;
             }
             hooks.position = [fold, m, ci];
             hooks.scores = self.values.clone();
-            let outcome = drive(&mut saga, opts.max_iter, hooks)?;
-            let solution = saga.solution();
+            let outcome = drive(solver.as_mut(), opts.max_iter, hooks)?;
+            let solution = solver.solution();
+            drop(solver);
             let s = match self.holdout {
                 Holdout::Folds { fold_of, .. } => score(comm, self.grid.scoring, self.all.x, self.all.y, |i| fold_of[i] as usize == fold, &solution.coef, &solution.intercept),
                 Holdout::Validation { x, y } => score(comm, self.grid.scoring, x, y, |_| true, &solution.coef, &solution.intercept),

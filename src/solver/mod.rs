@@ -16,13 +16,15 @@
 //! - [`lbfgs`]: rows stay on their rank; L-BFGS (OWL-QN with L1) on the full
 //!   gradient, one reduce-scatter an iteration, started from local SAGA fits.
 //!
-//! [`mode`] is `--solver auto`'s choice between them (the cost model).
+//! [`factory`] names them ([`Mode`]) and builds them; [`mode`] is
+//! `--solver auto`'s choice between them (the cost model).
 //!
 //! Everything talks to the other ranks through `&dyn Collectives`, so every
 //! solver runs at any rank count inside one process (the tests).
 
 pub mod lbfgs;
 pub mod exp;
+pub mod factory;
 pub mod loss;
 pub mod mode;
 pub mod options;
@@ -32,6 +34,7 @@ pub mod shard;
 pub mod state;
 pub mod step_size;
 
+pub use factory::{Mode, PathFits};
 pub use options::{Penalty, SolverKind, SolverOptions};
 pub use problem::TrainingSet;
 pub use state::SolverState;
@@ -97,8 +100,11 @@ pub trait Solver {
     fn solution(&mut self) -> Solution {
         self.current()
     }
-    /// Settings and measurements for the log line and `--metrics`.
+    /// Settings and measurements for `--metrics` (written, never read back).
     fn details(&self) -> serde_json::Map<String, serde_json::Value>;
+    /// The solver's part of the fit's log line, after `n_iter` epochs or
+    /// iterations ("saga: 18 epochs, step 3.4168, ...").
+    fn summary(&self, n_iter: usize) -> String;
 }
 
 /// What a fit asks of its caller besides the data: stop requests, checkpoints, progress.
@@ -183,6 +189,8 @@ pub struct FitResult {
     pub objective: f64,
     /// The solver's settings and measurements (`Solver::details`).
     pub details: serde_json::Map<String, serde_json::Value>,
+    /// The solver's part of the log line (`Solver::summary`).
+    pub summary: String,
 }
 
 /// Collective: fits the model with the mode `opts.solver` names (`auto`:
@@ -195,26 +203,23 @@ pub fn fit(
     comm: &dyn Collectives,
     hooks: &mut dyn FitHooks,
 ) -> Result<FitResult> {
-    let mut solver: Box<dyn Solver + '_> = match resolve(data, opts, comm) {
-        SolverKind::Lbfgs => Box::new(lbfgs::Lbfgs::new(data, opts, warm, comm)?),
-        _ => Box::new(saga::Saga::new(data, opts, warm, comm)?),
-    };
+    let mut solver = resolve(data, opts, comm).build(data, opts, warm, comm)?;
     if let Some(state) = resume {
         solver.restore(state)?;
     }
     let outcome = drive(solver.as_mut(), opts.max_iter, hooks)?;
     let Solution { coef, intercept } = solver.solution();
-    let details = solver.details();
+    let (details, summary) = (solver.details(), solver.summary(outcome.n_iter));
     drop(solver);
     let objective = problem::objective(data, &coef, &intercept, opts, comm);
-    Ok(FitResult { coef, intercept, n_iter: outcome.n_iter, converged: outcome.converged, objective, details })
+    Ok(FitResult { coef, intercept, n_iter: outcome.n_iter, converged: outcome.converged, objective, details, summary })
 }
 
 /// Collective: the mode a fit runs: the one asked for, or `auto`'s choice
 /// (the same on every rank: it depends on global sizes only).
-pub fn resolve(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives) -> SolverKind {
-    if opts.solver != SolverKind::Auto {
-        return opts.solver;
+pub fn resolve(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives) -> Mode {
+    if let Some(mode) = Mode::named(opts.solver) {
+        return mode;
     }
     let docs = data.n_total.max(1) as f64;
     let nnz = comm.sum_f64(data.x.nnz() as f64);

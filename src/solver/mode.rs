@@ -18,7 +18,7 @@
 //! The choice depends on sizes only, never on timings: the same data and
 //! rank count always choose the same mode, on every rank.
 
-use super::options::SolverKind;
+use super::factory::Mode;
 use super::saga::plan::batch_for;
 
 /// SAGA: CPU seconds per non-zero and class of an epoch on one rank (batch
@@ -122,11 +122,11 @@ pub fn lbfgs_gb(s: &Size) -> f64 {
 }
 
 /// The mode `--solver auto` runs.
-pub fn choose(s: &Size) -> SolverKind {
+pub fn choose(s: &Size) -> Mode {
     if lbfgs_seconds(s) < saga_seconds(s) {
-        SolverKind::Lbfgs
+        Mode::Lbfgs
     } else {
-        SolverKind::Saga
+        Mode::Saga
     }
 }
 
@@ -143,11 +143,11 @@ mod tests {
     #[test]
     fn auto_keeps_saga_on_few_ranks_and_scales_out_with_lbfgs() {
         for docs in [1e4, 1e6, 1e8] {
-            assert_eq!(choose(&size(docs, 1e5, 1.0)), SolverKind::Saga, "{docs} documents on 1 rank");
-            assert_eq!(choose(&size(docs, 1e5, 2.0)), SolverKind::Saga, "{docs} documents on 2 ranks");
+            assert_eq!(choose(&size(docs, 1e5, 1.0)), Mode::Saga, "{docs} documents on 1 rank");
+            assert_eq!(choose(&size(docs, 1e5, 2.0)), Mode::Saga, "{docs} documents on 2 ranks");
         }
         for ranks in [256.0, 1024.0] {
-            assert_eq!(choose(&size(1e8, 1e6, ranks)), SolverKind::Lbfgs, "{ranks} ranks");
+            assert_eq!(choose(&size(1e8, 1e6, ranks)), Mode::Lbfgs, "{ranks} ranks");
         }
         // L-BFGS keeps getting faster from 256 to 1024 ranks; SAGA does not.
         assert!(lbfgs_seconds(&size(1e8, 1e6, 1024.0)) < lbfgs_seconds(&size(1e8, 1e6, 256.0)));

@@ -1,4 +1,5 @@
-//! Solver settings, as `LogisticRegression(solver="saga")` names them.
+//! Solver settings, as scikit-learn's `LogisticRegression` names them, and
+//! `--solver`: the mode to run (`factory::Mode` once `auto` is resolved).
 
 use serde::{Deserialize, Serialize};
 

@@ -11,10 +11,11 @@ use crate::error::Result;
 use crate::model::Selection;
 use crate::selection::folds::stratified_folds;
 use crate::selection::{path_scores, Grid, Holdout, PathHooks, PathPoint};
-use crate::solver::{SolverOptions, SolverState, TrainingSet};
+use crate::solver::{SolverOptions, SolverState};
 use crate::sparse::Rows;
 use crate::tfidf::VectorizerOptions;
 use crate::vectorizer::{transform, Features};
+use super::Problem;
 
 /// What the path chose: the options to refit with, and the model's record
 /// (with every point of the path, for --metrics).
@@ -25,27 +26,23 @@ pub struct Chosen {
 
 /// Collective: runs the path (resuming it from `resume` when that state is
 /// of the path) and picks the best point.
-#[allow(clippy::too_many_arguments)]
 pub fn choose(
     comm: &dyn Collectives,
     args: &FitArgs,
-    data: &TrainingSet,
-    first: usize,
-    feats: &Features,
-    vopts: &VectorizerOptions,
-    classes: &Classes,
+    p: &Problem,
     sopts: &SolverOptions,
     (grid, k): (&Grid, usize),
     hooks: &mut PathHooks,
     resume: Option<SolverState>,
 ) -> Result<Chosen> {
+    let (data, classes) = (p.data, p.classes);
     let validation = match &args.selection.validation_data {
-        Some(path) => Some(comm.agree(validation_rows(comm, args, path, feats, vopts, classes))?),
+        Some(path) => Some(comm.agree(validation_rows(comm, args, path, p.feats, p.vopts, classes))?),
         None => None,
     };
     let folds = match &validation {
         Some(_) => Vec::new(),
-        None => comm.agree(stratified_folds(comm, data.y, first, classes.len(), k))?.0,
+        None => comm.agree(stratified_folds(comm, data.y, p.first, classes.len(), k))?.0,
     };
     let holdout = match &validation {
         Some((x, y)) => Holdout::Validation { x, y },
@@ -64,7 +61,7 @@ pub fn choose(
         }
         points.push(p.clone());
     };
-    let scores = path_scores(comm, data, sopts, grid, &holdout, hooks, resume, &mut log)?;
+    let scores = path_scores(comm, data, sopts, (grid, &holdout), hooks, resume, &mut log)?;
     let (c, m) = scores.best();
     let l1_ratio = grid.l1_ratios.as_ref().map(|r| r[m]);
     let opts = SolverOptions { c: grid.cs[c], l1_ratio: l1_ratio.unwrap_or(sopts.l1_ratio), ..sopts.clone() };

@@ -1,5 +1,6 @@
 //! `fit`: HDF5 slices in, model file out: the distributed vectorizer, then
-//! a distributed solver (synchronous SAGA), with checkpoints and signals.
+//! a distributed solver (the mode `--solver` names or `auto` chooses: see
+//! `solver::factory`), with checkpoints and signals.
 
 mod cv;
 mod hooks;
@@ -18,7 +19,7 @@ use crate::signals;
 use crate::sparse::Rows;
 use crate::tfidf::Dtype;
 use crate::run_report::{collectives_json, phase_summary, RunReport};
-use crate::solver::{fit, resolve, FitHooks, FitResult, SolverKind, SolverOptions, SolverState, TrainingSet, WarmStart};
+use crate::solver::{fit, resolve, FitHooks, FitResult, Mode, SolverOptions, SolverState, TrainingSet, WarmStart};
 use crate::vectorizer::{fit_transform, Features};
 use anyhow::bail;
 use hooks::Hooks;
@@ -33,9 +34,9 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     }
     let vopts = comm.agree(args.vectorizer.options())?;
     let mut sopts = comm.agree(args.solver.options())?;
-    let grid = comm.agree(args.selection.grid(sopts.penalty).and_then(|g| match (&g, &args.solver.warm_start, sopts.solver) {
-        (Some(_), Some(_), _) => Err(crate::error::usage("--warm-start cannot be combined with --Cs (each fit of the path is warm-started from the one before)")),
-        (Some(_), _, SolverKind::Lbfgs) => Err(crate::error::usage("--solver lbfgs does not run the --Cs path; use --solver saga (or auto, which runs the path with SAGA)")),
+    let grid = comm.agree(args.selection.grid(sopts.penalty).and_then(|g| match (&g, &args.solver.warm_start) {
+        (Some(_), Some(_)) => Err(crate::error::usage("--warm-start cannot be combined with --Cs (each fit of the path is warm-started from the one before)")),
+        (Some(_), None) => Mode::for_path(sopts.solver).check_path().map(|()| g),
         _ => Ok(g),
     }))?;
     // Fail before the work when the model cannot be written.
@@ -54,8 +55,9 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     let sample_weight = sample_weights(comm, &y, k, sopts.class_weight_balanced);
     let rows = Rows::new(std::mem::replace(&mut feats.rows, crate::sparse::empty(0)), vopts.dtype == Dtype::Float32);
     let data = TrainingSet { x: &rows, y: &y, sample_weight: &sample_weight, n_features: feats.n_features, n_classes: k, n_total: feats.n_docs };
-    let solver_name = fix_mode(&mut sopts, grid.is_some(), &data, comm);
-    let fingerprint = fingerprint(comm, &args, &vopts, &sopts, &feats, &classes);
+    let mode = fix_mode(&mut sopts, grid.is_some(), &data, comm);
+    let solver_name = mode.name();
+    let fingerprint = fingerprint(comm, &args, &vopts, (&sopts, mode), &feats, &classes);
     let resume = resume_state(comm, &args, &fingerprint, solver_name)?;
     let quiet = args.common.quiet || !comm.is_root();
     let bar = !quiet && std::io::stderr().is_terminal();
@@ -63,7 +65,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     let (t_fit, before) = (Instant::now(), comm.tally().snapshot());
     crate::faults::signal_if_asked("solver", comm.rank());
     let problem = Problem { data: &data, first, feats: &feats, vopts: &vopts, classes: &classes };
-    let result = solve(comm, &args, &problem, &sopts, warm.as_ref(), resume, &mut hooks, grid);
+    let result = solve(comm, &args, &problem, &sopts, Start { warm: warm.as_ref(), resume }, &mut hooks, grid);
     // Without a checkpoint a stopped fit has saved nothing: say so, and exit 128 + signal.
     let result = match (result, hooks.stopped_by) {
         (Err(e), Some(sig)) if args.ops.checkpoint.is_none() && e.is::<crate::error::Interrupted>() => Err(signals::stopped(sig).into()),
@@ -106,10 +108,11 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
 }
 
 /// Collective: fixes the mode before the fit (the model, the log and the
-/// checkpoint name it): `auto`'s choice, or SAGA for a cross-validation path.
-fn fix_mode(sopts: &mut SolverOptions, path: bool, data: &TrainingSet, comm: &dyn Collectives) -> &'static str {
-    sopts.solver = if path { SolverKind::Saga } else { resolve(data, sopts, comm) };
-    sopts.solver.name()
+/// checkpoint name it): `auto`'s choice, or the path's mode for `--Cs`.
+fn fix_mode(sopts: &mut SolverOptions, path: bool, data: &TrainingSet, comm: &dyn Collectives) -> Mode {
+    let mode = if path { Mode::for_path(sopts.solver) } else { resolve(data, sopts, comm) };
+    sopts.solver = mode.kind();
+    mode
 }
 
 /// Collective: the fit's sizes, outcome, solver details and communication in the run report.
@@ -150,16 +153,20 @@ struct Problem<'a> {
     classes: &'a Classes,
 }
 
+/// Where a fit starts: a warm start's weights, or a checkpoint's state.
+struct Start<'a> {
+    warm: Option<&'a WarmStart>,
+    resume: Option<SolverState>,
+}
+
 /// Collective: one fit; with `--Cs`, the cross-validation path, then the
 /// chosen point refit on all the data. Returns the options it ended with.
-#[allow(clippy::too_many_arguments)]
 fn solve(
     comm: &dyn Collectives,
     args: &FitArgs,
     p: &Problem,
     sopts: &SolverOptions,
-    warm: Option<&WarmStart>,
-    resume: Option<SolverState>,
+    Start { warm, resume }: Start,
     hooks: &mut Hooks,
     grid: Option<(Grid, usize)>,
 ) -> Result<(FitResult, SolverOptions, Option<Selection>)> {
@@ -170,7 +177,7 @@ fn solve(
     // A state of the refit also holds the path's scores: the path is skipped.
     let refit_state = resume.as_ref().filter(|s| PathHooks::is_refit(s, folds)).cloned();
     let mut path_hooks = PathHooks::new(hooks);
-    let chosen = cv::choose(comm, args, p.data, p.first, p.feats, p.vopts, p.classes, sopts, (&grid, k), &mut path_hooks, resume)?;
+    let chosen = cv::choose(comm, args, p, sopts, (&grid, k), &mut path_hooks, resume)?;
     path_hooks.show_progress(true);
     let result = fit(p.data, &chosen.opts, None, refit_state, comm, &mut path_hooks)?;
     Ok((result, chosen.opts, Some(chosen.selection)))
@@ -224,7 +231,7 @@ fn fingerprint(
     comm: &dyn Collectives,
     args: &FitArgs,
     vopts: &crate::tfidf::VectorizerOptions,
-    sopts: &SolverOptions,
+    (sopts, mode): (&SolverOptions, Mode),
     feats: &Features,
     classes: &Classes,
 ) -> serde_json::Value {
@@ -235,8 +242,8 @@ fn fingerprint(
         "features": feats.n_features,
         "classes": (0..classes.len()).map(|c| classes.name(c)).collect::<Vec<_>>(),
         "vocabulary_hash": vocabulary_hash(&feats.vocabulary),
-        // L-BFGS's state is whole vectors: it resumes at any rank count.
-        "ranks": if sopts.solver == SolverKind::Lbfgs { None } else { Some(comm.size()) },
+        // A state split by rank resumes only at the rank count that wrote it.
+        "ranks": mode.state_split_by_rank().then_some(comm.size()),
         "warm_start": args.solver.warm_start.is_some(),
         "selection": [&args.selection.cs, &args.selection.cv.map(|k| k.to_string()), &args.selection.scoring.map(|s| format!("{s:?}")),
             &args.selection.l1_ratios, &args.selection.validation_data.as_ref().map(|p| p.display().to_string())],
@@ -277,26 +284,14 @@ fn summary(args: &FitArgs, sopts: &SolverOptions, result: &FitResult, model: &Mo
     if args.common.quiet {
         return;
     }
-    let detail = |key: &str| r[key].clone();
-    let how = if sopts.solver == SolverKind::Lbfgs {
-        format!("lbfgs: {} iterations, {} passes over the rows", result.n_iter, detail("passes"))
-    } else {
-        let sync = detail("steps_per_allreduce").as_u64().filter(|&n| n > 1).map_or(String::new(), |n| format!(", {n} steps an allreduce"));
-        format!(
-            "saga: {} epochs, step {:.4}, batch {} a step{sync}, {} steps/epoch",
-            result.n_iter,
-            detail("step_size").as_f64().unwrap_or(f64::NAN),
-            detail("batch_total"),
-            detail("steps_per_epoch")
-        )
-    };
     crate::say!(
-        "textsaga fit: {} documents, {} classes, {} features, {} ranks: {how}, objective {:.10e}, \
+        "textsaga fit: {} documents, {} classes, {} features, {} ranks: {}, objective {:.10e}, \
          {:.1} MB sent -> {} in {:.2} s ({}); peak RSS {:.0} MB per rank",
         r["documents"],
         model.classes.len(),
         model.n_features,
         ranks,
+        result.summary,
         result.objective,
         r["bytes_communicated"].as_f64().unwrap_or(0.0) / 1e6,
         args.model.display(),

@@ -48,6 +48,10 @@ const STALL: f64 = 64.0 * f64::EPSILON;
 /// diagonal at the start (Vowpal Wabbit's preconditioner), not the identity.
 pub(super) const PRECONDITION: bool = true;
 
+/// The state is whole vectors, re-split on reading: a checkpoint resumes at
+/// any rank count.
+pub const STATE_SPLIT_BY_RANK: bool = false;
+
 /// The L-BFGS / OWL-QN solver of one fit on one rank.
 pub struct Lbfgs<'a> {
     data: &'a TrainingSet<'a>,
@@ -252,6 +256,10 @@ fn converged(step: Option<f64>, relative: f64, stalled: bool, tol: f64, had_memo
 impl Solver for Lbfgs<'_> {
     fn name(&self) -> &'static str {
         SolverKind::Lbfgs.name()
+    }
+
+    fn summary(&self, n_iter: usize) -> String {
+        format!("lbfgs: {n_iter} iterations, {} passes over the rows", self.counters.passes + self.local_epochs)
     }
 
     fn epochs_done(&self) -> usize {

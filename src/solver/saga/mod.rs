@@ -32,6 +32,7 @@ pub mod block;
 mod blocked;
 pub mod lazy;
 pub mod order;
+pub mod path;
 pub mod plan;
 pub mod step;
 
@@ -93,6 +94,10 @@ struct Scratch {
     replay: block::Replay,
     scores: Vec<f64>,
 }
+
+/// Each rank holds its own columns' weights and its own samples' gradient
+/// memory: a checkpoint resumes at the rank count that wrote it.
+pub const STATE_SPLIT_BY_RANK: bool = true;
 
 /// The SAGA solver of one fit on one rank.
 pub struct Saga<'a> {
@@ -435,6 +440,12 @@ fn new_terms(scores: &[f64], label: usize, weight: f64, stored: &[f64], grad: &m
 impl Solver for Saga<'_> {
     fn name(&self) -> &'static str {
         SolverKind::Saga.name()
+    }
+
+    fn summary(&self, n_iter: usize) -> String {
+        let p = &self.plan;
+        let sync = if p.block > 1 { format!(", {} steps an allreduce", p.block) } else { String::new() };
+        format!("saga: {n_iter} epochs, step {:.4}, batch {} a step{sync}, {} steps/epoch", p.step, p.batch_total, p.steps_per_epoch)
     }
 
     fn epochs_done(&self) -> usize {
