@@ -5,8 +5,7 @@
 //! ask for. Arithmetic over the cost model ([`crate::solver::mode`]) only, so
 //! it is tested in one process.
 
-use crate::solver::mode::{lbfgs_gb, lbfgs_seconds, saga_gb, saga_seconds, Size};
-use crate::solver::Mode;
+use crate::solver::mode::{cost, lbfgs_gb, lbfgs_seconds, saga_gb, saga_seconds, Size};
 
 /// Doubling the ranks pays while it cuts the modelled time by at least this
 /// factor (a doubling that buys less than 25 % wastes most of the new ranks).
@@ -69,10 +68,7 @@ fn row(c: &Corpus, ranks: usize, best_one: f64) -> Row {
     let (saga_s, lbfgs_s) = (saga_seconds(&s), lbfgs_seconds(&s));
     let (saga_m, lbfgs_m) = (saga_gb(&s), lbfgs_gb(&s));
     let mode = crate::solver::mode::choose(&s);
-    let (seconds, gb) = match mode {
-        Mode::Lbfgs => (lbfgs_s, lbfgs_m),
-        Mode::Saga => (saga_s, saga_m),
-    };
+    let (seconds, gb) = cost(mode, &s);
     let speedup = best_one / seconds;
     Row {
         ranks,

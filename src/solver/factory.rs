@@ -3,11 +3,11 @@
 //! path share, and what a caller must know before a solver exists (does a
 //! checkpoint of it resume only at the rank count that wrote it?).
 //!
-//! Every match on [`Mode`] is here and exhaustive, so a new mode does not
-//! compile until each arm says what it does. Adding a solver touches its own
-//! folder, this file, and the flag (`SolverKind` in `options.rs`, whose doc
-//! comment is `--solver`'s help); `auto` chooses among the modes the cost
-//! model ([`super::mode`]) prices.
+//! Every match on [`Mode`] is exhaustive and here, but for its cost in the
+//! model (`mode::cost`), so a new mode does not compile until each arm says
+//! what it does. Adding a solver touches its own folder, this file, the flag
+//! (`SolverKind` in `options.rs`, whose doc comment is `--solver`'s help),
+//! and its line in the cost model that `auto` and `textsaga plan` price.
 
 use super::options::{SolverKind, SolverOptions};
 use super::{lbfgs, saga, Solver, TrainingSet, WarmStart};

@@ -121,6 +121,14 @@ pub fn lbfgs_gb(s: &Size) -> f64 {
     running.max(starting) / 1e9
 }
 
+/// Modelled seconds and peak gigabytes a rank of a fit in `mode`.
+pub fn cost(mode: Mode, s: &Size) -> (f64, f64) {
+    match mode {
+        Mode::Saga => (saga_seconds(s), saga_gb(s)),
+        Mode::Lbfgs => (lbfgs_seconds(s), lbfgs_gb(s)),
+    }
+}
+
 /// The mode `--solver auto` runs.
 pub fn choose(s: &Size) -> Mode {
     if lbfgs_seconds(s) < saga_seconds(s) {
