@@ -2,6 +2,7 @@
 # The batch workflow on a real single-node Slurm (munged, slurmctld and slurmd started here with
 # a private configuration: tests/slurm/cluster.sh; stopped on exit, also on failure):
 #
+#  0. job.sh's rules (file locking on Lustre, the launcher srun offers), with stand-in commands;
 #  1. fit.sbatch under `sbatch --wait`: the model, and metrics that name srun as the launcher;
 #  2. Slurm's own time-limit signal, under each launcher (srun --mpi=pmix and mpirun inside the
 #     allocation): a one-minute job with --signal=B:USR1@58; the batch shell's trap passes the
@@ -32,6 +33,18 @@ fail() { echo "slurm test: FAILED: $1"; for f in "$work"/*.log; do echo "== $f";
 
 bin=$PWD/target/release/textsaga
 export TEXTSAGA_BIN=$bin
+
+# 0. job.sh's rules on what a site has, through stand-in commands: a folder on Lustre turns
+# HDF5's file locks off (a local one keeps them); srun offering only pmi2 is launched with it.
+fake=$work/fake-bin
+mkdir -p "$fake"
+printf '#!/bin/sh\necho lustre\n' > "$fake/stat"
+printf '#!/bin/sh\nprintf "MPI plugin types are...\\n\\tnone\\n\\tpmi2\\n"\n' > "$fake/srun"
+chmod +x "$fake/stat" "$fake/srun"
+rule() { env -u HDF5_USE_FILE_LOCKING SLURM_JOB_ID=1 PATH="$1" bash -c 'source scripts/slurm/job.sh; ts_file_locking /tmp >/dev/null; ts_pick_launcher; echo "${HDF5_USE_FILE_LOCKING:-on} ${ts_launch[*]}"'; }
+[ "$(rule "$fake:$PATH")" = "FALSE srun --mpi=pmi2" ] || fail "job.sh on Lustre with pmi2: $(rule "$fake:$PATH")"
+[ "$(rule "$PATH")" = "on srun --mpi=pmix" ] || fail "job.sh on a local folder with this Slurm: $(rule "$PATH")"
+ok "job.sh: file locking off on Lustre only; the launcher srun offers"
 py=$PWD/.venv/bin/python
 same_model() {
     "$py" - "$1" "$2" <<'PY'
