@@ -297,13 +297,23 @@ mod tests {
         }
     }
 
+    /// Ranks 2 and 3 fail with different exit codes (a usage error is 2,
+    /// another error 1): every rank, the healthy ones too, leaves with the
+    /// lowest failing rank's code, whichever it is.
     #[test]
     fn agree_reports_the_lowest_failing_rank_to_all() {
-        let got = run_ranks(4, |c| {
-            let mine = if c.rank() >= 2 { Err(anyhow::anyhow!("bad input on rank {}", c.rank())) } else { Ok(()) };
-            c.agree(mine).is_err()
-        });
-        assert_eq!(got, [true; 4]);
+        for (at_2, at_3) in [(2, 1), (1, 2)] {
+            let got = run_ranks(4, |c| {
+                let fail = |code| if code == 2 { crate::error::usage("bad flag") } else { anyhow::anyhow!("bad input on rank {}", c.rank()) };
+                let mine = match c.rank() {
+                    2 => Err(fail(at_2)),
+                    3 => Err(fail(at_3)),
+                    _ => Ok(()),
+                };
+                c.agree(mine).err().and_then(|e| e.downcast_ref::<crate::error::Reported>().map(|r| r.code))
+            });
+            assert_eq!(got, [Some(at_2); 4], "rank 2 failed with {at_2}, rank 3 with {at_3}");
+        }
     }
 
     #[test]

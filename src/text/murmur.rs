@@ -38,9 +38,15 @@ pub fn murmurhash3_32(data: &[u8], seed: u32) -> i32 {
 #[inline]
 pub fn hashed_column(term: &str, n_features: u32, alternate_sign: bool) -> (u32, f64) {
     let h = murmurhash3_32(term.as_bytes(), 0);
-    let col = (h.unsigned_abs() as u64 % n_features as u64) as u32;
     let sign = if alternate_sign && h < 0 { -1.0 } else { 1.0 };
-    (col, sign)
+    (column(h, n_features), sign)
+}
+
+/// `abs(h) % n_features` without overflow: scikit-learn takes `abs(-2^31)`
+/// as 2^31, where an `i32` abs would overflow.
+#[inline]
+fn column(h: i32, n_features: u32) -> u32 {
+    (h.unsigned_abs() as u64 % n_features as u64) as u32
 }
 
 #[cfg(test)]
@@ -56,9 +62,15 @@ mod tests {
         assert_eq!(murmurhash3_32(b"The quick brown fox jumps over the lazy dog", 0) as u32, 0x2e4f_f723);
     }
 
+    /// The column of the one hash whose abs overflows an i32, as
+    /// scikit-learn computes it: `(2147483647 - (n - 1)) % n`.
     #[test]
     fn min_value_column() {
-        // abs(-2^31) % n must be 2^31 % n, not overflow.
-        assert_eq!((i32::MIN.unsigned_abs() as u64) % 1000, 2_147_483_648 % 1000);
+        for n in [1u32, 7, 1000, 1 << 20, u32::MAX] {
+            let sklearn = ((2_147_483_647i64 - (n as i64 - 1)).rem_euclid(n as i64)) as u32;
+            assert_eq!(column(i32::MIN, n), sklearn, "n_features {n}");
+        }
+        assert_eq!(column(-5, 3), 2);
+        assert_eq!(column(i32::MAX, 10), 7);
     }
 }

@@ -3,7 +3,6 @@
 
 use crate::common::*;
 use std::path::Path;
-use std::time::Duration;
 
 /// Runs a failing vectorize at 1 and 3 ranks and checks how it fails.
 fn fails(dir: &Path, args: &[&str], code: i32, needle: &str) {
@@ -20,7 +19,6 @@ fn fails(dir: &Path, args: &[&str], code: i32, needle: &str) {
             assert_eq!(lines.len(), 1, "{args:?} at {ranks} ranks: want one error line, got\n{}", r.stderr);
             assert!(lines[0].contains(needle), "{args:?}: expected '{needle}' in '{}'", lines[0]);
         }
-        assert!(r.elapsed < Duration::from_secs(20), "took {:?}", r.elapsed);
         assert_no_output(dir, "out.h5");
     }
 }

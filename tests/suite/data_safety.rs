@@ -5,12 +5,11 @@
 
 use crate::common::*;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 const RANKS: usize = 3;
 
 /// A corpus, a model fitted on it, and a JSON Lines file, in a fresh folder.
-fn setup(name: &str) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+fn setup(name: &str) -> (Scratch, PathBuf, PathBuf, PathBuf) {
     let dir = scratch(name);
     let (data, model, jsonl) = (dir.join("c.h5"), dir.join("m.h5"), dir.join("x.jsonl"));
     ok(1, &["generate", "-o", s(&data), "--docs", "600", "--classes", "3", "--seed", "4", "--quiet"]);
@@ -27,7 +26,6 @@ fn refused(dir: &Path, args: &[&str], env: &[(&str, &str)], code: i32, needle: &
     let lines = r.error_lines();
     assert_eq!(lines.len(), 1, "{args:?} {env:?}: one error line\n{}", r.stderr);
     assert!(lines[0].contains(needle), "{args:?} {env:?}: wanted '{needle}' in\n{}", lines[0]);
-    assert!(r.elapsed < Duration::from_secs(10), "{args:?}: took {:?}", r.elapsed);
     assert_no_rank_left(&format!("{}/", s(dir)));
     for (p, b) in inputs.iter().zip(&before) {
         assert!(std::fs::read(p).unwrap() == *b, "{args:?}: input {} changed", p.display());

@@ -10,8 +10,11 @@ use textsaga::corpus::{read_slice, CorpusWriter, LabelNeed, ReadOptions};
 use textsaga::text::{decode, Analyzer, AnalyzerKind, AnalyzerOptions, DecodeError, StripAccents};
 use textsaga::tfidf::counts::LocalVocabulary;
 
+/// A failing case is saved beside this file (`fuzz.regressions`) and tried
+/// first on every later run, so that a failure found once reproduces.
 fn config(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
+    let persistence = proptest::test_runner::FileFailurePersistence::WithSource("regressions");
+    ProptestConfig { cases, failure_persistence: Some(Box::new(persistence)), ..ProptestConfig::default() }
 }
 
 proptest! {

@@ -17,7 +17,7 @@ fn mpirun() -> String {
 }
 
 /// Asked of `mpirun --version` once per test process, not once per launch.
-fn is_openmpi() -> bool {
+pub fn is_openmpi() -> bool {
     static OPENMPI: OnceLock<bool> = OnceLock::new();
     *OPENMPI.get_or_init(|| {
         let mut cmd = Command::new(mpirun());
@@ -183,12 +183,52 @@ pub fn ok(ranks: usize, args: &[&str]) -> Run {
     r
 }
 
-/// A fresh folder for one test.
-pub fn scratch(name: &str) -> PathBuf {
+/// A fresh folder for one test, removed when the test ends (kept when it
+/// fails, to look at; and with TEXTSAGA_KEEP_SCRATCH set).
+pub struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() && std::env::var_os("TEXTSAGA_KEEP_SCRATCH").is_none() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+pub fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("textsaga-test-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
+}
+
+/// Waits for `child` at most [`HANG_LIMIT`]; a child still running then is
+/// killed and the test fails.
+pub fn wait_bounded(child: &mut Child) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if start.elapsed() > HANG_LIMIT {
+            let _ = child.kill();
+            panic!("a launch hung for {HANG_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 pub fn s(p: &Path) -> &str {
