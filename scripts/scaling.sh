@@ -7,11 +7,13 @@
 # Strong scaling (default): one corpus of --docs documents, every rank count.
 # Weak scaling (--weak): --docs documents per rank, a corpus per rank count.
 # Writes DIR/scaling.csv (ranks, documents, per-phase seconds (max over
-# ranks), total, speedup, efficiency), DIR/scaling.svg (speedup and
-# efficiency against ranks, and the time per phase) and each run's metrics,
-# and DIR/scaling.png (matplotlib): the measured points with the cost model's
-# curves to 1024 ranks (scripts/scaling_plot.py; the convergence study
-# --rounds, default docs/rounds-gen50k.json, calibrates the model).
+# ranks), total, speedup, efficiency), DIR/scaling.svg and .png (strong:
+# speedup and efficiency against ranks, and the time per phase; weak: the
+# time per rank count and efficiency; scripts/scaling_report.py, as the Slurm
+# sweep) and each run's metrics, and for strong scaling DIR/scaling-model.png: the
+# measured points with the cost model's curves to 1024 ranks
+# (scripts/scaling_plot.py; the convergence study --rounds, default
+# docs/rounds-gen50k.json, calibrates the model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/mpi-env.sh
@@ -50,7 +52,7 @@ for p in "${list[@]}"; do
     "${launcher[@]}" -n "$p" $bin fit --data "$corpus" --model "$out/model-$p.h5" \
         --metrics "$out/metrics-$p.json" --quiet "${extra[@]}"
 done
-python3 scripts/scaling_report.py "$out" "$weak" "${list[@]}"
+.venv/bin/python scripts/scaling_report.py "$out" "$weak" "${list[@]}"
 if [ "$weak" = 0 ] && [ -f "$rounds" ]; then
-    .venv/bin/python scripts/scaling_plot.py --rounds "$rounds" --measured "$out" --out "$out/scaling.png"
+    .venv/bin/python scripts/scaling_plot.py --rounds "$rounds" --measured "$out" --out "$out/scaling-model.png"
 fi

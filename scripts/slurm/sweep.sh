@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Scaling series on Slurm: one fit.sbatch job per rank count, each writing its
-# metrics, then the same scaling.csv and scaling.svg as scripts/scaling.sh.
+# metrics, then the same scaling.csv and picture (scaling.svg, .png) as scripts/scaling.sh.
 #
 #   scripts/slurm/sweep.sh --ranks 32,64,128,256 --data D.h5 --out DIR [--weak --docs-per-rank N] [-- sbatch flags]
 #
@@ -44,4 +44,7 @@ echo "sweep: submitted ${jobs[*]}; waiting"
 for j in "${jobs[@]}"; do
     while squeue -h -j "$j" 2>/dev/null | grep -q .; do sleep "${SWEEP_POLL_SECONDS:-10}"; done
 done
-python3 scripts/scaling_report.py "$out" "$weak" "${list[@]}"
+# The picture needs matplotlib: the project's venv has it (scripts/setup.sh).
+py=python3
+[ -x .venv/bin/python ] && py=.venv/bin/python
+"$py" scripts/scaling_report.py "$out" "$weak" "${list[@]}"

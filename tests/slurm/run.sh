@@ -162,6 +162,7 @@ ok "pipeline: prepare x2 -> plan -> vectorize -> fit -> evaluate, all COMPLETED,
 # 5. A strong-scaling series through Slurm: one job per rank count, then the CSV and the plot.
 SWEEP_POLL_SECONDS=1 bash scripts/slurm/sweep.sh --ranks 1,2 --data "$work/corpus.h5" --out "$work/sweep" -- --chdir "$work"
 head -3 "$work/sweep/scaling.csv"
-test "$(grep -c . "$work/sweep/scaling.csv")" = 3 && grep -q "<svg" "$work/sweep/scaling.svg" || fail "sweep wrote no scaling report"
-ok "sweep: scaling.csv and scaling.svg"
+test "$(grep -c . "$work/sweep/scaling.csv")" = 3 && grep -q "<svg" "$work/sweep/scaling.svg" && test -s "$work/sweep/scaling.png" \
+    || fail "sweep wrote no scaling report"
+ok "sweep: scaling.csv, scaling.svg and scaling.png (matplotlib)"
 echo "$passed passed, 0 failed"
