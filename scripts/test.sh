@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 source scripts/mpi-env.sh
+echo "== docs/cli.md against the binary's --help"
+bash scripts/cli_doc.sh --check
 echo "== cargo test (unit and MPI integration tests)"
 cargo test --release
 echo "== real Slurm (munge, slurmctld, slurmd on this machine): the batch templates, time-limit signals under srun and mpirun, requeue and resume, the pipeline"
