@@ -1,7 +1,7 @@
 //! The combine step under real MPI: the one allreduce a SAGA step makes, at
 //! the sizes a fit uses (a total batch of b samples, each with K scores, K
 //! stored gradient terms, label, weight and first-visit flag: (2K + 3) b + 1
-//! doubles). Prints microseconds per step, the latency (alpha) of README's
+//! doubles). Prints microseconds per step, the latency (alpha) of docs/design.md's
 //! cost model. Run on several ranks with `scripts/bench_combine.sh`; plain
 //! `cargo bench --bench combine` runs it on one rank (MPI's singleton mode).
 

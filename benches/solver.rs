@@ -1,5 +1,5 @@
 //! Single-rank cost of the solver's and the vectorizer's number crunching on
-//! a generated TF-IDF matrix shaped like the README's corpus (Zipf columns,
+//! a generated TF-IDF matrix shaped like the generated corpus of docs/measured.md (Zipf columns,
 //! ~68 non-zeros a row, L2-normalised rows):
 //!
 //! - `tfidf_transform`: idf weighting and L2 normalisation of counted rows;

@@ -146,7 +146,7 @@ class Model:
         n0, d0, k0, z0 = st["n"], st["d"], st["k"], st["nnz"]
         s, l = st["saga"], st["lbfgs"]
         # SAGA on one rank (batch 1, no collective): CPU seconds per non-zero and class of an epoch.
-        # On P ranks the README's step model: each sample's non-zeros split P ways, its O(K) loss
+        # On P ranks the step model of docs/design.md: each sample's non-zeros split P ways, its O(K) loss
         # and gradient (7.5 ns a class, perf) on every rank, a step's allreduce.
         self.saga_1 = s[1]["cpu_per_unit"] / (n0 * z0 * k0)
         self.saga_rep = 7.5e-9

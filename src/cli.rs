@@ -327,7 +327,7 @@ pub struct VectorizeArgs {
 }
 
 #[derive(Args, Debug)]
-#[command(after_help = "The figures are modelled, not measured: the cost model of README's Scaling section, \
+#[command(after_help = "The figures are modelled, not measured: the cost model of docs/design.md (\"Scaling the fit\"), \
 calibrated on measured runs, with an InfiniBand network. The features are estimated from the sample \
 (Heaps' law) before --min-df and --max-df prune them, so they are an upper bound with those flags.")]
 pub struct PlanArgs {
@@ -476,14 +476,14 @@ pub struct SolverArgs {
     pub batch_size: BatchSize,
     /// Experimental: SAGA steps of one sample per allreduce (communication-avoiding:
     /// the steps of one allreduce each, to rounding; l2 or no penalty, --batch-size
-    /// auto). Fewer, larger collectives; on one node slower per epoch today (README,
+    /// auto). Fewer, larger collectives; on one node slower per epoch today (docs/design.md,
     /// "Communication-avoiding SAGA")
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub sync_steps: u64,
     /// The optimiser: saga (synchronous SAGA, one allreduce a step), lbfgs (rows
     /// stay on their rank; L-BFGS/OWL-QN on the full gradient, one
     /// reduce-scatter an iteration; --max-iter counts its iterations), or auto:
-    /// the faster for this size and rank count by the cost model in README.
+    /// the faster for this size and rank count by the cost model (docs/design.md).
     #[arg(long, value_enum, value_name = "NAME", default_value_t = SolverKind::Auto)]
     pub solver: SolverKind,
     /// Start from this model's coefficients (same vocabulary and classes).

@@ -1,6 +1,6 @@
 //! Software prefetch, for reads in an order the hardware cannot guess: the
 //! solver's samples come in random order (prefetching the stored gradient
-//! terms took 10 % off a fit, README); the vectorizer's n-grams land in
+//! terms took 10 % off a fit, docs/measured.md); the vectorizer's n-grams land in
 //! random slots of a table far larger than the caches.
 
 /// The cache level a prefetch fills.

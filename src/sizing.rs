@@ -117,7 +117,7 @@ mod tests {
         Corpus { docs, text_bytes: docs * 400.0, nnz_per_doc: 68.0, features, width: 20.0 }
     }
 
-    /// README's target shape: the model's own figures (modelled speedup
+    /// docs/design.md's target shape: the model's own figures (modelled speedup
     /// keeps growing to 1024 ranks), so the rule recommends the most ranks
     /// allowed; a small corpus stops paying after a few ranks.
     #[test]

@@ -150,7 +150,7 @@ fn report(read: &ReadOptions, e: &Estimate, p: &Plan, gb: f64, asked: Option<u64
         "textsaga plan: {}: {} documents, {:.2} GB of text, {} classes{}\n\
          estimated from {} sampled documents: {:.0} non-zeros a document, about {:.0} features \
          (vocabulary growth n^{:.2}; before --min-df/--max-df)\n\
-         modelled time to a 1e-6 objective gap (README: Scaling; InfiniBand network), memory a rank:\n\n",
+         modelled time to a 1e-6 objective gap (docs/design.md; InfiniBand network), memory a rank:\n\n",
         read.path.display(),
         c.docs,
         c.text_bytes / 1e9,

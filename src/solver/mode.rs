@@ -1,6 +1,6 @@
 //! `--solver auto`: the mode the cost model predicts finishes first for
 //! this problem's size and rank count. The same model as
-//! `scripts/cost_model.py --predict` (README, "Scaling the fit"), with the
+//! `scripts/cost_model.py --predict` (docs/design.md, "Scaling the fit"), with the
 //! figures it calibrated from the convergence study
 //! (`cargo bench --bench rounds` on the generated 50k-document corpus,
 //! K = 20): per-rank CPU seconds per non-zero and class, what every rank
@@ -147,7 +147,7 @@ mod tests {
     }
 
     /// One rank and one node's few ranks keep SAGA (fewer passes, no
-    /// collective); the cluster scale of README's table goes to L-BFGS.
+    /// collective); the cluster scale of docs/design.md's table goes to L-BFGS.
     #[test]
     fn auto_keeps_saga_on_few_ranks_and_scales_out_with_lbfgs() {
         for docs in [1e4, 1e6, 1e8] {
@@ -169,7 +169,7 @@ mod agreement {
 
     /// The same figures as `scripts/cost_model.py --predict --rounds
     /// docs/rounds-gen50k.json docs/rounds-gen200k-1.json --docs 1e8`
-    /// (README's table): the Rust copy of the model is the script's.
+    /// (docs/design.md's table): the Rust copy of the model is the script's.
     #[test]
     fn matches_the_scripts_prediction() {
         let at = |ranks| Size { docs: 1e8, nnz_per_doc: 68.0, features: 1e6, width: 20.0, ranks };

@@ -34,10 +34,10 @@ use std::time::Instant;
 
 /// Pairs kept in the L-BFGS memory. sklearn's lbfgs keeps 10; split over
 /// the ranks a pair is cheap, and 30 took 28 % fewer iterations to a 1e-6
-/// gap on the generated corpus (README, "Scaling the fit").
+/// gap on the generated corpus (docs/design.md, "Scaling the fit").
 pub const MEMORY: usize = 30;
 /// Epochs of local SAGA each rank runs on its own rows for the start: 3
-/// took 25 passes to a 1e-6 gap where 1 took 30 and none 43 (README).
+/// took 25 passes to a 1e-6 gap where 1 took 30 and none 43 (docs/design.md).
 pub const LOCAL_EPOCHS: usize = 3;
 /// Armijo's sufficient decrease and the most halvings of a step.
 const ARMIJO: f64 = 1e-4;

@@ -2,7 +2,7 @@
 //! its own rows with a few epochs of SAGA, with a 1/P share of the
 //! penalty, and the fits are averaged (weighted by rows). On one rank that
 //! is plain SAGA; on many it puts L-BFGS within a 1e-3 gap or so for the
-//! price of a few local passes (README: 24 % fewer passes to 1e-6 than
+//! price of a few local passes (docs/design.md: 24 % fewer passes to 1e-6 than
 //! from zero on the generated corpus; from zero the real corpus does not
 //! reach a 1e-4 gap in 50 passes).
 

@@ -175,13 +175,13 @@ fn gram_rows<V: Value>(d: usize, indptr: &[usize], cols: &[u32], values: &[V], v
 }
 
 /// Nominal latency of one small allreduce over `p` ranks: about 2 us per
-/// round of a tree on InfiniBand or shared memory (see README's cost model).
+/// round of a tree on InfiniBand or shared memory (see docs/design.md's cost model).
 fn nominal_latency(p: f64) -> f64 {
     2e-6 * p.log2().max(1.0)
 }
 
 /// Epochs grow with the total batch `b` roughly as `1 + (b - 1) / B0`
-/// (fitted to 1-rank runs at batch 1 to 32, README's cost model); this is B0.
+/// (fitted to 1-rank runs at batch 1 to 32, docs/design.md's cost model); this is B0.
 const BATCH_EPOCH_SCALE: f64 = 16.0;
 
 /// Samples per step when the user does not say: 1 on one rank (no
