@@ -32,7 +32,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 import cost_model  # noqa: E402
 
 RANKS = [2 ** i for i in range(11)]
-PHASES = ["read", "tokenize", "vocabulary_merge", "df_allreduce", "transform", "fit", "write"]
 
 
 def measured_points(directory):
@@ -40,7 +39,8 @@ def measured_points(directory):
     out = []
     for path in sorted(Path(directory).glob("metrics-*.json")):
         m = json.loads(path.read_text())
-        phases = {ph: m["seconds"].get(ph, {}).get("max", 0.0) for ph in PHASES}
+        # The run's own phases, in its order (src/phase.rs): no copy of the list here.
+        phases = {ph: v.get("max", 0.0) for ph, v in m["seconds"].items()}
         out.append((m["ranks"], m["seconds"]["fit"]["max"], m.get("solver", "saga"), phases, m))
     return out
 
@@ -107,7 +107,7 @@ def main():
         for i, (p, _, solver, phases, _) in enumerate(points):
             lab = f"{p} {solver}\nmeasured"
             below = 0.0
-            for ph, color in zip(PHASES, colors):
+            for ph, color in zip(phases, colors):
                 ax_t.bar([lab], [phases[ph]], bottom=[below], color=color, hatch="//", label=f"{ph} (measured)" if i == 0 else None)
                 below += phases[ph]
     ax_t.set_yscale("log")

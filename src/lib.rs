@@ -4,7 +4,8 @@
 //! Layers, each importing only from the ones above it in this list (no
 //! module cycles):
 //!
-//! 1. foundations: `error`, `log`, `faults`, `signals` (stop requests),
+//! 1. foundations: `error`, `log`, `faults`, `phase` (the phases of a run,
+//!    one list), `signals` (stop requests),
 //!    `crash` (a crash inside HDF5: one line), `same_file` (no output over
 //!    an input), `sparse` (CSR on sprs), `varint`, `prefetch` and `hugepages`
 //!    (random memory reads), `h5` (HDF5 helpers), `collectives` (the trait
@@ -37,6 +38,7 @@ pub mod hugepages;
 pub mod log;
 pub mod model;
 pub mod output;
+pub mod phase;
 pub mod prefetch;
 pub mod predictor;
 pub mod run_report;

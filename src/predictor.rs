@@ -7,6 +7,7 @@ use crate::collectives::Collectives;
 use crate::corpus::{read_slice, CorpusSlice, LabelNeed, ReadOptions};
 use crate::error::Result;
 use crate::model::Model;
+use crate::phase::Phase;
 use crate::run_report::RunReport;
 use crate::solver::loss::{argmax_class, probabilities};
 use crate::sparse::{row, Csr};
@@ -16,9 +17,9 @@ use crate::vectorizer::transform;
 /// Collective: this rank's documents and their rows under the model's
 /// vectorizer (fixed vocabulary and idf).
 pub fn model_rows(comm: &dyn Collectives, model: &Model, input: &ReadOptions, policy: DecodeError, need: LabelNeed, report: &mut RunReport) -> Result<(CorpusSlice, Csr)> {
-    let slice = report.timed("read", || read_slice(input, comm.rank(), comm.size(), need));
+    let slice = report.timed(Phase::Read, comm.rank(), || read_slice(input, comm.rank(), comm.size(), need));
     let slice = comm.agree(slice)?;
-    let rows = report.timed("transform", || {
+    let rows = report.timed(Phase::Transform, comm.rank(), || {
         transform(&slice, &model.params.vectorizer, model.vocabulary.as_deref(), model.idf.as_deref(), policy, &input.path)
     });
     let mut rows = comm.agree(rows)?;

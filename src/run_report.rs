@@ -4,6 +4,7 @@
 
 use crate::collectives::{Collectives, Counts};
 use crate::error::Result;
+use crate::phase::Phase;
 use serde_json::{json, Map, Value};
 use std::path::Path;
 use std::time::Instant;
@@ -11,7 +12,7 @@ use std::time::Instant;
 pub struct RunReport {
     command: &'static str,
     started: Instant,
-    phases: Vec<(&'static str, f64)>,
+    phases: Vec<(Phase, f64)>,
     fields: Map<String, Value>,
 }
 
@@ -48,20 +49,25 @@ impl RunReport {
     }
 
     /// Records this rank's seconds in a phase (every rank must record the same phases).
-    pub fn phase(&mut self, name: &'static str, secs: f64) {
-        self.phases.push((name, secs));
+    pub fn phase(&mut self, phase: Phase, secs: f64) {
+        self.phases.push((phase, secs));
+    }
+
+    /// Records the seconds since `start` (from [`Phase::begin`]) as `phase`.
+    pub fn since(&mut self, phase: Phase, start: Instant) {
+        self.phase(phase, start.elapsed().as_secs_f64());
     }
 
     /// Records several phases (the vectorizer's), in order.
-    pub fn phases(&mut self, phases: &[(&'static str, f64)]) {
-        phases.iter().for_each(|&(name, secs)| self.phase(name, secs));
+    pub fn phases(&mut self, phases: &[(Phase, f64)]) {
+        phases.iter().for_each(|&(phase, secs)| self.phase(phase, secs));
     }
 
-    /// Times `f` as phase `name`.
-    pub fn timed<T>(&mut self, name: &'static str, f: impl FnOnce() -> T) -> T {
-        let t = Instant::now();
+    /// Times `f` as `phase`, its fault hook first.
+    pub fn timed<T>(&mut self, phase: Phase, rank: usize, f: impl FnOnce() -> T) -> T {
+        let t = phase.begin(rank);
         let out = f();
-        self.phase(name, t.elapsed().as_secs_f64());
+        self.since(phase, t);
         out
     }
 
@@ -74,10 +80,10 @@ impl RunReport {
     pub fn finish(mut self, comm: &dyn Collectives, path: Option<&Path>) -> Result<Value> {
         let p = comm.size() as f64;
         let mut phases = Map::new();
-        for (name, secs) in &self.phases {
+        for (phase, secs) in &self.phases {
             let max = comm.max_f64(*secs);
             let mean = comm.sum_f64(*secs) / p;
-            phases.insert(name.to_string(), json!({ "max": max, "mean": mean }));
+            phases.insert(phase.name().to_string(), json!({ "max": max, "mean": mean }));
         }
         let communicated = collectives_json(comm, &comm.tally().snapshot());
         let rss = comm.max_f64(peak_rss() as f64);

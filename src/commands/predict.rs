@@ -8,10 +8,10 @@ use crate::error::Result;
 use crate::model::Model;
 use crate::predictor::{model_rows, score};
 use crate::corpus::labels::{create_labels, write_labels_at};
+use crate::phase::Phase;
 use crate::output::{write_from_all_ranks, AtomicPath};
 use crate::same_file::{named, refuse_overwriting};
 use crate::run_report::{phase_summary, RunReport};
-use std::time::Instant;
 
 pub fn run(comm: &dyn Collectives, args: PredictArgs) -> Result<()> {
     let mut report = RunReport::new("predict");
@@ -20,11 +20,9 @@ pub fn run(comm: &dyn Collectives, args: PredictArgs) -> Result<()> {
     comm.agree(refuse_overwriting(&[named("--model", &args.model), named("--data", &args.input.data)], &outputs))?;
     AtomicPath::probe(comm, &args.output)?;
     let model = comm.agree(Model::read(&args.model))?;
-    crate::faults::signal_if_asked("read", comm.rank());
     let (_, rows) = model_rows(comm, &model, &args.input.read_options(), args.input.decode_error, LabelNeed::Optional, &mut report)?;
-    let (pred, proba) = report.timed("predict", || score(&model, &rows, args.proba));
-    let t = Instant::now();
-    crate::faults::signal_if_asked("write", comm.rank());
+    let (pred, proba) = report.timed(Phase::Predict, comm.rank(), || score(&model, &rows, args.proba));
+    let t = Phase::Write.begin(comm.rank());
     let labels = model.classes.decode(&pred);
     let (at, n) = comm.offset_of(pred.len());
     let k = model.classes.len();
@@ -50,7 +48,7 @@ pub fn run(comm: &dyn Collectives, args: PredictArgs) -> Result<()> {
     )?;
     crate::signals::finished();
     report.set("hdf5_write", how);
-    report.phase("write", t.elapsed().as_secs_f64());
+    report.since(Phase::Write, t);
     report.set("documents", n);
     let r = report.finish(comm, args.run.metrics.as_deref())?;
     if comm.is_root() && !args.common.quiet {

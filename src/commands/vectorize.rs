@@ -7,12 +7,12 @@ use crate::error::Result;
 use crate::vectorizer::{fit_transform, Features};
 use crate::corpus::labels::{create_labels, write_labels_at};
 use crate::h5::{create_1d, to_vlen, write_1d, write_at, write_converted_at};
+use crate::phase::Phase;
 use crate::output::{write_from_all_ranks, AtomicPath};
 use crate::same_file::{named, refuse_overwriting};
 use crate::sparse::parts;
 use crate::run_report::{phase_summary, RunReport};
 use crate::tfidf::{Dtype, VectorizerOptions};
-use std::time::Instant;
 
 pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     let mut report = RunReport::new("vectorize");
@@ -25,18 +25,16 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     // Fail before the work, not after it, when the output cannot be written.
     AtomicPath::probe(comm, &args.output)?;
 
-    crate::faults::signal_if_asked("read", comm.rank());
-    let slice = report.timed("read", || read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Optional));
+    let slice = report.timed(Phase::Read, comm.rank(), || read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Optional));
     let slice = comm.agree(slice)?;
     let bytes_local = slice.bytes.len() as f64;
     let feats = fit_transform(comm, &slice, &opts, args.input.decode_error, &args.input.data)?;
     report.phases(&feats.timings.phases());
-    let t = Instant::now();
-    crate::faults::signal_if_asked("write", comm.rank());
+    let t = Phase::Write.begin(comm.rank());
     let how = write_matrix(comm, AtomicPath::new(&args.output, comm.is_root()), &feats, &slice, &opts)?;
     report.set("hdf5_write", how);
     crate::signals::finished();
-    report.phase("write", t.elapsed().as_secs_f64());
+    report.since(Phase::Write, t);
 
     let nnz = comm.sum_f64(feats.rows.nnz() as f64) as u64;
     let text_bytes = comm.sum_f64(bytes_local) as u64;

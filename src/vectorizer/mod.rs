@@ -20,6 +20,7 @@
 use crate::collectives::Collectives;
 use crate::corpus::CorpusSlice;
 use crate::error::Result;
+use crate::phase::Phase;
 use crate::text::{Analyzer, DecodeError, Decoder, Encoding, Grams, Joiner};
 use crate::sparse::{Csr, RowBuilder};
 use crate::tfidf::counts::{HashedCounter, LocalVocabulary};
@@ -64,9 +65,9 @@ pub struct PhaseTimes {
 }
 
 impl PhaseTimes {
-    /// The phases with their names, in pipeline order.
-    pub fn phases(&self) -> [(&'static str, f64); 4] {
-        [("tokenize", self.tokenize), ("vocabulary_merge", self.vocabulary_merge), ("df_allreduce", self.df_allreduce), ("transform", self.transform)]
+    /// The phases, in pipeline order.
+    pub fn phases(&self) -> [(Phase, f64); 4] {
+        [(Phase::Tokenize, self.tokenize), (Phase::VocabularyMerge, self.vocabulary_merge), (Phase::DfAllreduce, self.df_allreduce), (Phase::Transform, self.transform)]
     }
 }
 
@@ -210,16 +211,10 @@ pub fn fit_transform(
     if let Some(vocabulary) = &opts.vocabulary {
         return fit_transform_fixed(comm, slice, opts, vocabulary.len(), Some(vocabulary), || count_in_vocabulary(slice, &mut analyzer, dec, path, vocabulary));
     }
-    crate::faults::signal_if_asked("tokenize", comm.rank());
-    let t0 = Instant::now();
-    let mut tokens = comm.agree(read_tokens(slice, &mut analyzer, dec, path))?;
-    timings.tokenize = t0.elapsed().as_secs_f64();
+    let mut tokens = Phase::Tokenize.run(comm, &mut timings.tokenize, || read_tokens(slice, &mut analyzer, dec, path))?;
+    let (words, to_shared) = Phase::VocabularyMerge.run(comm, &mut timings.vocabulary_merge, || shared_words(comm, &tokens))?;
 
-    crate::faults::signal_if_asked("vocabulary", comm.rank());
-    let t1 = Instant::now();
-    let (words, to_shared) = comm.agree(shared_words(comm, &tokens))?;
-    timings.vocabulary_merge = t1.elapsed().as_secs_f64();
-
+    // Counting the n-grams is tokenizing's work; their rare-term sketch is collective.
     let t2 = Instant::now();
     let grams = analyzer.grams();
     let mut local = if unigrams_only(grams) {
@@ -232,14 +227,11 @@ pub fn fit_transform(
     drop(tokens);
     timings.tokenize += t2.elapsed().as_secs_f64();
 
-    let t3 = Instant::now();
     let n_docs = slice.n_total as u64;
-    let fitted = comm.agree(owners::fit_vocabulary(comm, &mut local, n_docs, opts))?;
-    timings.vocabulary_merge += t3.elapsed().as_secs_f64();
+    let fitted = Phase::VocabularyMerge.run(comm, &mut timings.vocabulary_merge, || owners::fit_vocabulary(comm, &mut local, n_docs, opts))?;
     comm.agree(storable(&fitted.vocabulary))?;
 
-    crate::faults::signal_if_asked("transform", comm.rank());
-    let t4 = Instant::now();
+    let t4 = Phase::Transform.begin(comm.rank());
     let idf = opts.use_idf.then(|| idf(&fitted.df, n_docs, opts.smooth_idf));
     let mut rows = local.into_rows();
     // Rows in column order are weighted as they are relabelled, while in
@@ -284,16 +276,14 @@ fn fit_transform_fixed(
 ) -> Result<Features> {
     let n_docs = slice.n_total as u64;
     let mut timings = PhaseTimes::default();
-    let t0 = Instant::now();
-    let mut rows = comm.agree(count())?;
-    timings.tokenize = t0.elapsed().as_secs_f64();
-    let t1 = Instant::now();
+    let mut rows = Phase::Tokenize.run(comm, &mut timings.tokenize, count)?;
+    let t1 = Phase::DfAllreduce.begin(comm.rank());
     let mut df = vec![0u64; n_cols];
     rows.cols.iter().for_each(|&c| df[c as usize] += 1);
     let df = comm.sum_u64_vec(&df);
     timings.df_allreduce = t1.elapsed().as_secs_f64();
     comm.agree(if n_docs == 0 { Err(anyhow::anyhow!("the corpus has no documents")) } else { Ok(()) })?;
-    let t2 = Instant::now();
+    let t2 = Phase::Transform.begin(comm.rank());
     let idf = opts.use_idf.then(|| idf(&df, n_docs, opts.smooth_idf));
     weight_rows(&mut rows, idf.as_deref(), opts);
     let rows = rows.finish(n_cols);

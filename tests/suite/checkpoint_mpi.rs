@@ -96,7 +96,7 @@ fn lbfgs_resumes_at_another_rank_count() {
     ok(3, &[&fit[..], &["--model", s(&full)]].concat());
 
     // A signal as the solver starts: every rank stops after the first iteration, checkpointed.
-    let r = textsaga_env(3, &[&fit[..], &["--model", s(&part), "--checkpoint", s(&ck)]].concat(), &[("TEXTSAGA_TEST_SIGNAL", "solver:1")]);
+    let r = textsaga_env(3, &[&fit[..], &["--model", s(&part), "--checkpoint", s(&ck)]].concat(), &[("TEXTSAGA_TEST_SIGNAL", "fit:1")]);
     assert_eq!(r.code, 75, "{}", r.stderr);
     assert!(ck.exists() && !part.exists());
     let r = ok(2, &[&fit[..], &["--model", s(&part), "--checkpoint", s(&ck), "--resume"]].concat());

@@ -78,7 +78,7 @@ fn a_signal_in_any_phase_stops_cleanly() {
     let out = dir.join("out.h5");
     let (d, m, out) = (s(&data), s(&model), s(&out));
     let inputs = [data.as_path(), model.as_path()];
-    for phase in ["read", "tokenize", "vocabulary", "transform", "write"] {
+    for phase in ["read", "tokenize", "vocabulary_merge", "transform", "write"] {
         for rank in ["0", "2"] {
             let env = [("TEXTSAGA_TEST_SIGNAL", format!("{phase}:{rank}"))];
             let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -104,7 +104,7 @@ fn with_a_checkpoint_every_stop_exits_75_and_resumes() {
     let (out, ck) = (dir.join("out.h5"), dir.join("ck.h5"));
     let (d, out, ck) = (s(&data), s(&out), s(&ck));
     let fit = ["fit", "--data", d, "--model", out, "--max-iter", "4", "--checkpoint", ck, "--quiet"];
-    for phase in ["read", "tokenize", "vocabulary", "solver"] {
+    for phase in ["read", "tokenize", "vocabulary_merge", "fit"] {
         let env = [("TEXTSAGA_TEST_SIGNAL", format!("{phase}:2"))];
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
         refused(&dir, &fit, &env, 75, "run again with --resume", &[&data], &["out.h5", "ck.h5"]);

@@ -14,6 +14,7 @@ use crate::error::Result;
 use crate::model::{Model, Params, Selection};
 use crate::selection::{Grid, PathHooks};
 use crate::output::AtomicPath;
+use crate::phase::Phase;
 use crate::same_file::{named, refuse_overwriting};
 use crate::signals;
 use crate::sparse::Rows;
@@ -24,7 +25,6 @@ use crate::vectorizer::{fit_transform, Features};
 use anyhow::bail;
 use hooks::Hooks;
 use std::io::IsTerminal;
-use std::time::Instant;
 
 pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     let mut report = RunReport::new("fit");
@@ -62,8 +62,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     let quiet = args.common.quiet || !comm.is_root();
     let bar = !quiet && std::io::stderr().is_terminal();
     let mut hooks = Hooks { comm, ops: &args.ops, fingerprint: &fingerprint, solver: solver_name, stopped_by: None, quiet, bar, progress: true };
-    let (t_fit, before) = (Instant::now(), comm.tally().snapshot());
-    crate::faults::signal_if_asked("solver", comm.rank());
+    let (t_fit, before) = (Phase::Fit.begin(comm.rank()), comm.tally().snapshot());
     let problem = Problem { data: &data, first, feats: &feats, vopts: &vopts, classes: &classes };
     let result = solve(comm, &args, &problem, &sopts, Start { warm: warm.as_ref(), resume }, &mut hooks, grid);
     // Without a checkpoint a stopped fit has saved nothing: say so, and exit 128 + signal.
@@ -73,7 +72,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     };
     // Failures inside the solver are agreed on by its collectives; agree once more for the others.
     let (mut result, sopts, selection) = comm.agree(result)?;
-    report.phase("fit", t_fit.elapsed().as_secs_f64());
+    report.since(Phase::Fit, t_fit);
     let communicated = comm.tally().since(&before);
 
     let model = Model {
@@ -89,12 +88,11 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         converged: result.converged,
         selection,
     };
-    let t_write = Instant::now();
-    crate::faults::signal_if_asked("write", comm.rank());
+    let t_write = Phase::Write.begin(comm.rank());
     comm.agree(Ok(()))?; // the last point to stop: the model is written whole after it
     comm.on_root(|| model.write(&args.model))?;
     signals::finished();
-    report.phase("write", t_write.elapsed().as_secs_f64());
+    report.since(Phase::Write, t_write);
 
     record_fit(&mut report, comm, &feats, data.x.nnz(), k, &result, &communicated);
     if let Some(s) = &model.selection {
@@ -192,8 +190,7 @@ fn read_and_vectorize(
     vopts: &crate::tfidf::VectorizerOptions,
     report: &mut RunReport,
 ) -> Result<(Classes, Vec<u32>, Features, usize)> {
-    crate::faults::signal_if_asked("read", comm.rank());
-    let slice = report.timed("read", || read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Required));
+    let slice = report.timed(Phase::Read, comm.rank(), || read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Required));
     let slice = comm.agree(slice)?;
     let labels = slice.labels.as_ref().expect("labels are required");
     comm.agree(match labels {
