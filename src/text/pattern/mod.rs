@@ -9,9 +9,35 @@
 //! when the group took no part), and more than one group is sklearn's error.
 //! A pattern that could match an empty string is refused: Python would yield
 //! empty tokens between matches, which sklearn counts as a term "".
+//!
+//! Why a matcher of its own and not the `regex` crate, `fancy-regex` or
+//! PCRE2: each gives some token patterns other tokens than Python's `re`,
+//! and the features must be scikit-learn's. What Python does (checked with
+//! Python 3.11's `re`):
+//! - `\w` is `str.isalnum()` or `_`: `\w+` on "cafe" + U+0301 (a combining
+//!   accent) finds "cafe", and on "a" U+203F "b" (connector punctuation)
+//!   finds "a" and "b". The `regex` crate's Unicode `\w`, which `fancy-regex`
+//!   hands its classes to, holds every mark and connector punctuation: one
+//!   token each. PCRE2's `\w` in UCP mode is letters, numbers and `_` (newer
+//!   versions add marks and connector punctuation): it differs from Python's
+//!   elsewhere (Python's numbers are `isnumeric`, PCRE2's `\p{N}`).
+//! - `\s` is `str.isspace()`: it matches U+001C-U+001F; Unicode's White_Space
+//!   (the `regex` crate's and PCRE2's `\s`) does not.
+//! - `$` also matches before a final newline (`a$` finds "a" in "a\n"); the
+//!   `regex` crate's `$` is the end of the text only.
+//! - `\b` follows from `\w`, so every difference there moves word boundaries.
+//!
+//! The `regex` crate has no lookaround either. Mapping Python's classes onto
+//! another engine's would mean rewriting each pattern's `\w`, `\s`, `\b` and
+//! `$` as explicit sets and lookarounds, itself a parser of Python's syntax:
+//! [`parse`] is that parser, and running its result ([`program`]) is a
+//! backtracking machine of about 500 lines, tested against Python itself
+//! (tests/oracle: every code point's class, fourteen patterns).
 
+mod compile;
 pub mod parse;
 pub mod program;
+mod run;
 
 use program::{Program, Scratch, UNSET};
 
