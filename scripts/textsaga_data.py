@@ -35,7 +35,7 @@ def mpi_env():
 
 
 def read_corpus(path):
-    """(documents as str, labels or None) of a corpus in either layout of INTERFACE.md."""
+    """(documents as str, labels or None) of a corpus in either layout of docs/interface.md."""
     with h5py.File(path, "r") as f:
         if isinstance(f["text"], h5py.Group):
             raw = f["text/bytes"][:].tobytes()

@@ -1,4 +1,4 @@
-//! The command line. Names and meanings are fixed by `shared/INTERFACE.md`;
+//! The command line. Names and meanings are fixed by `docs/interface.md`;
 //! where a flag mirrors a scikit-learn parameter it takes the same values.
 //!
 //! Parsing happens before MPI starts, so `--help` and usage errors need no
@@ -49,7 +49,7 @@ pub enum Command {
     Plan(PlanArgs),
 }
 
-/// Where the corpus is (both layouts of INTERFACE.md are read).
+/// Where the corpus is (both layouts of docs/interface.md are read).
 #[derive(Args, Debug, Clone)]
 pub struct InputArgs {
     /// HDF5 corpus: h5py strings (`text`, `label`) or the fast layout (`text/bytes`, `text/offsets`, `label`).

@@ -1,7 +1,7 @@
 //! Errors and exit codes.
 //!
 //! Every failure ends as one line on stderr and a non-zero exit (see
-//! `shared/INTERFACE.md`): 1 for an error, 2 for a bad command line, 75 after a
+//! `docs/interface.md`): 1 for an error, 2 for a bad command line, 75 after a
 //! signal-triggered checkpoint. Errors carry context ("reading 'x.h5': ...")
 //! through `anyhow`; the line is printed by exactly one rank (see
 //! `agree` in [`crate::collectives`]).

@@ -1,5 +1,5 @@
 //! `textsaga`: parse the command line, start MPI, run the command, and turn
-//! the outcome into one line and an exit code (see `shared/INTERFACE.md`).
+//! the outcome into one line and an exit code (see `docs/interface.md`).
 
 use clap::Parser;
 use textsaga::cli::Cli;

@@ -1,4 +1,4 @@
-//! The corpus on disk: the two HDF5 layouts of `shared/INTERFACE.md`, how
+//! The corpus on disk: the two HDF5 layouts of `docs/interface.md`, how
 //! documents are split among ranks, per-rank reading, and streaming writing.
 
 pub mod labels;

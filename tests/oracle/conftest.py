@@ -1,5 +1,5 @@
 """Shared fixtures for the scikit-learn oracle tests: where the binary is, how
-to launch it under MPI, and corpora written the two ways INTERFACE.md allows."""
+to launch it under MPI, and corpora written the two ways docs/interface.md allows."""
 
 import json
 import os
