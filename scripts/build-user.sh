@@ -80,7 +80,7 @@ rpaths=("$(dirname "$mpi_lib")")
 # --- HDF5 ---------------------------------------------------------------------------------
 features=()
 if [ "$bundled" = 0 ] && [ -n "${HDF5_DIR:-}" ]; then
-    conf=$(find "$HDF5_DIR/include" -name H5pubconf.h 2>/dev/null | head -1)
+    conf=$(find -L "$HDF5_DIR/include" -name H5pubconf.h 2>/dev/null | head -1)
     [ -n "$conf" ] || die "HDF5_DIR=$HDF5_DIR has no include/H5pubconf.h: point it at the HDF5 installation (the folder with include/ and lib/), or unset it to build HDF5 from source"
     h5_version=$(sed -n 's/^#define H5_VERSION "\(.*\)"/\1/p' "$conf")
     h5_lib=$(ls "$HDF5_DIR"/lib/libhdf5.so "$HDF5_DIR"/lib64/libhdf5.so 2>/dev/null | head -1 || true)

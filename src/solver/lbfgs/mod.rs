@@ -32,6 +32,10 @@ use blocks::Blocks;
 use history::{dot, History};
 use std::time::Instant;
 
+/// The state is whole vectors, re-split on reading: a checkpoint resumes at
+/// any rank count.
+pub const STATE_SPLIT_BY_RANK: bool = false;
+
 /// Pairs kept in the L-BFGS memory. sklearn's lbfgs keeps 10; split over
 /// the ranks a pair is cheap, and 30 took 28 % fewer iterations to a 1e-6
 /// gap on the generated corpus (docs/design.md, "Scaling the fit").
@@ -47,10 +51,6 @@ const STALL: f64 = 64.0 * f64::EPSILON;
 /// Whether the initial inverse Hessian is the inverse of the Hessian's
 /// diagonal at the start (Vowpal Wabbit's preconditioner), not the identity.
 pub(super) const PRECONDITION: bool = true;
-
-/// The state is whole vectors, re-split on reading: a checkpoint resumes at
-/// any rank count.
-pub const STATE_SPLIT_BY_RANK: bool = false;
 
 /// The L-BFGS / OWL-QN solver of one fit on one rank.
 pub struct Lbfgs<'a> {

@@ -55,6 +55,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use step::StepBuffer;
 
+/// Each rank holds its own columns' weights and its own samples' gradient
+/// memory: a checkpoint resumes at the rank count that wrote it.
+pub const STATE_SPLIT_BY_RANK: bool = true;
+
 /// Whether epochs may run the AVX2 build of the steps ([`Saga::steps`]).
 /// Only the test that compares the two builds turns it off.
 static AVX2_ALLOWED: AtomicBool = AtomicBool::new(true);
@@ -94,10 +98,6 @@ struct Scratch {
     replay: block::Replay,
     scores: Vec<f64>,
 }
-
-/// Each rank holds its own columns' weights and its own samples' gradient
-/// memory: a checkpoint resumes at the rank count that wrote it.
-pub const STATE_SPLIT_BY_RANK: bool = true;
 
 /// The SAGA solver of one fit on one rank.
 pub struct Saga<'a> {
