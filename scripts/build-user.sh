@@ -71,7 +71,7 @@ int main(void) {
 }
 C
 "$MPICC" -o "$work/probe" "$work/probe.c" 2>"$work/probe.log" || { cat "$work/probe.log" >&2; die "$MPICC cannot compile an MPI program (above): is the MPI module complete?"; }
-mpi_version=$("$work/probe" | sed 's/[[:space:]]\+/ /g; s/^ //; s/ $//' | cut -c1-60) || die "a program built with $MPICC does not start: its libmpi is not found (load the MPI module in this shell)"
+mpi_version=$("$work/probe" | sed 's/[[:space:]]\+/ /g; s/^ //; s/ $//; s/,.*//' | cut -c1-60) || die "a program built with $MPICC does not start: its libmpi is not found (load the MPI module in this shell)"
 mpi_lib=$(ldd "$work/probe" | awk '$1 ~ /^libmpi[._]/ && $3 ~ /^\// {print $3; exit}')
 [ -n "$mpi_lib" ] || die "cannot tell which libmpi $MPICC links (ldd $work/probe)"
 mpi_libdir=$(dirname "$(readlink -f "$mpi_lib")")
