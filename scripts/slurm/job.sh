@@ -35,7 +35,7 @@ ts_binary() {
     here=$(ts_script_dir)
     if [ -n "${TEXTSAGA_BIN:-}" ]; then echo "$TEXTSAGA_BIN"
     elif command -v textsaga >/dev/null 2>&1; then command -v textsaga
-    elif [ -x "$here/../../bin/textsaga" ]; then (cd "$here/../../bin" && echo "$PWD/textsaga")
+    elif [ -x "$here/../../../bin/textsaga" ]; then (cd "$here/../../../bin" && echo "$PWD/textsaga")
     elif [ -x "${SLURM_SUBMIT_DIR:-.}/target/release/textsaga" ]; then echo "${SLURM_SUBMIT_DIR:-.}/target/release/textsaga"
     else return 1
     fi

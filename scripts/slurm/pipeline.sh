@@ -54,7 +54,7 @@ test_corpus=$corpus
 export TEXTSAGA_MODULES="$MODULES" TEXTSAGA_SLURM_DIR="$here"
 if [ -z "${TEXTSAGA_BIN:-}" ]; then
     TEXTSAGA_BIN=$(command -v textsaga || true)
-    [ -n "$TEXTSAGA_BIN" ] || { [ -x "$here/../../bin/textsaga" ] && TEXTSAGA_BIN=$(cd "$here/../../bin" && echo "$PWD/textsaga"); } || true
+    [ -n "$TEXTSAGA_BIN" ] || { [ -x "$here/../../../bin/textsaga" ] && TEXTSAGA_BIN=$(cd "$here/../../../bin" && echo "$PWD/textsaga"); } || true
     [ -n "$TEXTSAGA_BIN" ] || { [ -x "$here/../../target/release/textsaga" ] && TEXTSAGA_BIN=$(cd "$here/../../target/release" && echo "$PWD/textsaga"); } || true
     [ -n "$TEXTSAGA_BIN" ] || die "cannot find textsaga: set TEXTSAGA_BIN or put it on PATH"
 fi

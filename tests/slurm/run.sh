@@ -44,7 +44,13 @@ chmod +x "$fake/stat" "$fake/srun"
 rule() { env -u HDF5_USE_FILE_LOCKING SLURM_JOB_ID=1 PATH="$1" bash -c 'source scripts/slurm/job.sh; ts_file_locking /tmp >/dev/null; ts_pick_launcher; echo "${HDF5_USE_FILE_LOCKING:-on} ${ts_launch[*]}"'; }
 [ "$(rule "$fake:$PATH")" = "FALSE srun --mpi=pmi2" ] || fail "job.sh on Lustre with pmi2: $(rule "$fake:$PATH")"
 [ "$(rule "$PATH")" = "on srun --mpi=pmix" ] || fail "job.sh on a local folder with this Slurm: $(rule "$PATH")"
-ok "job.sh: file locking off on Lustre only; the launcher srun offers"
+# Installed as build-user.sh lays it out (PREFIX/bin, PREFIX/share/textsaga/slurm), job.sh finds
+# the binary beside it with nothing on PATH.
+mkdir -p "$work/prefix/bin" "$work/prefix/share/textsaga/slurm"
+cp scripts/slurm/job.sh "$work/prefix/share/textsaga/slurm/" && cp "$bin" "$work/prefix/bin/"
+found=$(env -u TEXTSAGA_BIN PATH=/usr/bin:/bin bash -c "source $work/prefix/share/textsaga/slurm/job.sh; ts_binary")
+[ "$found" = "$work/prefix/bin/textsaga" ] || fail "job.sh in an installed prefix found '$found'"
+ok "job.sh: file locking off on Lustre only; the launcher srun offers; the binary of its prefix"
 py=$PWD/.venv/bin/python
 same_model() {
     "$py" - "$1" "$2" <<'PY'
