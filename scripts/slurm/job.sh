@@ -107,7 +107,7 @@ ts_requeue() {
     local restarts=${SLURM_RESTART_COUNT:-0}
     if [ -z "${SLURM_JOB_ID:-}" ]; then return; fi
     if [ "$restarts" -ge "$ts_max_requeues" ]; then
-        echo "$ts_name: stopped again after $restarts requeues (--max-requeues $ts_max_requeues): not requeueing; resubmit the same command to go on"
+        echo "$ts_name: stopped by a signal with $restarts of at most $ts_max_requeues requeues done (--max-requeues): not requeueing; resubmit the same command to go on"
         return
     fi
     echo "$ts_name: stopped by a signal; requeueing job $SLURM_JOB_ID (requeue $((restarts + 1)) of at most $ts_max_requeues)"
