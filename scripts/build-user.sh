@@ -23,11 +23,14 @@
 # Options: --prefix DIR (required), --bundled-hdf5 (ignore HDF5_DIR),
 # --target-dir DIR (cargo's build folder; default target/user), -j N.
 set -euo pipefail
+start_dir=$PWD
 cd "$(dirname "$0")/.."
 prog=build-user
 
 die() { echo "$prog: error: $*" >&2; exit 1; }
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+# Relative paths are the caller's, not this script's folder's.
+abs() { case "$1" in /*) echo "$1" ;; *) echo "$start_dir/$1" ;; esac; }
 
 prefix="" bundled=0 target_dir=${CARGO_TARGET_DIR:-target/user} jobs=()
 while [ $# -gt 0 ]; do
@@ -42,6 +45,9 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "$prefix" ] || { echo "$prog: --prefix DIR is required (e.g. --prefix \$HOME/.local)" >&2; exit 2; }
+prefix=$(abs "$prefix")
+target_dir=$(abs "$target_dir")
+[ -z "${HDF5_DIR:-}" ] || HDF5_DIR=$(abs "$HDF5_DIR")
 mkdir -p "$prefix/bin" || die "cannot create $prefix/bin: choose a --prefix you can write to"
 prefix=$(cd "$prefix" && pwd)
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/textsaga-build
@@ -72,22 +78,22 @@ int main(void) {
 C
 "$MPICC" -o "$work/probe" "$work/probe.c" 2>"$work/probe.log" || { cat "$work/probe.log" >&2; die "$MPICC cannot compile an MPI program (above): is the MPI module complete?"; }
 mpi_version=$("$work/probe" | sed 's/[[:space:]]\+/ /g; s/^ //; s/ $//; s/,.*//' | cut -c1-60) || die "a program built with $MPICC does not start: its libmpi is not found (load the MPI module in this shell)"
-mpi_lib=$(ldd "$work/probe" | awk '$1 ~ /^libmpi[._]/ && $3 ~ /^\// {print $3; exit}')
-[ -n "$mpi_lib" ] || die "cannot tell which libmpi $MPICC links (ldd $work/probe)"
+mpi_lib=$(ldd "$work/probe" 2>/dev/null | awk '$1 ~ /^libmpi[._]/ && $3 ~ /^\// {print $3; exit}' || true)
+[ -n "$mpi_lib" ] || die "cannot tell which libmpi $MPICC links (a static MPI? this build needs a shared libmpi: e.g. CRAYPE_LINK_TYPE=dynamic)"
 mpi_libdir=$(dirname "$(readlink -f "$mpi_lib")")
 rpaths=("$(dirname "$mpi_lib")")
 
 # --- HDF5 ---------------------------------------------------------------------------------
 features=()
 if [ "$bundled" = 0 ] && [ -n "${HDF5_DIR:-}" ]; then
-    conf=$(find -L "$HDF5_DIR/include" -name H5pubconf.h 2>/dev/null | head -1)
+    conf=$(find -L "$HDF5_DIR/include" -name H5pubconf.h 2>/dev/null | head -1 || true)
     [ -n "$conf" ] || die "HDF5_DIR=$HDF5_DIR has no include/H5pubconf.h: point it at the HDF5 installation (the folder with include/ and lib/), or unset it to build HDF5 from source"
     h5_version=$(sed -n 's/^#define H5_VERSION "\(.*\)"/\1/p' "$conf")
     h5_lib=$(ls "$HDF5_DIR"/lib/libhdf5.so "$HDF5_DIR"/lib64/libhdf5.so 2>/dev/null | head -1 || true)
     [ -n "$h5_lib" ] && rpaths+=("$(dirname "$h5_lib")")
     if grep -q '^#define H5_HAVE_PARALLEL 1' "$conf"; then
         # A parallel HDF5 must be built for this same MPI, or the two libmpi clash at run time.
-        h5_mpi=$( [ -n "$h5_lib" ] && ldd "$h5_lib" | awk '$1 ~ /^libmpi[._]/ {print $3; exit}' || true)
+        h5_mpi=$( [ -n "$h5_lib" ] && ldd "$h5_lib" 2>/dev/null | awk '$1 ~ /^libmpi[._]/ && $3 ~ /^\// {print $3; exit}' || true)
         if [ -n "$h5_mpi" ] && [ "$(dirname "$(readlink -f "$h5_mpi")")" != "$mpi_libdir" ]; then
             die "HDF5_DIR's HDF5 is built for another MPI ($h5_mpi, not $mpi_lib): load the HDF5 module that matches the MPI, or run with --bundled-hdf5"
         fi
@@ -119,10 +125,13 @@ if [[ " ${features[*]} " == *" bundled-hdf5 "* ]]; then
     fi
 fi
 find_libclang() {
-    local d
-    for d in ${LIBCLANG_PATH:-} $(llvm-config --libdir 2>/dev/null) /usr/lib64 /usr/lib/x86_64-linux-gnu /usr/lib/llvm-*/lib /usr/lib64/llvm*/lib; do
-        ls "$d"/libclang.so "$d"/libclang-*.so "$d"/libclang.so.* >/dev/null 2>&1 && { echo "$d"; return; }
+    local d f
+    for d in ${LIBCLANG_PATH:-} $(llvm-config --libdir 2>/dev/null || true) /usr/lib64 /usr/lib/x86_64-linux-gnu /usr/lib/llvm-*/lib /usr/lib64/llvm*/lib; do
+        for f in "$d"/libclang.so "$d"/libclang-*.so "$d"/libclang.so.*; do
+            [ -e "$f" ] && { echo "$d"; return 0; }
+        done
     done
+    return 0
 }
 clang_dir=""
 [ "$pypi_tools" = pypi ] || clang_dir=$(find_libclang)
@@ -144,7 +153,7 @@ echo "$prog: building with MPI '$mpi_version' ($MPICC), features: ${features[*]}
 cargo build --release --locked --no-default-features --features "${features[*]}" "${jobs[@]}" \
     || die "cargo build failed (above)"
 if [[ " ${features[*]} " == *" bundled-hdf5 "* ]]; then
-    conf=$(ls -t "$CARGO_TARGET_DIR"/release/build/hdf5-metno-src-*/out/include/H5pubconf.h 2>/dev/null | head -1)
+    conf=$(ls -t "$CARGO_TARGET_DIR"/release/build/hdf5-metno-src-*/out/include/H5pubconf.h 2>/dev/null | head -1 || true)
     [ -z "$conf" ] || h5_desc="HDF5 $(sed -n 's/^#define H5_VERSION "\(.*\)"/\1/p' "$conf") ${h5_desc#HDF5 }"
 fi
 install -m 755 "$CARGO_TARGET_DIR/release/textsaga" "$prefix/bin/textsaga.partial"

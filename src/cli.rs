@@ -349,6 +349,10 @@ pub struct PlanArgs {
     /// Print the plan as JSON (for scripts: `recommended` is the ranks to ask for).
     #[arg(long)]
     pub json: bool,
+    /// The mode the fit will run: auto (its choice at each rank count), or saga (a --Cs
+    /// path runs SAGA) or lbfgs, to size a fit by that mode alone.
+    #[arg(long, value_enum, value_name = "NAME", default_value_t = SolverKind::Auto)]
+    pub solver: SolverKind,
     #[command(flatten)]
     pub vectorizer: VectorizerArgs,
     #[command(flatten)]

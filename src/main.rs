@@ -87,7 +87,8 @@ fn main() {
 /// all writing the same outputs. Returns the step's task count then.
 fn singletons_under_srun(size: usize) -> Option<u64> {
     let tasks: u64 = std::env::var("SLURM_STEP_NUM_TASKS").ok()?.parse().ok()?;
-    let other_launcher = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MPI_LOCALNRANKS"].iter().any(|v| std::env::var_os(v).is_some());
+    // mpirun's (Open MPI) or Hydra's ranks inside a step; not PMI_SIZE, which srun's pmi2 sets too.
+    let other_launcher = ["OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS"].iter().any(|v| std::env::var_os(v).is_some());
     (size == 1 && tasks > 1 && !other_launcher).then_some(tasks)
 }
 

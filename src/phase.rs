@@ -1,7 +1,8 @@
 //! The phases of a run, in one list. A phase's name is what `--metrics`
 //! reports its seconds under, what the fault hook takes
-//! (`TEXTSAGA_TEST_SIGNAL=PHASE:RANK`, see `faults`), and what the scripts
-//! read back from the metrics (they keep no copy of this list).
+//! (`TEXTSAGA_TEST_SIGNAL=PHASE:RANK`, see `faults`), and what the scaling
+//! and benchmark scripts read back from the metrics (they keep no copy of
+//! this list; `compare_sklearn.py` names the phases it sums).
 //!
 //! [`Phase::begin`] is where a phase starts (the fault hook, then its
 //! clock); [`Phase::run`] is a whole phase that ends at an agreement point:

@@ -6,6 +6,7 @@
 //! it is tested in one process.
 
 use crate::solver::mode::{cost, lbfgs_gb, lbfgs_seconds, saga_gb, saga_seconds, Size};
+use crate::solver::Mode;
 
 /// Doubling the ranks pays while it cuts the modelled time by at least this
 /// factor (a doubling that buys less than 25 % wastes most of the new ranks).
@@ -63,11 +64,11 @@ pub fn vectorize_gb(c: &Corpus, ranks: f64) -> f64 {
     (c.text_bytes / ranks * 2.8 + c.docs / ranks * c.nnz_per_doc * 12.0 + c.features * 40.0) / 1e9
 }
 
-fn row(c: &Corpus, ranks: usize, best_one: f64) -> Row {
+fn row(c: &Corpus, ranks: usize, best_one: f64, forced: Option<Mode>) -> Row {
     let s = Size { docs: c.docs, nnz_per_doc: c.nnz_per_doc, features: c.features, width: c.width, ranks: ranks as f64 };
     let (saga_s, lbfgs_s) = (saga_seconds(&s), lbfgs_seconds(&s));
     let (saga_m, lbfgs_m) = (saga_gb(&s), lbfgs_gb(&s));
-    let mode = crate::solver::mode::choose(&s);
+    let mode = forced.unwrap_or_else(|| crate::solver::mode::choose(&s));
     let (seconds, gb) = cost(mode, &s);
     let speedup = best_one / seconds;
     Row {
@@ -97,11 +98,12 @@ fn counts(max_ranks: usize, asked: Option<usize>) -> Vec<usize> {
 }
 
 /// The sizing of `corpus` at up to `max_ranks` ranks with `gb_per_rank` of
-/// memory each.
-pub fn plan(corpus: &Corpus, max_ranks: usize, asked: Option<usize>, gb_per_rank: f64) -> Plan {
+/// memory each, for the mode a fit will run (`None`: `auto`'s choice at
+/// each rank count; a `--Cs` path always runs SAGA).
+pub fn plan(corpus: &Corpus, max_ranks: usize, asked: Option<usize>, gb_per_rank: f64, forced: Option<Mode>) -> Plan {
     let one = Size { docs: corpus.docs, nnz_per_doc: corpus.nnz_per_doc, features: corpus.features, width: corpus.width, ranks: 1.0 };
     let best_one = saga_seconds(&one).min(lbfgs_seconds(&one));
-    let rows: Vec<Row> = counts(max_ranks, asked).into_iter().map(|p| row(corpus, p, best_one)).collect();
+    let rows: Vec<Row> = counts(max_ranks, asked).into_iter().map(|p| row(corpus, p, best_one, forced)).collect();
     let doublings: Vec<&Row> = rows.iter().filter(|r| r.ranks.is_power_of_two()).collect();
     let stops_paying = doublings.windows(2).rev().find(|w| w[0].seconds / w[1].seconds >= PAYS).map_or(1, |w| w[1].ranks);
     let fits_memory = doublings.iter().find(|r| r.gb.max(r.vectorize_gb) <= gb_per_rank).map(|r| r.ranks);
@@ -122,11 +124,11 @@ mod tests {
     /// allowed; a small corpus stops paying after a few ranks.
     #[test]
     fn a_big_corpus_pays_to_many_ranks_and_a_small_one_does_not() {
-        let big = plan(&corpus(1e8, 1e6), 1024, None, 4.0);
+        let big = plan(&corpus(1e8, 1e6), 1024, None, 4.0, None);
         assert_eq!(big.rows.len(), 11);
         assert_eq!(big.stops_paying, 1024, "{:?}", big.rows.iter().map(|r| r.seconds).collect::<Vec<_>>());
         assert!(big.rows.last().unwrap().speedup > 100.0);
-        let small = plan(&corpus(2e4, 3e4), 1024, None, 4.0);
+        let small = plan(&corpus(2e4, 3e4), 1024, None, 4.0, None);
         assert!(small.stops_paying <= 16, "a 20k-document corpus stops paying at {}", small.stops_paying);
         assert_eq!(small.recommended, small.stops_paying);
     }
@@ -136,12 +138,12 @@ mod tests {
     #[test]
     fn memory_sets_the_floor_and_max_ranks_the_ceiling() {
         let c = corpus(1e8, 1e6);
-        let p = plan(&c, 1024, None, 4.0);
+        let p = plan(&c, 1024, None, 4.0, None);
         let fits = p.fits_memory.expect("fits at some count");
         assert!(p.rows.iter().filter(|r| r.ranks < fits).all(|r| r.gb.max(r.vectorize_gb) > 4.0));
         assert!(p.recommended >= fits);
-        assert_eq!(plan(&c, 8, None, 4.0).recommended, 8);
-        let asked = plan(&c, 64, Some(48), 4.0);
+        assert_eq!(plan(&c, 8, None, 4.0, None).recommended, 8);
+        let asked = plan(&c, 64, Some(48), 4.0, None);
         assert!(asked.rows.iter().any(|r| r.ranks == 48) && asked.rows.iter().all(|r| r.ranks <= 64));
     }
 
@@ -149,9 +151,24 @@ mod tests {
     #[test]
     fn memory_a_rank_falls_with_the_ranks() {
         let c = corpus(1e7, 5e5);
-        let p = plan(&c, 256, None, 4.0);
+        let p = plan(&c, 256, None, 4.0, None);
         for w in p.rows.windows(2) {
             assert!(w[1].lbfgs_gb < w[0].lbfgs_gb && w[1].vectorize_gb < w[0].vectorize_gb);
         }
+    }
+}
+
+#[cfg(test)]
+mod forced {
+    use super::*;
+
+    /// A fit that will run SAGA (a --Cs path, --solver saga) is sized by
+    /// SAGA's curve, which stops paying far sooner than auto's.
+    #[test]
+    fn a_saga_fit_is_sized_by_saga() {
+        let c = Corpus { docs: 1e8, text_bytes: 4e10, nnz_per_doc: 68.0, features: 1e6, width: 20.0 };
+        let saga = plan(&c, 1024, None, 1e9, Some(Mode::Saga));
+        assert!(saga.rows.iter().all(|r| r.auto == "saga"));
+        assert!(saga.stops_paying < plan(&c, 1024, None, 1e9, None).stops_paying);
     }
 }

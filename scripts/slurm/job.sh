@@ -11,9 +11,11 @@
 #     trap here passes USR1 (and TERM, USR2) on to the launcher, which passes it to every rank;
 #     the ranks write their checkpoint and exit 75 (fit), or stop with nothing half-written;
 #   - requeues a job stopped that way, at most --max-requeues N times (default 5, or
-#     $TEXTSAGA_MAX_REQUEUES): a job that keeps being stopped must not requeue forever;
-#   - sets HDF5_USE_FILE_LOCKING=FALSE when the output folder is on a parallel or network
-#     file system (Lustre, GPFS, BeeGFS, NFS), where HDF5's locks fail or hang;
+#     $TEXTSAGA_MAX_REQUEUES): a job that keeps being stopped must not requeue forever. A job
+#     that got SIGTERM (scancel, or the time limit itself) is never requeued: a cancel wins;
+#   - sets HDF5_USE_FILE_LOCKING=FALSE when the job's folder or the submit folder is on a
+#     parallel or network file system (Lustre, GPFS, BeeGFS, NFS, Ceph), where HDF5's locks
+#     fail or hang (set it yourself for outputs elsewhere);
 #   - logs one line a job: job, restart, tasks, nodes, launcher, binary, command.
 #
 # Functions: ts_setup NAME ARGS... (parses the job's own options out of ARGS into ts_args),
@@ -49,7 +51,10 @@ ts_pick_launcher() {
         mpirun) ts_launch=(mpirun) ;;
         auto)
             offered=$(srun --mpi=list 2>&1 || true)
+            site=$(scontrol show config 2>/dev/null | awk '$1 == "MpiDefault" {print $3}' || true)
             if [ -z "${SLURM_JOB_ID:-}" ]; then ts_launch=(mpirun)
+            # The user's or the site's own choice (SLURM_MPI_TYPE, MpiDefault) is kept.
+            elif [ -n "${SLURM_MPI_TYPE:-}" ] || { [ -n "$site" ] && [ "$site" != none ]; }; then ts_launch=(srun)
             elif grep -qw pmix <<< "$offered"; then ts_launch=(srun --mpi=pmix)
             elif grep -qw pmi2 <<< "$offered"; then ts_launch=(srun --mpi=pmi2)
             else ts_launch=(mpirun)
@@ -64,7 +69,7 @@ ts_file_locking() {
     [ -z "${HDF5_USE_FILE_LOCKING:-}" ] || return 0
     fs=$(stat -f -c %T "$dir" 2>/dev/null || true)
     case "$fs" in
-        lustre|gpfs|beegfs|nfs*|cifs|smb*|fuse*|panfs|wekafs)
+        lustre|gpfs|beegfs|nfs*|cifs|smb*|fuse*|panfs|wekafs|ceph*)
             export HDF5_USE_FILE_LOCKING=FALSE
             echo "$ts_name: $dir is on $fs: HDF5_USE_FILE_LOCKING=FALSE" ;;
     esac
@@ -93,13 +98,16 @@ ts_setup() {
     ts_modules
     ts_bin=$(ts_binary) || ts_die "cannot find textsaga: set TEXTSAGA_BIN, put it on PATH (scripts/build-user.sh --prefix DIR installs DIR/bin/textsaga), or submit from the source tree"
     ts_pick_launcher
+    # The job's folder (where relative outputs go) and the submit folder.
+    ts_file_locking "$PWD"
     ts_file_locking "${SLURM_SUBMIT_DIR:-$PWD}"
 }
 
 # Passes a stop signal on to the launcher (srun and mpirun both hand it to every rank).
 ts_forward() {
     echo "$ts_name: got SIG$1: passing it to the ranks (they checkpoint where they can and stop)"
-    ts_signalled=1
+    ts_trapped=1
+    if [ "$1" = TERM ]; then ts_cancelled=1; else ts_signalled=1; fi
     [ -n "${ts_pid:-}" ] && kill "-$1" "$ts_pid" 2>/dev/null
 }
 
@@ -125,12 +133,22 @@ ts_run() {
     # commands); `wait` returns early when one runs, so wait again until the launcher is gone.
     "${ts_launch[@]}" "$ts_bin" "$@" &
     ts_pid=$!
+    local prev=""
     while :; do
+        ts_trapped=""
         wait "$ts_pid"
         code=$?
-        kill -0 "$ts_pid" 2>/dev/null || break
+        # A trap ended the wait (128 + its signal): wait again for the launcher's own status.
+        if [ -n "$ts_trapped" ] && [ "$code" -gt 128 ]; then prev=$code; continue; fi
+        # ...unless the launcher had ended just before, and its status was that one.
+        [ "$code" = 127 ] && [ -n "$prev" ] && code=$prev
+        break
     done
     trap - USR1 USR2 TERM
+    if [ -n "${ts_cancelled:-}" ]; then
+        echo "$ts_name: stopped by SIGTERM (a cancel or the time limit): not requeueing"
+        exit "$code"
+    fi
     # 75: stopped after writing a checkpoint; 128 + USR1, USR2 or TERM: stopped with nothing to
     # resume from (the run starts again).
     case "$code" in

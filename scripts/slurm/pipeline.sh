@@ -6,7 +6,7 @@
 #   scripts/slurm/pipeline.sh CONFIG [--dry-run]
 #
 # CONFIG is a bash file of settings: scripts/slurm/pipeline.conf is the annotated template.
-# Each job is sized by the sizing rule: with RANKS=auto a one-minute `plan` job runs
+# Each job is sized by the sizing rule: with RANKS=auto a short `plan` job runs
 # `textsaga plan` on the prepared corpus and submits vectorize, fit and evaluate at the ranks it
 # recommends (at most MAX_RANKS, memory a rank MEM_PER_RANK_GB); with CORPUS= (no prepare) the
 # plan runs here at once. The job ids go to WORKDIR/pipeline.jobs, one "stage id" a line, and
@@ -70,23 +70,40 @@ submit() {
         return
     fi
     local id
-    id=$("${cmd[@]}") || die "sbatch refused the $stage job (above)"
+    if ! id=$("${cmd[@]}"); then
+        # Nothing half-submitted: the jobs this run already queued would wait for nothing.
+        [ -z "${queued[*]:-}" ] || scancel "${queued[@]}" 2>/dev/null || true
+        die "sbatch refused the $stage job (above)${queued[*]:+; cancelled the jobs submitted before it: ${queued[*]}}"
+    fi
     id=${id%%;*}
+    queued+=("$id")
     echo "$stage $id" >> "$WORKDIR/pipeline.jobs"
     echo "$prog: submitted $stage as job $id" >&2
     echo "$id"
 }
 
+queued=()
 mem=()
 [ -z "$MEM_PER_RANK_GB" ] || mem=(--mem-per-cpu "$((MEM_PER_RANK_GB * 1024))M")
 
 # After prepare: size the jobs from the corpus, then vectorize -> fit -> evaluate.
 after_prepare() {
-    local ranks=$RANKS plan vec fit
+    local ranks=$RANKS plan vec fit solver=auto f
     if [ "$ranks" = auto ]; then
-        plan=$("$TEXTSAGA_BIN" plan --data "$corpus" --json --max-ranks "$MAX_RANKS" --mem-per-rank "${MEM_PER_RANK_GB:-4}" "${VECTORIZER_FLAGS[@]}") \
-            || die "textsaga plan failed on $corpus (above)"
+        # Size the fit by the mode it will run: a --Cs path runs SAGA; --solver names one.
+        for ((f = 0; f < ${#FIT_FLAGS[@]}; f++)); do
+            case "${FIT_FLAGS[f]}" in
+                --Cs|--Cs=*) solver=saga ;;
+                --solver) solver=${FIT_FLAGS[f + 1]:-auto} ;;
+                --solver=*) solver=${FIT_FLAGS[f]#--solver=} ;;
+            esac
+        done
+        [ -z "$MODULES" ] || { source "$here/job.sh" && ts_modules; }
+        plan=$("$TEXTSAGA_BIN" plan --data "$corpus" --json --max-ranks "$MAX_RANKS" --mem-per-rank "${MEM_PER_RANK_GB:-4}" \
+            --solver "$solver" "${VECTORIZER_FLAGS[@]}") || die "textsaga plan failed on $corpus (above)"
         [ "$dry" = 1 ] || echo "$plan" > "$WORKDIR/plan.json"
+        ! grep -q '^  "fits_memory": null' <<< "$plan" \
+            || die "no rank count up to MAX_RANKS=$MAX_RANKS holds this corpus in ${MEM_PER_RANK_GB:-4} GB a rank: raise MEM_PER_RANK_GB or MAX_RANKS (plan: $WORKDIR/plan.json)"
         ranks=$(sed -n 's/^  "recommended": \([0-9]*\),\{0,1\}$/\1/p' <<< "$plan")
         [ -n "$ranks" ] || die "textsaga plan gave no recommendation"
         echo "$prog: textsaga plan recommends $ranks ranks (WORKDIR/plan.json)" >&2

@@ -37,7 +37,7 @@ fn estimate(args: &PlanArgs) -> Result<()> {
     }
     let e = measure(&sample, n_total, &opts, args)?;
     let gb = args.mem_per_rank.or_else(slurm_memory_gb).unwrap_or(4.0);
-    let p = plan(&e.corpus, args.max_ranks as usize, args.ranks.map(|r| r as usize), gb);
+    let p = plan(&e.corpus, args.max_ranks as usize, args.ranks.map(|r| r as usize), gb, crate::solver::Mode::named(args.solver));
     if args.json {
         let v = serde_json::json!({
             "documents": e.corpus.docs, "text_bytes": e.corpus.text_bytes, "nnz_per_doc": e.corpus.nnz_per_doc,
@@ -107,7 +107,8 @@ fn measure(sample: &CorpusSlice, n_total: usize, opts: &VectorizerOptions, args:
     let (v_half, _) = vocabulary_of(sample, (s / 2).max(1), &unpruned, args)?;
     // Heaps' law V(n) = k n^beta through the two points; a fixed or hashed column count caps it.
     let heaps = if s >= 4 && v_half > 0.0 { (v_all / v_half).log2().clamp(0.3, 1.0) } else { 1.0 };
-    let mut features = v_all * (n_total as f64 / s as f64).powf(heaps);
+    // Never fewer than the sample holds; then the caps a fixed, hashed or limited vocabulary sets.
+    let mut features = (v_all * (n_total as f64 / s as f64).powf(heaps)).max(v_all);
     if let Some(n) = opts.hashing {
         features = features.min(n as f64);
     }
@@ -122,7 +123,7 @@ fn measure(sample: &CorpusSlice, n_total: usize, opts: &VectorizerOptions, args:
         docs: n_total as f64,
         text_bytes: sample.bytes.len() as f64 / s as f64 * n_total as f64,
         nnz_per_doc: nnz / s as f64,
-        features: features.max(v_all),
+        features,
         width: if classes == 2 { 1.0 } else { classes as f64 },
     };
     Ok(Estimate { corpus, classes, sample: s, heaps })
