@@ -1,8 +1,8 @@
 # What every textsaga batch job does, shared by scripts/slurm/*.sbatch (sourced, not run):
 #
 #   - finds the binary: $TEXTSAGA_BIN, else `textsaga` on PATH, else the one installed beside
-#     these scripts (PREFIX/bin by scripts/build-user.sh), else target/release/textsaga under
-#     the submit directory;
+#     these scripts (PREFIX/bin by scripts/build-user.sh), else target/release/textsaga of the
+#     source tree these scripts are in, or under the submit directory;
 #   - finds the launcher at run time: $TEXTSAGA_LAUNCHER (srun | mpirun), else
 #     `srun --mpi=pmix` or `--mpi=pmi2`, whichever `srun --mpi=list` offers, else `mpirun`
 #     inside the allocation;
@@ -38,6 +38,7 @@ ts_binary() {
     if [ -n "${TEXTSAGA_BIN:-}" ]; then echo "$TEXTSAGA_BIN"
     elif command -v textsaga >/dev/null 2>&1; then command -v textsaga
     elif [ -x "$here/../../../bin/textsaga" ]; then (cd "$here/../../../bin" && echo "$PWD/textsaga")
+    elif [ -x "$here/../../target/release/textsaga" ]; then (cd "$here/../../target/release" && echo "$PWD/textsaga")
     elif [ -x "${SLURM_SUBMIT_DIR:-.}/target/release/textsaga" ]; then echo "${SLURM_SUBMIT_DIR:-.}/target/release/textsaga"
     else return 1
     fi

@@ -52,12 +52,10 @@ corpus=${CORPUS:-$WORKDIR/corpus.h5}
 test_corpus=$corpus
 [ ${#TEST_INPUT[@]} -eq 0 ] || test_corpus=$WORKDIR/test.h5
 export TEXTSAGA_MODULES="$MODULES" TEXTSAGA_SLURM_DIR="$here"
-if [ -z "${TEXTSAGA_BIN:-}" ]; then
-    TEXTSAGA_BIN=$(command -v textsaga || true)
-    [ -n "$TEXTSAGA_BIN" ] || { [ -x "$here/../../../bin/textsaga" ] && TEXTSAGA_BIN=$(cd "$here/../../../bin" && echo "$PWD/textsaga"); } || true
-    [ -n "$TEXTSAGA_BIN" ] || { [ -x "$here/../../target/release/textsaga" ] && TEXTSAGA_BIN=$(cd "$here/../../target/release" && echo "$PWD/textsaga"); } || true
-    [ -n "$TEXTSAGA_BIN" ] || die "cannot find textsaga: set TEXTSAGA_BIN or put it on PATH"
-fi
+# The jobs' own rules (job.sh): the binary they would find, the modules they load.
+source "$here/job.sh"
+ts_name=$prog
+TEXTSAGA_BIN=$(ts_binary) || die "cannot find textsaga: set TEXTSAGA_BIN or put it on PATH"
 export TEXTSAGA_BIN
 
 # Submits one job; prints its id (or, with --dry-run, the command and a made-up id).
@@ -98,7 +96,7 @@ after_prepare() {
                 --solver=*) solver=${FIT_FLAGS[f]#--solver=} ;;
             esac
         done
-        [ -z "$MODULES" ] || { source "$here/job.sh" && ts_modules; }
+        ts_modules
         plan=$("$TEXTSAGA_BIN" plan --data "$corpus" --json --max-ranks "$MAX_RANKS" --mem-per-rank "${MEM_PER_RANK_GB:-4}" \
             --solver "$solver" "${VECTORIZER_FLAGS[@]}") || die "textsaga plan failed on $corpus (above)"
         [ "$dry" = 1 ] || echo "$plan" > "$WORKDIR/plan.json"
