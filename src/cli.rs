@@ -55,6 +55,35 @@ pub struct InputArgs {
     /// HDF5 corpus: h5py strings (`text`, `label`) or the fast layout (`text/bytes`, `text/offsets`, `label`).
     #[arg(long, value_name = "D.h5")]
     pub data: PathBuf,
+    #[command(flatten)]
+    pub text: TextArgs,
+}
+
+impl InputArgs {
+    pub fn read_options(&self) -> ReadOptions {
+        self.text.read_options(&self.data)
+    }
+}
+
+/// `fit`'s input: a corpus to vectorize, or the matrix `vectorize` made of one.
+#[derive(Args, Debug, Clone)]
+pub struct FitInputArgs {
+    /// HDF5 corpus: h5py strings (`text`, `label`) or the fast layout (`text/bytes`, `text/offsets`, `label`).
+    #[arg(long, value_name = "D.h5", required_unless_present = "features")]
+    pub data: Option<PathBuf>,
+    /// Fit from `vectorize`'s file instead of --data: no tokenizing, no vocabulary merge
+    /// (vectorize once, fit many). Its vectorizer settings, vocabulary and idf go into the
+    /// model. A scipy CSR matrix written with h5py (`data`, `indices`, `indptr`, a `shape`
+    /// attribute, `label`) is read too; such a model predicts on features files only.
+    #[arg(long, value_name = "F.h5", conflicts_with = "data")]
+    pub features: Option<PathBuf>,
+    #[command(flatten)]
+    pub text: TextArgs,
+}
+
+/// The corpus's datasets and how its bytes are decoded.
+#[derive(Args, Debug, Clone)]
+pub struct TextArgs {
     /// Dataset (or fast-layout group) holding the documents.
     #[arg(long, default_value = "text", value_name = "NAME")]
     pub text_dataset: String,
@@ -66,9 +95,9 @@ pub struct InputArgs {
     pub decode_error: DecodeError,
 }
 
-impl InputArgs {
-    pub fn read_options(&self) -> ReadOptions {
-        ReadOptions { path: self.data.clone(), text_dataset: self.text_dataset.clone(), label_dataset: self.label_dataset.clone() }
+impl TextArgs {
+    pub fn read_options(&self, path: &std::path::Path) -> ReadOptions {
+        ReadOptions { path: path.to_path_buf(), text_dataset: self.text_dataset.clone(), label_dataset: self.label_dataset.clone() }
     }
 }
 
@@ -600,7 +629,7 @@ pub struct OpsArgs {
 #[derive(Args, Debug)]
 pub struct FitArgs {
     #[command(flatten)]
-    pub input: InputArgs,
+    pub input: FitInputArgs,
     /// Where to write the model (HDF5).
     #[arg(long, value_name = "M.h5")]
     pub model: PathBuf,

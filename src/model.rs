@@ -20,6 +20,11 @@ pub struct Params {
     pub vectorizer: VectorizerOptions,
     pub solver: SolverOptions,
     pub textsaga_version: String,
+    /// Fitted on features made outside textsaga (`fit --features` with a
+    /// scipy matrix): no vectorizer to apply to text, so the model predicts
+    /// on features files only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub external_features: bool,
 }
 
 /// How C was chosen by cross-validation (`fit --Cs`): sklearn's `C_`,
@@ -201,7 +206,7 @@ impl Model {
             || self.coef.dim() != (width, d)
             || self.vocabulary.as_ref().is_some_and(|v| v.len() != d)
             || self.idf.as_ref().is_some_and(|v| v.len() != d)
-            || (self.vocabulary.is_none() && self.params.vectorizer.hashing != Some(d as u32));
+            || (self.vocabulary.is_none() && !self.params.external_features && self.params.vectorizer.hashing != Some(d as u32));
         if bad {
             bail!("'{}' is inconsistent: coef, intercept, classes, vocabulary and idf disagree in size", path.display());
         }

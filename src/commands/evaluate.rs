@@ -12,7 +12,7 @@ use crate::run_report::RunReport;
 
 pub fn run(comm: &dyn Collectives, args: EvaluateArgs) -> Result<()> {
     let model = comm.agree(Model::read(&args.model))?;
-    let (slice, rows) = model_rows(comm, &model, &args.input.read_options(), args.input.decode_error, LabelNeed::Required, &mut RunReport::new("evaluate"))?;
+    let (slice, rows) = model_rows(comm, &model, &args.input.read_options(), args.input.text.decode_error, LabelNeed::Required, &mut RunReport::new("evaluate"))?;
     let truth = comm.agree(model.classes.encode(slice.labels.as_ref().expect("labels are required")))?;
     let k = model.classes.len();
     let (pred, proba) = score(&model, &rows, true);

@@ -95,7 +95,7 @@ fn vocabulary_of(sample: &CorpusSlice, docs: usize, opts: &VectorizerOptions, ar
         ..Default::default()
     };
     let comm = local::single_rank();
-    let f = fit_transform(&comm, &part, opts, args.input.decode_error, &args.input.data)?;
+    let f = fit_transform(&comm, &part, opts, args.input.text.decode_error, &args.input.data)?;
     Ok((f.n_features as f64, f.rows.nnz() as f64))
 }
 

@@ -20,7 +20,7 @@ pub fn run(comm: &dyn Collectives, args: PredictArgs) -> Result<()> {
     comm.agree(refuse_overwriting(&[named("--model", &args.model), named("--data", &args.input.data)], &outputs))?;
     AtomicPath::probe(comm, &args.output)?;
     let model = comm.agree(Model::read(&args.model))?;
-    let (_, rows) = model_rows(comm, &model, &args.input.read_options(), args.input.decode_error, LabelNeed::Optional, &mut report)?;
+    let (_, rows) = model_rows(comm, &model, &args.input.read_options(), args.input.text.decode_error, LabelNeed::Optional, &mut report)?;
     let (pred, proba) = report.timed(Phase::Predict, comm.rank(), || score(&model, &rows, args.proba));
     let t = Phase::Write.begin(comm.rank());
     let labels = model.classes.decode(&pred);

@@ -28,10 +28,12 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     let slice = report.timed(Phase::Read, comm.rank(), || read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Optional));
     let slice = comm.agree(slice)?;
     let bytes_local = slice.bytes.len() as f64;
-    let feats = fit_transform(comm, &slice, &opts, args.input.decode_error, &args.input.data)?;
+    let feats = fit_transform(comm, &slice, &opts, args.input.text.decode_error, &args.input.data)?;
     report.phases(&feats.timings.phases());
     let t = Phase::Write.begin(comm.rank());
-    let how = write_matrix(comm, AtomicPath::new(&args.output, comm.is_root()), &feats, &slice, &opts)?;
+    // The byte-balanced split of the fast layout, kept so `fit --features` splits rows as `fit --data` does.
+    let by_bytes = crate::h5::open_h5(&args.input.data).is_ok_and(|f| f.group(&args.input.text.text_dataset).is_ok());
+    let how = write_matrix(comm, AtomicPath::new(&args.output, comm.is_root()), &feats, (&slice, by_bytes), &opts)?;
     report.set("hdf5_write", how);
     crate::signals::finished();
     report.since(Phase::Write, t);
@@ -59,9 +61,13 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     Ok(())
 }
 
-/// Collective: writes the matrix, every rank its rows at their offsets.
-fn write_matrix(comm: &dyn Collectives, out: AtomicPath, f: &Features, slice: &CorpusSlice, opts: &VectorizerOptions) -> Result<&'static str> {
+/// Collective: writes the matrix, every rank its rows at their offsets, with
+/// what `fit --features` needs to fit from it and to make a model that
+/// predicts on text: labels, vocabulary, idf, the settings (`params`) and,
+/// when the corpus was split by bytes, the documents' `text_offsets`.
+fn write_matrix(comm: &dyn Collectives, out: AtomicPath, f: &Features, (slice, by_bytes): (&CorpusSlice, bool), opts: &VectorizerOptions) -> Result<&'static str> {
     let (nnz_at, nnz_total) = comm.offset_of(f.rows.nnz());
+    let (text_at, text_total) = comm.offset_of(slice.bytes.len());
     let (row_at, _) = comm.offset_of(f.rows.rows());
     let n = f.n_docs as usize;
     let last = comm.rank() + 1 == comm.size();
@@ -80,8 +86,15 @@ fn write_matrix(comm: &dyn Collectives, out: AtomicPath, f: &Features, slice: &C
         if let Some(idf) = &f.idf {
             match opts.dtype {
                 Dtype::Float64 => write_1d(file, "idf", idf)?,
-                Dtype::Float32 => write_1d(file, "idf", &idf.iter().map(|&v| v as f32).collect::<Vec<f32>>())?,
+                Dtype::Float32 => {
+                    // float32 as sklearn stores it; float64 for a model fitted from this file.
+                    write_1d(file, "idf_float64", idf)?;
+                    write_1d(file, "idf", &idf.iter().map(|&v| v as f32).collect::<Vec<f32>>())?
+                }
             };
+        }
+        if by_bytes {
+            create_1d::<u64>(file, "text_offsets", n + 1)?;
         }
         if let Some(labels) = &slice.labels {
             create_labels(file, "label", labels, n)?;
@@ -106,6 +119,13 @@ fn write_matrix(comm: &dyn Collectives, out: AtomicPath, f: &Features, slice: &C
             indptr.push(nnz_total as i64);
         }
         write_at(&x.dataset("indptr")?, row_at, &indptr)?;
+        if by_bytes {
+            let mut offsets: Vec<u64> = slice.offsets[..slice.len()].iter().map(|&o| (o + text_at) as u64).collect();
+            if last {
+                offsets.push(text_total as u64);
+            }
+            write_at(&file.dataset("text_offsets")?, row_at, &offsets)?;
+        }
         Ok(())
     };
     // Labels may be strings, which parallel HDF5 cannot write: in turns.

@@ -123,7 +123,7 @@ pub fn read_slice(opts: &ReadOptions, rank: usize, ranks: usize, need: LabelNeed
     Ok(slice)
 }
 
-fn members(file: &File) -> String {
+pub(super) fn members(file: &File) -> String {
     match file.member_names() {
         Ok(m) if !m.is_empty() => m.join(", "),
         _ => "nothing".into(),
@@ -270,13 +270,13 @@ fn read_fixed_as<T: hdf5::H5Type>(ds: &Dataset, width: usize, start: usize, end:
     Ok(())
 }
 
-fn read_strings(ds: &Dataset, start: usize, end: usize) -> Result<Vec<String>> {
+pub(super) fn read_strings(ds: &Dataset, start: usize, end: usize) -> Result<Vec<String>> {
     let mut out = Vec::with_capacity(end - start);
     for_each_string(ds, start, end, |b| out.push(String::from_utf8_lossy(b).into_owned()))?;
     Ok(out)
 }
 
-fn read_labels(ds: &Dataset, start: usize, end: usize) -> Result<Labels> {
+pub(super) fn read_labels(ds: &Dataset, start: usize, end: usize) -> Result<Labels> {
     match ds.dtype()?.to_descriptor()? {
         TypeDescriptor::Integer(_) | TypeDescriptor::Unsigned(_) => {
             if start == end {

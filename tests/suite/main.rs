@@ -8,6 +8,7 @@ mod bad_input;
 mod checkpoint_mpi;
 mod common;
 mod data_safety;
+mod features;
 mod fit_mpi;
 mod fuzz;
 mod in_process;

@@ -6,7 +6,7 @@
 use crate::classes::Classes;
 use crate::cli::FitArgs;
 use crate::collectives::Collectives;
-use crate::corpus::{read_slice, LabelNeed, ReadOptions};
+use crate::corpus::{read_slice, LabelNeed};
 use crate::error::Result;
 use crate::model::Selection;
 use crate::selection::folds::stratified_folds;
@@ -75,9 +75,9 @@ pub fn choose(
 /// This rank's rows and class indices of `--validation-data`, under the
 /// vectorizer fitted on the training data.
 fn validation_rows(comm: &dyn Collectives, args: &FitArgs, path: &std::path::Path, feats: &Features, vopts: &VectorizerOptions, classes: &Classes) -> Result<(Rows, Vec<u32>)> {
-    let opts = ReadOptions { path: path.to_path_buf(), ..args.input.read_options() };
+    let opts = args.input.text.read_options(path);
     let slice = read_slice(&opts, comm.rank(), comm.size(), LabelNeed::Required)?;
-    let rows = transform(&slice, vopts, feats.vocabulary.as_deref(), feats.idf.as_deref(), args.input.decode_error, path)?;
+    let rows = transform(&slice, vopts, feats.vocabulary.as_deref(), feats.idf.as_deref(), args.input.text.decode_error, path)?;
     let y = classes.encode(slice.labels.as_ref().expect("labels are required"))?;
     Ok((Rows::new(rows, vopts.dtype == crate::tfidf::Dtype::Float32), y))
 }

@@ -1,15 +1,15 @@
-//! `fit`: HDF5 slices in, model file out: the distributed vectorizer, then
-//! a distributed solver (the mode `--solver` names or `auto` chooses: see
+//! `fit`: HDF5 slices in, model file out: the distributed vectorizer (or
+//! `vectorize`'s rows, `--features`: see `input`), then a distributed solver (the mode `--solver` names or `auto` chooses: see
 //! `solver::factory`), with checkpoints and signals.
 
 mod cv;
 mod hooks;
+mod input;
 
 use crate::checkpoint;
-use crate::classes::{balanced_weights, global_classes, Classes};
+use crate::classes::{balanced_weights, Classes};
 use crate::cli::FitArgs;
 use crate::collectives::{Collectives, Counts};
-use crate::corpus::{read_slice, LabelNeed, Labels};
 use crate::error::Result;
 use crate::model::{Model, Params, Selection};
 use crate::selection::{Grid, PathHooks};
@@ -21,7 +21,7 @@ use crate::sparse::Rows;
 use crate::tfidf::Dtype;
 use crate::run_report::{collectives_json, phase_summary, RunReport};
 use crate::solver::{fit, resolve, FitHooks, FitResult, Mode, SolverOptions, SolverState, TrainingSet, WarmStart};
-use crate::vectorizer::{fit_transform, Features};
+use crate::vectorizer::Features;
 use anyhow::bail;
 use hooks::Hooks;
 use std::io::IsTerminal;
@@ -32,7 +32,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     if args.ops.checkpoint.is_some() {
         signals::set_resumable();
     }
-    let vopts = comm.agree(args.vectorizer.options())?;
+    let flags = comm.agree(args.vectorizer.options())?;
     let mut sopts = comm.agree(args.solver.options())?;
     let grid = comm.agree(args.selection.grid(sopts.penalty).and_then(|g| match (&g, &args.solver.warm_start) {
         (Some(_), Some(_)) => Err(crate::error::usage("--warm-start cannot be combined with --Cs (each fit of the path is warm-started from the one before)")),
@@ -45,7 +45,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         Some(p) => Some(comm.agree(Model::read(p))?),
         None => None,
     };
-    let (classes, y, mut feats, first) = read_and_vectorize(comm, &args, &vopts, &mut report)?;
+    let input::Input { classes, y, mut feats, first, vopts, external } = input::read(comm, &args, flags, &mut report)?;
     let warm = comm.agree(match &warm_model {
         Some(m) => check_warm_start(m, &feats.vocabulary, &classes, &vopts, args.solver.warm_start.as_deref())
             .map(|()| Some(WarmStart { coef: m.coef.clone(), intercept: m.intercept.clone() })),
@@ -82,7 +82,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         vocabulary: feats.vocabulary.take(),
         idf: feats.idf.take(),
         n_features: feats.n_features,
-        params: Params { vectorizer: vopts, solver: sopts.clone(), textsaga_version: env!("CARGO_PKG_VERSION").into() },
+        params: Params { vectorizer: vopts, solver: sopts.clone(), textsaga_version: env!("CARGO_PKG_VERSION").into(), external_features: external },
         n_iter: result.n_iter,
         objective: result.objective,
         converged: result.converged,
@@ -132,7 +132,8 @@ fn record_fit(report: &mut RunReport, comm: &dyn Collectives, feats: &Features, 
 /// The model, metrics and checkpoint may not be the data, the warm start
 /// or each other (the checkpoint is read back only by `--resume`).
 fn refuse_overwriting_inputs(args: &FitArgs) -> Result<()> {
-    let mut inputs = vec![named("--data", &args.input.data)];
+    let mut inputs: Vec<_> = args.input.data.iter().map(|p| named("--data", p)).collect();
+    inputs.extend(args.input.features.as_deref().map(|p| named("--features", p)));
     inputs.extend(args.solver.warm_start.as_deref().map(|p| named("--warm-start", p)));
     inputs.extend(args.vectorizer.input_files().into_iter().map(|(flag, p)| named(flag, p)));
     let mut outputs = vec![named("--model", &args.model)];
@@ -179,37 +180,6 @@ fn solve(
     path_hooks.show_progress(true);
     let result = fit(p.data, &chosen.opts, None, refit_state, comm, &mut path_hooks)?;
     Ok((result, chosen.opts, Some(chosen.selection)))
-}
-
-/// Collective: this rank's labelled slice, the classes of the whole
-/// corpus, its labels as class indices, its TF-IDF rows, and the global
-/// index of its first document.
-fn read_and_vectorize(
-    comm: &dyn Collectives,
-    args: &FitArgs,
-    vopts: &crate::tfidf::VectorizerOptions,
-    report: &mut RunReport,
-) -> Result<(Classes, Vec<u32>, Features, usize)> {
-    let slice = report.timed(Phase::Read, comm.rank(), || read_slice(&args.input.read_options(), comm.rank(), comm.size(), LabelNeed::Required));
-    let slice = comm.agree(slice)?;
-    let labels = slice.labels.as_ref().expect("labels are required");
-    comm.agree(match labels {
-        Labels::Str(v) if v.iter().any(|s| s.contains('\0')) => bail!("a label contains a NUL character"),
-        _ => Ok(()),
-    })?;
-    let classes = global_classes(comm, labels)?;
-    comm.agree(if classes.len() < 2 {
-        Err(anyhow::anyhow!(
-            "the data holds only one class ({}); logistic regression needs at least 2",
-            if classes.is_empty() { "none".into() } else { classes.name(0) }
-        ))
-    } else {
-        Ok(())
-    })?;
-    let y = classes.encode(labels)?;
-    let feats = fit_transform(comm, &slice, vopts, args.input.decode_error, &args.input.data)?;
-    report.phases(&feats.timings.phases());
-    Ok((classes, y, feats, slice.first))
 }
 
 /// Collective: each local sample's weight (sklearn's `class_weight`).
