@@ -108,8 +108,9 @@ after_prepare() {
     fi
     vec=$(submit vectorize -n "$ranks" --time "$TIME_VECTORIZE" "${mem[@]}" "$here/vectorize.sbatch" \
         --data "$corpus" -o "$WORKDIR/features.h5" "${VECTORIZER_FLAGS[@]}")
+    # Vectorize once: the fit (each point of a C path, each requeue) reads the rows vectorize wrote.
     fit=$(submit fit -n "$ranks" --time "$TIME_FIT" "${mem[@]}" --dependency "afterok:$vec" "$here/fit.sbatch" \
-        --data "$corpus" --model "$WORKDIR/model.h5" --max-requeues "$MAX_REQUEUES" "${VECTORIZER_FLAGS[@]}" "${FIT_FLAGS[@]}")
+        --features "$WORKDIR/features.h5" --model "$WORKDIR/model.h5" --max-requeues "$MAX_REQUEUES" "${FIT_FLAGS[@]}")
     [ "$test_corpus" != "$corpus" ] || echo "$prog: no TEST_INPUT: evaluate scores the training corpus (an optimistic figure)" >&2
     submit evaluate -n "$ranks" --time "$TIME_EVALUATE" "${mem[@]}" --dependency "afterok:$fit" "$here/evaluate.sbatch" \
         --model "$WORKDIR/model.h5" --data "$test_corpus" "${EVALUATE_FLAGS[@]}" >/dev/null

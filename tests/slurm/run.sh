@@ -159,11 +159,13 @@ while read -r stage job; do
 done < "$jobs_file"
 ranks=$(sed -n 's/^  "recommended": \([0-9]*\),$/\1/p' "$work/pipeline/plan.json")
 grep -q "on $ranks tasks" "$work"/pipeline/logs/textsaga-fit-*.log || fail "pipeline: fit did not run at the planned $ranks ranks"
+# Vectorized once: the fit read features.h5 and tokenized nothing.
+! grep -q "tokenize" "$work"/pipeline/logs/textsaga-fit-*.log || fail "pipeline: the fit vectorized the corpus again"
 grep -q "accuracy" "$work"/pipeline/logs/textsaga-evaluate-*.log || fail "pipeline: evaluate printed no accuracy"
 mpirun -n "$ranks" $bin fit --data "$work/pipeline/corpus.h5" --model "$work/direct.h5" --ngram-range 1,2 --min-df 2 -C 2 --quiet
 same_model "$work/direct.h5" "$work/pipeline/model.h5" || fail "pipeline: its model differs from a direct fit"
 grep -h "accuracy" "$work"/pipeline/logs/textsaga-evaluate-*.log | head -2
-ok "pipeline: prepare x2 -> plan -> vectorize -> fit -> evaluate, all COMPLETED, the model of a direct $ranks-rank fit"
+ok "pipeline: prepare x2 -> plan -> vectorize -> fit --features -> evaluate, all COMPLETED, the model of a direct $ranks-rank fit from the text"
 
 # 5. A strong-scaling series through Slurm: one job per rank count, then the CSV and the plot.
 SWEEP_POLL_SECONDS=1 bash scripts/slurm/sweep.sh --ranks 1,2 --data "$work/corpus.h5" --out "$work/sweep" -- --chdir "$work"
