@@ -545,13 +545,28 @@ pub struct SelectionArgs {
     /// Score each C on this held-out file instead of folds (one path, no folds).
     #[arg(long, value_name = "V.h5", conflicts_with = "cv")]
     pub validation_data: Option<PathBuf>,
+    /// Shuffle each class's folds as StratifiedKFold(shuffle=True, random_state=--seed)
+    /// does (numpy's generator reproduced: the same folds as scikit-learn's).
+    #[arg(long, conflicts_with = "validation_data")]
+    pub cv_shuffle: bool,
+    /// Given folds (sklearn's PredefinedSplit): an integer dataset of the input file, one
+    /// fold number a document; -1 keeps a document in every training set.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["cv", "validation_data", "cv_shuffle"])]
+    pub cv_folds: Option<String>,
 }
 
 impl SelectionArgs {
     /// The grid and fold count, or `None` without `--Cs`.
     pub fn grid(&self, penalty: Penalty) -> Result<Option<(Grid, usize)>> {
         let Some(cs) = &self.cs else {
-            let stray = [("--cv", self.cv.is_some()), ("--scoring", self.scoring.is_some()), ("--l1-ratios", self.l1_ratios.is_some()), ("--validation-data", self.validation_data.is_some())];
+            let stray = [
+                ("--cv", self.cv.is_some()),
+                ("--scoring", self.scoring.is_some()),
+                ("--l1-ratios", self.l1_ratios.is_some()),
+                ("--validation-data", self.validation_data.is_some()),
+                ("--cv-shuffle", self.cv_shuffle),
+                ("--cv-folds", self.cv_folds.is_some()),
+            ];
             return match stray.iter().find(|(_, given)| *given) {
                 Some((flag, _)) => Err(usage(format!("{flag} needs --Cs (the Cs to choose from)"))),
                 None => Ok(None),
@@ -676,6 +691,10 @@ pub struct EvaluateArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Also write the report as JSON here: accuracy, macro-F1, balanced accuracy, log-loss,
+    /// the confusion matrix and sklearn's classification_report (per class and averaged).
+    #[arg(long, value_name = "J")]
+    pub metrics: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -41,6 +41,7 @@ pub mod output;
 pub mod phase;
 pub mod prefetch;
 pub mod predictor;
+pub mod roc_auc;
 pub mod run_report;
 pub mod same_file;
 pub mod scores;

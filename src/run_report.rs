@@ -117,7 +117,7 @@ pub fn collectives_json(comm: &dyn Collectives, counts: &Counts) -> Value {
 }
 
 /// Writes JSON atomically (temporary file, then rename).
-fn write_json(path: &Path, value: &Value) -> Result<()> {
+pub fn write_json(path: &Path, value: &Value) -> Result<()> {
     use anyhow::Context;
     let tmp = path.with_file_name(format!(
         ".{}.textsaga-partial",

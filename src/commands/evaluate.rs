@@ -1,5 +1,6 @@
-//! `evaluate`: accuracy, macro-F1, log-loss and the confusion matrix of a
-//! model on a labelled corpus; ranks score their slices and add up counts.
+//! `evaluate`: accuracy, macro-F1, balanced accuracy, log-loss, the
+//! confusion matrix and sklearn's classification report of a model on a
+//! labelled corpus; ranks score their slices and add up counts.
 
 use crate::cli::EvaluateArgs;
 use crate::collectives::Collectives;
@@ -8,9 +9,12 @@ use crate::error::Result;
 use crate::scores::{log_loss_term, report};
 use crate::model::Model;
 use crate::predictor::{model_rows, score};
-use crate::run_report::RunReport;
+use crate::run_report::{write_json, RunReport};
+use crate::same_file::{named, refuse_overwriting};
 
 pub fn run(comm: &dyn Collectives, args: EvaluateArgs) -> Result<()> {
+    let outputs: Vec<_> = args.metrics.iter().map(|m| named("--metrics", m)).collect();
+    comm.agree(refuse_overwriting(&[named("--model", &args.model), named("--data", &args.input.data)], &outputs))?;
     let model = comm.agree(Model::read(&args.model))?;
     let (slice, rows) = model_rows(comm, &model, &args.input.read_options(), args.input.text.decode_error, LabelNeed::Required, &mut RunReport::new("evaluate"))?;
     let truth = comm.agree(model.classes.encode(slice.labels.as_ref().expect("labels are required")))?;
@@ -24,9 +28,13 @@ pub fn run(comm: &dyn Collectives, args: EvaluateArgs) -> Result<()> {
     }
     let confusion = comm.sum_u64_vec(&confusion);
     let loss = comm.sum_f64(loss);
+    let r = report(&confusion, loss, (0..k).map(|c| model.classes.name(c)).collect());
+    let written = match &args.metrics {
+        Some(path) if comm.is_root() => write_json(path, &serde_json::to_value(&r)?),
+        _ => Ok(()),
+    };
+    comm.agree(written)?;
     if comm.is_root() {
-        let names = (0..k).map(|c| model.classes.name(c)).collect();
-        let r = report(&confusion, loss, names);
         if args.json {
             println!("{}", serde_json::to_string_pretty(&r)?);
         } else if !args.common.quiet {

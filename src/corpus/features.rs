@@ -113,33 +113,39 @@ fn read_rows(data: &Dataset, indices: &Dataset, indptr: &Dataset, (start, end): 
         bail!("indptr is not non-decreasing within 0..={nnz} at rows {start}..{end}");
     }
     let (lo, hi) = (lo as usize, hi as usize);
-    let cols: Vec<i64> = if lo == hi { Vec::new() } else { indices.read_slice_1d::<i64, _>(lo..hi)?.to_vec() };
-    let values: Vec<f64> = if lo == hi { Vec::new() } else { data.read_slice_1d::<f64, _>(lo..hi)?.to_vec() };
+    let cols: Vec<i64> = if lo == hi { Vec::new() } else { indices.read_slice_1d::<i64, _>(lo..hi)?.into_raw_vec_and_offset().0 };
+    let values: Vec<f64> = if lo == hi { Vec::new() } else { data.read_slice_1d::<f64, _>(lo..hi)?.into_raw_vec_and_offset().0 };
     let local: Vec<usize> = ptr.iter().map(|&p| p as usize - lo).collect();
-    canonical_rows(&local, &cols, &values, d, start)
+    canonical_rows(local, &cols, values, d, start)
 }
 
 /// scipy's canonical form of CSR rows (`sum_duplicates`): columns sorted
 /// and unique within each row, repeats summed. Rows are checked as
 /// scikit-learn checks its input: columns inside the shape, values finite.
-/// `first` is the global index of the first row, for the message.
-pub fn canonical_rows(indptr: &[usize], cols: &[i64], values: &[f64], d: usize, first: usize) -> Result<Csr> {
+/// `first` is the global index of the first row, for the message. Rows
+/// that are canonical already (`vectorize` writes them so) are taken as
+/// they are, in one pass.
+pub fn canonical_rows(indptr: Vec<usize>, cols: &[i64], values: Vec<f64>, d: usize, first: usize) -> Result<Csr> {
+    for (r, w) in indptr.windows(2).enumerate() {
+        if let Some(i) = (w[0]..w[1]).find(|&i| cols[i] < 0 || cols[i] as usize >= d) {
+            bail!("row {} has column {}, outside the shape's {d} columns", first + r, cols[i]);
+        }
+        if let Some(i) = (w[0]..w[1]).find(|&i| !values[i].is_finite()) {
+            bail!("row {} holds {} at column {}; features must be finite numbers", first + r, values[i], cols[i]);
+        }
+    }
+    let sorted = indptr.windows(2).all(|w| cols[w[0]..w[1]].windows(2).all(|c| c[0] < c[1]));
+    if sorted {
+        let shape = (indptr.len() - 1, d);
+        let cols = cols.iter().map(|&c| c as u32).collect();
+        return Csr::try_new(shape, indptr, cols, values).map_err(|(_, _, _, e)| anyhow!("{e}"));
+    }
     let mut b = RowBuilder::with_capacity(indptr.len().saturating_sub(1), cols.len());
     let mut pairs: Vec<(u32, f64)> = Vec::new();
-    for (r, w) in indptr.windows(2).enumerate() {
+    for w in indptr.windows(2) {
         pairs.clear();
-        for (&c, &v) in cols[w[0]..w[1]].iter().zip(&values[w[0]..w[1]]) {
-            if c < 0 || c as usize >= d {
-                bail!("row {} has column {c}, outside the shape's {d} columns", first + r);
-            }
-            if !v.is_finite() {
-                bail!("row {} holds {v} at column {c}; features must be finite numbers", first + r);
-            }
-            pairs.push((c as u32, v));
-        }
-        if pairs.windows(2).any(|p| p[1].0 <= p[0].0) {
-            pairs.sort_by_key(|p| p.0);
-        }
+        pairs.extend(cols[w[0]..w[1]].iter().zip(&values[w[0]..w[1]]).map(|(&c, &v)| (c as u32, v)));
+        pairs.sort_by_key(|p| p.0);
         let mut i = 0;
         while i < pairs.len() {
             let (c, mut v) = pairs[i];
@@ -222,18 +228,25 @@ mod tests {
 
     #[test]
     fn unsorted_rows_are_sorted_and_repeats_summed() {
-        let x = canonical_rows(&[0, 3, 3, 5], &[4, 1, 4, 2, 0], &[1.0, 2.0, 0.5, 3.0, 4.0], 5, 0).unwrap();
+        let x = canonical_rows(vec![0, 3, 3, 5], &[4, 1, 4, 2, 0], vec![1.0, 2.0, 0.5, 3.0, 4.0], 5, 0).unwrap();
         assert_eq!(row(&x, 0), (&[1u32, 4][..], &[2.0, 1.5][..]));
         assert_eq!(row(&x, 1), (&[][..], &[][..]));
         assert_eq!(row(&x, 2), (&[0u32, 2][..], &[4.0, 3.0][..]));
     }
 
     #[test]
+    fn canonical_rows_are_taken_as_they_are() {
+        let x = canonical_rows(vec![0, 2, 3], &[1, 4, 0], vec![1.0, 2.0, 3.0], 5, 0).unwrap();
+        assert_eq!(row(&x, 0), (&[1u32, 4][..], &[1.0, 2.0][..]));
+        assert_eq!(row(&x, 1), (&[0u32][..], &[3.0][..]));
+    }
+
+    #[test]
     fn columns_outside_the_shape_and_nan_are_refused_by_row() {
-        let e = canonical_rows(&[0, 1, 2], &[0, 7], &[1.0, 1.0], 5, 10).unwrap_err().to_string();
+        let e = canonical_rows(vec![0, 1, 2], &[0, 7], vec![1.0, 1.0], 5, 10).unwrap_err().to_string();
         assert!(e.contains("row 11 has column 7"), "{e}");
-        let e = canonical_rows(&[0, 1], &[0], &[f64::NAN], 5, 0).unwrap_err().to_string();
+        let e = canonical_rows(vec![0, 1], &[0], vec![f64::NAN], 5, 0).unwrap_err().to_string();
         assert!(e.contains("finite"), "{e}");
-        assert!(canonical_rows(&[0, 1], &[-1], &[1.0], 5, 0).is_err());
+        assert!(canonical_rows(vec![0, 1], &[-1], vec![1.0], 5, 0).is_err());
     }
 }

@@ -1,5 +1,5 @@
-//! The folds of scikit-learn's `StratifiedKFold(n_splits)` without
-//! shuffling, computed across ranks without gathering the labels.
+//! The folds of scikit-learn's `StratifiedKFold(n_splits)`, shuffled or not,
+//! computed across ranks without gathering the labels.
 //!
 //! scikit-learn numbers the classes by first appearance, sorts the encoded
 //! labels, and deals the sorted list round-robin to the folds; how many of
@@ -11,15 +11,24 @@
 //! So each rank needs per class: the global counts, the first global
 //! document (the numbering), and how many of its documents earlier ranks
 //! hold (its position): one allreduce each and one all-gather.
+//!
+//! With `shuffle=True, random_state=S`, scikit-learn shuffles each class's
+//! list of fold labels (the blocks above) with `RandomState(S)`, class by
+//! class in the order of first appearance, before handing them out in
+//! document order. Every rank replays the same draws ([`RandomState`]) and
+//! keeps the labels of its own documents: O(n) draws on every rank, and one
+//! class's labels in memory at a time.
 
+use super::numpy_rng::RandomState;
 use crate::collectives::{Collectives, Op};
 use crate::error::Result;
 use anyhow::bail;
 
 /// Fold of every local document (`y`: class index of each, `first`: the
-/// global index of `y[0]`). Collective. Errors as scikit-learn when no class
-/// has `n_splits` members; returns also the smallest class's size (to warn).
-pub fn stratified_folds(comm: &dyn Collectives, y: &[u32], first: usize, classes: usize, n_splits: usize) -> Result<(Vec<u32>, u64)> {
+/// global index of `y[0]`; `shuffle`: sklearn's `random_state` with
+/// `shuffle=True`). Collective. Errors as scikit-learn when no class has
+/// `n_splits` members; returns also the smallest class's size (to warn).
+pub fn stratified_folds(comm: &dyn Collectives, y: &[u32], first: usize, classes: usize, n_splits: usize, shuffle: Option<u32>) -> Result<(Vec<u32>, u64)> {
     let (mut counts, mut first_seen) = (vec![0u64; classes], vec![u64::MAX; classes]);
     for (i, &c) in y.iter().enumerate() {
         counts[c as usize] += 1;
@@ -32,6 +41,10 @@ pub fn stratified_folds(comm: &dyn Collectives, y: &[u32], first: usize, classes
         bail!("n_splits={n_splits} cannot be greater than the number of members in each class.");
     }
     let bounds = fold_bounds(&totals, &first_seen, n_splits);
+    let smallest = totals.iter().copied().filter(|&t| t > 0).min().unwrap_or(0);
+    if let Some(seed) = shuffle {
+        return Ok((shuffled(y, (&totals, &first_seen, &before, &counts), &bounds, seed), smallest));
+    }
     let mut seen = before;
     let folds = y
         .iter()
@@ -42,7 +55,37 @@ pub fn stratified_folds(comm: &dyn Collectives, y: &[u32], first: usize, classes
             bounds[c].iter().position(|&end| position < end).expect("every position has a fold") as u32
         })
         .collect();
-    Ok((folds, totals.iter().copied().filter(|&t| t > 0).min().unwrap_or(0)))
+    Ok((folds, smallest))
+}
+
+/// The folds of the local documents when each class's fold labels are
+/// shuffled: per class (global total, first appearance, documents before
+/// this rank, documents here), the whole list is shuffled and this rank's
+/// window of it kept.
+fn shuffled(y: &[u32], (totals, first_seen, before, here): (&[u64], &[u64], &[u64], &[u64]), bounds: &[Vec<u64>], seed: u32) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..totals.len()).filter(|&k| totals[k] > 0).collect();
+    order.sort_by_key(|&k| (first_seen[k], k));
+    let mut rng = RandomState::new(seed);
+    let mut windows: Vec<Vec<u32>> = vec![Vec::new(); totals.len()];
+    for k in order {
+        let mut labels: Vec<u32> = Vec::with_capacity(totals[k] as usize);
+        let mut start = 0;
+        for (f, &end) in bounds[k].iter().enumerate() {
+            labels.extend(std::iter::repeat_n(f as u32, (end - start) as usize));
+            start = end;
+        }
+        rng.shuffle(&mut labels);
+        let at = before[k] as usize;
+        windows[k] = labels[at..at + here[k] as usize].to_vec();
+    }
+    let mut next = vec![0usize; totals.len()];
+    y.iter()
+        .map(|&c| {
+            let c = c as usize;
+            next[c] += 1;
+            windows[c][next[c] - 1]
+        })
+        .collect()
 }
 
 /// Per class, how many of its documents the ranks before this one hold.
@@ -139,7 +182,7 @@ mod tests {
             for p in [1, 2, 3, 5] {
                 let got: Vec<u32> = run_ranks(p, |c| {
                     let (a, b) = crate::corpus::partition::by_count(n, c.size(), c.rank());
-                    stratified_folds(c, &y[a..b], a, classes, splits).unwrap().0
+                    stratified_folds(c, &y[a..b], a, classes, splits, None).unwrap().0
                 })
                 .concat();
                 assert_eq!(got, want, "case {case}: {n} documents, {classes} classes, {splits} splits, {p} ranks");
@@ -148,8 +191,24 @@ mod tests {
     }
 
     #[test]
+    fn shuffled_folds_are_sklearns_at_every_rank_count() {
+        // sklearn: y as below; for i, (_, te) in enumerate(StratifiedKFold(3, shuffle=True,
+        // random_state=7).split(np.zeros(40), y)): folds[te] = i
+        let y = [2, 1, 2, 0, 1, 0, 1, 2, 0, 1, 0, 2, 2, 0, 1, 0, 1, 2, 0, 1, 0, 1, 2, 0, 1, 0, 1, 2, 0, 1, 0, 1, 2, 2, 1, 0, 1, 2, 0, 1];
+        let want = [2, 0, 1, 2, 1, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 2, 2, 2, 0, 2, 2, 0, 1, 1, 0, 2, 1, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 1, 0, 2];
+        for p in [1, 2, 3, 7] {
+            let got: Vec<u32> = run_ranks(p, |c| {
+                let (a, b) = crate::corpus::partition::by_count(y.len(), c.size(), c.rank());
+                stratified_folds(c, &y[a..b], a, 3, 3, Some(7)).unwrap().0
+            })
+            .concat();
+            assert_eq!(got, want, "{p} ranks");
+        }
+    }
+
+    #[test]
     fn too_many_splits_is_sklearns_error() {
-        let err = run_ranks(2, |c| stratified_folds(c, &[0, 1], c.rank(), 2, 3).unwrap_err().to_string());
+        let err = run_ranks(2, |c| stratified_folds(c, &[0, 1], c.rank(), 2, 3, None).unwrap_err().to_string());
         assert!(err[0].contains("n_splits=3 cannot be greater than the number of members in each class."));
     }
 }

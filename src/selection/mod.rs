@@ -14,6 +14,7 @@
 //! such a state skips the points done and resumes the fit in progress.
 
 pub mod folds;
+mod numpy_rng;
 pub mod scoring;
 
 use crate::collectives::Collectives;
@@ -182,8 +183,8 @@ impl Path<'_, '_, '_> {
             let solution = solver.solution();
             drop(solver);
             let s = match self.holdout {
-                Holdout::Folds { fold_of, .. } => score(comm, self.grid.scoring, self.all.x, self.all.y, |i| fold_of[i] as usize == fold, &solution.coef, &solution.intercept),
-                Holdout::Validation { x, y } => score(comm, self.grid.scoring, x, y, |_| true, &solution.coef, &solution.intercept),
+                Holdout::Folds { fold_of, .. } => score(comm, self.grid.scoring, self.all.x, self.all.y, |i| fold_of[i] as usize == fold, &solution.coef, &solution.intercept)?,
+                Holdout::Validation { x, y } => score(comm, self.grid.scoring, x, y, |_| true, &solution.coef, &solution.intercept)?,
             };
             self.values[(fold * self.grid.cs.len() + ci) * self.mixes + m] = s;
             on_point(&PathPoint { fold, c, l1_ratio: self.mix, score: s, epochs: outcome.n_iter, seconds: started.elapsed().as_secs_f64() });

@@ -31,28 +31,28 @@ pub fn choose(
     args: &FitArgs,
     p: &Problem,
     sopts: &SolverOptions,
-    (grid, k): (&Grid, usize),
+    (grid, k, given): (&Grid, usize, Option<Vec<u32>>),
     hooks: &mut PathHooks,
     resume: Option<SolverState>,
 ) -> Result<Chosen> {
     let (data, classes) = (p.data, p.classes);
+    comm.agree(grid.scoring.check(classes.len()))?;
     let validation = match &args.selection.validation_data {
         Some(path) => Some(comm.agree(validation_rows(comm, args, path, p.feats, p.vopts, classes))?),
         None => None,
     };
-    let folds = match &validation {
-        Some(_) => Vec::new(),
-        None => comm.agree(stratified_folds(comm, data.y, p.first, classes.len(), k))?.0,
+    let shuffle = args.selection.cv_shuffle.then_some(sopts.seed as u32);
+    let folds = match (&validation, given) {
+        (Some(_), _) => Vec::new(),
+        (None, Some(given)) => given,
+        (None, None) => comm.agree(stratified_folds(comm, data.y, p.first, classes.len(), k, shuffle))?.0,
     };
     let holdout = match &validation {
         Some((x, y)) => Holdout::Validation { x, y },
         None => Holdout::Folds { fold_of: &folds, k },
     };
     let say = comm.is_root() && !args.common.quiet;
-    let name = match grid.scoring {
-        crate::selection::scoring::Scoring::Accuracy => "accuracy",
-        crate::selection::scoring::Scoring::NegLogLoss => "neg_log_loss",
-    };
+    let name = grid.scoring.name();
     let mut points = Vec::new();
     let mut log = |p: &PathPoint| {
         if say {
@@ -70,6 +70,40 @@ pub fn choose(
     }
     let selection = Selection { c: grid.cs[c], l1_ratio, cs: grid.cs.clone(), l1_ratios: grid.l1_ratios.clone(), folds: scores.folds, scores: scores.values, points: Vec::new() };
     Ok(Chosen { opts, selection: selection.with_points(points) })
+}
+
+/// Collective: `--cv-folds NAME`, sklearn's `PredefinedSplit`: the fold of
+/// each local document (its rank among the distinct fold numbers of the
+/// whole file, in sorted order; `u32::MAX` for -1, never held out) and the
+/// number of folds.
+pub fn given_folds(comm: &dyn Collectives, args: &FitArgs, name: &str, p: &Problem) -> Result<(Vec<u32>, usize)> {
+    let path = args.input.features.as_deref().or(args.input.data.as_deref()).expect("an input");
+    let local = comm.agree(read_fold_numbers(path, name, (p.first, p.data.y.len()), p.data.n_total as usize))?;
+    let mut mine: Vec<i64> = local.iter().copied().filter(|&f| f >= 0).collect();
+    mine.sort_unstable();
+    mine.dedup();
+    let bytes: Vec<u8> = mine.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut all: Vec<i64> = comm.all_gather_bytes(&bytes)?.chunks_exact(8).map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes"))).collect();
+    all.sort_unstable();
+    all.dedup();
+    comm.agree(if all.is_empty() { Err(anyhow::anyhow!("--cv-folds '{name}': every document is -1 (never held out); give at least one fold")) } else { Ok(()) })?;
+    let folds = local.iter().map(|f| all.binary_search(f).map_or(u32::MAX, |i| i as u32)).collect();
+    Ok((folds, all.len()))
+}
+
+/// Fold numbers `first..first + n` of dataset `name`, checked: integers, one
+/// a document, none below -1.
+fn read_fold_numbers(path: &std::path::Path, name: &str, (first, n): (usize, usize), total: usize) -> Result<Vec<i64>> {
+    let file = crate::h5::open_h5(path)?;
+    let ds = file.dataset(name).map_err(|_| anyhow::anyhow!("--cv-folds: '{}' has no dataset '{name}'", path.display()))?;
+    if ds.ndim() != 1 || ds.size() != total {
+        anyhow::bail!("--cv-folds: '{}': '{name}' has shape {:?}; it needs one fold number a document ({total})", path.display(), ds.shape());
+    }
+    let v: Vec<i64> = if n == 0 { Vec::new() } else { ds.read_slice_1d::<i64, _>(first..first + n).map_err(|e| anyhow::anyhow!("--cv-folds: '{}': '{name}' must hold integers ({e})", path.display()))?.to_vec() };
+    if let Some(i) = v.iter().position(|&f| f < -1) {
+        anyhow::bail!("--cv-folds: '{}': document {} has fold {}; folds are 0, 1, ... or -1 (never held out)", path.display(), first + i, v[i]);
+    }
+    Ok(v)
 }
 
 /// This rank's rows and class indices of `--validation-data`, under the

@@ -172,11 +172,17 @@ fn solve(
     let Some((grid, k)) = grid else {
         return Ok((fit(p.data, sopts, warm, resume, comm, hooks)?, sopts.clone(), None));
     };
+    // Given folds (`--cv-folds`) set their own count.
+    let given = match &args.selection.cv_folds {
+        Some(name) => Some(comm.agree(cv::given_folds(comm, args, name, p))?),
+        None => None,
+    };
+    let k = given.as_ref().map_or(k, |g| g.1);
     let folds = if args.selection.validation_data.is_some() { 1 } else { k };
     // A state of the refit also holds the path's scores: the path is skipped.
     let refit_state = resume.as_ref().filter(|s| PathHooks::is_refit(s, folds)).cloned();
     let mut path_hooks = PathHooks::new(hooks);
-    let chosen = cv::choose(comm, args, p, sopts, (&grid, k), &mut path_hooks, resume)?;
+    let chosen = cv::choose(comm, args, p, sopts, (&grid, k, given.map(|g| g.0)), &mut path_hooks, resume)?;
     path_hooks.show_progress(true);
     let result = fit(p.data, &chosen.opts, None, refit_state, comm, &mut path_hooks)?;
     Ok((result, chosen.opts, Some(chosen.selection)))
@@ -213,7 +219,8 @@ fn fingerprint(
         "ranks": mode.state_split_by_rank().then_some(comm.size()),
         "warm_start": args.solver.warm_start.is_some(),
         "selection": [&args.selection.cs, &args.selection.cv.map(|k| k.to_string()), &args.selection.scoring.map(|s| format!("{s:?}")),
-            &args.selection.l1_ratios, &args.selection.validation_data.as_ref().map(|p| p.display().to_string())],
+            &args.selection.l1_ratios, &args.selection.validation_data.as_ref().map(|p| p.display().to_string()),
+            &args.selection.cv_shuffle.then(|| "shuffle".to_string()), &args.selection.cv_folds],
     })
 }
 

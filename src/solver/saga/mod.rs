@@ -112,6 +112,9 @@ pub struct Saga<'a> {
     alpha: f64,
     scratch: Scratch,
     started: Instant,
+    /// Seconds from the start of the plan to the first epoch (the power
+    /// iterations and the split of the features), for the run report.
+    setup_seconds: f64,
 }
 
 impl<'a> Saga<'a> {
@@ -179,7 +182,8 @@ impl<'a> Saga<'a> {
             replay: block::Replay::new(k),
             scores: vec![0.0; k],
         };
-        Ok(Saga { data, opts, comm, plan, shard, lw, st, alpha, scratch, started })
+        let setup_seconds = started.elapsed().as_secs_f64();
+        Ok(Saga { data, opts, comm, plan, shard, lw, st, alpha, scratch, started, setup_seconds })
     }
 
     fn k(&self) -> usize {
@@ -554,6 +558,7 @@ impl Solver for Saga<'_> {
             "smoothness_full": p.l_full,
             "intercept_scale": p.intercept_scale,
             "shard_imbalance": self.shard.imbalance,
+            "setup_seconds": self.setup_seconds,
         });
         v.as_object().cloned().unwrap_or_default()
     }
