@@ -31,7 +31,7 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     let feats = fit_transform(comm, &slice, &opts, args.input.decode_error, &args.input.data)?;
     report.phases(&feats.timings.phases());
     let t = Phase::Write.begin(comm.rank());
-    let how = write_matrix(comm, AtomicPath::new(&args.output, comm.is_root()), &feats, &slice, &opts)?;
+    let how = write_matrix(comm, &args.output, &feats, &slice, &opts)?;
     report.set("hdf5_write", how);
     crate::signals::finished();
     report.since(Phase::Write, t);
@@ -60,7 +60,7 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
 }
 
 /// Collective: writes the matrix, every rank its rows at their offsets.
-fn write_matrix(comm: &dyn Collectives, out: AtomicPath, f: &Features, slice: &CorpusSlice, opts: &VectorizerOptions) -> Result<&'static str> {
+fn write_matrix(comm: &dyn Collectives, out: &std::path::Path, f: &Features, slice: &CorpusSlice, opts: &VectorizerOptions) -> Result<&'static str> {
     let (nnz_at, nnz_total) = comm.offset_of(f.rows.nnz());
     let (row_at, _) = comm.offset_of(f.rows.rows());
     let n = f.n_docs as usize;
