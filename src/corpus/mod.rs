@@ -1,6 +1,8 @@
 //! The corpus on disk: the two HDF5 layouts of `docs/interface.md`, how
-//! documents are split among ranks, per-rank reading, and streaming writing.
+//! documents are split among ranks, per-rank reading (and the documents'
+//! ids), and streaming writing.
 
+pub mod ids;
 pub mod labels;
 pub mod partition;
 pub mod reader;

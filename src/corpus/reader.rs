@@ -209,7 +209,7 @@ fn expect_integer(ds: &Dataset, at: &str, want: &str) -> Result<()> {
 }
 
 /// Calls `f` with the raw bytes of strings `start..end` of a string dataset.
-fn for_each_string(ds: &Dataset, start: usize, end: usize, mut f: impl FnMut(&[u8])) -> Result<()> {
+pub(super) fn for_each_string(ds: &Dataset, start: usize, end: usize, mut f: impl FnMut(&[u8])) -> Result<()> {
     if start == end {
         return Ok(());
     }
@@ -311,7 +311,7 @@ fn whole_numbers(v: &[f64], first: usize) -> Result<Vec<i64>> {
         .collect()
 }
 
-fn describe(t: &TypeDescriptor) -> String {
+pub(super) fn describe(t: &TypeDescriptor) -> String {
     match t {
         TypeDescriptor::Integer(s) => format!("int{}", *s as usize * 8),
         TypeDescriptor::Unsigned(s) => format!("uint{}", *s as usize * 8),
