@@ -6,6 +6,7 @@ pub mod ids;
 pub mod labels;
 pub mod partition;
 pub mod reader;
+mod text_bytes;
 pub mod writer;
 
 pub use labels::Labels;
