@@ -15,7 +15,7 @@
 use crate::collectives::Collectives;
 use crate::error::Result;
 use crate::h5::{create_1d, open_h5, to_vlen, write_1d, write_at};
-use crate::output::{write_from_all_ranks, AtomicPath};
+use crate::output::write_from_all_ranks;
 use crate::solver::state::{Array, Scalar, Scope, SolverState, Values};
 use anyhow::{anyhow, bail, Context};
 use hdf5::types::{TypeDescriptor, VarLenUnicode};
@@ -76,7 +76,7 @@ pub fn save(comm: &dyn Collectives, path: &Path, fingerprint: &serde_json::Value
         }
         Ok(())
     };
-    write_from_all_ranks(comm, AtomicPath::new(path, comm.is_root()), create, write, |_| Ok(())).map(drop)
+    write_from_all_ranks(comm, path, create, write, |_| Ok(())).map(drop)
 }
 
 fn write_values(g: &Group, name: &str, v: &Values) -> Result<()> {

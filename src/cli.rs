@@ -40,7 +40,7 @@ pub enum Command {
     Vectorize(VectorizeArgs),
     /// Fit TF-IDF + logistic regression (synchronous distributed SAGA, or L-BFGS to scale out) and write the model.
     Fit(FitArgs),
-    /// Predict labels (and probabilities) for every document, in document order.
+    /// Predict labels (and probabilities) for every document, in document order, with its id (HDF5, CSV or JSON Lines).
     Predict(PredictArgs),
     /// Accuracy, macro-F1, log-loss and confusion matrix of a model on a labelled corpus.
     Evaluate(EvaluateArgs),
@@ -669,9 +669,14 @@ pub struct PredictArgs {
     pub model: PathBuf,
     #[command(flatten)]
     pub input: InputArgs,
-    /// Output HDF5 file: `predicted` (and `proba`), in document order.
+    /// Output file, one row a document in document order, with the document's id (the corpus's `id`
+    /// dataset, else its row number from 0): HDF5 (`predicted`, `proba`, `id`), CSV or JSON Lines.
     #[arg(short, long, value_name = "P.h5")]
     pub output: PathBuf,
+    /// Output format: h5; csv (`id,label`, then `proba_<class>` columns); jsonl (one object a line:
+    /// `{"id", "label", "proba": {class: p}}`). Default: from the output's extension (`.csv`, `.jsonl`), else h5.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<PredictFormat>,
     /// Also write class probabilities, (n, K).
     #[arg(long)]
     pub proba: bool,
@@ -679,6 +684,36 @@ pub struct PredictArgs {
     pub run: MetricsArgs,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// What `predict` writes.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PredictFormat {
+    H5,
+    Csv,
+    Jsonl,
+}
+
+impl PredictFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            PredictFormat::H5 => "h5",
+            PredictFormat::Csv => "csv",
+            PredictFormat::Jsonl => "jsonl",
+        }
+    }
+}
+
+impl PredictArgs {
+    /// `--format`, else the output's extension (`.csv`, `.jsonl`), else HDF5.
+    pub fn format(&self) -> PredictFormat {
+        let ext = self.output.extension().map(|e| e.to_string_lossy().to_ascii_lowercase());
+        self.format.unwrap_or(match ext.as_deref() {
+            Some("csv") => PredictFormat::Csv,
+            Some("jsonl") => PredictFormat::Jsonl,
+            _ => PredictFormat::H5,
+        })
+    }
 }
 
 #[derive(Args, Debug)]
@@ -697,4 +732,26 @@ pub struct EvaluateArgs {
     pub metrics: Option<PathBuf>,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn predict_format_is_the_flag_else_the_extension() {
+        let format = |output: &str, flag: &[&str]| -> PredictFormat {
+            let args = ["textsaga", "predict", "--model", "m.h5", "--data", "d.h5", "-o", output].into_iter().chain(flag.iter().copied());
+            match Cli::try_parse_from(args).unwrap().command {
+                Command::Predict(a) => a.format(),
+                _ => unreachable!(),
+            }
+        };
+        assert_eq!(format("p.h5", &[]), PredictFormat::H5);
+        assert_eq!(format("p.CSV", &[]), PredictFormat::Csv);
+        assert_eq!(format("out/p.jsonl", &[]), PredictFormat::Jsonl);
+        assert_eq!(format("predictions", &[]), PredictFormat::H5);
+        assert_eq!(format("p.csv", &["--format", "jsonl"]), PredictFormat::Jsonl);
+        assert_eq!(format("p.txt", &["--format", "csv"]), PredictFormat::Csv);
+    }
 }

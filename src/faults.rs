@@ -15,6 +15,10 @@
 //!   30 s or so), so a test of that signal needs a fit that is still running
 //!   then; the pause makes one without the CPU of a long fit, and changes
 //!   none of the fit's arithmetic.
+//! - `TEXTSAGA_TEST_COMMIT_PAUSE_MS=N`: an output's owner sleeps N ms
+//!   before moving its finished file into place (saying so on stderr), so
+//!   that a test can run a second job on the same path, or take the partial
+//!   file away, while the first one still holds it.
 
 /// Sends SIGUSR1 to this process when the environment names this phase and rank.
 pub fn signal_if_asked(phase: &str, rank: usize) {
@@ -44,6 +48,15 @@ pub fn panic_if_asked(rank: usize, epoch: usize) {
 /// Sleeps the pause the environment asks for after an epoch.
 pub fn pause_if_asked() {
     if let Some(ms) = std::env::var("TEXTSAGA_TEST_EPOCH_PAUSE_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
+}
+
+/// Sleeps the pause the environment asks for before an output is committed.
+pub fn pause_before_commit() {
+    if let Some(ms) = std::env::var("TEXTSAGA_TEST_COMMIT_PAUSE_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+        // What the test waits for: the file is whole, not yet in place.
+        eprintln!("textsaga: test: holding the finished output for {ms} ms");
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
 }

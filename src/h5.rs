@@ -16,8 +16,36 @@ pub fn open_h5(path: &Path) -> Result<File> {
     if path.is_dir() {
         bail!("'{}' is a directory, not an HDF5 file", path.display());
     }
-    // HDF5's own reason last: a lock held by another process reads differently from a bad signature.
-    File::open(path).map_err(|e| anyhow!("'{}' is not an HDF5 file (or it is damaged): {e}", path.display()))
+    File::open(path).map_err(|e| match lock_cause(&e) {
+        Some(cause) => anyhow!("cannot read '{}': {cause}", path.display()),
+        // HDF5's own reason last.
+        None => anyhow!("'{}' is not an HDF5 file (or it is damaged): {e}", path.display()),
+    })
+}
+
+/// The cause of an HDF5 error when it is HDF5's file lock, which HDF5 only
+/// reports as "unable to lock file, errno = N" inside a longer message: the
+/// lock held by another process (EAGAIN, EWOULDBLOCK), or a file system that
+/// has no locks (ENOSYS, ENOLCK, EOPNOTSUPP: some network file systems).
+/// `None` for any other error.
+pub fn lock_cause(e: &hdf5::Error) -> Option<String> {
+    let text = e.to_string();
+    let at = text.find("unable to lock file")?;
+    let errno = text[at..]
+        .split("errno = ")
+        .nth(1)
+        .and_then(|s| s.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|s| s.parse::<i32>().ok());
+    Some(match errno {
+        Some(n) if n == libc::EAGAIN || n == libc::EWOULDBLOCK => {
+            "another process has it open for writing (HDF5's file lock is taken); wait for that process to end, or write elsewhere".into()
+        }
+        Some(n) => format!(
+            "the file system refuses HDF5's file lock (errno {n}: {}); run with HDF5_USE_FILE_LOCKING=FALSE in the environment",
+            std::io::Error::from_raw_os_error(n)
+        ),
+        None => format!("HDF5 could not lock it ({})", text[at..].trim()),
+    })
 }
 
 /// Writes a whole 1-D dataset.
@@ -70,4 +98,26 @@ pub fn to_vlen<S: AsRef<str>>(items: &[S]) -> Result<Vec<VarLenUnicode>> {
                 .map_err(|_| anyhow!("string {:?} cannot be stored in HDF5 (it contains a NUL)", s.as_ref()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An input another process is writing (it holds HDF5's exclusive lock,
+    /// taken here by the test itself) is named as such, not as damaged.
+    #[test]
+    fn an_input_being_written_is_named_as_locked() {
+        use std::os::fd::AsRawFd;
+        let path = std::env::temp_dir().join(format!("textsaga-h5-locked-{}.h5", std::process::id()));
+        File::create(&path).unwrap().close().unwrap();
+        let held = std::fs::File::open(&path).unwrap();
+        // SAFETY: flock on an open descriptor this test owns.
+        assert_eq!(unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }, 0);
+        let e = open_h5(&path).unwrap_err().to_string();
+        assert!(e.contains("another process has it open for writing") && !e.contains("damaged"), "{e}");
+        drop(held);
+        assert!(open_h5(&path).is_ok());
+        std::fs::remove_file(&path).unwrap();
+    }
 }

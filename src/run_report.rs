@@ -48,9 +48,14 @@ impl RunReport {
         RunReport { command, started: Instant::now(), phases: Vec::new(), fields: Map::new() }
     }
 
-    /// Records this rank's seconds in a phase (every rank must record the same phases).
+    /// Records this rank's seconds in a phase (every rank must record the
+    /// same phases). A phase recorded again adds up (`predict` reads the
+    /// ids after the text).
     pub fn phase(&mut self, phase: Phase, secs: f64) {
-        self.phases.push((phase, secs));
+        match self.phases.iter_mut().find(|(p, _)| *p == phase) {
+            Some((_, total)) => *total += secs,
+            None => self.phases.push((phase, secs)),
+        }
     }
 
     /// Records the seconds since `start` (from [`Phase::begin`]) as `phase`.
@@ -116,16 +121,13 @@ pub fn collectives_json(comm: &dyn Collectives, counts: &Counts) -> Value {
     total.to_json()
 }
 
-/// Writes JSON atomically (temporary file, then rename).
+/// Writes JSON atomically (this job's partial file, then rename).
 pub fn write_json(path: &Path, value: &Value) -> Result<()> {
     use anyhow::Context;
-    let tmp = path.with_file_name(format!(
-        ".{}.textsaga-partial",
-        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-    ));
-    std::fs::write(&tmp, serde_json::to_string_pretty(value)? + "\n")
+    let out = crate::output::AtomicPath::new(path, true);
+    std::fs::write(out.tmp(), serde_json::to_string_pretty(value)? + "\n")
         .with_context(|| format!("cannot write metrics '{}'", path.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write metrics '{}'", path.display()))
+    out.commit().with_context(|| format!("cannot write metrics '{}'", path.display()))
 }
 
 /// `"read 0.12, tokenize 0.40, ..."` from a finished report's max times.

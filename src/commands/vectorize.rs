@@ -33,7 +33,7 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     let t = Phase::Write.begin(comm.rank());
     // The byte-balanced split of the fast layout, kept so `fit --features` splits rows as `fit --data` does.
     let by_bytes = crate::h5::open_h5(&args.input.data).is_ok_and(|f| f.group(&args.input.text.text_dataset).is_ok());
-    let how = write_matrix(comm, AtomicPath::new(&args.output, comm.is_root()), &feats, (&slice, by_bytes), &opts)?;
+    let how = write_matrix(comm, &args.output, &feats, (&slice, by_bytes), &opts)?;
     report.set("hdf5_write", how);
     crate::signals::finished();
     report.since(Phase::Write, t);
@@ -65,7 +65,7 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
 /// what `fit --features` needs to fit from it and to make a model that
 /// predicts on text: labels, vocabulary, idf, the settings (`params`) and,
 /// when the corpus was split by bytes, the documents' `text_offsets`.
-fn write_matrix(comm: &dyn Collectives, out: AtomicPath, f: &Features, (slice, by_bytes): (&CorpusSlice, bool), opts: &VectorizerOptions) -> Result<&'static str> {
+fn write_matrix(comm: &dyn Collectives, out: &std::path::Path, f: &Features, (slice, by_bytes): (&CorpusSlice, bool), opts: &VectorizerOptions) -> Result<&'static str> {
     let (nnz_at, nnz_total) = comm.offset_of(f.rows.nnz());
     let (text_at, text_total) = comm.offset_of(slice.bytes.len());
     let (row_at, _) = comm.offset_of(f.rows.rows());

@@ -1,11 +1,14 @@
 //! The corpus on disk: the two HDF5 layouts of `docs/interface.md`, how
-//! documents are split among ranks, per-rank reading, and streaming writing;
-//! and the features file `vectorize` writes, which `fit --features` reads.
+//! documents are split among ranks, per-rank reading (and the documents'
+//! ids), and streaming writing; and the features file `vectorize` writes,
+//! which `fit --features` reads.
 
 pub mod features;
+pub mod ids;
 pub mod labels;
 pub mod partition;
 pub mod reader;
+mod text_bytes;
 pub mod writer;
 
 pub use features::{read_features, FeatureSlice};

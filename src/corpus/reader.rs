@@ -3,6 +3,7 @@
 
 use super::labels::Labels;
 use super::partition;
+use super::text_bytes;
 use crate::error::Result;
 use crate::h5::open_h5;
 use anyhow::{anyhow, bail, Context};
@@ -130,12 +131,13 @@ pub(super) fn members(file: &File) -> String {
     }
 }
 
-/// `text/bytes` (uint8) and `text/offsets` (uint64, n+1 entries).
+/// `text/bytes` (uint8, or bytes in another integer type) and
+/// `text/offsets` (uint64, n+1 entries).
 fn read_fast_layout(g: &hdf5::Group, path: &Path, name: &str, rank: usize, ranks: usize) -> Result<CorpusSlice> {
     let at = |what: &str| format!("'{}': '{}/{}'", path.display(), name, what);
     let bytes_ds = g.dataset("bytes").map_err(|_| anyhow!("{} is missing (fast layout needs bytes and offsets)", at("bytes")))?;
     let offs_ds = g.dataset("offsets").map_err(|_| anyhow!("{} is missing (fast layout needs bytes and offsets)", at("offsets")))?;
-    expect_integer(&bytes_ds, &at("bytes"), "uint8")?;
+    text_bytes::check_type(&bytes_ds, &at("bytes"))?;
     expect_integer(&offs_ds, &at("offsets"), "uint64")?;
     let n_offsets = offs_ds.size();
     if offs_ds.ndim() != 1 || n_offsets == 0 {
@@ -162,25 +164,9 @@ fn read_fast_layout(g: &hdf5::Group, path: &Path, name: &str, rank: usize, ranks
     if offs.windows(2).any(|w| w[1] < w[0]) || hi > total {
         bail!("{} is not non-decreasing within documents {start}..{end}", at("offsets"));
     }
-    let bytes = read_bytes(&bytes_ds, lo, hi).with_context(|| at("bytes"))?;
+    let bytes = text_bytes::read_text_bytes(&bytes_ds, lo, hi, &at("bytes"))?;
     let offsets = offs.iter().map(|&o| (o - lo) as usize).collect();
     Ok(CorpusSlice { first: start, n_total: n, bytes, offsets, declared_utf8: false, labels: None, label_names: None })
-}
-
-/// Bytes `lo..hi` of a 1-D byte dataset, read straight into memory offered
-/// huge pages: the corpus text is a rank's largest input, and read into
-/// fresh 4 KiB pages it cost a page fault every 4 KiB (25,000 for the
-/// generated 200k corpus's 101 MB).
-fn read_bytes(ds: &hdf5::Dataset, lo: u64, hi: u64) -> Result<Vec<u8>> {
-    use std::io::{Read, Seek, SeekFrom};
-    let n = (hi - lo) as usize;
-    let mut bytes = crate::hugepages::filled_vec(n, 0u8);
-    if n > 0 {
-        let mut reader = ds.as_byte_reader()?;
-        reader.seek(SeekFrom::Start(lo))?;
-        reader.read_exact(&mut bytes)?;
-    }
-    Ok(bytes)
 }
 
 /// What h5py writes for a list of str: 1-D variable-length strings.
@@ -209,7 +195,7 @@ fn expect_integer(ds: &Dataset, at: &str, want: &str) -> Result<()> {
 }
 
 /// Calls `f` with the raw bytes of strings `start..end` of a string dataset.
-fn for_each_string(ds: &Dataset, start: usize, end: usize, mut f: impl FnMut(&[u8])) -> Result<()> {
+pub(super) fn for_each_string(ds: &Dataset, start: usize, end: usize, mut f: impl FnMut(&[u8])) -> Result<()> {
     if start == end {
         return Ok(());
     }
@@ -311,7 +297,7 @@ fn whole_numbers(v: &[f64], first: usize) -> Result<Vec<i64>> {
         .collect()
 }
 
-fn describe(t: &TypeDescriptor) -> String {
+pub(super) fn describe(t: &TypeDescriptor) -> String {
     match t {
         TypeDescriptor::Integer(s) => format!("int{}", *s as usize * 8),
         TypeDescriptor::Unsigned(s) => format!("uint{}", *s as usize * 8),

@@ -160,3 +160,39 @@ fn bad_command_lines_exit_2() {
     let r = textsaga(3, &["vectorize", "--data", s(&data), "-o", "x.h5", "--bogus"]);
     assert_eq!(r.stderr.matches("unexpected argument").count(), 1, "{}", r.stderr);
 }
+
+/// `text/bytes` in another integer type than uint8 (issue 31): int8 and
+/// int64 (what numpy gives `np.frombuffer(b, np.int8)` and
+/// `np.array(list(b))`) read as the same bytes at 2 ranks; a value that is
+/// no byte is refused in one line saying what to store.
+#[test]
+fn text_bytes_of_another_integer_type() {
+    let dir = scratch("text-bytes-type");
+    let docs: Vec<String> = (0..40).map(|i| format!("dokument {i} über wörter w{}", i % 7)).collect();
+    let bytes: Vec<u8> = docs.concat().into_bytes();
+    let mut offsets = vec![0u64];
+    for d in &docs {
+        offsets.push(offsets.last().unwrap() + d.len() as u64);
+    }
+    let corpus = |name: &str, write: &dyn Fn(&hdf5::Group)| -> String {
+        h5(&dir, name, |f| {
+            let g = f.create_group("text").unwrap();
+            write(&g);
+            g.new_dataset_builder().with_data(&offsets).create("offsets").unwrap();
+        })
+    };
+    let matrix = |data: &str, name: &str| {
+        let out = dir.join(name);
+        ok(2, &["vectorize", "--data", data, "-o", s(&out), "--quiet"]);
+        read_matrix(&out)
+    };
+    let want = matrix(&corpus("u8.h5", &|g| drop(g.new_dataset_builder().with_data(&bytes).create("bytes").unwrap())), "u8-out.h5");
+    let i8s: Vec<i8> = bytes.iter().map(|&b| b as i8).collect();
+    let i64s: Vec<i64> = bytes.iter().map(|&b| b as i64).collect();
+    assert!(matrix(&corpus("i8.h5", &|g| drop(g.new_dataset_builder().with_data(&i8s).create("bytes").unwrap())), "i8-out.h5") == want);
+    assert!(matrix(&corpus("i64.h5", &|g| drop(g.new_dataset_builder().with_data(&i64s).create("bytes").unwrap())), "i64-out.h5") == want);
+    let mut wide: Vec<i32> = bytes.iter().map(|&b| b as i32).collect();
+    wide[5] = 300;
+    let p = corpus("i32.h5", &|g| drop(g.new_dataset_builder().with_data(&wide).create("bytes").unwrap()));
+    fails(&dir, &["--data", &p], 1, "'text/bytes' is int32 and holds 300 at byte 5, not a byte (0..=255); store the UTF-8 bytes as uint8 (numpy: np.frombuffer(b, dtype=np.uint8))");
+}

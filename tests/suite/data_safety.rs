@@ -205,3 +205,89 @@ fn a_crash_while_reading_names_the_file() {
     let r = refused(&dir, &["vectorize", "--data", s(&data), "-o", s(&out)], &[("TEXTSAGA_TEST_CRASH_READ", "1")], 1, "the HDF5 library crashed reading", &[&data], &["out.h5"]);
     assert!(r.error_lines()[0].contains("c.h5': the file is damaged"), "{}", r.stderr);
 }
+
+/// A job started in the background, held just before it moves its output
+/// into place; its stderr is read up to the line saying it is held.
+struct Held {
+    child: std::process::Child,
+    stderr: std::io::BufReader<std::process::ChildStderr>,
+    _session: Session,
+}
+
+impl Held {
+    fn start(ranks: usize, args: &[&str]) -> Held {
+        use std::io::BufRead;
+        let mut cmd = launcher(ranks);
+        cmd.env("TEXTSAGA_TEST_COMMIT_PAUSE_MS", "2000");
+        if is_openmpi() {
+            cmd.arg("-x").arg("TEXTSAGA_TEST_COMMIT_PAUSE_MS");
+        }
+        cmd.arg(BIN).args(args).stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+        let session = own_session(&mut cmd);
+        let mut child = spawn(&mut cmd);
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut seen = String::new();
+        loop {
+            let mut line = String::new();
+            assert!(stderr.read_line(&mut line).unwrap() > 0, "{args:?} ended before its commit:\n{seen}");
+            if line.contains("holding the finished output") {
+                break;
+            }
+            seen.push_str(&line);
+        }
+        Held { child, stderr, _session: session }
+    }
+
+    fn running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// Its exit code and the error lines it printed.
+    fn finish(mut self) -> (Option<i32>, Vec<String>) {
+        let status = wait_bounded(&mut self.child);
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut self.stderr, &mut rest).unwrap();
+        (status.code(), rest.lines().filter(|l| l.starts_with("textsaga: error")).map(String::from).collect())
+    }
+}
+
+fn partial_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| s(p).contains("textsaga-partial")).collect()
+}
+
+/// Two jobs writing one output path (issue 31): the first, at 2 ranks, is
+/// held with its file written but not yet in place while the second runs
+/// start to end. Both succeed, each output lands whole, the later commit's
+/// last, and no partial file is left. Then a job whose partial file is taken
+/// away before its commit fails with one line and leaves the previous
+/// output as it was (nothing is removed before the rename).
+#[test]
+fn two_jobs_on_one_output_path_both_succeed() {
+    let dir = scratch("one-path");
+    let (data, out) = (dir.join("c.h5"), dir.join("out.h5"));
+    ok(1, &["generate", "-o", s(&data), "--docs", "3000", "--classes", "3", "--seed", "2", "--quiet"]);
+    let (d, o) = (s(&data), s(&out));
+    let mut first = Held::start(2, &["vectorize", "--data", d, "-o", o, "--quiet"]);
+    assert_eq!(partial_files(&dir).len(), 1, "the first job's partial file");
+    ok(1, &["vectorize", "--data", d, "-o", o, "--max-features", "5", "--quiet"]);
+    if first.running() {
+        assert_eq!(read_matrix(&out).vocabulary.map(|v| v.len()), Some(5), "the second job's output is in place");
+    }
+    let (code, errors) = first.finish();
+    assert_eq!((code, errors.len()), (Some(0), 0), "the first job: {errors:?}");
+    let m = read_matrix(&out);
+    assert_eq!(m.indptr.len(), 3001, "a whole matrix");
+    assert!(m.vocabulary.unwrap().len() > 5, "the first job's output, committed last");
+    assert_no_output(&dir, "none");
+
+    let before = std::fs::read(&out).unwrap();
+    let job = Held::start(1, &["vectorize", "--data", d, "-o", o, "--max-features", "7", "--quiet"]);
+    let partial = partial_files(&dir);
+    assert_eq!(partial.len(), 1);
+    std::fs::remove_file(&partial[0]).unwrap();
+    let (code, errors) = job.finish();
+    assert_eq!(code, Some(1));
+    assert!(errors.len() == 1 && errors[0].contains("cannot move the finished file to"), "{errors:?}");
+    assert!(std::fs::read(&out).unwrap() == before, "the previous output changed");
+    assert_no_output(&dir, "none");
+}

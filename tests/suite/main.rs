@@ -14,5 +14,6 @@ mod fuzz;
 mod in_process;
 mod parallel_write;
 mod plan;
+mod predict_output;
 mod prepare;
 mod vectorize_mpi;
