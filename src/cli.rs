@@ -65,16 +65,17 @@ impl InputArgs {
     }
 }
 
-/// `fit`'s input: a corpus to vectorize, or the matrix `vectorize` made of one.
+/// `fit`'s and `predict`'s input: a corpus, or the matrix `vectorize` made of one.
 #[derive(Args, Debug, Clone)]
-pub struct FitInputArgs {
+pub struct SourceArgs {
     /// HDF5 corpus: h5py strings (`text`, `label`) or the fast layout (`text/bytes`, `text/offsets`, `label`).
     #[arg(long, value_name = "D.h5", required_unless_present = "features")]
     pub data: Option<PathBuf>,
-    /// Fit from `vectorize`'s file instead of --data: no tokenizing, no vocabulary merge
-    /// (vectorize once, fit many). Its vectorizer settings, vocabulary and idf go into the
-    /// model. A scipy CSR matrix written with h5py (`data`, `indices`, `indptr`, a `shape`
-    /// attribute, `label`) is read too; such a model predicts on features files only.
+    /// Read `vectorize`'s file instead of --data: rows vectorized already, no tokenizing (vectorize
+    /// once, fit many). fit: its vectorizer settings, vocabulary and idf go into the model; a
+    /// scipy CSR matrix written with h5py (`data`, `indices`, `indptr`, a `shape` attribute,
+    /// `label`) is read too, and that model predicts on features files only. predict: the
+    /// file's columns must be the model's.
     #[arg(long, value_name = "F.h5", conflicts_with = "data")]
     pub features: Option<PathBuf>,
     #[command(flatten)]
@@ -93,6 +94,17 @@ pub struct TextArgs {
     /// What to do with bytes the encoding cannot decode (sklearn's decode_error).
     #[arg(long, value_enum, default_value_t = DecodeError::Strict)]
     pub decode_error: DecodeError,
+}
+
+impl SourceArgs {
+    /// The input file and its flag, for messages and the same-file check.
+    pub fn named(&self) -> (&'static str, &std::path::Path) {
+        match (&self.features, &self.data) {
+            (Some(f), _) => ("--features", f),
+            (None, Some(d)) => ("--data", d),
+            (None, None) => unreachable!("clap requires --data or --features"),
+        }
+    }
 }
 
 impl TextArgs {
@@ -644,7 +656,7 @@ pub struct OpsArgs {
 #[derive(Args, Debug)]
 pub struct FitArgs {
     #[command(flatten)]
-    pub input: FitInputArgs,
+    pub input: SourceArgs,
     /// Where to write the model (HDF5).
     #[arg(long, value_name = "M.h5")]
     pub model: PathBuf,
@@ -668,7 +680,7 @@ pub struct PredictArgs {
     #[arg(long, value_name = "M.h5")]
     pub model: PathBuf,
     #[command(flatten)]
-    pub input: InputArgs,
+    pub input: SourceArgs,
     /// Output file, one row a document in document order, with the document's id (the corpus's `id`
     /// dataset, else its row number from 0): HDF5 (`predicted`, `proba`, `id`), CSV or JSON Lines.
     #[arg(short, long, value_name = "P.h5")]
@@ -722,7 +734,7 @@ pub struct EvaluateArgs {
     #[arg(long, value_name = "M.h5")]
     pub model: PathBuf,
     #[command(flatten)]
-    pub input: InputArgs,
+    pub input: SourceArgs,
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,

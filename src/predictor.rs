@@ -1,10 +1,11 @@
 //! A fitted model applied to a corpus: each rank's documents as rows under
 //! the model's vectorizer (its vocabulary and idf, no collectives but the
-//! agreements), then the class and probabilities of each row. `predict`
-//! writes them; `evaluate` scores them against the labels.
+//! agreements), or its rows of a features file; then the class and
+//! probabilities of each row. `predict` writes them; `evaluate` scores them
+//! against the labels.
 
 use crate::collectives::Collectives;
-use crate::corpus::{read_slice, CorpusSlice, LabelNeed, ReadOptions};
+use crate::corpus::{read_features, read_slice, CorpusSlice, FeatureSlice, LabelNeed, Labels, ReadOptions};
 use crate::error::Result;
 use crate::model::Model;
 use crate::phase::Phase;
@@ -13,6 +14,67 @@ use crate::solver::loss::{argmax_class, probabilities};
 use crate::sparse::{row, Csr};
 use crate::text::DecodeError;
 use crate::vectorizer::transform;
+
+/// What a model is applied to: a corpus of text (`--data`), or rows
+/// vectorized already (`--features`).
+pub enum Source<'a> {
+    Text(ReadOptions, DecodeError),
+    Features { path: &'a std::path::Path, label_dataset: &'a str },
+}
+
+/// This rank's share of the input: its rows, where they start, the labels.
+pub struct Share {
+    pub first: usize,
+    pub n_total: usize,
+    pub labels: Option<Labels>,
+    pub rows: Csr,
+}
+
+/// Collective: this rank's rows of `source` under the model.
+pub fn share(comm: &dyn Collectives, model: &Model, source: &Source, need: LabelNeed, report: &mut RunReport) -> Result<Share> {
+    match source {
+        Source::Text(input, policy) => {
+            comm.agree(text_model(model, &input.path))?;
+            let (slice, rows) = model_rows(comm, model, input, *policy, need, report)?;
+            Ok(Share { first: slice.first, n_total: slice.n_total, labels: slice.labels, rows })
+        }
+        Source::Features { path, label_dataset } => {
+            let f = report.timed(Phase::Read, comm.rank(), || read_features(path, label_dataset, comm.rank(), comm.size(), need));
+            let f = comm.agree(f.and_then(|f| same_columns(model, &f, path).map(|()| f)))?;
+            Ok(Share { first: f.first, n_total: f.n_total, labels: f.labels, rows: f.rows })
+        }
+    }
+}
+
+/// A model of features made elsewhere has no vectorizer for text.
+fn text_model(model: &Model, data: &std::path::Path) -> Result<()> {
+    if model.params.external_features {
+        anyhow::bail!(
+            "the model was fitted on features made outside textsaga (fit --features with a scipy matrix): it has no vectorizer \
+             for the text of '{}', and predicts on features files only (--features F.h5 with the same columns)",
+            data.display()
+        );
+    }
+    Ok(())
+}
+
+/// The features file's columns must be the model's: the same vectorizer
+/// (settings, vocabulary) for a file `vectorize` wrote, the same count for
+/// features made elsewhere.
+fn same_columns(model: &Model, f: &FeatureSlice, path: &std::path::Path) -> Result<()> {
+    let name = path.display();
+    if f.n_features != model.n_features {
+        anyhow::bail!("'{name}' has {} columns and the model {}; predict on features made as the model's were", f.n_features, model.n_features);
+    }
+    match (&f.vectorizer, model.params.external_features) {
+        (Some(v), false) if *v != model.params.vectorizer || f.vocabulary != model.vocabulary => {
+            anyhow::bail!("'{name}' was vectorized with other settings or another vocabulary than the model's; vectorize with the model's (or predict on the text with --data)")
+        }
+        (Some(_), true) => anyhow::bail!("'{name}' was made by textsaga vectorize, but the model was fitted on features made elsewhere"),
+        (None, false) => anyhow::bail!("'{name}' was not made by textsaga vectorize, and the model has its own vectorizer: predict on the text with --data"),
+        _ => Ok(()),
+    }
+}
 
 /// Collective: this rank's documents and their rows under the model's
 /// vectorizer (fixed vocabulary and idf).

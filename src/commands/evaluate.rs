@@ -8,16 +8,18 @@ use crate::corpus::LabelNeed;
 use crate::error::Result;
 use crate::scores::{log_loss_term, report};
 use crate::model::Model;
-use crate::predictor::{model_rows, score};
+use super::source;
+use crate::predictor::{score, share, Share};
 use crate::run_report::{write_json, RunReport};
 use crate::same_file::{named, refuse_overwriting};
 
 pub fn run(comm: &dyn Collectives, args: EvaluateArgs) -> Result<()> {
     let outputs: Vec<_> = args.metrics.iter().map(|m| named("--metrics", m)).collect();
-    comm.agree(refuse_overwriting(&[named("--model", &args.model), named("--data", &args.input.data)], &outputs))?;
+    let (flag, input) = args.input.named();
+    comm.agree(refuse_overwriting(&[named("--model", &args.model), named(flag, input)], &outputs))?;
     let model = comm.agree(Model::read(&args.model))?;
-    let (slice, rows) = model_rows(comm, &model, &args.input.read_options(), args.input.text.decode_error, LabelNeed::Required, &mut RunReport::new("evaluate"))?;
-    let truth = comm.agree(model.classes.encode(slice.labels.as_ref().expect("labels are required")))?;
+    let Share { labels, rows, .. } = share(comm, &model, &source(&args.input), LabelNeed::Required, &mut RunReport::new("evaluate"))?;
+    let truth = comm.agree(model.classes.encode(labels.as_ref().expect("labels are required")))?;
     let k = model.classes.len();
     let (pred, proba) = score(&model, &rows, true);
     let mut confusion = vec![0u64; k * k];

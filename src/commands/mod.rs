@@ -25,3 +25,13 @@ pub fn run(comm: &dyn Collectives, command: Command) -> Result<()> {
         Command::Plan(a) => plan::run(comm, a),
     }
 }
+
+/// What `predict` and `evaluate` apply the model to: the text of `--data`,
+/// or the rows of `--features`.
+fn source(args: &crate::cli::SourceArgs) -> crate::predictor::Source<'_> {
+    match (&args.features, &args.data) {
+        (Some(path), _) => crate::predictor::Source::Features { path, label_dataset: &args.text.label_dataset },
+        (None, Some(data)) => crate::predictor::Source::Text(args.text.read_options(data), args.text.decode_error),
+        (None, None) => unreachable!("clap requires --data or --features"),
+    }
+}

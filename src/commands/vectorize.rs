@@ -2,7 +2,8 @@
 
 use crate::cli::VectorizeArgs;
 use crate::collectives::Collectives;
-use crate::corpus::{read_slice, CorpusSlice, LabelNeed};
+use crate::corpus::ids::{read_ids, ID_DATASET};
+use crate::corpus::{read_slice, CorpusSlice, LabelNeed, Labels};
 use crate::error::Result;
 use crate::vectorizer::{fit_transform, Features};
 use crate::corpus::labels::{create_labels, write_labels_at};
@@ -31,9 +32,16 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     let feats = fit_transform(comm, &slice, &opts, args.input.text.decode_error, &args.input.data)?;
     report.phases(&feats.timings.phases());
     let t = Phase::Write.begin(comm.rank());
-    // The byte-balanced split of the fast layout, kept so `fit --features` splits rows as `fit --data` does.
-    let by_bytes = crate::h5::open_h5(&args.input.data).is_ok_and(|f| f.group(&args.input.text.text_dataset).is_ok());
-    let how = write_matrix(comm, &args.output, &feats, (&slice, by_bytes), &opts)?;
+    // The byte-balanced split of the fast layout, kept so `fit --features` splits rows as
+    // `fit --data` does; the ids, so that predictions from the features carry them.
+    let (by_bytes, has_ids) = crate::h5::open_h5(&args.input.data)
+        .map(|f| (f.group(&args.input.text.text_dataset).is_ok(), f.dataset(ID_DATASET).is_ok()))
+        .unwrap_or((false, false));
+    let ids = match has_ids {
+        true => Some(comm.agree(read_ids(&args.input.data, slice.first, slice.len(), slice.n_total))?),
+        false => None,
+    };
+    let how = write_matrix(comm, &args.output, &feats, Corpus { slice: &slice, by_bytes, ids: ids.as_ref() }, &opts)?;
     report.set("hdf5_write", how);
     crate::signals::finished();
     report.since(Phase::Write, t);
@@ -61,11 +69,20 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     Ok(())
 }
 
+/// What the features carry from the corpus beside the rows.
+struct Corpus<'a> {
+    slice: &'a CorpusSlice,
+    /// The corpus was split by bytes (the fast layout): `text_offsets` are written.
+    by_bytes: bool,
+    ids: Option<&'a Labels>,
+}
+
 /// Collective: writes the matrix, every rank its rows at their offsets, with
 /// what `fit --features` needs to fit from it and to make a model that
 /// predicts on text: labels, vocabulary, idf, the settings (`params`) and,
 /// when the corpus was split by bytes, the documents' `text_offsets`.
-fn write_matrix(comm: &dyn Collectives, out: &std::path::Path, f: &Features, (slice, by_bytes): (&CorpusSlice, bool), opts: &VectorizerOptions) -> Result<&'static str> {
+fn write_matrix(comm: &dyn Collectives, out: &std::path::Path, f: &Features, corpus: Corpus, opts: &VectorizerOptions) -> Result<&'static str> {
+    let Corpus { slice, by_bytes, ids } = corpus;
     let (nnz_at, nnz_total) = comm.offset_of(f.rows.nnz());
     let (text_at, text_total) = comm.offset_of(slice.bytes.len());
     let (row_at, _) = comm.offset_of(f.rows.rows());
@@ -99,6 +116,9 @@ fn write_matrix(comm: &dyn Collectives, out: &std::path::Path, f: &Features, (sl
         if let Some(labels) = &slice.labels {
             create_labels(file, "label", labels, n)?;
         }
+        if let Some(ids) = ids {
+            create_labels(file, ID_DATASET, ids, n)?;
+        }
         if let Some(names) = &slice.label_names {
             write_1d(file, "label_names", &to_vlen(names)?)?;
         }
@@ -128,8 +148,11 @@ fn write_matrix(comm: &dyn Collectives, out: &std::path::Path, f: &Features, (sl
         }
         Ok(())
     };
-    // Labels may be strings, which parallel HDF5 cannot write: in turns.
+    // Labels and ids may be strings, which parallel HDF5 cannot write: in turns.
     let labels = |file: &hdf5::File| -> Result<()> {
+        if let Some(ids) = ids {
+            write_labels_at(&file.dataset(ID_DATASET)?, row_at, ids)?;
+        }
         match &slice.labels {
             Some(labels) => write_labels_at(&file.dataset("label")?, row_at, labels),
             None => Ok(()),

@@ -1,6 +1,7 @@
 """`fit --features` against scikit-learn: features made outside textsaga (a
 scipy CSR matrix written with h5py, as a user brings their own) reach
-LogisticRegression's optimum on that matrix at 1-3 ranks, for both solvers;
+LogisticRegression's optimum on that matrix at 1-3 ranks, for both solvers,
+and that model predicts on such files as scikit-learn does;
 `vectorize`'s file is the TfidfVectorizer matrix, and a model fitted from it
 predicts on raw text as scikit-learn's pipeline does."""
 
@@ -65,9 +66,14 @@ def test_own_features_reach_sklearns_optimum(corpus, tmp_path, solver):
         assert abs(ours - opt) <= 1e-6 * abs(opt), f"{solver} at {ranks} ranks: {ours!r} vs sklearn's {opt!r}"
     with h5py.File(model) as f:
         assert "vocabulary" not in f and "idf" not in f
-    # No vectorizer in the model: it refuses text and says what it takes.
+    # No vectorizer in the model: it refuses text and says what it takes...
     p = run_alone("predict", "--model", model, "--data", paths["test"], "-o", tmp_path / "p.h5")
     assert p.returncode == 1 and "predicts on features files only" in p.stderr, p.stderr
+    # ...and predicts on features files as scikit-learn does.
+    run(2, "predict", "--model", model, "--features", feats, "-o", tmp_path / "p.h5", "--proba", "--quiet")
+    with h5py.File(tmp_path / "p.h5") as f:
+        assert np.max(np.abs(ref.predict_proba(X) - f["proba"][:])) <= 1e-5
+        assert list(f["id"][:]) == list(range(X.shape[0]))
 
 
 def test_a_model_from_vectorize_predicts_text_as_sklearns_pipeline(corpus, tmp_path):

@@ -105,3 +105,36 @@ fn misuse_of_features_ends_with_one_line() {
     ok(1, &["vectorize", "--data", s(&unlabelled), "-o", s(&uf), "--quiet"]);
     refused(2, &["--features", s(&uf)], 1, "has no labels");
 }
+
+#[test]
+fn predictions_from_features_are_those_from_text_with_the_ids() {
+    let dir = scratch("features-predict");
+    let data = corpus(&dir);
+    {
+        let f = hdf5::File::open_rw(&data).unwrap();
+        let ids: Vec<i64> = (0..600).map(|i| 1000 + 7 * i).collect();
+        f.new_dataset_builder().with_data(&ids).create("id").unwrap();
+    }
+    let (feats, model) = (dir.join("f.h5"), dir.join("m.h5"));
+    ok(3, &["vectorize", "--data", s(&data), "-o", s(&feats), "--min-df", "2", "--quiet"]);
+    ok(2, &["fit", "--features", s(&feats), "--model", s(&model), "--quiet"]);
+    let read = |p: &Path| {
+        let f = hdf5::File::open(p).unwrap();
+        (f.dataset("predicted").unwrap().read_raw::<i64>().unwrap(), f.dataset("proba").unwrap().read_raw::<f64>().unwrap(), f.dataset("id").unwrap().read_raw::<i64>().unwrap())
+    };
+    let (from_text, from_feats) = (dir.join("pt.h5"), dir.join("pf.h5"));
+    ok(2, &["predict", "--model", s(&model), "--data", s(&data), "-o", s(&from_text), "--proba", "--quiet"]);
+    ok(3, &["predict", "--model", s(&model), "--features", s(&feats), "-o", s(&from_feats), "--proba", "--quiet"]);
+    let (a, b) = (read(&from_text), read(&from_feats));
+    assert_eq!(a, b);
+    assert_eq!(b.2[..3], [1000, 1007, 1014]);
+    let r = ok(2, &["evaluate", "--model", s(&model), "--features", s(&feats)]);
+    assert!(r.stdout.contains("weighted avg"), "{}", r.stdout);
+    // Features of other settings have other columns: refused in one line.
+    let other = dir.join("o.h5");
+    ok(1, &["vectorize", "--data", s(&data), "-o", s(&other), "--quiet"]);
+    let r = textsaga(2, &["predict", "--model", s(&model), "--features", s(&other), "-o", s(&dir.join("po.h5"))]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("columns and the model"), "{}", r.stderr);
+    assert_no_output(&dir, "po.h5");
+}

@@ -15,7 +15,8 @@ use crate::error::Result;
 use crate::model::Model;
 use crate::output::{write_text_from_all_ranks, AtomicPath};
 use crate::phase::Phase;
-use crate::predictor::{model_rows, score};
+use super::source;
+use crate::predictor::{score, share, Share};
 use crate::run_report::{phase_summary, RunReport};
 use crate::same_file::{named, refuse_overwriting};
 use std::borrow::Cow;
@@ -62,17 +63,18 @@ pub fn run(comm: &dyn Collectives, args: PredictArgs) -> Result<()> {
     let format = args.format();
     let mut outputs = vec![named("-o", &args.output)];
     outputs.extend(args.run.metrics.as_deref().map(|m| named("--metrics", m)));
-    comm.agree(refuse_overwriting(&[named("--model", &args.model), named("--data", &args.input.data)], &outputs))?;
+    let (flag, input) = args.input.named();
+    comm.agree(refuse_overwriting(&[named("--model", &args.model), named(flag, input)], &outputs))?;
     match format {
         PredictFormat::H5 => AtomicPath::probe(comm, &args.output)?,
         PredictFormat::Csv | PredictFormat::Jsonl => AtomicPath::probe_file(comm, &args.output)?,
     }
     let model = comm.agree(Model::read(&args.model))?;
-    let (slice, rows) = model_rows(comm, &model, &args.input.read_options(), args.input.text.decode_error, LabelNeed::Optional, &mut report)?;
+    let source = source(&args.input);
+    let Share { first, n_total, rows, .. } = share(comm, &model, &source, LabelNeed::Optional, &mut report)?;
     let t = std::time::Instant::now();
-    let ids = comm.agree(read_ids(&args.input.data, slice.first, slice.len(), slice.n_total))?;
+    let ids = comm.agree(read_ids(input, first, rows.rows(), n_total))?;
     report.since(Phase::Read, t);
-    drop(slice);
     let (pred, proba) = report.timed(Phase::Predict, comm.rank(), || score(&model, &rows, args.proba));
     let t = Phase::Write.begin(comm.rank());
     let p = Predictions { ids, labels: model.classes.decode(&pred), with_proba: args.proba, proba, classes: &model.classes };
