@@ -479,15 +479,18 @@ pub struct GenerateArgs {
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Solver (as scikit-learn's LogisticRegression(solver='saga'))")]
 pub struct SolverArgs {
-    /// Inverse regularisation strength.
-    #[arg(short = 'C', long = "c", value_name = "C", default_value_t = 1.0, allow_negative_numbers = true)]
-    pub c: f64,
-    /// Regulariser.
-    #[arg(long, value_enum, default_value_t = Penalty::L2)]
-    pub penalty: Penalty,
-    /// Share of L1 in the elastic net (0 = L2, 1 = L1).
-    #[arg(long, value_name = "R", default_value_t = 0.5)]
-    pub l1_ratio: f64,
+    /// Inverse regularisation strength (default 1); inf: no penalty (sklearn's C=np.inf).
+    #[arg(short = 'C', long = "c", value_name = "C", allow_negative_numbers = true)]
+    pub c: Option<f64>,
+    /// The penalty, as scikit-learn 1.8+ chooses it (default 0): 0 is L2, 1 is L1, and
+    /// between the elastic net (1 - R)/2 ||W||^2 + R ||W||_1.
+    #[arg(long, value_name = "R")]
+    pub l1_ratio: Option<f64>,
+    /// An alias kept from scikit-learn before 1.8 (which deprecated `penalty`): l2 is
+    /// --l1-ratio 0, l1 is --l1-ratio 1, elasticnet needs --l1-ratio R, none is -C inf.
+    /// Given with a -C or --l1-ratio that says otherwise, it is refused.
+    #[arg(long, value_enum)]
+    pub penalty: Option<Penalty>,
     /// Fit no intercept.
     #[arg(long)]
     pub no_intercept: bool,
@@ -539,7 +542,8 @@ pub struct SelectionArgs {
     /// How each fit is scored on its held-out documents.
     #[arg(long, value_enum, value_name = "SCORING")]
     pub scoring: Option<Scoring>,
-    /// Elastic-net mixes to try with --penalty elasticnet (a list), as sklearn's l1_ratios.
+    /// The mixes to try (a list of --l1-ratio values, each choosing its penalty), as
+    /// sklearn's l1_ratios.
     #[arg(long, value_name = "LIST")]
     pub l1_ratios: Option<String>,
     /// Score each C on this held-out file instead of folds (one path, no folds).
@@ -548,8 +552,9 @@ pub struct SelectionArgs {
 }
 
 impl SelectionArgs {
-    /// The grid and fold count, or `None` without `--Cs`.
-    pub fn grid(&self, penalty: Penalty) -> Result<Option<(Grid, usize)>> {
+    /// The grid and fold count, or `None` without `--Cs`; `solver`: the flags
+    /// the grid replaces (`-C`, `--l1-ratio`) must not say otherwise.
+    pub fn grid(&self, solver: &SolverArgs) -> Result<Option<(Grid, usize)>> {
         let Some(cs) = &self.cs else {
             let stray = [("--cv", self.cv.is_some()), ("--scoring", self.scoring.is_some()), ("--l1-ratios", self.l1_ratios.is_some()), ("--validation-data", self.validation_data.is_some())];
             return match stray.iter().find(|(_, given)| *given) {
@@ -568,8 +573,16 @@ impl SelectionArgs {
         if let Some(r) = l1_ratios.iter().flatten().find(|r| !(0.0..=1.0).contains(*r)) {
             return Err(usage(format!("--l1-ratios must be between 0 and 1, got {r}")));
         }
-        if l1_ratios.is_some() && penalty != Penalty::Elasticnet {
-            return Err(usage("--l1-ratios needs --penalty elasticnet"));
+        if solver.c == Some(f64::INFINITY) || solver.penalty == Some(Penalty::None) {
+            return Err(usage("--Cs chooses C, and no penalty (-C inf, --penalty none) has none to choose: drop one of them"));
+        }
+        if l1_ratios.is_some() {
+            if let Some(p) = solver.penalty.filter(|p| *p != Penalty::Elasticnet) {
+                return Err(usage(format!("--l1-ratios chooses the penalty's mix; --penalty {} fixes it: drop one of them", p.name())));
+            }
+            if solver.l1_ratio.is_some() {
+                return Err(usage("--l1-ratios chooses the mix; --l1-ratio fixes it: drop one of them"));
+            }
         }
         let k = self.cv.unwrap_or(5);
         if k < 2 {
@@ -590,11 +603,12 @@ pub enum ClassWeight {
 }
 
 impl SolverArgs {
-    pub fn options(&self) -> Result<SolverOptions> {
+    /// The settings; `mixes`: `--l1-ratios` gives the elastic-net mix instead of `--l1-ratio`.
+    pub fn options(&self, mixes: bool) -> Result<SolverOptions> {
+        let (c, l1_ratio) = self.regularization(mixes)?;
         let o = SolverOptions {
-            c: self.c,
-            penalty: self.penalty,
-            l1_ratio: if self.penalty == Penalty::Elasticnet { self.l1_ratio } else { 0.0 },
+            c,
+            l1_ratio,
             fit_intercept: !self.no_intercept,
             class_weight_balanced: self.class_weight.is_some(),
             max_iter: self.max_iter,
@@ -606,6 +620,49 @@ impl SolverArgs {
         };
         o.validate().map_err(usage)?;
         Ok(o)
+    }
+
+    /// `-C` and `--l1-ratio`, with the `--penalty` alias resolved onto them
+    /// (the penalty itself follows from the two: `Penalty::of`). A mix
+    /// without a penalty (C = inf) is stored as 0: see [`Self::warnings`].
+    fn regularization(&self, mixes: bool) -> Result<(f64, f64)> {
+        let (c, r) = (self.c.unwrap_or(1.0), self.l1_ratio.unwrap_or(0.0));
+        let Some(alias) = self.penalty else {
+            return Ok(if c == f64::INFINITY { (c, 0.0) } else { (c, r) });
+        };
+        let contradicts = |what: String| {
+            usage(format!(
+                "--penalty {} contradicts {what}: --penalty is an alias (l2: --l1-ratio 0, l1: --l1-ratio 1, elasticnet: --l1-ratio R, none: -C inf); drop one of them",
+                alias.name()
+            ))
+        };
+        let stated = |want: f64| match self.l1_ratio {
+            Some(r) if r != want => Err(contradicts(format!("--l1-ratio {r}"))),
+            _ => Ok(want),
+        };
+        match alias {
+            Penalty::None => match self.c {
+                Some(c) if c != f64::INFINITY => Err(contradicts(format!("-C {c}"))),
+                _ => Ok((f64::INFINITY, stated(0.0)?)),
+            },
+            _ if c == f64::INFINITY => Err(contradicts("-C inf (no penalty)".into())),
+            Penalty::L2 => Ok((c, stated(0.0)?)),
+            Penalty::L1 => Ok((c, stated(1.0)?)),
+            Penalty::Elasticnet if self.l1_ratio.is_none() && !mixes => {
+                Err(usage("--penalty elasticnet needs --l1-ratio R (the share of L1, 0 to 1; --l1-ratio R alone says the same)"))
+            }
+            Penalty::Elasticnet => Ok((c, r)),
+        }
+    }
+
+    /// What scikit-learn warns of and ignores: a mix without a penalty.
+    pub fn warnings(&self) -> Vec<String> {
+        match (self.c, self.l1_ratio) {
+            (Some(c), Some(r)) if c == f64::INFINITY && r > 0.0 && r < 1.0 => vec![format!(
+                "--l1-ratio {r} is not used without a penalty (-C inf), as scikit-learn's \"l1_ratio parameter is only used when penalty is 'elasticnet'\""
+            )],
+            _ => Vec::new(),
+        }
     }
 }
 
