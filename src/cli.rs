@@ -198,9 +198,13 @@ pub struct VectorizerArgs {
     /// Hashing mode: N columns by signed MurmurHash3, no vocabulary (as HashingVectorizer).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub hashing: Option<u32>,
-    /// In hashing mode, give each term the sign of its hash (HashingVectorizer's alternate_sign).
-    #[arg(long)]
+    /// In hashing mode, give each term the sign of its hash (HashingVectorizer's
+    /// alternate_sign, on by default as there).
+    #[arg(long, overrides_with = "no_alternate_sign")]
     pub alternate_sign: bool,
+    /// In hashing mode, add every term with a plus sign (alternate_sign=False).
+    #[arg(long, overrides_with = "alternate_sign")]
+    pub no_alternate_sign: bool,
 }
 
 impl VectorizerArgs {
@@ -211,18 +215,19 @@ impl VectorizerArgs {
             if !bad.is_empty() {
                 return Err(usage(format!("{} need a vocabulary; they cannot be used with --hashing", bad.join(", "))));
             }
-        } else if self.alternate_sign {
-            return Err(usage("--alternate-sign only applies with --hashing N"));
+        } else if self.alternate_sign || self.no_alternate_sign {
+            let flag = if self.alternate_sign { "--alternate-sign" } else { "--no-alternate-sign" };
+            return Err(usage(format!("{flag} only applies with --hashing N (TfidfVectorizer has no alternate_sign)")));
         }
         if self.max_features == Some(0) {
             return Err(usage("--max-features must be at least 1"));
         }
-        if self.analyzer != AnalyzerKind::Word && (self.stop_words.is_some() || self.token_pattern.is_some()) {
-            // sklearn warns and ignores them; a flag that does nothing is refused here.
-            let flag = if self.stop_words.is_some() { "--stop-words" } else { "--token-pattern" };
-            return Err(usage(format!("{flag} only applies to words; --analyzer {} ignores it (drop one of the two)", self.analyzer.name())));
-        }
-        if let Some(p) = &self.token_pattern {
+        // The character analyzers ignore the word flags, as sklearn does (with
+        // the warnings of `Self::warnings`): they are neither read nor kept.
+        let words = self.analyzer == AnalyzerKind::Word;
+        let stop_words = self.stop_words.as_ref().filter(|_| words);
+        let token_pattern = self.token_pattern.as_ref().filter(|_| words);
+        if let Some(p) = token_pattern {
             crate::text::pattern::Tokenizer::new(Some(p)).map_err(usage)?;
         }
         let vocabulary = self.vocabulary.as_deref().map(|p| self.fixed_vocabulary(p)).transpose()?;
@@ -233,9 +238,9 @@ impl VectorizerArgs {
                 lowercase: !self.no_lowercase,
                 strip_accents: self.strip_accents,
                 ngram_range: self.ngram_range,
-                stop_words_english: self.stop_words == Some(StopWords::English),
-                stop_words: self.stop_words.as_ref().and_then(StopWords::file).map(|p| read_list("--stop-words", p)).transpose()?,
-                token_pattern: self.token_pattern.clone().filter(|p| p != crate::text::pattern::DEFAULT),
+                stop_words_english: stop_words == Some(&StopWords::English),
+                stop_words: stop_words.and_then(StopWords::file).map(|p| read_list("--stop-words", p)).transpose()?,
+                token_pattern: token_pattern.filter(|p| *p != crate::text::pattern::DEFAULT).cloned(),
             },
             min_df: self.min_df,
             max_df: self.max_df,
@@ -246,11 +251,26 @@ impl VectorizerArgs {
             sublinear_tf: self.sublinear_tf,
             norm: self.norm,
             hashing: self.hashing,
-            alternate_sign: self.alternate_sign,
+            alternate_sign: self.hashing.is_some() && !self.no_alternate_sign,
             fixed_vocabulary: vocabulary.is_some(),
             dtype: self.dtype,
             vocabulary,
         })
+    }
+
+    /// What scikit-learn warns of and ignores, in its words: the word flags
+    /// with a character analyzer (`_warn_for_unused_params`; its default
+    /// token_pattern draws no warning).
+    pub fn warnings(&self) -> Vec<String> {
+        if self.analyzer == AnalyzerKind::Word {
+            return Vec::new();
+        }
+        let pattern = self.token_pattern.as_deref().filter(|p| *p != crate::text::pattern::DEFAULT);
+        [(self.stop_words.is_some(), "stop_words", "--stop-words"), (pattern.is_some(), "token_pattern", "--token-pattern")]
+            .iter()
+            .filter(|(given, _, _)| *given)
+            .map(|(_, param, flag)| format!("the parameter '{param}' will not be used since 'analyzer' != 'word' ({flag} is ignored with --analyzer {})", self.analyzer.name()))
+            .collect()
     }
 
     /// The pruning flags given (they need a vocabulary fitted to the corpus).

@@ -39,7 +39,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         (Some(_), None) => Mode::for_path(sopts.solver).check_path().map(|()| g),
         _ => Ok(g),
     }))?;
-    crate::log::warn_once(comm.is_root(), args.solver.warnings());
+    crate::log::warn_once(comm.is_root(), args.vectorizer.warnings().into_iter().chain(args.solver.warnings()));
     // Fail before the work when the model cannot be written.
     AtomicPath::probe(comm, &args.model)?;
     let warm_model = match &args.solver.warm_start {
