@@ -147,6 +147,7 @@ pub struct VectorizerArgs {
     /// The regular expression (Python re syntax) whose matches are the words, as sklearn's
     /// token_pattern (default '(?u)\b\w\w+\b'; '\b\w+\b' keeps one-letter words); one capturing
     /// group gives the token. A construct textsaga cannot run exactly as Python does is refused.
+    /// The character analyzers ignore it, with scikit-learn's warning.
     #[arg(long, value_name = "REGEX")]
     pub token_pattern: Option<String>,
     /// n-grams from MIN to MAX words (characters with --analyzer char or char_wb).
@@ -182,6 +183,7 @@ pub struct VectorizerArgs {
     pub binary: bool,
     /// Remove stop words before building n-grams: sklearn's English list, or FILE, one word a
     /// line (UTF-8; a word is the whole line, without its line ending; empty lines are skipped).
+    /// The character analyzers ignore it, with scikit-learn's warning.
     #[arg(long, value_name = "english|FILE")]
     pub stop_words: Option<StopWords>,
     /// Remove accents after lowercasing.
