@@ -3,10 +3,16 @@ on a cluster is served from Python.
 
 usage: to_sklearn.py MODEL.h5 OUT.joblib
 
-The Pipeline is TfidfVectorizer (or HashingVectorizer + TfidfTransformer in
-hashing mode) with textsaga's vocabulary, idf and settings, followed by a
-LogisticRegression holding textsaga's coef_, intercept_ and classes_. Its
-predictions equal `textsaga predict`'s.
+The Pipeline is TfidfVectorizer (HashingVectorizer + TfidfTransformer in
+hashing mode, CountVectorizer + TfidfTransformer with --no-idf) with
+textsaga's vocabulary, idf and settings, followed by a LogisticRegression
+holding textsaga's coef_, intercept_ and classes_. Its predictions equal
+`textsaga predict`'s.
+
+Only public parameters and attributes are set, and the estimator says its
+penalty as scikit-learn 1.8+ does (l1_ratio, C=np.inf for none; `penalty`
+is deprecated there and gone in 1.10): nothing warns under the pinned
+scikit-learn, and a refit of the pipeline fits the same problem.
 """
 
 import json
@@ -15,7 +21,7 @@ import sys
 import h5py
 import joblib
 import numpy as np
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
@@ -39,27 +45,37 @@ def vectorizer_steps(params, vocabulary, idf):
         stop_words=a["stop_words"] if a.get("stop_words") is not None else ("english" if a["stop_words_english"] else None),
         binary=params["binary"],
     )
-    norm = None if params["norm"] == "none" else params["norm"]
-    if params["hashing"] is not None:
-        hasher = HashingVectorizer(n_features=params["hashing"], alternate_sign=params["alternate_sign"], norm=None, **common)
-        tfidf = TfidfTransformer(norm=norm, use_idf=params["use_idf"], smooth_idf=params["smooth_idf"], sublinear_tf=params["sublinear_tf"])
-        if params["use_idf"]:
-            tfidf.idf_ = idf
-        tfidf.n_features_in_ = params["hashing"]
-        return [("hashing", hasher), ("tfidf", tfidf)]
-    vec = TfidfVectorizer(
-        vocabulary={t: i for i, t in enumerate(vocabulary)},
-        norm=norm,
+    weighting = dict(
+        norm=None if params["norm"] == "none" else params["norm"],
         use_idf=params["use_idf"],
         smooth_idf=params["smooth_idf"],
         sublinear_tf=params["sublinear_tf"],
-        **common,
     )
-    # A fixed vocabulary needs no fit; idf_ is set as fitted.
-    vec._validate_vocabulary()
-    if params["use_idf"]:
+    if params["hashing"] is None and params["use_idf"]:
+        # A given vocabulary needs no fit, and the public idf_ setter
+        # validates it: the vectorizer is fitted.
+        vec = TfidfVectorizer(vocabulary={t: i for i, t in enumerate(vocabulary)}, **weighting, **common)
         vec.idf_ = idf
-    return [("tfidf", vec)]
+        return [("tfidf", vec)]
+    # Without idf, TfidfVectorizer has no public way to be fitted without
+    # documents: its two halves, each fitted by its attributes.
+    if params["hashing"] is None:
+        counts = ("counts", CountVectorizer(vocabulary={t: i for i, t in enumerate(vocabulary)}, **common))
+    else:
+        counts = ("hashing", HashingVectorizer(n_features=params["hashing"], alternate_sign=params["alternate_sign"], norm=None, **common))
+    tfidf = TfidfTransformer(**weighting)
+    if params["use_idf"]:
+        tfidf.idf_ = idf
+    tfidf.n_features_in_ = len(vocabulary) if vocabulary is not None else params["hashing"]
+    return [counts, ("tfidf", tfidf)]
+
+
+def regularization(solver):
+    """(C, l1_ratio) as scikit-learn 1.8+ takes them: C = inf is no penalty.
+    Models written before l1_ratio chose the penalty said it with `penalty`
+    (l1 came with l1_ratio 0, none with a finite C)."""
+    c, ratio = float(solver["c"]), solver["l1_ratio"]  # float("inf") reads textsaga's "inf"
+    return {"none": (np.inf, 0.0), "l2": (c, 0.0), "l1": (c, 1.0)}.get(solver.get("penalty"), (c, ratio))
 
 
 def main():
@@ -80,11 +96,11 @@ def main():
         if "l1_ratio_" in f.attrs:
             chosen["l1_ratio_"] = np.array([f.attrs["l1_ratio_"]])
     solver = params["solver"]
+    C, l1_ratio = regularization(solver)
     clf = LogisticRegression(
         solver="saga",
-        C=solver["c"],
-        penalty=None if solver["penalty"] == "none" else solver["penalty"],
-        l1_ratio=solver["l1_ratio"] if solver["penalty"] == "elasticnet" else None,
+        C=C,
+        l1_ratio=l1_ratio,
         fit_intercept=solver["fit_intercept"],
         class_weight="balanced" if solver["class_weight_balanced"] else None,
         max_iter=solver["max_iter"],

@@ -159,6 +159,7 @@ pub struct VectorizerArgs {
     /// The regular expression (Python re syntax) whose matches are the words, as sklearn's
     /// token_pattern (default '(?u)\b\w\w+\b'; '\b\w+\b' keeps one-letter words); one capturing
     /// group gives the token. A construct textsaga cannot run exactly as Python does is refused.
+    /// The character analyzers ignore it, with scikit-learn's warning.
     #[arg(long, value_name = "REGEX")]
     pub token_pattern: Option<String>,
     /// n-grams from MIN to MAX words (characters with --analyzer char or char_wb).
@@ -194,6 +195,7 @@ pub struct VectorizerArgs {
     pub binary: bool,
     /// Remove stop words before building n-grams: sklearn's English list, or FILE, one word a
     /// line (UTF-8; a word is the whole line, without its line ending; empty lines are skipped).
+    /// The character analyzers ignore it, with scikit-learn's warning.
     #[arg(long, value_name = "english|FILE")]
     pub stop_words: Option<StopWords>,
     /// Remove accents after lowercasing.
@@ -210,9 +212,13 @@ pub struct VectorizerArgs {
     /// Hashing mode: N columns by signed MurmurHash3, no vocabulary (as HashingVectorizer).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub hashing: Option<u32>,
-    /// In hashing mode, give each term the sign of its hash (HashingVectorizer's alternate_sign).
-    #[arg(long)]
+    /// In hashing mode, give each term the sign of its hash (HashingVectorizer's
+    /// alternate_sign, on by default as there).
+    #[arg(long, overrides_with = "no_alternate_sign")]
     pub alternate_sign: bool,
+    /// In hashing mode, add every term with a plus sign (alternate_sign=False).
+    #[arg(long, overrides_with = "alternate_sign")]
+    pub no_alternate_sign: bool,
 }
 
 impl VectorizerArgs {
@@ -223,18 +229,19 @@ impl VectorizerArgs {
             if !bad.is_empty() {
                 return Err(usage(format!("{} need a vocabulary; they cannot be used with --hashing", bad.join(", "))));
             }
-        } else if self.alternate_sign {
-            return Err(usage("--alternate-sign only applies with --hashing N"));
+        } else if self.alternate_sign || self.no_alternate_sign {
+            let flag = if self.alternate_sign { "--alternate-sign" } else { "--no-alternate-sign" };
+            return Err(usage(format!("{flag} only applies with --hashing N (TfidfVectorizer has no alternate_sign)")));
         }
         if self.max_features == Some(0) {
             return Err(usage("--max-features must be at least 1"));
         }
-        if self.analyzer != AnalyzerKind::Word && (self.stop_words.is_some() || self.token_pattern.is_some()) {
-            // sklearn warns and ignores them; a flag that does nothing is refused here.
-            let flag = if self.stop_words.is_some() { "--stop-words" } else { "--token-pattern" };
-            return Err(usage(format!("{flag} only applies to words; --analyzer {} ignores it (drop one of the two)", self.analyzer.name())));
-        }
-        if let Some(p) = &self.token_pattern {
+        // The character analyzers ignore the word flags, as sklearn does (with
+        // the warnings of `Self::warnings`): they are neither read nor kept.
+        let words = self.analyzer == AnalyzerKind::Word;
+        let stop_words = self.stop_words.as_ref().filter(|_| words);
+        let token_pattern = self.token_pattern.as_ref().filter(|_| words);
+        if let Some(p) = token_pattern {
             crate::text::pattern::Tokenizer::new(Some(p)).map_err(usage)?;
         }
         let vocabulary = self.vocabulary.as_deref().map(|p| self.fixed_vocabulary(p)).transpose()?;
@@ -245,9 +252,9 @@ impl VectorizerArgs {
                 lowercase: !self.no_lowercase,
                 strip_accents: self.strip_accents,
                 ngram_range: self.ngram_range,
-                stop_words_english: self.stop_words == Some(StopWords::English),
-                stop_words: self.stop_words.as_ref().and_then(StopWords::file).map(|p| read_list("--stop-words", p)).transpose()?,
-                token_pattern: self.token_pattern.clone().filter(|p| p != crate::text::pattern::DEFAULT),
+                stop_words_english: stop_words == Some(&StopWords::English),
+                stop_words: stop_words.and_then(StopWords::file).map(|p| read_list("--stop-words", p)).transpose()?,
+                token_pattern: token_pattern.filter(|p| *p != crate::text::pattern::DEFAULT).cloned(),
             },
             min_df: self.min_df,
             max_df: self.max_df,
@@ -258,11 +265,26 @@ impl VectorizerArgs {
             sublinear_tf: self.sublinear_tf,
             norm: self.norm,
             hashing: self.hashing,
-            alternate_sign: self.alternate_sign,
+            alternate_sign: self.hashing.is_some() && !self.no_alternate_sign,
             fixed_vocabulary: vocabulary.is_some(),
             dtype: self.dtype,
             vocabulary,
         })
+    }
+
+    /// What scikit-learn warns of and ignores, in its words: the word flags
+    /// with a character analyzer (`_warn_for_unused_params`; its default
+    /// token_pattern draws no warning).
+    pub fn warnings(&self) -> Vec<String> {
+        if self.analyzer == AnalyzerKind::Word {
+            return Vec::new();
+        }
+        let pattern = self.token_pattern.as_deref().filter(|p| *p != crate::text::pattern::DEFAULT);
+        [(self.stop_words.is_some(), "stop_words", "--stop-words"), (pattern.is_some(), "token_pattern", "--token-pattern")]
+            .iter()
+            .filter(|(given, _, _)| *given)
+            .map(|(_, param, flag)| format!("the parameter '{param}' will not be used since 'analyzer' != 'word' ({flag} is ignored with --analyzer {})", self.analyzer.name()))
+            .collect()
     }
 
     /// The pruning flags given (they need a vocabulary fitted to the corpus).
@@ -491,15 +513,18 @@ pub struct GenerateArgs {
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Solver (as scikit-learn's LogisticRegression(solver='saga'))")]
 pub struct SolverArgs {
-    /// Inverse regularisation strength.
-    #[arg(short = 'C', long = "c", value_name = "C", default_value_t = 1.0, allow_negative_numbers = true)]
-    pub c: f64,
-    /// Regulariser.
-    #[arg(long, value_enum, default_value_t = Penalty::L2)]
-    pub penalty: Penalty,
-    /// Share of L1 in the elastic net (0 = L2, 1 = L1).
-    #[arg(long, value_name = "R", default_value_t = 0.5)]
-    pub l1_ratio: f64,
+    /// Inverse regularisation strength (default 1); inf: no penalty (sklearn's C=np.inf).
+    #[arg(short = 'C', long = "c", value_name = "C", allow_negative_numbers = true)]
+    pub c: Option<f64>,
+    /// The penalty, as scikit-learn 1.8+ chooses it (default 0): 0 is L2, 1 is L1, and
+    /// between the elastic net (1 - R)/2 ||W||^2 + R ||W||_1.
+    #[arg(long, value_name = "R")]
+    pub l1_ratio: Option<f64>,
+    /// An alias kept from scikit-learn before 1.8 (which deprecated `penalty`): l2 is
+    /// --l1-ratio 0, l1 is --l1-ratio 1, elasticnet needs --l1-ratio R, none is -C inf.
+    /// Given with a -C or --l1-ratio that says otherwise, it is refused.
+    #[arg(long, value_enum)]
+    pub penalty: Option<Penalty>,
     /// Fit no intercept.
     #[arg(long)]
     pub no_intercept: bool,
@@ -551,7 +576,8 @@ pub struct SelectionArgs {
     /// How each fit is scored on its held-out documents.
     #[arg(long, value_enum, value_name = "SCORING")]
     pub scoring: Option<Scoring>,
-    /// Elastic-net mixes to try with --penalty elasticnet (a list), as sklearn's l1_ratios.
+    /// The mixes to try (a list of --l1-ratio values, each choosing its penalty), as
+    /// sklearn's l1_ratios.
     #[arg(long, value_name = "LIST")]
     pub l1_ratios: Option<String>,
     /// Score each C on this held-out file instead of folds (one path, no folds).
@@ -568,8 +594,9 @@ pub struct SelectionArgs {
 }
 
 impl SelectionArgs {
-    /// The grid and fold count, or `None` without `--Cs`.
-    pub fn grid(&self, penalty: Penalty) -> Result<Option<(Grid, usize)>> {
+    /// The grid and fold count, or `None` without `--Cs`; `solver`: the flags
+    /// the grid replaces (`-C`, `--l1-ratio`) must not say otherwise.
+    pub fn grid(&self, solver: &SolverArgs) -> Result<Option<(Grid, usize)>> {
         let Some(cs) = &self.cs else {
             let stray = [
                 ("--cv", self.cv.is_some()),
@@ -595,8 +622,16 @@ impl SelectionArgs {
         if let Some(r) = l1_ratios.iter().flatten().find(|r| !(0.0..=1.0).contains(*r)) {
             return Err(usage(format!("--l1-ratios must be between 0 and 1, got {r}")));
         }
-        if l1_ratios.is_some() && penalty != Penalty::Elasticnet {
-            return Err(usage("--l1-ratios needs --penalty elasticnet"));
+        if solver.c == Some(f64::INFINITY) || solver.penalty == Some(Penalty::None) {
+            return Err(usage("--Cs chooses C, and no penalty (-C inf, --penalty none) has none to choose: drop one of them"));
+        }
+        if l1_ratios.is_some() {
+            if let Some(p) = solver.penalty.filter(|p| *p != Penalty::Elasticnet) {
+                return Err(usage(format!("--l1-ratios chooses the penalty's mix; --penalty {} fixes it: drop one of them", p.name())));
+            }
+            if solver.l1_ratio.is_some() {
+                return Err(usage("--l1-ratios chooses the mix; --l1-ratio fixes it: drop one of them"));
+            }
         }
         let k = self.cv.unwrap_or(5);
         if k < 2 {
@@ -617,11 +652,12 @@ pub enum ClassWeight {
 }
 
 impl SolverArgs {
-    pub fn options(&self) -> Result<SolverOptions> {
+    /// The settings; `mixes`: `--l1-ratios` gives the elastic-net mix instead of `--l1-ratio`.
+    pub fn options(&self, mixes: bool) -> Result<SolverOptions> {
+        let (c, l1_ratio) = self.regularization(mixes)?;
         let o = SolverOptions {
-            c: self.c,
-            penalty: self.penalty,
-            l1_ratio: if self.penalty == Penalty::Elasticnet { self.l1_ratio } else { 0.0 },
+            c,
+            l1_ratio,
             fit_intercept: !self.no_intercept,
             class_weight_balanced: self.class_weight.is_some(),
             max_iter: self.max_iter,
@@ -633,6 +669,49 @@ impl SolverArgs {
         };
         o.validate().map_err(usage)?;
         Ok(o)
+    }
+
+    /// `-C` and `--l1-ratio`, with the `--penalty` alias resolved onto them
+    /// (the penalty itself follows from the two: `Penalty::of`). A mix
+    /// without a penalty (C = inf) is stored as 0: see [`Self::warnings`].
+    fn regularization(&self, mixes: bool) -> Result<(f64, f64)> {
+        let (c, r) = (self.c.unwrap_or(1.0), self.l1_ratio.unwrap_or(0.0));
+        let Some(alias) = self.penalty else {
+            return Ok(if c == f64::INFINITY { (c, 0.0) } else { (c, r) });
+        };
+        let contradicts = |what: String| {
+            usage(format!(
+                "--penalty {} contradicts {what}: --penalty is an alias (l2: --l1-ratio 0, l1: --l1-ratio 1, elasticnet: --l1-ratio R, none: -C inf); drop one of them",
+                alias.name()
+            ))
+        };
+        let stated = |want: f64| match self.l1_ratio {
+            Some(r) if r != want => Err(contradicts(format!("--l1-ratio {r}"))),
+            _ => Ok(want),
+        };
+        match alias {
+            Penalty::None => match self.c {
+                Some(c) if c != f64::INFINITY => Err(contradicts(format!("-C {c}"))),
+                _ => Ok((f64::INFINITY, stated(0.0)?)),
+            },
+            _ if c == f64::INFINITY => Err(contradicts("-C inf (no penalty)".into())),
+            Penalty::L2 => Ok((c, stated(0.0)?)),
+            Penalty::L1 => Ok((c, stated(1.0)?)),
+            Penalty::Elasticnet if self.l1_ratio.is_none() && !mixes => {
+                Err(usage("--penalty elasticnet needs --l1-ratio R (the share of L1, 0 to 1; --l1-ratio R alone says the same)"))
+            }
+            Penalty::Elasticnet => Ok((c, r)),
+        }
+    }
+
+    /// What scikit-learn warns of and ignores: a mix without a penalty.
+    pub fn warnings(&self) -> Vec<String> {
+        match (self.c, self.l1_ratio) {
+            (Some(c), Some(r)) if c == f64::INFINITY && r > 0.0 && r < 1.0 => vec![format!(
+                "--l1-ratio {r} is not used without a penalty (-C inf), as scikit-learn's \"l1_ratio parameter is only used when penalty is 'elasticnet'\""
+            )],
+            _ => Vec::new(),
+        }
     }
 }
 

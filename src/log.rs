@@ -17,3 +17,11 @@ pub fn line(s: &str) {
 macro_rules! say {
     ($($arg:tt)*) => { $crate::log::line(&format!($($arg)*)) };
 }
+
+/// Prints each of `warnings` as one `textsaga: warning:` line, once for the
+/// job: `root` is true on rank 0 only (the ranks all hold the same ones).
+pub fn warn_once(root: bool, warnings: impl IntoIterator<Item = String>) {
+    if root {
+        warnings.into_iter().for_each(|w| line(&format!("textsaga: warning: {w}")));
+    }
+}

@@ -30,6 +30,7 @@ struct Estimate {
 
 fn estimate(args: &PlanArgs) -> Result<()> {
     let opts = args.vectorizer.options()?;
+    crate::log::warn_once(true, args.vectorizer.warnings());
     let read = args.input.read_options();
     let (sample, n_total) = read_sample(&read, args.sample as usize)?;
     if sample.is_empty() {

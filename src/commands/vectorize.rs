@@ -23,6 +23,7 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     inputs.extend(args.vectorizer.input_files().into_iter().map(|(flag, p)| named(flag, p)));
     comm.agree(refuse_overwriting(&inputs, &outputs))?;
     let opts = comm.agree(args.vectorizer.options())?;
+    crate::log::warn_once(comm.is_root(), args.vectorizer.warnings());
     // Fail before the work, not after it, when the output cannot be written.
     AtomicPath::probe(comm, &args.output)?;
 

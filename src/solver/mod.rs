@@ -3,6 +3,7 @@
 //!
 //! The problem is apart from the optimiser (as linfa does it):
 //! - [`options`]: the solver's settings (sklearn's `LogisticRegression` names);
+//! - [`penalty`]: the regulariser, as `C` and `l1_ratio` make it (sklearn 1.8+);
 //! - [`loss`]: binary and multinomial log loss, gradients;
 //! - [`problem`]: a rank's training data and the objective;
 //! - [`step_size`]: smoothness and step sizes.
@@ -28,6 +29,7 @@ pub mod factory;
 pub mod loss;
 pub mod mode;
 pub mod options;
+pub mod penalty;
 pub mod problem;
 pub mod saga;
 pub mod shard;
@@ -35,7 +37,8 @@ pub mod state;
 pub mod step_size;
 
 pub use factory::{Mode, PathFits};
-pub use options::{Penalty, SolverKind, SolverOptions};
+pub use options::{SolverKind, SolverOptions};
+pub use penalty::Penalty;
 pub use problem::TrainingSet;
 pub use state::SolverState;
 

@@ -35,7 +35,8 @@ impl TrainingSet<'_> {
     }
 }
 
-/// Collective: `C * sum_i s_i loss_i + penalty` at `coef` (K x d) and `intercept`.
+/// Collective: `C * sum_i s_i loss_i + penalty` at `coef` (K x d) and
+/// `intercept` (C = 1 without a penalty: [`SolverOptions::loss_scale`]).
 pub fn objective(data: &TrainingSet, coef: &Array2<f64>, intercept: &[f64], opts: &SolverOptions, comm: &dyn Collectives) -> f64 {
     // Feature-major, so that a row's K weights per non-zero sit together; on
     // huge pages, as it is read in random order (see `hugepages`).
@@ -43,7 +44,7 @@ pub fn objective(data: &TrainingSet, coef: &Array2<f64>, intercept: &[f64], opts
     let mut w = crate::hugepages::filled_vec((d + 1) * k, 0.0);
     flatten(coef, intercept, &mut w);
     let local = with_parts!(data.x, |indptr, cols, values| local_loss(data, indptr, cols, values, &w, intercept));
-    opts.c * comm.sum_f64(local) + opts.penalty_value(coef.as_slice().expect("an owned (K, d) array"))
+    opts.loss_scale() * comm.sum_f64(local) + opts.penalty_value(coef.as_slice().expect("an owned (K, d) array"))
 }
 
 /// `sum_i s_i loss_i` over the local rows, weights feature-major. The next

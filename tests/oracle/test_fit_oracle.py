@@ -5,15 +5,19 @@ multinomial; agreement of predictions; determinism; export to a Pipeline."""
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import h5py
 import joblib
 import numpy as np
 import pytest
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, log_loss
+from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import ROOT, objective, read_docs, read_model, run  # noqa: E402
@@ -42,12 +46,21 @@ def corpora(tmp_path_factory, binary):
     return d, out
 
 
+def sklearn_penalty(penalty, C, l1_ratio):
+    """(C, l1_ratio): the penalty said the way sklearn >= 1.8 wants it."""
+    return (np.inf, 0.0) if penalty == "none" else (C, {"l2": 0.0, "l1": 1.0, "elasticnet": l1_ratio}[penalty])
+
+
+def penalty_flags(penalty, C, l1_ratio):
+    """The same for textsaga: -C and --l1-ratio, no --penalty."""
+    C, ratio = sklearn_penalty(penalty, C, l1_ratio)
+    return ["-C", C, "--l1-ratio", ratio]
+
+
 def sklearn_fit(docs, y, penalty="l2", C=1.0, l1_ratio=None, **kw):
-    """TF-IDF + LogisticRegression(solver="saga"), with the penalty said the
-    way sklearn >= 1.8 wants it (l1_ratio, C = inf for none)."""
+    """TF-IDF + LogisticRegression(solver="saga")."""
     X = TfidfVectorizer().fit_transform(docs)
-    ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": l1_ratio, "none": 0.0}[penalty]
-    C = np.inf if penalty == "none" else C
+    C, ratio = sklearn_penalty(penalty, C, l1_ratio)
     return X, LogisticRegression(solver="saga", C=C, l1_ratio=ratio, **kw).fit(X, y)
 
 
@@ -90,7 +103,7 @@ def test_tight_fit_reaches_sklearns_optimum(corpora, tmp_path, corpus, penalty, 
     X, y, ref = tight_reference(paths[corpus, "train"], penalty, C, l1_ratio)
     classes = ref.classes_
     opt = objective(X, y, classes, ref.coef_, ref.intercept_, C, penalty, l1_ratio or 0.0)
-    flags = ["--penalty", penalty, "-C", C, "--solver", solver] + (["--l1-ratio", l1_ratio] if l1_ratio is not None else [])
+    flags = penalty_flags(penalty, C, l1_ratio) + ["--solver", solver]
     for ranks in rank_counts:
         model = tmp_path / f"m{ranks}.h5"
         run(ranks, "fit", "--data", paths[corpus, "train"], "--model", model, "--quiet", *TIGHT, *flags)
@@ -177,6 +190,37 @@ def test_class_weight_and_no_intercept(corpora, tmp_path, extra, kw, solver):
         assert abs(ours - opt) <= 1e-6 * abs(opt), f"{ranks} ranks: {ours!r} vs {opt!r}"
 
 
+# (textsaga flags, the HashingVectorizer that makes the same columns): the
+# default alternate_sign on word bigrams, and without it on characters.
+HASHED_FITS = [
+    (["--hashing", 4096, "--ngram-range", "1,2"], dict(n_features=4096, ngram_range=(1, 2)), [(1, "saga"), (3, "saga"), (2, "lbfgs")]),
+    (["--hashing", 2048, "--no-alternate-sign", "--analyzer", "char_wb", "--ngram-range", "2,4"],
+     dict(n_features=2048, alternate_sign=False, analyzer="char_wb", ngram_range=(2, 4)), [(3, "saga")]),
+]
+
+
+@pytest.mark.parametrize("flags,hv_kw,runs", HASHED_FITS)
+def test_hashed_fit_reaches_sklearn_pipelines_optimum(corpora, tmp_path, flags, hv_kw, runs):
+    """`fit --hashing N` fits what make_pipeline(HashingVectorizer(n_features=N,
+    norm=None), TfidfTransformer(), LogisticRegression(solver="saga")) fits:
+    its optimum within 1e-6 (SAGA at 1 and 3 ranks, L-BFGS at 2); the
+    reference must converge (its ConvergenceWarning fails the test)."""
+    d, paths = corpora
+    docs, y = read_docs(paths["binary", "train"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        pipe = make_pipeline(HashingVectorizer(norm=None, **hv_kw), TfidfTransformer(),
+                             LogisticRegression(solver="saga", l1_ratio=0.0, tol=1e-12, max_iter=20000)).fit(docs, y)
+    X, ref = pipe[:-1].transform(docs), pipe[-1]
+    opt = objective(X, y, ref.classes_, ref.coef_, ref.intercept_)
+    for ranks, solver in runs:
+        model = tmp_path / f"m{ranks}{solver}.h5"
+        run(ranks, "fit", "--data", paths["binary", "train"], "--model", model, "--quiet", "--solver", solver, *TIGHT, *flags)
+        m = read_model(model)
+        ours = objective(X, y, ref.classes_, m["coef"], m["intercept"])
+        assert abs(ours - opt) <= 1e-6 * abs(opt), f"{solver} at {ranks} ranks: {ours!r} vs sklearn's optimum {opt!r}"
+
+
 @pytest.mark.parametrize("corpus,penalty", [("multi", "l2"), ("binary", "l2")])
 def test_sync_steps_take_the_one_rank_steps_to_sklearns_optimum(corpora, tmp_path, corpus, penalty):
     """--sync-steps (one allreduce for N steps of one sample, the steps
@@ -234,22 +278,46 @@ def test_predictions_agree_with_sklearn_and_the_exported_pipeline(corpora, tmp_p
     assert r["confusion_matrix"] == confusion_matrix(y_test, ours, labels=pipe.classes_).tolist()
 
 
-@pytest.mark.parametrize("flags", [
-    ["--hashing", 4096, "--alternate-sign", "--ngram-range", "1,2"],
-    ["--analyzer", "char_wb", "--ngram-range", "2,4", "--min-df", "2"],
-    ["--hashing", 4096, "--analyzer", "char", "--ngram-range", "1,3"],
-    ["--token-pattern", r"[^\W\d]+(?:'\w+)?", "--ngram-range", "1,2", "--min-df", "2"],
-])
-def test_hashing_and_character_models_export_too(corpora, tmp_path, flags):
+# (corpus, fit flags): every penalty, and the three forms of the vectorizer
+# the export builds: TfidfVectorizer (with a token pattern), HashingVectorizer
+# + TfidfTransformer, CountVectorizer + TfidfTransformer (--no-idf).
+EXPORTS = {
+    "l2": ("multi", ["--l1-ratio", 0, "--token-pattern", r"[^\W\d]+(?:'\w+)?", "--ngram-range", "1,2", "--min-df", "2"]),
+    "l1": ("multi", ["--l1-ratio", 1, "-C", 5]),
+    "elasticnet": ("multi", ["--l1-ratio", 0.4, "-C", 2]),
+    "none": ("noisy", ["-C", "inf"]),
+    "hashing": ("multi", ["--hashing", 4096, "--analyzer", "char", "--ngram-range", "1,3"]),
+    "char_no_idf": ("multi", ["--analyzer", "char_wb", "--ngram-range", "2,4", "--min-df", "2", "--no-idf"]),
+}
+
+
+@pytest.mark.parametrize("case", list(EXPORTS))
+def test_export_is_warning_free_sklearn_19_and_predicts_as_textsaga(corpora, tmp_path, case):
+    """to_sklearn.py under `python -W error` (no deprecated parameter, no
+    private call): the pipeline predicts textsaga's labels and probabilities,
+    its LogisticRegression says the penalty with C and l1_ratio only, and a
+    refit of it (two epochs) raises no warning but convergence (a deprecated
+    parameter warns at fit)."""
     d, paths = corpora
-    test_docs, _ = read_docs(paths["multi", "test"])
+    corpus, flags = EXPORTS[case]
+    docs, y = read_docs(paths[corpus, "train"])
+    test_docs, _ = read_docs(paths[corpus, "test"])
     model, pred, exported = tmp_path / "m.h5", tmp_path / "p.h5", tmp_path / "pipe.joblib"
-    run(2, "fit", "--data", paths["multi", "train"], "--model", model, "--quiet", *flags)
-    run(2, "predict", "--model", model, "--data", paths["multi", "test"], "-o", pred, "--quiet")
-    subprocess.run([sys.executable, ROOT / "scripts/to_sklearn.py", model, exported], check=True, capture_output=True)
-    with h5py.File(pred) as f:
-        ours = f["predicted"][:]
-    assert np.array_equal(joblib.load(exported).predict(test_docs), ours)
+    run(2, "fit", "--data", paths[corpus, "train"], "--model", model, "--quiet", *flags)
+    run(2, "predict", "--model", model, "--data", paths[corpus, "test"], "-o", pred, "--quiet", "--proba")
+    subprocess.run([sys.executable, "-W", "error", ROOT / "scripts/to_sklearn.py", model, exported], check=True, capture_output=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pipe = joblib.load(exported)
+        with h5py.File(pred) as f:
+            assert np.array_equal(pipe.predict(test_docs), f["predicted"][:])
+            assert np.max(np.abs(pipe.predict_proba(test_docs) - f["proba"][:])) <= 1e-12
+        clf = pipe[-1]
+        assert clf.get_params()["penalty"] == "deprecated"
+        want = {"l1": (5.0, 1.0), "elasticnet": (2.0, 0.4), "none": (np.inf, 0.0)}.get(case, (1.0, 0.0))
+        assert (clf.C, clf.l1_ratio) == want
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clone(pipe).set_params(logreg__max_iter=2).fit(docs, y)
 
 
 def test_stop_word_and_vocabulary_files_travel_in_the_model(corpora, tmp_path):

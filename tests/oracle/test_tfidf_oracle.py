@@ -2,8 +2,10 @@
 vocabulary, idf and matrix (max |difference| <= 1e-12) for every option, both
 input layouts, at 1 to 4 ranks."""
 
+import json
 import sys
 import unicodedata
+import warnings
 from pathlib import Path
 
 import h5py
@@ -93,15 +95,17 @@ def test_vectorize_matches_sklearn(corpus, tmp_path, name, layout):
         assert_same(out, X, vec.get_feature_names_out(), idf, labels)
 
 
-@pytest.mark.parametrize("alternate", [False, True])
+# --hashing N alone is HashingVectorizer(n_features=N)'s default, alternate_sign=True.
+@pytest.mark.parametrize("sign_flags,alternate", [([], True), (["--no-alternate-sign"], False), (["--no-alternate-sign", "--alternate-sign"], True)])
 @pytest.mark.parametrize("extra,kw", [([], {}), (["--binary", "--sublinear-tf", "--ngram-range", "1,2"], {"binary": True, "sublinear_tf": True, "ngram_range": (1, 2)})])
-def test_hashing_matches_sklearn(corpus, tmp_path, alternate, extra, kw):
+def test_hashing_matches_sklearn(corpus, tmp_path, sign_flags, alternate, extra, kw):
     d, docs, _ = corpus
     n = 2**10  # small, so collisions (and cancelling signs) happen
-    hv = HashingVectorizer(n_features=n, alternate_sign=alternate, norm=None, binary=kw.get("binary", False), ngram_range=kw.get("ngram_range", (1, 1)))
+    hv_kw = {k: v for k, v in kw.items() if k != "sublinear_tf"}
+    hv = HashingVectorizer(n_features=n, alternate_sign=alternate, norm=None, **hv_kw)
     tt = TfidfTransformer(sublinear_tf=kw.get("sublinear_tf", False))
     X = tt.fit_transform(hv.transform(docs))
-    flags = ["--hashing", str(n)] + (["--alternate-sign"] if alternate else []) + extra
+    flags = ["--hashing", str(n)] + sign_flags + extra
     for ranks in (1, 3):
         out = tmp_path / "h.h5"
         run(ranks, "vectorize", "--data", d / "strings.h5", "-o", out, "--quiet", *flags)
@@ -361,12 +365,34 @@ def test_whitespace_is_pythons_isspace(tmp_path):
     assert abs(Y - X).max() == 0
 
 
-def test_word_flags_are_refused_with_character_analyzers(corpus, tmp_path):
-    d, _, _ = corpus
-    p = run_alone("vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--analyzer", "char_wb", "--stop-words", "english")
-    assert p.returncode == 2 and "--stop-words only applies to words" in p.stderr
-    p = run_alone("vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--analyzer", "char", "--token-pattern", r"\S+")
-    assert p.returncode == 2 and "--token-pattern only applies to words" in p.stderr
+@pytest.mark.parametrize("analyzer,flags,kw", [
+    ("char_wb", ["--stop-words", "english"], {"stop_words": "english"}),
+    ("char", ["--token-pattern", r"\S+", "--stop-words", "english"], {"token_pattern": r"\S+", "stop_words": "english"}),
+    ("char", ["--token-pattern", r"(?u)\b\w\w+\b"], {"token_pattern": r"(?u)\b\w\w+\b"}),  # the default: no warning
+])
+def test_word_flags_are_ignored_with_character_analyzers_as_sklearn_does(corpus, tmp_path, analyzer, flags, kw):
+    """sklearn warns ("The parameter 'stop_words' will not be used since
+    'analyzer' != 'word'") and ignores them: the same features, the same
+    warnings once for the job (not once a rank), and a model without them."""
+    d, docs, _ = corpus
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        vec = TfidfVectorizer(analyzer=analyzer, ngram_range=(2, 3), **kw)
+        X = vec.fit_transform(docs)
+    expected = [str(w.message) for w in caught if "will not be used" in str(w.message)]
+    out = tmp_path / "o.h5"
+    p = run(3, "vectorize", "--data", d / "fast.h5", "-o", out, "--quiet", "--analyzer", analyzer, "--ngram-range", "2,3", *flags)
+    assert_same(out, X, vec.get_feature_names_out(), vec.idf_)
+    ours = [line for line in p.stderr.splitlines() if line.startswith("textsaga: warning:")]
+    assert len(ours) == len(expected), p.stderr
+    for line, theirs in zip(ours, expected):
+        # sklearn's sentence, in textsaga's line (which names the flag too).
+        assert theirs.lower() in line.lower(), (line, theirs)
+    model = tmp_path / "m.h5"
+    run(2, "fit", "--data", d / "fast.h5", "--model", model, "--quiet", "--max-iter", 1, "--analyzer", analyzer, "--ngram-range", "2,3", *flags)
+    with h5py.File(model) as f:
+        a = json.loads(f.attrs["params"])["vectorizer"]["analyzer"]
+    assert a.get("stop_words") is None and not a["stop_words_english"] and a.get("token_pattern") is None
 
 
 # (token_pattern, extra TfidfVectorizer arguments): the fast scanner's two
@@ -419,7 +445,7 @@ def test_token_pattern_matches_pythons_re(corpus, tmp_path, pattern, kw):
 
 def test_token_pattern_in_hashing_mode(corpus, tmp_path):
     d, docs, _ = corpus
-    hv = HashingVectorizer(n_features=2**10, token_pattern=r"\S+", ngram_range=(1, 2), norm=None, alternate_sign=False)
+    hv = HashingVectorizer(n_features=2**10, token_pattern=r"\S+", ngram_range=(1, 2), norm=None)
     tt = TfidfTransformer()
     X = tt.fit_transform(hv.transform(docs))
     out = tmp_path / "h.h5"

@@ -156,6 +156,7 @@ fn bad_command_lines_exit_2() {
     fails(&dir, &["--data", s(&data), "--max-df", "1.5"], 2, "within [0.0, 1.0]");
     fails(&dir, &["--data", s(&data), "--norm", "l3"], 2, "invalid value 'l3'");
     fails(&dir, &["--data", s(&data), "--alternate-sign"], 2, "only applies with --hashing");
+    fails(&dir, &["--data", s(&data), "--no-alternate-sign"], 2, "--no-alternate-sign only applies with --hashing");
     // Usage errors print once per job, not once per rank.
     let r = textsaga(3, &["vectorize", "--data", s(&data), "-o", "x.h5", "--bogus"]);
     assert_eq!(r.stderr.matches("unexpected argument").count(), 1, "{}", r.stderr);

@@ -77,6 +77,24 @@ fn signal_checkpoint_and_resume_give_the_uninterrupted_model() {
     assert_no_output(&dir, "other.h5");
 }
 
+/// Without a penalty (`-C inf`, which JSON cannot hold as a number) the
+/// checkpoint's fingerprint still matches its own fit: a fit of 3 epochs
+/// resumed to 6 is the fit of 6 epochs, bit for bit.
+#[test]
+fn a_fit_without_penalty_resumes_from_its_checkpoint() {
+    let dir = scratch("resume_none");
+    let data = dir.join("c.h5");
+    ok(1, &["generate", "-o", s(&data), "--docs", "400", "--classes", "3", "--vocab-size", "500", "--quiet"]);
+    let (full, part, ck) = (dir.join("full.h5"), dir.join("part.h5"), dir.join("ck.h5"));
+    let fit = ["fit", "--data", s(&data), "-C", "inf", "--tol", "0", "--checkpoint", s(&ck)];
+    ok(2, &[&fit[..], &["--model", s(&full), "--max-iter", "6", "--quiet"]].concat());
+    std::fs::remove_file(&ck).unwrap();
+    ok(2, &[&fit[..], &["--model", s(&part), "--max-iter", "3", "--quiet"]].concat());
+    let r = ok(2, &[&fit[..], &["--model", s(&part), "--max-iter", "6", "--resume"]].concat());
+    assert!(r.stderr.contains("resuming at epoch 4"), "{}", r.stderr);
+    assert_eq!(coef(&part), coef(&full), "resumed model differs from the uninterrupted one");
+}
+
 extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;

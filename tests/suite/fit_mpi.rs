@@ -51,6 +51,56 @@ fn bad_fits_end_cleanly_on_every_rank() {
     fit_fails(&dir, 2, &["--data", s(&unlabelled)], 1, "has no labels: no dataset 'label'");
 }
 
+/// A model's coefficients and its params' `solver`.
+fn coef_and_solver(model: &Path) -> (Vec<f64>, serde_json::Value) {
+    let f = hdf5::File::open(model).unwrap();
+    let coef = f.dataset("coef").unwrap().read_raw().unwrap();
+    let params: hdf5::types::VarLenUnicode = f.attr("params").unwrap().read_scalar().unwrap();
+    (coef, serde_json::from_str::<serde_json::Value>(params.as_str()).unwrap()["solver"].clone())
+}
+
+/// The penalty as scikit-learn 1.8+ says it (`--l1-ratio` alone, `-C inf`)
+/// and the `--penalty` alias make the same fit, bit for bit, and the same
+/// params; an alias that a -C or --l1-ratio contradicts, and a grid that
+/// contradicts them, are one usage error (exit 2) printed once.
+#[test]
+fn penalty_alias_and_sklearn_18_flags_make_the_same_fit() {
+    let dir = scratch("penalty");
+    let data = corpus(&dir, "c.h5", "3", "1");
+    let fit = |name: &str, flags: &[&str]| {
+        let model = dir.join(name);
+        ok(2, &[&["fit", "--data", s(&data), "--model", s(&model), "--max-iter", "5", "--quiet"][..], flags].concat());
+        coef_and_solver(&model)
+    };
+    let pairs: [(&[&str], &[&str], &str); 3] = [
+        (&["--penalty", "l1", "-C", "2"], &["--l1-ratio", "1", "-C", "2"], "l1"),
+        (&["--penalty", "elasticnet", "--l1-ratio", "0.3"], &["--l1-ratio", "0.3"], "elasticnet"),
+        (&["--penalty", "none"], &["-C", "inf"], "none"),
+    ];
+    for (alias, sklearn, penalty) in pairs {
+        let (a, b) = (fit("a.h5", alias), fit("b.h5", sklearn));
+        assert_eq!(a, b, "{alias:?} and {sklearn:?} differ");
+        assert_eq!(a.1["penalty"], penalty, "{}", a.1);
+    }
+    assert_eq!(fit("none.h5", &["-C", "inf"]).1["c"], "inf");
+    let r = textsaga(2, &["fit", "--data", s(&data), "--model", s(&dir.join("x.h5")), "--penalty", "l1", "--l1-ratio", "0.5"]);
+    assert_eq!((r.code, r.error_lines().len()), (2, 1), "{}", r.stderr);
+    assert!(r.stderr.contains("--penalty l1 contradicts --l1-ratio 0.5"), "{}", r.stderr);
+    for (flags, needle) in [
+        (&["--penalty", "none", "-C", "2"][..], "--penalty none contradicts -C 2"),
+        (&["--penalty", "l2", "-C", "inf"], "--penalty l2 contradicts -C inf"),
+        (&["--penalty", "elasticnet"], "--penalty elasticnet needs --l1-ratio R"),
+        (&["--Cs", "3", "-C", "inf"], "--Cs chooses C"),
+        (&["--Cs", "3", "--l1-ratios", "0.2,0.8", "--penalty", "l2"], "--penalty l2 fixes it"),
+        (&["--Cs", "3", "--l1-ratios", "0.2,0.8", "--l1-ratio", "0.5"], "--l1-ratio fixes it"),
+    ] {
+        let r = textsaga_plain(&[&["fit", "--data", s(&data), "--model", s(&dir.join("x.h5"))][..], flags].concat());
+        assert_eq!(r.code, 2, "{flags:?}: {}", r.stderr);
+        assert!(r.stderr.contains(needle), "{flags:?}: expected '{needle}' in\n{}", r.stderr);
+    }
+    assert_no_output(&dir, "x.h5");
+}
+
 #[test]
 fn warm_start_needs_the_same_vocabulary_and_continues_otherwise() {
     let dir = scratch("warm");

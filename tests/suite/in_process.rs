@@ -13,7 +13,7 @@ use textsaga::error::Interrupted;
 use textsaga::solver::loss::loss_and_gradient;
 use textsaga::solver::saga::Saga;
 use textsaga::solver::lbfgs::Lbfgs;
-use textsaga::solver::{drive, fit, EpochReport, FitHooks, FitResult, Penalty, Progress, Solver, SolverKind, SolverOptions, SolverState, TrainingSet};
+use textsaga::solver::{drive, fit, EpochReport, FitHooks, FitResult, Progress, Solver, SolverKind, SolverOptions, SolverState, TrainingSet};
 use textsaga::sparse::{row, Csr, RowBuilder, Rows};
 use textsaga::text::{Analyzer, AnalyzerKind, DecodeError, StripAccents};
 use textsaga::tfidf::prune::keep_mask;
@@ -273,6 +273,7 @@ impl Problem {
         let sw = self.sample_weights(&self.y, opts);
         let (mut gw, mut gb) = (vec![0.0; k * d], vec![0.0; k]);
         let (mut raw, mut grad) = (vec![0.0; k], vec![0.0; k]);
+        let scale = if opts.c.is_finite() { opts.c } else { 1.0 };
         for i in 0..self.y.len() {
             let (cols, vals) = row(&self.x, i);
             for c in 0..k {
@@ -280,16 +281,12 @@ impl Problem {
             }
             loss_and_gradient(&raw, self.y[i] as usize, &mut grad);
             for c in 0..k {
-                gb[c] += opts.c * sw[i] * grad[c];
-                cols.iter().zip(vals).for_each(|(&j, &v)| gw[c * d + j as usize] += opts.c * sw[i] * grad[c] * v);
+                gb[c] += scale * sw[i] * grad[c];
+                cols.iter().zip(vals).for_each(|(&j, &v)| gw[c * d + j as usize] += scale * sw[i] * grad[c] * v);
             }
         }
-        let l1 = match opts.penalty {
-            Penalty::L1 => 1.0,
-            Penalty::Elasticnet => opts.l1_ratio,
-            _ => 0.0,
-        };
-        let l2 = if opts.penalty == Penalty::None { 0.0 } else { 1.0 - l1 };
+        // sklearn 1.8+: C = inf is no penalty (the loss then counts once), else l1_ratio mixes L1 into L2.
+        let (l1, l2) = if opts.c.is_finite() { (opts.l1_ratio, 1.0 - opts.l1_ratio) } else { (0.0, 0.0) };
         let coef = gw.iter().zip(r.coef.iter()).map(|(&g, &w)| {
             let g = g + l2 * w;
             if w != 0.0 { (g + l1 * w.signum()).abs() } else { (g.abs() - l1).max(0.0) }
@@ -319,13 +316,13 @@ fn the_optimum_at_every_rank_count(kind: SolverKind) {
     let tight = |o: SolverOptions| SolverOptions { tol: 1e-9, max_iter: 20_000, solver: SolverKind::Saga, ..o };
     let cases = [
         ("l2 multinomial", Problem::new(150, 3, 0, None), tight(SolverOptions::default())),
-        ("l1 binary", Problem::new(150, 2, 0, None), tight(SolverOptions { penalty: Penalty::L1, c: 4.0, ..Default::default() })),
+        ("l1 binary", Problem::new(150, 2, 0, None), tight(SolverOptions { l1_ratio: 1.0, c: 4.0, ..Default::default() })),
         (
             "elasticnet balanced",
             Problem::new(150, 3, 0, None),
-            tight(SolverOptions { penalty: Penalty::Elasticnet, l1_ratio: 0.4, class_weight_balanced: true, ..Default::default() }),
+            tight(SolverOptions { l1_ratio: 0.4, class_weight_balanced: true, ..Default::default() }),
         ),
-        ("none, no intercept", Problem::new(150, 2, 4, Some(16)), tight(SolverOptions { penalty: Penalty::None, fit_intercept: false, c: 0.5, ..Default::default() })),
+        ("none, no intercept", Problem::new(150, 2, 4, Some(16)), tight(SolverOptions { fit_intercept: false, c: f64::INFINITY, ..Default::default() })),
     ];
     for (name, problem, opts) in &cases {
         let one = problem.fit(1, opts).remove(0);
@@ -412,7 +409,7 @@ impl FitHooks for StopAt {
 #[test]
 fn a_stopped_fit_resumes_bit_for_bit() {
     let problem = Problem::new(150, 3, 0, None);
-    let opts = SolverOptions { max_iter: 5, batch_size: Some(2), penalty: Penalty::Elasticnet, l1_ratio: 0.5, ..Default::default() };
+    let opts = SolverOptions { max_iter: 5, batch_size: Some(2), l1_ratio: 0.5, ..Default::default() };
     for p in [1, 3, 4] {
         let whole = problem.fit(p, &opts).remove(0);
         let resumed = run_ranks(p, |c| {
@@ -443,7 +440,7 @@ fn a_stopped_fit_resumes_bit_for_bit() {
 #[test]
 fn lbfgs_resumes_bit_for_bit_and_at_other_rank_counts() {
     let problem = Problem::new(150, 3, 0, None);
-    let opts = SolverOptions { max_iter: 60, tol: 1e-10, solver: SolverKind::Lbfgs, penalty: Penalty::Elasticnet, l1_ratio: 0.3, ..Default::default() };
+    let opts = SolverOptions { max_iter: 60, tol: 1e-10, solver: SolverKind::Lbfgs, l1_ratio: 0.3, ..Default::default() };
     let stop_and_save = |c: &dyn Collectives| {
         let (x, y) = problem.part(c.size(), c.rank());
         let sw = vec![1.0; y.len()];

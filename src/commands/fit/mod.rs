@@ -33,12 +33,13 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         signals::set_resumable();
     }
     let flags = comm.agree(args.vectorizer.options())?;
-    let mut sopts = comm.agree(args.solver.options())?;
-    let grid = comm.agree(args.selection.grid(sopts.penalty).and_then(|g| match (&g, &args.solver.warm_start) {
+    let mut sopts = comm.agree(args.solver.options(args.selection.l1_ratios.is_some()))?;
+    let grid = comm.agree(args.selection.grid(&args.solver).and_then(|g| match (&g, &args.solver.warm_start) {
         (Some(_), Some(_)) => Err(crate::error::usage("--warm-start cannot be combined with --Cs (each fit of the path is warm-started from the one before)")),
         (Some(_), None) => Mode::for_path(sopts.solver).check_path().map(|()| g),
         _ => Ok(g),
     }))?;
+    crate::log::warn_once(comm.is_root(), args.vectorizer.warnings().into_iter().chain(args.solver.warnings()));
     // Fail before the work when the model cannot be written.
     AtomicPath::probe(comm, &args.model)?;
     let warm_model = match &args.solver.warm_start {

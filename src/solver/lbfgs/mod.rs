@@ -139,7 +139,7 @@ impl<'a> Lbfgs<'a> {
         self.scratch.resize(self.blocks.padded(), 0.0);
         self.scratch.fill(0.0);
         let mut curvature = diagonal.then(|| vec![0.0; self.blocks.padded()]);
-        let data = local_loss_gradient(self.data, &x[..n], self.opts.c, &mut self.scratch[..n], curvature.as_mut().map(|h| &mut h[..n]));
+        let data = local_loss_gradient(self.data, &x[..n], self.opts.loss_scale(), &mut self.scratch[..n], curvature.as_mut().map(|h| &mut h[..n]));
         if let Some(h) = curvature {
             self.set_preconditioner(&h);
         }
