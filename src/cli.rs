@@ -768,9 +768,15 @@ pub struct PredictArgs {
     /// `{"id", "label", "proba": {class: p}}`). Default: from the output's extension (`.csv`, `.jsonl`), else h5.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<PredictFormat>,
-    /// Also write class probabilities, (n, K).
+    /// Also write class probabilities, (n, K) (sklearn's predict_proba).
     #[arg(long)]
     pub proba: bool,
+    /// Also write log probabilities, (n, K) (sklearn's predict_log_proba: the log of predict_proba).
+    #[arg(long)]
+    pub log_proba: bool,
+    /// Also write the raw scores (sklearn's decision_function): (n,) for two classes, (n, K) otherwise.
+    #[arg(long)]
+    pub decision_function: bool,
     #[command(flatten)]
     pub run: MetricsArgs,
     #[command(flatten)]

@@ -94,19 +94,55 @@ pub fn model_rows(comm: &dyn Collectives, model: &Model, input: &ReadOptions, po
 
 /// Class index and (when asked) probabilities of every row.
 pub fn score(model: &Model, rows: &Csr, want_proba: bool) -> (Vec<u32>, Vec<f64>) {
-    let k = model.classes.len();
-    let mut raw = vec![0.0; model.width()];
-    let mut pred = Vec::with_capacity(rows.rows());
-    let mut proba = Vec::with_capacity(if want_proba { rows.rows() * k } else { 0 });
-    let mut p = vec![0.0; k];
-    for r in 0..rows.rows() {
+    let (pred, mut columns) = score_columns(model, rows, Wanted { proba: want_proba, ..Wanted::default() });
+    (pred, columns.pop().map(|c| c.values).unwrap_or_default())
+}
+
+/// Which per-class values `predict` writes beside the classes, each as
+/// sklearn's method of that name gives them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wanted {
+    pub decision_function: bool,
+    pub proba: bool,
+    pub log_proba: bool,
+}
+
+/// Values of every row under one name, row-major (rows x `width`):
+/// `decision_function` is one column for two classes (as sklearn's), K
+/// otherwise; `proba` and `log_proba` are K columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub name: &'static str,
+    pub width: usize,
+    pub values: Vec<f64>,
+}
+
+/// Class index of every row and the wanted columns, in the order
+/// decision_function, proba, log_proba.
+pub fn score_columns(model: &Model, rows: &Csr, want: Wanted) -> (Vec<u32>, Vec<Column>) {
+    let (k, width, n) = (model.classes.len(), model.width(), rows.rows());
+    let column = |on: bool, name, width| on.then(|| Column { name, width, values: Vec::with_capacity(n * width) });
+    let mut columns: Vec<Column> = [column(want.decision_function, "decision_function", width), column(want.proba, "proba", k), column(want.log_proba, "log_proba", k)]
+        .into_iter()
+        .flatten()
+        .collect();
+    let (mut raw, mut p) = (vec![0.0; width], vec![0.0; k]);
+    let mut pred = Vec::with_capacity(n);
+    for r in 0..n {
         let (cols, values) = row(rows, r);
         model.decision(cols, values, &mut raw);
         pred.push(argmax_class(&raw) as u32);
-        if want_proba {
+        if want.proba || want.log_proba {
             probabilities(&raw, &mut p);
-            proba.extend_from_slice(&p);
+        }
+        for c in &mut columns {
+            match c.name {
+                "decision_function" => c.values.extend_from_slice(&raw),
+                "proba" => c.values.extend_from_slice(&p),
+                // sklearn's predict_log_proba: the log of predict_proba.
+                _ => c.values.extend(p.iter().map(|v| v.ln())),
+            }
         }
     }
-    (pred, proba)
+    (pred, columns)
 }

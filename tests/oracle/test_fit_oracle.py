@@ -358,3 +358,35 @@ def test_same_seed_and_ranks_give_the_same_model(corpora, tmp_path):
     other = tmp_path / "other.h5"
     run(3, "fit", "--data", paths["multi", "train"], "--model", other, "--quiet", "--seed", 8)
     assert not np.array_equal(read_model(other)["coef"], models[0]["coef"])
+
+
+@pytest.mark.parametrize("corpus", ["binary", "multi"])
+def test_decision_function_and_log_proba_as_sklearns(corpora, tmp_path, corpus):
+    """predict --decision-function --proba --log-proba: the values of the
+    exported pipeline's own methods, in every format, at 2 ranks."""
+    d, paths = corpora
+    model, exported = tmp_path / "m.h5", tmp_path / "pipe.joblib"
+    run(2, "fit", "--data", paths[corpus, "train"], "--model", model, "--quiet")
+    subprocess.run([sys.executable, ROOT / "scripts/to_sklearn.py", model, exported], check=True, capture_output=True)
+    pipe = joblib.load(exported)
+    docs, _ = read_docs(paths[corpus, "test"])
+    want = {"decision_function": pipe.decision_function(docs), "proba": pipe.predict_proba(docs), "log_proba": pipe.predict_log_proba(docs)}
+    flags = ["--decision-function", "--proba", "--log-proba", "--quiet"]
+    h5, csv, jsonl = tmp_path / "p.h5", tmp_path / "p.csv", tmp_path / "p.jsonl"
+    for out in (h5, csv, jsonl):
+        run(2, "predict", "--model", model, "--data", paths[corpus, "test"], "-o", out, *flags)
+    classes = list(pipe.classes_)
+    with h5py.File(h5) as f:
+        for name, w in want.items():
+            assert f[name].shape == w.shape, name
+            assert np.max(np.abs(f[name][:] - w)) <= 1e-12, name
+    import csv as csv_module
+    with open(csv) as f:
+        rows = list(csv_module.DictReader(f))
+    lines = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    for name, w in want.items():
+        cols = [name] if w.ndim == 1 else [f"{name}_{c}" for c in classes]
+        from_csv = np.array([[float(r[c]) for c in cols] for r in rows]).reshape(w.shape)
+        assert np.max(np.abs(from_csv - w)) <= 1e-12, name
+        from_json = np.array([line[name] if w.ndim == 1 else [line[name][str(c)] for c in classes] for line in lines]).reshape(w.shape)
+        assert np.max(np.abs(from_json - w)) <= 1e-12, name

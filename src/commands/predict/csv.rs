@@ -1,5 +1,7 @@
-//! Predictions as CSV: a header `id,label` (then `proba_<class>`, one
-//! column a class in the model's order, with `--proba`), one record a
+//! Predictions as CSV: a header `id,label` (then `<name>_<class>`, one
+//! column a class in the model's order, for each of `decision_function`,
+//! `proba` and `log_proba` asked for; a binary decision function is one
+//! column, `decision_function`), one record a
 //! document, quoted where CSV needs it (the csv crate), probabilities in
 //! the shortest text that reads back as the same float (ryu).
 
@@ -11,8 +13,11 @@ pub fn write_rows(w: &mut dyn Write, p: &Predictions, header: bool) -> std::io::
     let mut out = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(w);
     if header {
         let mut names = vec!["id".to_string(), "label".to_string()];
-        if p.with_proba {
-            names.extend((0..p.classes.len()).map(|c| format!("proba_{}", p.classes.name(c))));
+        for c in &p.columns {
+            match c.width {
+                1 => names.push(c.name.to_string()),
+                _ => names.extend((0..p.classes.len()).map(|k| format!("{}_{}", c.name, p.classes.name(k)))),
+            }
         }
         out.write_record(&names)?;
     }
@@ -20,8 +25,10 @@ pub fn write_rows(w: &mut dyn Write, p: &Predictions, header: bool) -> std::io::
     for i in 0..p.len() {
         out.write_field(text(&p.ids, i).as_bytes())?;
         out.write_field(text(&p.labels, i).as_bytes())?;
-        for &v in p.proba_row(i).unwrap_or_default() {
-            out.write_field(float.format(v))?;
+        for c in &p.columns {
+            for &v in p.row(c, i) {
+                out.write_field(float.format(v))?;
+            }
         }
         out.write_record(None::<&[u8]>)?;
     }
@@ -33,6 +40,7 @@ mod tests {
     use super::*;
     use crate::classes::Classes;
     use crate::corpus::Labels;
+    use crate::predictor::Column;
 
     #[test]
     fn fields_are_quoted_and_floats_read_back_equal() {
@@ -40,8 +48,7 @@ mod tests {
         let p = Predictions {
             ids: Labels::Str(vec!["x\ny".into(), "7".into()]),
             labels: Labels::Str(vec!["a,b".into(), "say \"hi\"".into()]),
-            with_proba: true,
-            proba: vec![0.1 + 0.2, 1.0 - (0.1 + 0.2), 1e-300, 1.0],
+            columns: vec![Column { name: "proba", width: 2, values: vec![0.1 + 0.2, 1.0 - (0.1 + 0.2), 1e-300, 1.0] }],
             classes: &classes,
         };
         let mut out = Vec::new();
@@ -52,6 +59,6 @@ mod tests {
         let rows: Vec<csv::StringRecord> = r.records().map(|r| r.unwrap()).collect();
         assert_eq!(&rows[1][1], "say \"hi\"");
         let back: Vec<f64> = rows.iter().flat_map(|r| [r[2].parse::<f64>().unwrap(), r[3].parse().unwrap()]).collect();
-        assert_eq!(back, p.proba);
+        assert_eq!(back, p.columns[0].values);
     }
 }

@@ -1,5 +1,7 @@
-//! Predictions as HDF5: `predicted` (the classes' type), `proba` (n, K)
-//! with `--proba`, and `id` (int64 or strings, as the corpus's ids).
+//! Predictions as HDF5: `predicted` (the classes' type), `proba` and
+//! `log_proba` (n, K) with `--proba` and `--log-proba`,
+//! `decision_function` ((n,) for two classes, (n, K) otherwise) with
+//! `--decision-function`, and `id` (int64 or strings, as the corpus's ids).
 
 use super::Predictions;
 use crate::collectives::Collectives;
@@ -14,22 +16,29 @@ use std::path::Path;
 /// how the numbers were written (see [`write_from_all_ranks`]).
 pub fn write(comm: &dyn Collectives, dest: &Path, p: &Predictions) -> Result<&'static str> {
     let (at, n) = comm.offset_of(p.len());
-    let k = p.classes.len();
     write_from_all_ranks(
         comm,
         dest,
         |f| {
             create_labels(f, "predicted", &p.labels, n)?;
             create_labels(f, "id", &p.ids, n)?;
-            if p.with_proba {
-                f.new_dataset::<f64>().shape((n, k)).create("proba")?;
+            for c in &p.columns {
+                match c.width {
+                    1 => f.new_dataset::<f64>().shape(n).create(c.name)?,
+                    w => f.new_dataset::<f64>().shape((n, w)).create(c.name)?,
+                };
             }
             Ok(())
         },
         |f| {
-            if p.with_proba && !p.is_empty() {
-                let arr = ndarray::ArrayView2::from_shape((p.len(), k), &p.proba)?;
-                f.dataset("proba")?.write_slice(arr, ndarray::s![at..at + p.len(), ..])?;
+            for c in p.columns.iter().filter(|_| !p.is_empty()) {
+                match c.width {
+                    1 => write_at(&f.dataset(c.name)?, at, &c.values)?,
+                    w => {
+                        let arr = ndarray::ArrayView2::from_shape((p.len(), w), &c.values)?;
+                        f.dataset(c.name)?.write_slice(arr, ndarray::s![at..at + p.len(), ..])?;
+                    }
+                }
             }
             match &p.ids {
                 Labels::Int(ids) => write_at(&f.dataset("id")?, at, ids),

@@ -1,6 +1,7 @@
 //! Predictions as JSON Lines: one object a document,
 //! `{"id": .., "label": .., "proba": {"<class>": p, ..}}` (`proba` with
-//! `--proba`, its keys the model's classes in order), ids and labels of
+//! `--proba`, its keys the model's classes in order; `decision_function`
+//! and `log_proba` alike, a binary decision function a number), ids and labels of
 //! their own type (integers as JSON numbers), probabilities in the shortest
 //! text that reads back as the same float (ryu).
 
@@ -19,16 +20,21 @@ pub fn write_rows(w: &mut dyn Write, p: &Predictions) -> std::io::Result<()> {
         value(&mut line, &p.ids, i);
         line.extend_from_slice(b",\"label\":");
         value(&mut line, &p.labels, i);
-        if let Some(row) = p.proba_row(i) {
-            line.extend_from_slice(b",\"proba\":{");
+        for column in &p.columns {
+            line.extend_from_slice(format!(",\"{}\":", column.name).as_bytes());
+            let row = p.row(column, i);
+            if column.width == 1 {
+                number(&mut line, &mut float, row[0]);
+                continue;
+            }
+            line.push(b'{');
             for (c, (key, &v)) in keys.iter().zip(row).enumerate() {
                 if c > 0 {
                     line.push(b',');
                 }
                 line.extend_from_slice(key.as_bytes());
                 line.push(b':');
-                // As serde_json writes a float JSON cannot hold.
-                line.extend_from_slice(if v.is_finite() { float.format_finite(v) } else { "null" }.as_bytes());
+                number(&mut line, &mut float, v);
             }
             line.push(b'}');
         }
@@ -36,6 +42,12 @@ pub fn write_rows(w: &mut dyn Write, p: &Predictions) -> std::io::Result<()> {
         w.write_all(&line)?;
     }
     Ok(())
+}
+
+/// A float as JSON: as serde_json writes one JSON cannot hold (NaN,
+/// infinities: a log probability of 0 is -inf), null.
+fn number(line: &mut Vec<u8>, float: &mut ryu::Buffer, v: f64) {
+    line.extend_from_slice(if v.is_finite() { float.format_finite(v) } else { "null" }.as_bytes());
 }
 
 /// Value `i` of an id or label column as JSON.

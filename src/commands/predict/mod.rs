@@ -1,4 +1,5 @@
-//! `predict`: labels (and probabilities) for every document, each rank its
+//! `predict`: labels (and decision function, probabilities and log
+//! probabilities, as asked) for every document, each rank its
 //! own slice, written in document order beside each document's id (the
 //! corpus's `id`, else its row number) as HDF5, CSV or JSON Lines.
 
@@ -16,7 +17,7 @@ use crate::model::Model;
 use crate::output::{write_text_from_all_ranks, AtomicPath};
 use crate::phase::Phase;
 use super::source;
-use crate::predictor::{score, share, Share};
+use crate::predictor::{score_columns, share, Column, Share, Wanted};
 use crate::run_report::{phase_summary, RunReport};
 use crate::same_file::{named, refuse_overwriting};
 use std::borrow::Cow;
@@ -27,12 +28,11 @@ pub struct Predictions<'a> {
     pub ids: Labels,
     /// The predicted classes, of the model's classes' type.
     pub labels: Labels,
-    /// `--proba`: the probabilities are written (a rank with no documents
-    /// has none, yet writes the CSV header's columns).
-    pub with_proba: bool,
-    /// Probabilities, row-major (documents, classes); empty without `--proba`.
-    pub proba: Vec<f64>,
-    /// The model's classes, in the order of `proba`'s columns.
+    /// `--decision-function`, `--proba`, `--log-proba`: the values asked
+    /// for, in that order (a rank with no documents has none, yet writes
+    /// the CSV header's columns).
+    pub columns: Vec<Column>,
+    /// The model's classes, in the order of each column's values.
     pub classes: &'a Classes,
 }
 
@@ -43,10 +43,9 @@ impl Predictions<'_> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    /// Document `i`'s probabilities, when asked for.
-    pub fn proba_row(&self, i: usize) -> Option<&[f64]> {
-        let k = self.classes.len();
-        self.with_proba.then(|| &self.proba[i * k..(i + 1) * k])
+    /// Document `i`'s values of `column`.
+    pub fn row<'c>(&self, column: &'c Column, i: usize) -> &'c [f64] {
+        &column.values[i * column.width..(i + 1) * column.width]
     }
 }
 
@@ -75,9 +74,10 @@ pub fn run(comm: &dyn Collectives, args: PredictArgs) -> Result<()> {
     let t = std::time::Instant::now();
     let ids = comm.agree(read_ids(input, first, rows.rows(), n_total))?;
     report.since(Phase::Read, t);
-    let (pred, proba) = report.timed(Phase::Predict, comm.rank(), || score(&model, &rows, args.proba));
+    let want = Wanted { decision_function: args.decision_function, proba: args.proba, log_proba: args.log_proba };
+    let (pred, columns) = report.timed(Phase::Predict, comm.rank(), || score_columns(&model, &rows, want));
     let t = Phase::Write.begin(comm.rank());
-    let p = Predictions { ids, labels: model.classes.decode(&pred), with_proba: args.proba, proba, classes: &model.classes };
+    let p = Predictions { ids, labels: model.classes.decode(&pred), columns, classes: &model.classes };
     let n = comm.offset_of(p.len()).1;
     match format {
         PredictFormat::H5 => report.set("hdf5_write", h5::write(comm, &args.output, &p)?),
