@@ -66,11 +66,12 @@ fn json_string(s: &str) -> String {
 mod tests {
     use super::*;
     use crate::classes::Classes;
+    use crate::predictor::Column;
 
     #[test]
     fn lines_keep_the_types_and_the_floats() {
         let classes = Classes::Int(vec![-1, 3]);
-        let p = Predictions { ids: Labels::Str(vec!["a\"b".into()]), labels: Labels::Int(vec![3]), with_proba: true, proba: vec![0.1 + 0.2, 7e-310], classes: &classes };
+        let p = Predictions { ids: Labels::Str(vec!["a\"b".into()]), labels: Labels::Int(vec![3]), columns: vec![Column { name: "proba", width: 2, values: vec![0.1 + 0.2, 7e-310] }], classes: &classes };
         let mut out = Vec::new();
         write_rows(&mut out, &p).unwrap();
         let text = String::from_utf8(out).unwrap();
@@ -79,9 +80,11 @@ mod tests {
         assert_eq!("0.30000000000000004".parse::<f64>().unwrap(), 0.1 + 0.2);
         let v: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
         assert_eq!((v["id"].as_str(), v["label"].as_i64()), (Some("a\"b"), Some(3)));
-        let no_proba = Predictions { with_proba: false, proba: vec![], ..p };
+        // A binary decision function is one number; -inf (a log of 0) is null.
+        let scores = vec![Column { name: "decision_function", width: 1, values: vec![-2.5] }, Column { name: "log_proba", width: 2, values: vec![f64::NEG_INFINITY, 0.0] }];
+        let other = Predictions { columns: scores, ..p };
         let mut out = Vec::new();
-        write_rows(&mut out, &no_proba).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), "{\"id\":\"a\\\"b\",\"label\":3}\n");
+        write_rows(&mut out, &other).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "{\"id\":\"a\\\"b\",\"label\":3,\"decision_function\":-2.5,\"log_proba\":{\"-1\":null,\"3\":0.0}}\n");
     }
 }
