@@ -1,8 +1,10 @@
 //! The corpus on disk: the two HDF5 layouts of `docs/interface.md`, how
-//! documents are split among ranks, per-rank reading, and streaming writing.
+//! documents are split among ranks, per-rank reading, and writing (streaming
+//! from one rank, or from every rank's part).
 
 pub mod labels;
 pub mod partition;
+pub mod parts;
 pub mod reader;
 pub mod writer;
 
