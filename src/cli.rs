@@ -439,7 +439,9 @@ pub enum InputFormat {
 
 #[derive(Args, Debug)]
 pub struct PrepareArgs {
-    /// Input files or folders, read in order and concatenated.
+    /// Input files or folders, read in order and concatenated. Under mpirun the ranks
+    /// share the work (whole files, byte ranges of large uncompressed JSON Lines and
+    /// CSV/TSV, Parquet row groups) and write one corpus, the same at any rank count.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     /// Output HDF5 file in the fast layout.
@@ -451,10 +453,17 @@ pub struct PrepareArgs {
     /// JSON key or CSV column holding the text.
     #[arg(long, default_value = "text", value_name = "NAME")]
     pub text_field: String,
-    /// JSON key, CSV or Parquet column holding the label; `none`, or a field the
-    /// input does not have, makes an unlabelled corpus (to predict on).
-    #[arg(long, default_value = "label", value_name = "NAME")]
-    pub label_field: String,
+    /// JSON key, CSV or Parquet column holding the label [default: label]. Records
+    /// without a `label` field make an unlabelled corpus (to predict on), and so does
+    /// `none`; a field named here must be found (an error names the fields seen).
+    #[arg(long, value_name = "NAME")]
+    pub label_field: Option<String>,
+    /// JSON key, CSV or Parquet column holding each record's id, kept in the corpus as
+    /// `id` (int64 when every id is an integer, else strings) for predict to report;
+    /// every record must have one. For a folder input, `path` keeps each file's path
+    /// relative to the folder.
+    #[arg(long, value_name = "NAME")]
+    pub id_field: Option<String>,
     /// What to do with bytes the encoding cannot decode (sklearn's decode_error).
     #[arg(long, value_enum, default_value_t = DecodeError::Strict)]
     pub decode_error: DecodeError,
@@ -469,6 +478,23 @@ pub struct PrepareArgs {
 impl PrepareArgs {
     pub fn decoder(&self) -> Decoder {
         Decoder::new(self.encoding, self.decode_error)
+    }
+
+    /// The label field to look for: `label` unless `--label-field` names
+    /// another; none with `--label-field none` (a corpus to predict on,
+    /// whatever fields the records have).
+    pub fn label_field(&self) -> Option<&str> {
+        match self.label_field.as_deref() {
+            Some("none") => None,
+            Some(f) => Some(f),
+            None => Some("label"),
+        }
+    }
+
+    /// The label field when `--label-field` named one (not `none`): then
+    /// some record must have it.
+    pub fn explicit_label_field(&self) -> Option<&str> {
+        self.label_field.as_deref().filter(|f| *f != "none")
     }
 }
 

@@ -1,12 +1,13 @@
 //! The corpus on disk: the two HDF5 layouts of `docs/interface.md`, how
 //! documents are split among ranks, per-rank reading (and the documents'
-//! ids), and streaming writing; and the features file `vectorize` writes,
-//! which `fit --features` reads.
+//! ids), and writing (streaming from one rank, or from every rank's part);
+//! and the features file `vectorize` writes, which `fit --features` reads.
 
 pub mod features;
 pub mod ids;
 pub mod labels;
 pub mod partition;
+pub mod parts;
 pub mod reader;
 mod text_bytes;
 pub mod writer;

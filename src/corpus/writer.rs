@@ -1,7 +1,8 @@
 //! Streaming writer for the fast layout: `text/bytes` (uint8, chunked),
 //! `text/offsets` (uint64, n+1 entries), `label`, optional `label_names`.
 //! Text is appended in blocks, so a corpus of any size is written with a
-//! bounded buffer; only the labels are kept until the end.
+//! bounded buffer; only the labels are kept until the end. One writer
+//! (`generate`); `parts.rs` is the fast layout written by every rank.
 
 use super::labels::{LabelBuilder, Labels};
 use crate::error::Result;
@@ -90,7 +91,7 @@ impl CorpusWriter {
         self.bytes_buf.extend_from_slice(text);
         self.total_bytes += text.len() as u64;
         self.offsets_buf.push(self.total_bytes);
-        // `prepare` and `generate` write on rank 0 alone: a stop signal ends the loop here.
+        // `generate` writes on rank 0 alone: a stop signal ends the loop here.
         crate::signals::check_every(self.offsets_buf.len())?;
         if self.bytes_buf.len() >= FLUSH_BYTES || self.offsets_buf.len() >= OFFSETS_CHUNK * 4 {
             self.flush()?;
