@@ -70,6 +70,15 @@ def vectorizer_steps(params, vocabulary, idf):
     return [counts, ("tfidf", tfidf)]
 
 
+def class_weight(solver, classes):
+    """sklearn's class_weight from the model's settings: "balanced", a dict
+    from each listed class (of the classes' own type) to its weight, or None."""
+    if solver["class_weight_balanced"]:
+        return "balanced"
+    given = dict(solver.get("class_weights") or [])
+    return {c.item() if hasattr(c, "item") else c: given[str(c)] for c in classes if str(c) in given} or None
+
+
 def regularization(solver):
     """(C, l1_ratio) as scikit-learn 1.8+ takes them: C = inf is no penalty.
     Models written before l1_ratio chose the penalty said it with `penalty`
@@ -102,7 +111,7 @@ def main():
         C=C,
         l1_ratio=l1_ratio,
         fit_intercept=solver["fit_intercept"],
-        class_weight="balanced" if solver["class_weight_balanced"] else None,
+        class_weight=class_weight(solver, classes),
         max_iter=solver["max_iter"],
         tol=solver["tol"],
     )

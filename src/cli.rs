@@ -554,8 +554,9 @@ pub struct SolverArgs {
     /// Fit no intercept.
     #[arg(long)]
     pub no_intercept: bool,
-    /// Weight classes inversely to their frequency.
-    #[arg(long, value_enum, value_name = "MODE")]
+    /// sklearn's class_weight: `balanced` (inversely to each class's frequency) or
+    /// `LABEL:W,...` (each listed class's weight, 1 for the others; labels as in the corpus).
+    #[arg(long, value_name = "balanced|LABEL:W,...", value_parser = parse_class_weight)]
     pub class_weight: Option<ClassWeight>,
     /// Epochs at most.
     #[arg(long, value_name = "EPOCHS", default_value_t = 100)]
@@ -671,10 +672,32 @@ fn parse_list(flag: &str, s: &str) -> Result<Vec<f64>> {
     s.split(',').map(|v| v.trim().parse::<f64>().map_err(|_| usage(format!("{flag}: '{v}' is not a number (give a list such as 0.1,1,10)")))).collect()
 }
 
-/// `class_weight`: only sklearn's "balanced" mode.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+/// `class_weight`: sklearn's "balanced" mode, or a weight a class.
+#[derive(Clone, Debug, PartialEq)]
 pub enum ClassWeight {
     Balanced,
+    Given(Vec<(String, f64)>),
+}
+
+/// `balanced`, or `LABEL:W,...`: the label is everything before a
+/// field's last colon, so labels may hold colons; weights are positive.
+fn parse_class_weight(s: &str) -> std::result::Result<ClassWeight, String> {
+    if s == "balanced" {
+        return Ok(ClassWeight::Balanced);
+    }
+    let mut given: Vec<(String, f64)> = Vec::new();
+    for field in s.split(',') {
+        let (label, w) = field.rsplit_once(':').ok_or_else(|| format!("'{field}' is not LABEL:WEIGHT (or give 'balanced')"))?;
+        let w: f64 = w.trim().parse().map_err(|_| format!("'{field}': the weight '{w}' is not a number"))?;
+        if !(w.is_finite() && w >= 0.0) {
+            return Err(format!("'{field}': a class weight must be a finite number of 0 or more"));
+        }
+        if given.iter().any(|(l, _)| l == label) {
+            return Err(format!("class '{label}' is given twice"));
+        }
+        given.push((label.to_string(), w));
+    }
+    Ok(ClassWeight::Given(given))
 }
 
 impl SolverArgs {
@@ -685,7 +708,11 @@ impl SolverArgs {
             c,
             l1_ratio,
             fit_intercept: !self.no_intercept,
-            class_weight_balanced: self.class_weight.is_some(),
+            class_weight_balanced: self.class_weight == Some(ClassWeight::Balanced),
+            class_weights: match &self.class_weight {
+                Some(ClassWeight::Given(w)) => Some(w.clone()),
+                _ => None,
+            },
             max_iter: self.max_iter,
             tol: self.tol,
             seed: self.seed,

@@ -43,6 +43,9 @@ pub struct SolverOptions {
     pub l1_ratio: f64,
     pub fit_intercept: bool,
     pub class_weight_balanced: bool,
+    /// `--class-weight LABEL:W,...`: the weight of each listed class (the
+    /// label as text), 1 for the others.
+    pub class_weights: Option<Vec<(String, f64)>>,
     /// Epochs at most.
     pub max_iter: usize,
     pub tol: f64,
@@ -62,6 +65,7 @@ impl Default for SolverOptions {
             l1_ratio: 0.0,
             fit_intercept: true,
             class_weight_balanced: false,
+            class_weights: None,
             max_iter: 100,
             tol: 1e-4,
             seed: 0,

@@ -53,7 +53,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         None => Ok(None),
     })?;
     let k = classes.len();
-    let sample_weight = sample_weights(comm, &y, k, sopts.class_weight_balanced);
+    let sample_weight = comm.agree(class_weights(&classes, &sopts).map(|given| sample_weights(comm, &y, k, sopts.class_weight_balanced, given)))?;
     let rows = Rows::new(std::mem::replace(&mut feats.rows, crate::sparse::empty(0)), vopts.dtype == Dtype::Float32);
     let data = TrainingSet { x: &rows, y: &y, sample_weight: &sample_weight, n_features: feats.n_features, n_classes: k, n_total: feats.n_docs };
     let mode = fix_mode(&mut sopts, grid.is_some(), &data, comm);
@@ -189,8 +189,27 @@ fn solve(
     Ok((result, chosen.opts, Some(chosen.selection)))
 }
 
+/// The weight of each class under `--class-weight LABEL:W,...` (1 for a
+/// class not listed); a listed label that is no class is an error naming
+/// the classes (a typo would otherwise weigh nothing).
+fn class_weights(classes: &Classes, sopts: &SolverOptions) -> Result<Option<Vec<f64>>> {
+    let Some(given) = &sopts.class_weights else { return Ok(None) };
+    let names: Vec<String> = (0..classes.len()).map(|c| classes.name(c)).collect();
+    let mut w = vec![1.0; names.len()];
+    for (label, weight) in given {
+        match names.iter().position(|n| n == label) {
+            Some(c) => w[c] = *weight,
+            None => bail!("--class-weight: '{label}' is not one of the classes ({}); give the labels as in the corpus", names.join(", ")),
+        }
+    }
+    Ok(Some(w))
+}
+
 /// Collective: each local sample's weight (sklearn's `class_weight`).
-fn sample_weights(comm: &dyn Collectives, y: &[u32], k: usize, balanced: bool) -> Vec<f64> {
+fn sample_weights(comm: &dyn Collectives, y: &[u32], k: usize, balanced: bool, given: Option<Vec<f64>>) -> Vec<f64> {
+    if let Some(w) = given {
+        return y.iter().map(|&c| w[c as usize]).collect();
+    }
     if !balanced {
         return vec![1.0; y.len()];
     }

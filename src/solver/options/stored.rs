@@ -20,6 +20,9 @@ pub(super) struct Stored {
     l1_ratio: f64,
     fit_intercept: bool,
     class_weight_balanced: bool,
+    /// Left out when `None`, so that files of fits without it read as before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    class_weights: Option<Vec<(String, f64)>>,
     max_iter: usize,
     tol: f64,
     seed: u64,
@@ -66,6 +69,7 @@ impl From<SolverOptions> for Stored {
             l1_ratio: o.l1_ratio,
             fit_intercept: o.fit_intercept,
             class_weight_balanced: o.class_weight_balanced,
+            class_weights: o.class_weights,
             max_iter: o.max_iter,
             tol: o.tol,
             seed: o.seed,
@@ -89,6 +93,7 @@ impl From<Stored> for SolverOptions {
             l1_ratio,
             fit_intercept: s.fit_intercept,
             class_weight_balanced: s.class_weight_balanced,
+            class_weights: s.class_weights,
             max_iter: s.max_iter,
             tol: s.tol,
             seed: s.seed,

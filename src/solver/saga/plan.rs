@@ -31,6 +31,8 @@ pub struct Plan {
 pub struct Spectrum {
     batch_total: usize,
     max_sq: f64,
+    /// The largest sample weight: the intercept's column counts that much in a sample's smoothness.
+    max_weight: f64,
     intercept_scale: f64,
     /// `0.25 lambda_max` of the rows (with the intercept's column when it is
     /// fitted), with the margin; `None` at batch 1, which steps by the
@@ -83,7 +85,7 @@ pub fn spectrum(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives
         let lam = top_eigenvalue(start, n, 100, TIGHT, |v| comm.sum_f64_vec_identical(&gram(data, v, s)));
         0.25 * comm.max_f64(lam) * EIGEN_MARGIN
     });
-    Spectrum { batch_total, max_sq, intercept_scale: s, full }
+    Spectrum { batch_total, max_sq, max_weight: max_weight(data, comm), intercept_scale: s, full }
 }
 
 /// Collective: the step size and batch size.
@@ -96,7 +98,7 @@ pub fn plan_from(sp: &Spectrum, data: &TrainingSet, opts: &SolverOptions, comm: 
     let n = data.n_total as f64;
     let alpha = opts.alpha_beta().0 / n;
     let s = sp.intercept_scale;
-    let l_max = 0.25 * (sp.max_sq + s * s) + alpha;
+    let l_max = 0.25 * (sp.max_sq + sp.max_weight * s * s) + alpha;
     let l_full = sp.full.map_or(l_max, |l| (l + alpha).min(l_max));
     let steps = (n / sp.batch_total as f64).ceil().max(1.0) as usize;
     let b_total = n / steps as f64;
@@ -115,7 +117,9 @@ pub fn batch_one(data: &TrainingSet, opts: &SolverOptions) -> Plan {
     let alpha = opts.alpha_beta().0 / n;
     let max_sq = max_row_norm_sq(data);
     let s = if opts.fit_intercept { 1.0 } else { 0.0 };
-    let l_max = 0.25 * (max_sq + s * s) + alpha;
+    // A rank with no samples keeps the intercept's term whole, as before weights counted.
+    let w_max = if data.sample_weight.is_empty() { 1.0 } else { data.sample_weight.iter().copied().fold(0.0, f64::max) };
+    let l_max = 0.25 * (max_sq + w_max * s * s) + alpha;
     let steps = data.n_total.max(1) as usize;
     Plan { step: saga_step(l_max, steps as f64, alpha), batch_total: 1, steps_per_epoch: steps, block: 1, intercept_scale: s, l_max, l_full: l_max }
 }
@@ -132,11 +136,21 @@ fn shrinkage_cap(shrink: f64) -> usize {
     }
 }
 
-/// The largest squared norm of this rank's rows.
+/// The largest squared norm of this rank's rows, each times its sample
+/// weight: a sample's loss is weighted, so is its smoothness. (scikit-learn's
+/// SAG step leaves the weights out, and with uneven class weights its saga
+/// stops short of the optimum; with every weight 1 this is the plain norm.)
 fn max_row_norm_sq(data: &TrainingSet) -> f64 {
     with_parts!(data.x, |indptr, _cols, values| {
-        (0..data.x.rows()).map(|r| values[indptr[r]..indptr[r + 1]].iter().map(|&v| v.to_f64() * v.to_f64()).sum::<f64>()).fold(0.0, f64::max)
+        (0..data.x.rows())
+            .map(|r| data.sample_weight[r] * values[indptr[r]..indptr[r + 1]].iter().map(|&v| v.to_f64() * v.to_f64()).sum::<f64>())
+            .fold(0.0, f64::max)
     })
+}
+
+/// The largest sample weight over all ranks (1 for unweighted data).
+fn max_weight(data: &TrainingSet, comm: &dyn Collectives) -> f64 {
+    comm.max_f64(data.sample_weight.iter().copied().fold(0.0, f64::max))
 }
 
 /// This rank's sum of its rows.
@@ -150,13 +164,14 @@ fn column_sums(data: &TrainingSet) -> Vec<f64> {
     })
 }
 
-/// This rank's `sum_i a_i (a_i . v)`, where `a_i` is row `i` with, when `v`
-/// is one longer than the rows, a constant column `s` appended.
+/// This rank's `sum_i w_i a_i (a_i . v)`, where `a_i` is row `i` with, when
+/// `v` is one longer than the rows, a constant column `s` appended, and
+/// `w_i` its sample weight.
 fn gram(data: &TrainingSet, v: &[f64], s: f64) -> Vec<f64> {
-    with_parts!(data.x, |indptr, cols, values| gram_rows(data.n_features, indptr, cols, values, v, s))
+    with_parts!(data.x, |indptr, cols, values| gram_rows(data.n_features, (indptr, cols, values), data.sample_weight, v, s))
 }
 
-fn gram_rows<V: Value>(d: usize, indptr: &[usize], cols: &[u32], values: &[V], v: &[f64], s: f64) -> Vec<f64> {
+fn gram_rows<V: Value>(d: usize, (indptr, cols, values): (&[usize], &[u32], &[V]), w: &[f64], v: &[f64], s: f64) -> Vec<f64> {
     let mut out = vec![0.0; v.len()];
     for r in 0..indptr.len() - 1 {
         let (a, b) = (indptr[r], indptr[r + 1]);
@@ -164,6 +179,7 @@ fn gram_rows<V: Value>(d: usize, indptr: &[usize], cols: &[u32], values: &[V], v
         for p in a..b {
             dot += values[p].to_f64() * v[cols[p] as usize];
         }
+        let dot = w[r] * dot;
         for p in a..b {
             out[cols[p] as usize] += values[p].to_f64() * dot;
         }
