@@ -586,6 +586,10 @@ pub struct SolverArgs {
     /// Start from this model's coefficients (same vocabulary and classes).
     #[arg(long, value_name = "MODEL.h5")]
     pub warm_start: Option<PathBuf>,
+    /// sklearn's fit(sample_weight=...): a float dataset of the input file (--data or
+    /// --features), one weight (0 or more) a document; it multiplies the class weights.
+    #[arg(long, value_name = "NAME")]
+    pub sample_weight: Option<String>,
 }
 
 /// LogisticRegressionCV's parameters: choosing C by cross-validation.
@@ -713,6 +717,7 @@ impl SolverArgs {
                 Some(ClassWeight::Given(w)) => Some(w.clone()),
                 _ => None,
             },
+            sample_weight: self.sample_weight.clone(),
             max_iter: self.max_iter,
             tol: self.tol,
             seed: self.seed,

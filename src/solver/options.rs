@@ -46,6 +46,8 @@ pub struct SolverOptions {
     /// `--class-weight LABEL:W,...`: the weight of each listed class (the
     /// label as text), 1 for the others.
     pub class_weights: Option<Vec<(String, f64)>>,
+    /// `--sample-weight NAME`: the input file's dataset of per-document weights.
+    pub sample_weight: Option<String>,
     /// Epochs at most.
     pub max_iter: usize,
     pub tol: f64,
@@ -66,6 +68,7 @@ impl Default for SolverOptions {
             fit_intercept: true,
             class_weight_balanced: false,
             class_weights: None,
+            sample_weight: None,
             max_iter: 100,
             tol: 1e-4,
             seed: 0,

@@ -36,6 +36,9 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     let mut sopts = comm.agree(args.solver.options(args.selection.l1_ratios.is_some()))?;
     let grid = comm.agree(args.selection.grid(&args.solver).and_then(|g| match (&g, &args.solver.warm_start) {
         (Some(_), Some(_)) => Err(crate::error::usage("--warm-start cannot be combined with --Cs (each fit of the path is warm-started from the one before)")),
+        (Some(_), None) if args.solver.sample_weight.is_some() => Err(crate::error::usage(
+            "--sample-weight cannot be combined with --Cs yet (scikit-learn weighs each fold's fits and its default accuracy): fit each C alone",
+        )),
         (Some(_), None) => Mode::for_path(sopts.solver).check_path().map(|()| g),
         _ => Ok(g),
     }))?;
@@ -53,7 +56,12 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         None => Ok(None),
     })?;
     let k = classes.len();
-    let sample_weight = comm.agree(class_weights(&classes, &sopts).map(|given| sample_weights(comm, &y, k, sopts.class_weight_balanced, given)))?;
+    let raw = match &sopts.sample_weight {
+        Some(name) => Some(comm.agree(input::read_weights(&args, name, (first, y.len()), feats.n_docs as usize))?),
+        None => None,
+    };
+    let given = comm.agree(class_weights(&classes, &sopts))?;
+    let sample_weight = sample_weights(comm, (&y, k), sopts.class_weight_balanced, given, raw.as_deref());
     let rows = Rows::new(std::mem::replace(&mut feats.rows, crate::sparse::empty(0)), vopts.dtype == Dtype::Float32);
     let data = TrainingSet { x: &rows, y: &y, sample_weight: &sample_weight, n_features: feats.n_features, n_classes: k, n_total: feats.n_docs };
     let mode = fix_mode(&mut sopts, grid.is_some(), &data, comm);
@@ -205,18 +213,29 @@ fn class_weights(classes: &Classes, sopts: &SolverOptions) -> Result<Option<Vec<
     Ok(Some(w))
 }
 
-/// Collective: each local sample's weight (sklearn's `class_weight`).
-fn sample_weights(comm: &dyn Collectives, y: &[u32], k: usize, balanced: bool, given: Option<Vec<f64>>) -> Vec<f64> {
-    if let Some(w) = given {
-        return y.iter().map(|&c| w[c as usize]).collect();
-    }
-    if !balanced {
-        return vec![1.0; y.len()];
-    }
-    let mut counts = vec![0u64; k];
-    y.iter().for_each(|&c| counts[c as usize] += 1);
-    let w = balanced_weights(&comm.sum_u64_vec(&counts));
-    y.iter().map(|&c| w[c as usize]).collect()
+/// Collective: each local sample's weight: its class's weight (sklearn's
+/// `class_weight`: `given`, or balanced) times its own (`raw`, `--sample-weight`).
+/// Balanced weights count the classes by their summed sample weights, as
+/// scikit-learn's `compute_class_weight` does.
+fn sample_weights(comm: &dyn Collectives, (y, k): (&[u32], usize), balanced: bool, given: Option<Vec<f64>>, raw: Option<&[f64]>) -> Vec<f64> {
+    let own = |i: usize| raw.map_or(1.0, |r| r[i]);
+    let class = match (given, raw) {
+        (Some(w), _) => w,
+        (None, _) if !balanced => vec![1.0; k],
+        (None, None) => {
+            let mut counts = vec![0u64; k];
+            y.iter().for_each(|&c| counts[c as usize] += 1);
+            balanced_weights(&comm.sum_u64_vec(&counts))
+        }
+        (None, Some(r)) => {
+            let mut sums = vec![0.0; k];
+            y.iter().zip(r).for_each(|(&c, &w)| sums[c as usize] += w);
+            let sums = comm.sum_f64_vec_identical(&sums);
+            let total: f64 = sums.iter().sum();
+            sums.iter().map(|&s| total / (k as f64 * s)).collect()
+        }
+    };
+    y.iter().enumerate().map(|(i, &c)| class[c as usize] * own(i)).collect()
 }
 
 /// What a checkpoint must match to be resumed by this fit.

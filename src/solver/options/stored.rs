@@ -23,6 +23,9 @@ pub(super) struct Stored {
     /// Left out when `None`, so that files of fits without it read as before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     class_weights: Option<Vec<(String, f64)>>,
+    /// Left out when `None`, as `class_weights`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sample_weight: Option<String>,
     max_iter: usize,
     tol: f64,
     seed: u64,
@@ -70,6 +73,7 @@ impl From<SolverOptions> for Stored {
             fit_intercept: o.fit_intercept,
             class_weight_balanced: o.class_weight_balanced,
             class_weights: o.class_weights,
+            sample_weight: o.sample_weight,
             max_iter: o.max_iter,
             tol: o.tol,
             seed: o.seed,
@@ -94,6 +98,7 @@ impl From<Stored> for SolverOptions {
             fit_intercept: s.fit_intercept,
             class_weight_balanced: s.class_weight_balanced,
             class_weights: s.class_weights,
+            sample_weight: s.sample_weight,
             max_iter: s.max_iter,
             tol: s.tol,
             seed: s.seed,
