@@ -94,9 +94,15 @@ pub fn global_classes(comm: &dyn Collectives, labels: &Labels) -> Result<Classes
 
 /// sklearn's `class_weight="balanced"`: `n / (K * count_k)`, from global counts.
 pub fn balanced_weights(counts: &[u64]) -> Vec<f64> {
-    let n: u64 = counts.iter().sum();
-    let k = counts.len() as f64;
-    counts.iter().map(|&c| n as f64 / (k * c as f64)).collect()
+    balanced_from_sums(&counts.iter().map(|&c| c as f64).collect::<Vec<_>>())
+}
+
+/// The same from each class's summed sample weights (its count when every
+/// weight is 1), as sklearn's `compute_class_weight` counts with weights.
+pub fn balanced_from_sums(sums: &[f64]) -> Vec<f64> {
+    let total: f64 = sums.iter().sum();
+    let k = sums.len() as f64;
+    sums.iter().map(|&s| total / (k * s)).collect()
 }
 
 #[cfg(test)]

@@ -77,8 +77,7 @@ pub fn choose(
 /// whole file, in sorted order; `u32::MAX` for -1, never held out) and the
 /// number of folds.
 pub fn given_folds(comm: &dyn Collectives, args: &FitArgs, name: &str, p: &Problem) -> Result<(Vec<u32>, usize)> {
-    let path = args.input.features.as_deref().or(args.input.data.as_deref()).expect("an input");
-    let local = comm.agree(read_fold_numbers(path, name, (p.first, p.data.y.len()), p.data.n_total as usize))?;
+    let local = comm.agree(fold_numbers(args, name, (p.first, p.data.y.len()), p.data.n_total as usize))?;
     let mut mine: Vec<i64> = local.iter().copied().filter(|&f| f >= 0).collect();
     mine.sort_unstable();
     mine.dedup();
@@ -93,15 +92,10 @@ pub fn given_folds(comm: &dyn Collectives, args: &FitArgs, name: &str, p: &Probl
 
 /// Fold numbers `first..first + n` of dataset `name`, checked: integers, one
 /// a document, none below -1.
-fn read_fold_numbers(path: &std::path::Path, name: &str, (first, n): (usize, usize), total: usize) -> Result<Vec<i64>> {
-    let file = crate::h5::open_h5(path)?;
-    let ds = file.dataset(name).map_err(|_| anyhow::anyhow!("--cv-folds: '{}' has no dataset '{name}'", path.display()))?;
-    if ds.ndim() != 1 || ds.size() != total {
-        anyhow::bail!("--cv-folds: '{}': '{name}' has shape {:?}; it needs one fold number a document ({total})", path.display(), ds.shape());
-    }
-    let v: Vec<i64> = if n == 0 { Vec::new() } else { ds.read_slice_1d::<i64, _>(first..first + n).map_err(|e| anyhow::anyhow!("--cv-folds: '{}': '{name}' must hold integers ({e})", path.display()))?.to_vec() };
+fn fold_numbers(args: &FitArgs, name: &str, (first, n): (usize, usize), total: usize) -> Result<Vec<i64>> {
+    let v: Vec<i64> = super::input::per_document(args, ("--cv-folds", "fold number"), name, (first, n), total)?;
     if let Some(i) = v.iter().position(|&f| f < -1) {
-        anyhow::bail!("--cv-folds: '{}': document {} has fold {}; folds are 0, 1, ... or -1 (never held out)", path.display(), first + i, v[i]);
+        anyhow::bail!("--cv-folds '{name}': document {} has fold {}; folds are 0, 1, ... or -1 (never held out)", first + i, v[i]);
     }
     Ok(v)
 }

@@ -95,19 +95,19 @@ fn classes(comm: &dyn Collectives, labels: &Labels) -> Result<Classes> {
     Ok(classes)
 }
 
-/// `--sample-weight NAME`: this rank's weights (documents `first..first + n`
-/// of `total`) from the input file, checked as scikit-learn checks them:
-/// one a document, finite, none negative.
-pub fn read_weights(args: &FitArgs, name: &str, (first, n): (usize, usize), total: usize) -> Result<Vec<f64>> {
-    let path = args.input.features.as_deref().or(args.input.data.as_deref()).expect("an input");
+/// One value a document of dataset `name` of the input file (`--data` or
+/// `--features`), for documents `first..first + n` of `total`: `flag` and
+/// `what` (one `what` a document) name it in the messages.
+pub fn per_document<T: hdf5::H5Type>(args: &FitArgs, (flag, what): (&str, &str), name: &str, (first, n): (usize, usize), total: usize) -> Result<Vec<T>> {
+    let path = args.input.named().1;
     let file = crate::h5::open_h5(path)?;
-    let ds = file.dataset(name).map_err(|_| anyhow!("--sample-weight: '{}' has no dataset '{name}'", path.display()))?;
+    let ds = file.dataset(name).map_err(|_| anyhow!("{flag}: '{}' has no dataset '{name}'", path.display()))?;
     if ds.ndim() != 1 || ds.size() != total {
-        bail!("--sample-weight: '{}': '{name}' has shape {:?}; it needs one weight a document ({total})", path.display(), ds.shape());
+        bail!("{flag}: '{}': '{name}' has shape {:?}; it needs one {what} a document ({total})", path.display(), ds.shape());
     }
-    let w: Vec<f64> = if n == 0 { Vec::new() } else { ds.read_slice_1d::<f64, _>(first..first + n).map_err(|e| anyhow!("--sample-weight: '{}': '{name}' must hold numbers ({e})", path.display()))?.to_vec() };
-    if let Some(i) = w.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-        bail!("--sample-weight: '{}': document {} has weight {}; weights are finite numbers of 0 or more", path.display(), first + i, w[i]);
+    if n == 0 {
+        return Ok(Vec::new());
     }
-    Ok(w)
+    let v = ds.read_slice_1d::<T, _>(first..first + n).map_err(|e| anyhow!("{flag}: '{}': '{name}' does not hold a {what} a document ({e})", path.display()))?;
+    Ok(v.into_raw_vec_and_offset().0)
 }

@@ -5,9 +5,10 @@
 mod cv;
 mod hooks;
 mod input;
+mod weights;
 
 use crate::checkpoint;
-use crate::classes::{balanced_weights, Classes};
+use crate::classes::Classes;
 use crate::cli::FitArgs;
 use crate::collectives::{Collectives, Counts};
 use crate::error::Result;
@@ -56,12 +57,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         None => Ok(None),
     })?;
     let k = classes.len();
-    let raw = match &sopts.sample_weight {
-        Some(name) => Some(comm.agree(input::read_weights(&args, name, (first, y.len()), feats.n_docs as usize))?),
-        None => None,
-    };
-    let given = comm.agree(class_weights(&classes, &sopts))?;
-    let sample_weight = sample_weights(comm, (&y, k), sopts.class_weight_balanced, given, raw.as_deref());
+    let sample_weight = weights::of_samples(comm, &args, &sopts, (&classes, &y), (first, feats.n_docs as usize))?;
     let rows = Rows::new(std::mem::replace(&mut feats.rows, crate::sparse::empty(0)), vopts.dtype == Dtype::Float32);
     let data = TrainingSet { x: &rows, y: &y, sample_weight: &sample_weight, n_features: feats.n_features, n_classes: k, n_total: feats.n_docs };
     let mode = fix_mode(&mut sopts, grid.is_some(), &data, comm);
@@ -195,47 +191,6 @@ fn solve(
     path_hooks.show_progress(true);
     let result = fit(p.data, &chosen.opts, None, refit_state, comm, &mut path_hooks)?;
     Ok((result, chosen.opts, Some(chosen.selection)))
-}
-
-/// The weight of each class under `--class-weight LABEL:W,...` (1 for a
-/// class not listed); a listed label that is no class is an error naming
-/// the classes (a typo would otherwise weigh nothing).
-fn class_weights(classes: &Classes, sopts: &SolverOptions) -> Result<Option<Vec<f64>>> {
-    let Some(given) = &sopts.class_weights else { return Ok(None) };
-    let names: Vec<String> = (0..classes.len()).map(|c| classes.name(c)).collect();
-    let mut w = vec![1.0; names.len()];
-    for (label, weight) in given {
-        match names.iter().position(|n| n == label) {
-            Some(c) => w[c] = *weight,
-            None => bail!("--class-weight: '{label}' is not one of the classes ({}); give the labels as in the corpus", names.join(", ")),
-        }
-    }
-    Ok(Some(w))
-}
-
-/// Collective: each local sample's weight: its class's weight (sklearn's
-/// `class_weight`: `given`, or balanced) times its own (`raw`, `--sample-weight`).
-/// Balanced weights count the classes by their summed sample weights, as
-/// scikit-learn's `compute_class_weight` does.
-fn sample_weights(comm: &dyn Collectives, (y, k): (&[u32], usize), balanced: bool, given: Option<Vec<f64>>, raw: Option<&[f64]>) -> Vec<f64> {
-    let own = |i: usize| raw.map_or(1.0, |r| r[i]);
-    let class = match (given, raw) {
-        (Some(w), _) => w,
-        (None, _) if !balanced => vec![1.0; k],
-        (None, None) => {
-            let mut counts = vec![0u64; k];
-            y.iter().for_each(|&c| counts[c as usize] += 1);
-            balanced_weights(&comm.sum_u64_vec(&counts))
-        }
-        (None, Some(r)) => {
-            let mut sums = vec![0.0; k];
-            y.iter().zip(r).for_each(|(&c, &w)| sums[c as usize] += w);
-            let sums = comm.sum_f64_vec_identical(&sums);
-            let total: f64 = sums.iter().sum();
-            sums.iter().map(|&s| total / (k as f64 * s)).collect()
-        }
-    };
-    y.iter().enumerate().map(|(i, &c)| class[c as usize] * own(i)).collect()
 }
 
 /// What a checkpoint must match to be resumed by this fit.
