@@ -777,17 +777,46 @@ impl SolverArgs {
 #[derive(Args, Debug, Clone)]
 #[command(next_help_heading = "Operations")]
 pub struct OpsArgs {
-    /// Save the whole solver state here every --checkpoint-every epochs, and when
-    /// SIGTERM, SIGUSR1 or SIGUSR2 arrives (then exit 75).
+    /// Save the whole solver state here every --checkpoint-every, and when
+    /// SIGTERM, SIGUSR1 or SIGUSR2 arrives (then exit 75). Each rank writes its own
+    /// share; a save after the first writes only what changed.
     #[arg(long, value_name = "PATH")]
     pub checkpoint: Option<PathBuf>,
-    /// Epochs between checkpoints.
-    #[arg(long, value_name = "EPOCHS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
-    pub checkpoint_every: u64,
-    /// Continue from --checkpoint when it exists (start afresh when it does not): the
-    /// result is the model an uninterrupted fit gives, bit for bit. Needs the same rank count.
+    /// How often to save: a number of epochs (L-BFGS: iterations), or a time
+    /// (`10m`, `600s`, `1h`), checked at each epoch's end. A short fit under the
+    /// default saves nothing until a signal.
+    #[arg(long, value_name = "EPOCHS|DURATION", default_value = "10m", value_parser = parse_cadence)]
+    pub checkpoint_every: Cadence,
+    /// Continue from --checkpoint when it exists (start afresh when it does not), at
+    /// any rank count: at the same rank count the model is the one an uninterrupted fit
+    /// gives, bit for bit; at another, the same optimum.
     #[arg(long, requires = "checkpoint")]
     pub resume: bool,
+}
+
+/// How often a fit saves its checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cadence {
+    Epochs(u64),
+    Seconds(f64),
+}
+
+fn parse_cadence(s: &str) -> std::result::Result<Cadence, String> {
+    let bad = || format!("'{s}' is neither a number of epochs (5) nor a time (10m, 600s, 1h)");
+    if let Ok(n) = s.parse::<u64>() {
+        return if n == 0 { Err("give at least 1 epoch".into()) } else { Ok(Cadence::Epochs(n)) };
+    }
+    let (number, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).ok_or_else(bad)?);
+    let scale = match unit {
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(bad()),
+    };
+    match number.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(Cadence::Seconds(v * scale)),
+        _ => Err(bad()),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -892,6 +921,17 @@ pub struct EvaluateArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checkpoint_cadence_is_epochs_or_a_time() {
+        assert_eq!(parse_cadence("3"), Ok(Cadence::Epochs(3)));
+        assert_eq!(parse_cadence("10m"), Ok(Cadence::Seconds(600.0)));
+        assert_eq!(parse_cadence("600s"), Ok(Cadence::Seconds(600.0)));
+        assert_eq!(parse_cadence("1.5h"), Ok(Cadence::Seconds(5400.0)));
+        for bad in ["0", "10x", "m", "-1s", "", "ten"] {
+            assert!(parse_cadence(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn predict_format_is_the_flag_else_the_extension() {

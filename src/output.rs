@@ -189,7 +189,7 @@ pub fn write_from_all_ranks(
 }
 
 /// Collective: each rank in turn opens `tmp` alone and runs `work` on it.
-fn in_turns(comm: &dyn Collectives, tmp: &Path, work: impl FnOnce(&File) -> Result<()>) -> Result<()> {
+pub(crate) fn in_turns(comm: &dyn Collectives, tmp: &Path, work: impl FnOnce(&File) -> Result<()>) -> Result<()> {
     let mut result = Ok(());
     let mut work = Some(work);
     for turn in 0..comm.size() {

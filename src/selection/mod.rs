@@ -19,8 +19,9 @@ pub mod scoring;
 
 use crate::collectives::Collectives;
 use crate::error::Result;
-use crate::solver::state::{Scope, Values};
-use crate::solver::{drive, EpochReport, FitHooks, Mode, PathFits, SolverOptions, SolverState, TrainingSet, WarmStart};
+use crate::solver::state::Values;
+use std::borrow::Cow;
+use crate::solver::{drive, restore, EpochReport, FitHooks, Mode, PathFits, Resume, SolverOptions, SolverState, TrainingSet, WarmStart};
 use crate::sparse::{RowBuilder, Rows, Value};
 use crate::with_parts;
 use scoring::{score, Scoring};
@@ -112,7 +113,7 @@ pub fn path_scores(
     base: &SolverOptions,
     (grid, holdout): (&Grid, &Holdout),
     hooks: &mut PathHooks,
-    mut resume: Option<SolverState>,
+    mut resume: Option<Box<dyn Resume + '_>>,
     on_point: &mut dyn FnMut(&PathPoint),
 ) -> Result<Scores> {
     let folds = match holdout {
@@ -122,7 +123,7 @@ pub fn path_scores(
     let mixes = grid.mixes();
     let mut values = vec![f64::NAN; folds * grid.cs.len() * mixes.len()];
     let start = match &resume {
-        Some(state) => PathHooks::position_in(state, &mut values)?,
+        Some(saved) => PathHooks::position_in(saved.head(), &mut values)?,
         None => [0; 3],
     };
     for fold in start[0]..folds {
@@ -167,15 +168,15 @@ struct Path<'a, 'd, 'f> {
 impl Path<'_, '_, '_> {
     /// Collective: the fits, warm-started along the way (the first from a
     /// saved state when resuming at it), each scored.
-    fn run(&mut self, comm: &dyn Collectives, hooks: &mut PathHooks, mut resume: Option<SolverState>, on_point: &mut dyn FnMut(&PathPoint)) -> Result<()> {
+    fn run(&mut self, comm: &dyn Collectives, hooks: &mut PathHooks, mut resume: Option<Box<dyn Resume + '_>>, on_point: &mut dyn FnMut(&PathPoint)) -> Result<()> {
         let [fold, m, first] = self.at;
         let mut warm: Option<WarmStart> = None;
         for (ci, &c) in self.grid.cs.iter().enumerate().skip(if resume.is_some() { first } else { 0 }) {
             let started = Instant::now();
             let opts = SolverOptions { c, l1_ratio: self.mix.unwrap_or(self.base.l1_ratio), ..self.base.clone() };
             let mut solver = self.fits.solver(&opts, warm.as_ref(), started)?;
-            if let Some(state) = resume.take() {
-                solver.restore(state)?;
+            if let Some(saved) = resume.take() {
+                restore(solver.as_mut(), saved)?;
             }
             hooks.position = [fold, m, ci];
             hooks.scores = self.values.clone();
@@ -238,10 +239,10 @@ impl FitHooks for PathHooks<'_> {
         self.inner.checkpoint_due(epochs_done)
     }
     fn checkpoint(&mut self, state: &SolverState) -> Result<()> {
-        let mut s = state.clone();
+        let mut s = state.borrowed();
         let [fold, mix, c] = self.position;
         s.int("path_fold", fold as i64).int("path_mix", mix as i64).int("path_c", c as i64);
-        s.array("path_scores", Scope::Shared, Values::F64(self.scores.clone()));
+        s.shared("path_scores", Values::F64(Cow::Borrowed(&self.scores)));
         self.inner.checkpoint(&s)
     }
     fn epoch(&mut self, report: &EpochReport) {

@@ -50,15 +50,6 @@ impl Mode {
         self.kind().name()
     }
 
-    /// Whether the mode's state is split by rank, so that a checkpoint of it
-    /// resumes only at the rank count that wrote it.
-    pub fn state_split_by_rank(self) -> bool {
-        match self {
-            Mode::Saga => saga::STATE_SPLIT_BY_RANK,
-            Mode::Lbfgs => lbfgs::STATE_SPLIT_BY_RANK,
-        }
-    }
-
     /// Ok when the mode runs a regularization path (`--Cs`); otherwise the
     /// usage error that says what to use instead (checked before any work).
     pub fn check_path(self) -> Result<()> {
@@ -125,6 +116,5 @@ mod tests {
         }
         assert_eq!(Mode::for_path(SolverKind::Auto), Mode::Saga);
         assert!(Mode::Saga.check_path().is_ok() && Mode::Lbfgs.check_path().is_err());
-        assert!(Mode::Saga.state_split_by_rank() && !Mode::Lbfgs.state_split_by_rank());
     }
 }

@@ -40,7 +40,7 @@ pub use factory::{Mode, PathFits};
 pub use options::{SolverKind, SolverOptions};
 pub use penalty::Penalty;
 pub use problem::TrainingSet;
-pub use state::SolverState;
+pub use state::{Resume, SolverState, Space};
 
 use crate::collectives::Collectives;
 use crate::error::{Interrupted, Result};
@@ -91,11 +91,15 @@ pub trait Solver {
     fn epochs_done(&self) -> usize;
     /// Runs one epoch, or up to the step where the ranks agreed to stop.
     fn epoch(&mut self, hooks: &mut dyn FitHooks) -> Result<Epoch>;
-    /// The whole state, enough to resume bit for bit.
-    fn state(&self) -> SolverState;
-    /// Restores a [`Self::state`] saved by the same fit: at the same rank
-    /// count for SAGA (its state is split by rank), at any for L-BFGS.
-    fn restore(&mut self, state: SolverState) -> Result<()>;
+    /// Which rows of each row space this rank holds ([`state::Space`]): a
+    /// saved state is read for these.
+    fn spaces(&self) -> Vec<Space<'_>>;
+    /// The whole state, enough to resume bit for bit, borrowing the solver's buffers.
+    fn state(&self) -> SolverState<'_>;
+    /// Collective: restores a [`Self::state`] saved by the same fit at any
+    /// rank count, read for this rank's [`Self::spaces`] (bit for bit at the
+    /// same rank count).
+    fn restore(&mut self, state: SolverState<'_>) -> Result<()>;
     /// The model as it stands, gathered on every rank; the fit can go on
     /// (a convergence study measures the exact objective after each epoch).
     fn current(&mut self) -> Solution;
@@ -202,13 +206,13 @@ pub fn fit(
     data: &TrainingSet,
     opts: &SolverOptions,
     warm: Option<&WarmStart>,
-    resume: Option<SolverState>,
+    resume: Option<Box<dyn Resume + '_>>,
     comm: &dyn Collectives,
     hooks: &mut dyn FitHooks,
 ) -> Result<FitResult> {
     let mut solver = resolve(data, opts, comm).build(data, opts, warm, comm)?;
-    if let Some(state) = resume {
-        solver.restore(state)?;
+    if let Some(saved) = resume {
+        restore(solver.as_mut(), saved)?;
     }
     let outcome = drive(solver.as_mut(), opts.max_iter, hooks)?;
     let Solution { coef, intercept } = solver.solution();
@@ -216,6 +220,12 @@ pub fn fit(
     drop(solver);
     let objective = problem::objective(data, &coef, &intercept, opts, comm);
     Ok(FitResult { coef, intercept, n_iter: outcome.n_iter, converged: outcome.converged, objective, details, summary })
+}
+
+/// Collective: restores `solver` from a saved state, read for its rows.
+pub fn restore(solver: &mut dyn Solver, saved: Box<dyn Resume + '_>) -> Result<()> {
+    let state = saved.load(&solver.spaces())?;
+    solver.restore(state)
 }
 
 /// Collective: the mode a fit runs: the one asked for, or `auto`'s choice

@@ -389,7 +389,7 @@ fn float32_rows_fit_as_their_rounded_float64() {
 struct StopAt {
     stop_after_steps: Option<usize>,
     steps: std::cell::Cell<usize>,
-    saved: Option<SolverState>,
+    saved: Option<SolverState<'static>>,
 }
 
 impl FitHooks for StopAt {
@@ -398,7 +398,7 @@ impl FitHooks for StopAt {
         self.stop_after_steps.is_some_and(|s| self.steps.get() > s)
     }
     fn checkpoint(&mut self, state: &SolverState) -> textsaga::error::Result<()> {
-        self.saved = Some(state.clone());
+        self.saved = Some(state.to_owned_state());
         Ok(())
     }
 }
@@ -433,50 +433,75 @@ fn a_stopped_fit_resumes_bit_for_bit() {
     }
 }
 
-/// L-BFGS stopped after some iterations on one rank: every rank stops
-/// there; restored at the same rank count it ends with the uninterrupted
-/// model bit for bit; restored at other rank counts (a requeued job on
-/// another allocation) it reaches the same optimum.
+/// Stopped after some steps on one rank, every rank stops there; saved
+/// through a real checkpoint file (each rank its own rows) and restored at
+/// the same rank count the fit ends with the uninterrupted model bit for
+/// bit; restored at other rank counts (a requeued job on another
+/// allocation) it resumes where it stopped and reaches the same optimum.
+/// Both solvers: L-BFGS's blocks of the flat parameters, SAGA's features
+/// (listed by non-zeros) and samples.
 #[test]
-fn lbfgs_resumes_bit_for_bit_and_at_other_rank_counts() {
+fn a_checkpoint_resumes_at_any_rank_count() {
+    use textsaga::checkpoint::{Checkpointer, Saved};
     let problem = Problem::new(150, 3, 0, None);
-    let opts = SolverOptions { max_iter: 60, tol: 1e-10, solver: SolverKind::Lbfgs, l1_ratio: 0.3, ..Default::default() };
-    let stop_and_save = |c: &dyn Collectives| {
-        let (x, y) = problem.part(c.size(), c.rank());
-        let sw = vec![1.0; y.len()];
-        let data = problem.data(&x, &y, &sw);
-        // The last rank asks to stop during the sixth iteration.
-        let at = (c.rank() + 1 == c.size()).then_some(5);
-        let mut hooks = StopAt { stop_after_steps: at, steps: Default::default(), saved: None };
-        let mut first = Lbfgs::new(&data, &opts, None, c).unwrap();
-        let err = drive(&mut first, opts.max_iter, &mut hooks).unwrap_err();
-        assert_eq!(err.downcast_ref::<Interrupted>().expect("stopped by the request").epoch, 6, "rank {}", c.rank());
-        hooks.saved.expect("a state was saved")
-    };
-    let resume = |c: &dyn Collectives, state: &SolverState| {
-        let (x, y) = problem.part(c.size(), c.rank());
-        let sw = vec![1.0; y.len()];
-        let data = problem.data(&x, &y, &sw);
-        let mut again = Lbfgs::new(&data, &opts, None, c).unwrap();
-        again.restore(state.clone()).unwrap();
-        let outcome = drive(&mut again, opts.max_iter, &mut Progress(|_: &EpochReport| {})).unwrap();
-        let s = again.solution();
-        let objective = textsaga::solver::problem::objective(&data, &s.coef, &s.intercept, &opts, c);
-        (s, objective, outcome.converged)
-    };
-    for p in [1, 3, 4] {
-        let whole = problem.fit(p, &opts).remove(0);
-        let states = run_ranks(p, stop_and_save);
-        assert!(states.iter().all(|s| s == &states[0]), "{p} ranks: the state is whole vectors, the same on every rank");
-        let (same, _, _) = run_ranks(p, |c| resume(c, &states[0])).remove(0);
-        assert_eq!((&same.coef, &same.intercept), (&whole.coef, &whole.intercept), "{p} ranks: resumed bit for bit");
-        for q in [1, 2, 5] {
-            let (_, objective, converged) = run_ranks(q, |c| resume(c, &states[0])).remove(0);
-            assert!(converged, "{p} -> {q} ranks");
-            let gap = (objective - whole.objective).abs() / whole.objective;
-            assert!(gap < 1e-9, "{p} ranks resumed at {q}: objective {objective} vs {}", whole.objective);
+    let dir = std::env::temp_dir().join(format!("textsaga-resplit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fingerprint = serde_json::json!({ "test": "resplit" });
+    let lbfgs = SolverOptions { max_iter: 60, tol: 1e-10, solver: SolverKind::Lbfgs, l1_ratio: 0.3, ..Default::default() };
+    let saga = SolverOptions { max_iter: 400, tol: 1e-9, batch_size: Some(2), l1_ratio: 0.3, solver: SolverKind::Saga, ..Default::default() };
+    fn build<'a>(opts: &'a SolverOptions, data: &'a TrainingSet<'a>, c: &'a dyn Collectives) -> Box<dyn Solver + 'a> {
+        textsaga::solver::Mode::named(opts.solver).expect("a solver named").build(data, opts, None, c).unwrap()
+    }
+    // L-BFGS asks once an iteration: it stops after the sixth. SAGA asks once
+    // a step (150 / 2p steps an epoch): it stops a third into the fourth epoch.
+    for (name, opts) in [("lbfgs", &lbfgs), ("saga", &saga)] {
+        for p in [1, 3] {
+            let whole = problem.fit(p, opts).remove(0);
+            let path = dir.join(format!("{name}-{p}.h5"));
+            let stopped = run_ranks(p, |c| {
+                let (x, y) = problem.part(c.size(), c.rank());
+                let sw = vec![1.0; y.len()];
+                let data = problem.data(&x, &y, &sw);
+                let steps = 150usize.div_ceil(2 * p);
+                let stop_after = if name == "saga" { 3 * steps + steps / 3 } else { 5 };
+                let at = (c.rank() + 1 == c.size()).then_some(stop_after);
+                let mut hooks = StopAt { stop_after_steps: at, steps: Default::default(), saved: None };
+                let mut first = build(opts, &data, c);
+                let err = drive(first.as_mut(), opts.max_iter, &mut hooks).unwrap_err();
+                let epoch = err.downcast_ref::<Interrupted>().expect("stopped by the request").epoch;
+                let mut saver = Checkpointer::new(&path, &fingerprint, if name == "saga" { "saga" } else { "lbfgs" });
+                saver.save(c, &first.state()).unwrap();
+                epoch
+            });
+            assert!(stopped.iter().all(|&e| e == stopped[0]), "{name} at {p} ranks: {stopped:?}");
+            assert_eq!(stopped[0], if name == "saga" { 3 } else { 6 }, "{name} at {p} ranks");
+            for q in [p, 1, 2, 4] {
+                let (s, objective, done_before, passes) = run_ranks(q, |c| {
+                    let (x, y) = problem.part(c.size(), c.rank());
+                    let sw = vec![1.0; y.len()];
+                    let data = problem.data(&x, &y, &sw);
+                    let mut again = build(opts, &data, c);
+                    let saved = Saved::open(c, &path, &fingerprint, again.name()).unwrap();
+                    textsaga::solver::restore(again.as_mut(), Box::new(saved)).unwrap();
+                    let done_before = again.epochs_done();
+                    let outcome = drive(again.as_mut(), opts.max_iter, &mut Progress(|_: &EpochReport| {})).unwrap();
+                    let s = again.solution();
+                    let objective = textsaga::solver::problem::objective(&data, &s.coef, &s.intercept, opts, c);
+                    (s, objective, done_before, outcome.n_iter)
+                })
+                .remove(0);
+                // It resumed where it stopped, not from the start.
+                assert_eq!(done_before, stopped[0], "{name} {p} -> {q} ranks resumed at another epoch");
+                assert!(passes > done_before, "{name} {p} -> {q}");
+                if q == p {
+                    assert_eq!((&s.coef, &s.intercept), (&whole.coef, &whole.intercept), "{name} at {p} ranks: resumed bit for bit");
+                }
+                let gap = (objective - whole.objective).abs() / whole.objective;
+                assert!(gap < 1e-7, "{name} {p} ranks resumed at {q}: objective {objective} vs {}", whole.objective);
+            }
         }
     }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// What an L-BFGS iteration communicates: one reduce-scatter of the d x K
@@ -521,7 +546,7 @@ fn a_state_from_another_split_is_refused() {
     let states = run_ranks(2, |c| {
         let (x, y) = problem.part(c.size(), c.rank());
         let sw = vec![1.0; y.len()];
-        Saga::new(&problem.data(&x, &y, &sw), &opts, None, c).unwrap().state()
+        Saga::new(&problem.data(&x, &y, &sw), &opts, None, c).unwrap().state().to_owned_state()
     });
     let refused = run_ranks(3, |c| {
         let (x, y) = problem.part(c.size(), c.rank());

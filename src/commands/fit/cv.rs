@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::model::Selection;
 use crate::selection::folds::stratified_folds;
 use crate::selection::{path_scores, Grid, Holdout, PathHooks, PathPoint};
-use crate::solver::{SolverOptions, SolverState};
+use crate::solver::{Resume, SolverOptions};
 use crate::sparse::Rows;
 use crate::tfidf::VectorizerOptions;
 use crate::vectorizer::{transform, Features};
@@ -33,7 +33,7 @@ pub fn choose(
     sopts: &SolverOptions,
     (grid, k, given): (&Grid, usize, Option<Vec<u32>>),
     hooks: &mut PathHooks,
-    resume: Option<SolverState>,
+    resume: Option<Box<dyn Resume + '_>>,
 ) -> Result<Chosen> {
     let (data, classes) = (p.data, p.classes);
     comm.agree(grid.scoring.check(classes.len()))?;

@@ -3,19 +3,22 @@
 //! lines (a bar within epochs only on a terminal; batch logs get one plain
 //! line an epoch).
 
-use crate::checkpoint;
-use crate::cli::OpsArgs;
+use crate::checkpoint::Checkpointer;
+use crate::cli::{Cadence, OpsArgs};
 use crate::collectives::Collectives;
 use crate::error::{Interrupted, Result};
 use crate::solver::{EpochReport, FitHooks, SolverState};
 use crate::signals;
+use std::time::Instant;
 
 /// Progress lines, checkpoints and the stop flag for the solver.
 pub struct Hooks<'a> {
     pub comm: &'a dyn Collectives,
     pub ops: &'a OpsArgs,
-    pub fingerprint: &'a serde_json::Value,
-    pub solver: &'static str,
+    /// Saves the checkpoint (`--checkpoint`).
+    pub saver: Option<Checkpointer>,
+    /// When the last checkpoint was saved (or the fit started): `--checkpoint-every` a time.
+    pub last_save: Instant,
     /// The signal the solver stopped at, once it has.
     pub stopped_by: Option<i32>,
     pub quiet: bool,
@@ -35,17 +38,31 @@ impl FitHooks for Hooks<'_> {
         self.stopped_by = Some(self.agreed_signal());
         signals::acknowledge();
     }
+    /// Collective for a time: rank 0's clock decides for all.
     fn checkpoint_due(&self, epochs_done: usize) -> bool {
-        self.ops.checkpoint.is_some() && epochs_done as u64 % self.ops.checkpoint_every == 0
+        if self.saver.is_none() {
+            return false;
+        }
+        match self.ops.checkpoint_every {
+            Cadence::Epochs(n) => epochs_done as u64 % n == 0,
+            Cadence::Seconds(s) => {
+                let mut elapsed = [if self.comm.is_root() { self.last_save.elapsed().as_secs_f64() } else { 0.0 }];
+                self.comm.broadcast_f64(0, &mut elapsed);
+                elapsed[0] >= s
+            }
+        }
     }
     fn checkpoint(&mut self, state: &SolverState) -> Result<()> {
-        let Some(path) = &self.ops.checkpoint else { return Ok(()) };
+        if self.saver.is_none() {
+            return Ok(());
+        }
         // A signal that arrives just before a checkpoint: save it, then stop.
         let stop_now = self.stopped_by.is_none() && self.agreed_signal() > 0;
         if stop_now {
             self.stopping();
         }
-        checkpoint::save(self.comm, path, self.fingerprint, self.solver, state)?;
+        self.saver.as_mut().expect("a checkpoint path").save(self.comm, state)?;
+        self.last_save = Instant::now();
         if stop_now {
             let at = |n| state.get_int(n).unwrap_or(0) as usize;
             return Err(Interrupted { epoch: at("epoch"), step: at("step") }.into());

@@ -21,7 +21,9 @@ use crate::signals;
 use crate::sparse::Rows;
 use crate::tfidf::Dtype;
 use crate::run_report::{collectives_json, phase_summary, RunReport};
-use crate::solver::{fit, resolve, FitHooks, FitResult, Mode, SolverOptions, SolverState, TrainingSet, WarmStart};
+use crate::checkpoint::Checkpointer;
+use crate::solver::{fit, resolve, FitHooks, FitResult, Mode, Resume, SolverKind, SolverOptions, TrainingSet, WarmStart};
+use clap::ValueEnum;
 use crate::vectorizer::Features;
 use anyhow::bail;
 use hooks::Hooks;
@@ -60,13 +62,19 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     let sample_weight = weights::of_samples(comm, &args, &sopts, (&classes, &y), (first, feats.n_docs as usize))?;
     let rows = Rows::new(std::mem::replace(&mut feats.rows, crate::sparse::empty(0)), vopts.dtype == Dtype::Float32);
     let data = TrainingSet { x: &rows, y: &y, sample_weight: &sample_weight, n_features: feats.n_features, n_classes: k, n_total: feats.n_docs };
-    let mode = fix_mode(&mut sopts, grid.is_some(), &data, comm);
+    let saved_mode = resumed_mode(comm, &args, &sopts)?;
+    let mode = fix_mode(&mut sopts, grid.is_some(), saved_mode, &data, comm);
     let solver_name = mode.name();
-    let fingerprint = fingerprint(comm, &args, &vopts, (&sopts, mode), &feats, &classes);
+    let fingerprint = fingerprint(&args, &vopts, &sopts, &feats, &classes);
     let resume = resume_state(comm, &args, &fingerprint, solver_name)?;
+    if let Some(r) = &resume {
+        let at = |n| r.head().get_int(n).unwrap_or(0);
+        report.set("resumed_at", serde_json::json!({ "epoch": at("epoch"), "step": at("step"), "saved_by_ranks": at("saved_by_ranks") }));
+    }
     let quiet = args.common.quiet || !comm.is_root();
     let bar = !quiet && std::io::stderr().is_terminal();
-    let mut hooks = Hooks { comm, ops: &args.ops, fingerprint: &fingerprint, solver: solver_name, stopped_by: None, quiet, bar, progress: true };
+    let saver = args.ops.checkpoint.as_deref().map(|p| Checkpointer::new(p, &fingerprint, solver_name));
+    let mut hooks = Hooks { comm, ops: &args.ops, saver, last_save: std::time::Instant::now(), stopped_by: None, quiet, bar, progress: true };
     let (t_fit, before) = (Phase::Fit.begin(comm.rank()), comm.tally().snapshot());
     let problem = Problem { data: &data, first, feats: &feats, vopts: &vopts, classes: &classes };
     let result = solve(comm, &args, &problem, &sopts, Start { warm: warm.as_ref(), resume }, &mut hooks, grid);
@@ -111,9 +119,15 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
 }
 
 /// Collective: fixes the mode before the fit (the model, the log and the
-/// checkpoint name it): `auto`'s choice, or the path's mode for `--Cs`.
-fn fix_mode(sopts: &mut SolverOptions, path: bool, data: &TrainingSet, comm: &dyn Collectives) -> Mode {
-    let mode = if path { Mode::for_path(sopts.solver) } else { resolve(data, sopts, comm) };
+/// checkpoint name it): `auto`'s choice, or the path's mode for `--Cs`; a
+/// resumed `auto` fit keeps the mode its checkpoint was saved by (at another
+/// rank count `auto` may choose another).
+fn fix_mode(sopts: &mut SolverOptions, path: bool, saved: Option<Mode>, data: &TrainingSet, comm: &dyn Collectives) -> Mode {
+    let mode = match saved {
+        _ if path => Mode::for_path(sopts.solver),
+        Some(mode) => mode,
+        None => resolve(data, sopts, comm),
+    };
     sopts.solver = mode.kind();
     mode
 }
@@ -158,9 +172,9 @@ struct Problem<'a> {
 }
 
 /// Where a fit starts: a warm start's weights, or a checkpoint's state.
-struct Start<'a> {
+struct Start<'a, 'c> {
     warm: Option<&'a WarmStart>,
-    resume: Option<SolverState>,
+    resume: Option<Box<dyn Resume + 'c>>,
 }
 
 /// Collective: one fit; with `--Cs`, the cross-validation path, then the
@@ -184,24 +198,22 @@ fn solve(
     };
     let k = given.as_ref().map_or(k, |g| g.1);
     let folds = if args.selection.validation_data.is_some() { 1 } else { k };
-    // A state of the refit also holds the path's scores: the path is skipped.
-    let refit_state = resume.as_ref().filter(|s| PathHooks::is_refit(s, folds)).cloned();
+    // A state of the refit also holds the path's scores: the path is skipped
+    // (it reads them from the state's head), and the refit resumes.
+    let (path_state, refit_state) = match resume {
+        Some(r) if PathHooks::is_refit(r.head(), folds) => (Some(Box::new(r.head().clone()) as Box<dyn Resume>), Some(r)),
+        r => (r, None),
+    };
     let mut path_hooks = PathHooks::new(hooks);
-    let chosen = cv::choose(comm, args, p, sopts, (&grid, k, given.map(|g| g.0)), &mut path_hooks, resume)?;
+    let chosen = cv::choose(comm, args, p, sopts, (&grid, k, given.map(|g| g.0)), &mut path_hooks, path_state)?;
     path_hooks.show_progress(true);
     let result = fit(p.data, &chosen.opts, None, refit_state, comm, &mut path_hooks)?;
     Ok((result, chosen.opts, Some(chosen.selection)))
 }
 
-/// What a checkpoint must match to be resumed by this fit.
-fn fingerprint(
-    comm: &dyn Collectives,
-    args: &FitArgs,
-    vopts: &crate::tfidf::VectorizerOptions,
-    (sopts, mode): (&SolverOptions, Mode),
-    feats: &Features,
-    classes: &Classes,
-) -> serde_json::Value {
+/// What a checkpoint must match to be resumed by this fit (not the rank
+/// count: a checkpoint resumes at any).
+fn fingerprint(args: &FitArgs, vopts: &crate::tfidf::VectorizerOptions, sopts: &SolverOptions, feats: &Features, classes: &Classes) -> serde_json::Value {
     serde_json::json!({
         "vectorizer": vopts,
         "solver": SolverOptions { max_iter: 0, tol: 0.0, ..sopts.clone() },
@@ -209,8 +221,6 @@ fn fingerprint(
         "features": feats.n_features,
         "classes": (0..classes.len()).map(|c| classes.name(c)).collect::<Vec<_>>(),
         "vocabulary_hash": vocabulary_hash(&feats.vocabulary),
-        // A state split by rank resumes only at the rank count that wrote it.
-        "ranks": mode.state_split_by_rank().then_some(comm.size()),
         "warm_start": args.solver.warm_start.is_some(),
         "selection": [&args.selection.cs, &args.selection.cv.map(|k| k.to_string()), &args.selection.scoring.map(|s| format!("{s:?}")),
             &args.selection.l1_ratios, &args.selection.validation_data.as_ref().map(|p| p.display().to_string()),
@@ -218,17 +228,32 @@ fn fingerprint(
     })
 }
 
+/// Collective: the mode an `auto` fit resumes with: its checkpoint's.
+fn resumed_mode(comm: &dyn Collectives, args: &FitArgs, sopts: &SolverOptions) -> Result<Option<Mode>> {
+    match &args.ops.checkpoint {
+        Some(path) if args.ops.resume && path.exists() && sopts.solver == SolverKind::Auto => {
+            let name = comm.agree(checkpoint::solver_of(path))?;
+            Ok(SolverKind::value_variants().iter().find(|k| k.name() == name).and_then(|&k| Mode::named(k)))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Collective: the state to resume from (`--resume` with an existing checkpoint).
-fn resume_state(comm: &dyn Collectives, args: &FitArgs, fingerprint: &serde_json::Value, solver: &str) -> Result<Option<SolverState>> {
+fn resume_state<'c>(comm: &'c dyn Collectives, args: &FitArgs, fingerprint: &serde_json::Value, solver: &str) -> Result<Option<Box<dyn Resume + 'c>>> {
     let say = comm.is_root() && !args.common.quiet;
     match (&args.ops.checkpoint, args.ops.resume) {
         (Some(path), true) if path.exists() => {
-            let state = comm.agree(checkpoint::load(comm.rank(), comm.size(), path, fingerprint, solver))?;
+            let saved = comm.agree(checkpoint::Saved::open(comm, path, fingerprint, solver))?;
             if say {
-                let at = |n| state.get_int(n).unwrap_or(0);
-                crate::say!("textsaga fit: resuming at epoch {} step {}", at("epoch") + 1, at("step"));
+                let at = |n| saved.head().get_int(n).unwrap_or(0);
+                let by = match at("saved_by_ranks") as usize {
+                    p if p == comm.size() => String::new(),
+                    p => format!(" (saved by {p} ranks, now {})", comm.size()),
+                };
+                crate::say!("textsaga fit: resuming at epoch {} step {}{by}", at("epoch") + 1, at("step"));
             }
-            Ok(Some(state))
+            Ok(Some(Box::new(saved)))
         }
         (Some(path), true) => {
             if say {

@@ -43,6 +43,7 @@ impl Blocks {
     }
 
     /// This rank's block of a whole (unpadded) vector, padded with zeros.
+    #[cfg(test)]
     pub fn mine(&self, whole: &[f64]) -> Vec<f64> {
         let mut v = vec![0.0; self.block];
         let end = (self.lo + self.block).min(whole.len());

@@ -13,6 +13,9 @@ pub struct Pair {
     pub s: Vec<f64>,
     pub y: Vec<f64>,
     pub rho: f64,
+    /// Which pair of the fit this is (0, 1, ...): a checkpoint writes a
+    /// pair once and keeps it under this name while it is remembered.
+    pub id: u64,
 }
 
 /// The last `m` pairs, oldest first, and the scale of the initial Hessian.
@@ -25,6 +28,8 @@ pub struct History {
     /// This rank's block of `D`, the inverse of the Hessian's diagonal
     /// (Vowpal Wabbit's preconditioner); `None`: the identity (Nocedal's scaling).
     pub diag: Option<Vec<f64>>,
+    /// The id the next stored pair gets.
+    pub next_id: u64,
 }
 
 /// Dot product over all ranks of two vectors split the same way.
@@ -34,7 +39,7 @@ pub fn dot(comm: &dyn Collectives, a: &[f64], b: &[f64]) -> f64 {
 
 impl History {
     pub fn new(m: usize) -> Self {
-        History { m, pairs: VecDeque::with_capacity(m), gamma: 1.0, diag: None }
+        History { m, pairs: VecDeque::with_capacity(m), gamma: 1.0, diag: None, next_id: 0 }
     }
 
     /// Collective: stores the pair unless its curvature `y . s` is not
@@ -56,7 +61,8 @@ impl History {
         if self.pairs.len() == self.m {
             self.pairs.pop_front();
         }
-        self.pairs.push_back(Pair { s, y, rho: 1.0 / ys });
+        self.pairs.push_back(Pair { s, y, rho: 1.0 / ys, id: self.next_id });
+        self.next_id += 1;
         self.gamma = ys / yy;
         true
     }

@@ -12,8 +12,9 @@
 //! (whole, for the margins), and a 1/P block of the gradient and of the
 //! L-BFGS memory ([`history`]). Nothing is of the size of the corpus.
 //!
-//! The state is whole vectors (gathered at a checkpoint), so a fit resumes
-//! bit for bit at the same rank count and at another rank count too.
+//! The state is each rank's blocks of the flat parameters (a checkpoint
+//! writes them where they lie; [`state`]), so a fit resumes bit for bit at
+//! the same rank count and at another rank count too.
 
 mod blocks;
 mod history;
@@ -23,7 +24,7 @@ mod state;
 
 use super::options::{SolverKind, SolverOptions};
 use super::problem::{coef_of, flat_len, flatten, local_loss_gradient, TrainingSet};
-use super::state::SolverState;
+use super::state::{SolverState, Space};
 use super::{Epoch, EpochReport, FitHooks, Solution, Solver, WarmStart};
 use crate::collectives::{Collectives, Op};
 use crate::error::Result;
@@ -31,10 +32,6 @@ use anyhow::bail;
 use blocks::Blocks;
 use history::{dot, History};
 use std::time::Instant;
-
-/// The state is whole vectors, re-split on reading: a checkpoint resumes at
-/// any rank count.
-pub const STATE_SPLIT_BY_RANK: bool = false;
 
 /// Pairs kept in the L-BFGS memory. sklearn's lbfgs keeps 10; split over
 /// the ranks a pair is cheap, and 30 took 28 % fewer iterations to a 1e-6
@@ -297,11 +294,15 @@ impl Solver for Lbfgs<'_> {
         Ok(Epoch::Done(report))
     }
 
-    fn state(&self) -> SolverState {
+    fn spaces(&self) -> Vec<Space<'_>> {
+        vec![self.params_space()]
+    }
+
+    fn state(&self) -> SolverState<'_> {
         self.snapshot()
     }
 
-    fn restore(&mut self, state: SolverState) -> Result<()> {
+    fn restore(&mut self, state: SolverState<'_>) -> Result<()> {
         self.load(state)
     }
 

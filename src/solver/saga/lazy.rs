@@ -158,7 +158,13 @@ impl LazyWeights {
         }
     }
 
-    /// A copy of the whole state, for checkpoints.
+    /// The whole state, borrowed (a checkpoint writes it without a copy):
+    /// the blocks, then `cum`, `cum_prox` and `seen` of the segment.
+    pub fn view(&self) -> (&[f64], [&[f64]; 3]) {
+        (&self.blocks, [&self.cum, &self.cum_prox, &self.seen])
+    }
+
+    /// A copy of the whole state.
     pub fn snapshot(&self) -> LazySnapshot {
         LazySnapshot {
             blocks: self.blocks.clone(),

@@ -40,7 +40,7 @@ use super::loss::loss_and_gradient;
 use super::options::{SolverKind, SolverOptions};
 use super::problem::{put_features, TrainingSet};
 use super::shard::FeatureShard;
-use super::state::{Scope, SolverState, Values};
+use super::state::{f64s, RowSet, SolverState, Space, Values};
 use super::{Epoch, EpochReport, FitHooks, Solution, Solver, WarmStart};
 use crate::collectives::{Collectives, Op};
 use crate::error::Result;
@@ -51,13 +51,10 @@ use anyhow::bail;
 use lazy::{block_len, LazySnapshot, LazyWeights};
 use ndarray::Array2;
 use plan::Plan;
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use step::StepBuffer;
-
-/// Each rank holds its own columns' weights and its own samples' gradient
-/// memory: a checkpoint resumes at the rank count that wrote it.
-pub const STATE_SPLIT_BY_RANK: bool = true;
 
 /// Whether epochs may run the AVX2 build of the steps ([`Saga::steps`]).
 /// Only the test that compares the two builds turns it off.
@@ -194,6 +191,19 @@ impl<'a> Saga<'a> {
     fn batch(&self, t: usize) -> std::ops::Range<usize> {
         let (n, steps) = (self.data.n_total as usize, self.plan.steps_per_epoch);
         t * n / steps..(t + 1) * n / steps
+    }
+
+    /// Step `step` of an epoch of `steps` steps (a checkpoint's plan) as a
+    /// step of this plan: the same one at the same batch; at another (another
+    /// rank count) the last step that starts at or before it, so that no
+    /// sample of the epoch is skipped (a few are visited twice).
+    fn step_here(&self, step: usize, steps: usize) -> usize {
+        let (n, here) = (self.data.n_total as usize, self.plan.steps_per_epoch);
+        if steps == here || steps == 0 {
+            return step;
+        }
+        let at = step * n / steps;
+        (at * here / n.max(1)).min(here)
     }
 
     /// Samples come in random order, so the hardware cannot guess what
@@ -470,22 +480,37 @@ impl Solver for Saga<'_> {
         self.steps(hooks, epoch_start)
     }
 
-    fn state(&self) -> SolverState {
-        let (st, lazy) = (&self.st, self.lw.snapshot());
+    fn spaces(&self) -> Vec<Space<'_>> {
+        let sh = &self.shard;
+        vec![
+            Space { name: "features", total: self.data.n_features, rows: RowSet::Listed(Cow::Borrowed(&sh.owned)) },
+            Space { name: "samples", total: self.data.n_total as usize, rows: RowSet::Range(sh.first_sample..sh.first_sample + sh.n_local) },
+        ]
+    }
+
+    /// Borrowed: the lazy weights' blocks and `prev` by feature, the
+    /// gradient memory by sample, the rest shared. The plan's batch is saved
+    /// so that a fit at another rank count (another batch) finds its place
+    /// in the epoch.
+    fn state(&self) -> SolverState<'_> {
+        let (st, k) = (&self.st, self.k());
+        let (blocks, [cum, cum_prox, seen]) = self.lw.view();
         let mut s = SolverState::default();
         s.int("epoch", st.epoch as i64).int("step", st.step as i64).int("n_iter", st.n_iter as i64);
-        s.float("wscale", lazy.wscale).float("seen_total", st.seen_total).float("epoch_loss", st.epoch_loss);
-        for (name, v) in [("cum", lazy.cum), ("cum_prox", lazy.cum_prox), ("seen_steps", lazy.seen), ("intercept", st.intercept.clone()), ("intercept_sum", st.intercept_sum.clone())] {
-            s.array(name, Scope::Shared, Values::F64(v));
+        s.int("steps_per_epoch", self.plan.steps_per_epoch as i64);
+        s.float("wscale", self.lw.wscale).float("seen_total", st.seen_total).float("epoch_loss", st.epoch_loss);
+        for (name, v) in [("cum", cum), ("cum_prox", cum_prox), ("seen_steps", seen), ("intercept", &st.intercept[..]), ("intercept_sum", &st.intercept_sum[..])] {
+            s.shared(name, f64s(v));
         }
-        s.array("blocks", Scope::PerRank, Values::F64(lazy.blocks));
-        s.array("prev", Scope::PerRank, Values::F64(st.prev.clone()));
-        s.array("memory", Scope::PerRank, Values::F64(st.memory.clone()));
-        s.array("seen", Scope::PerRank, Values::U8(st.seen.clone()));
+        s.spaces = self.spaces();
+        s.rows_of_width("blocks", "features", block_len(k), f64s(blocks), false);
+        s.rows_of_width("prev", "features", k, f64s(&st.prev), false);
+        s.rows_of_width("memory", "samples", k, f64s(&st.memory), false);
+        s.rows_of_width("seen", "samples", 1, Values::U8(Cow::Borrowed(&st.seen)), false);
         s
     }
 
-    fn restore(&mut self, mut s: SolverState) -> Result<()> {
+    fn restore(&mut self, mut s: SolverState<'_>) -> Result<()> {
         let int = |s: &SolverState, n: &str| -> Result<usize> { Ok(s.get_int(n)? as usize) };
         let parsed = (|| -> Result<(Progress, LazySnapshot)> {
             let lazy = LazySnapshot {
@@ -497,7 +522,7 @@ impl Solver for Saga<'_> {
             };
             let st = Progress {
                 epoch: int(&s, "epoch")?,
-                step: int(&s, "step")?,
+                step: self.step_here(int(&s, "step")?, int(&s, "steps_per_epoch")?),
                 n_iter: int(&s, "n_iter")?,
                 intercept: s.take_f64("intercept")?,
                 intercept_sum: s.take_f64("intercept_sum")?,
@@ -515,7 +540,8 @@ impl Solver for Saga<'_> {
         });
         // Collective, so that a mismatch on one rank stops every rank.
         if self.comm.max_f64(!fits as u8 as f64) > 0.0 {
-            bail!("the checkpoint does not match this data's split over the ranks; delete it and start afresh");
+            let cause = parsed.err().map_or(String::new(), |e| format!(" ({e})"));
+            bail!("the checkpoint does not match this data{cause}; delete it and start afresh");
         }
         let (st, lazy) = parsed?;
         self.lw.restore(&lazy);
