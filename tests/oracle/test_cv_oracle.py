@@ -176,6 +176,31 @@ def test_validation_data_scores_the_held_out_file(corpora):
         assert np.abs(pipe.predict_proba(vdocs) - f["proba"][:]).max() <= 1e-12
 
 
+@pytest.mark.xfail(strict=True, reason="the tol test looks at the coefficients only (as scikit-learn's saga): "
+                   "when l1 zeroes them all it stops after 1-3 epochs, the intercept short of its optimum")
+def test_l1_that_zeroes_every_coefficient_still_fits_the_intercept(corpora, tmp_path):
+    """The small Cs of an l1 path: at C = 0.05 l1's optimum has no coefficient
+    (every |X^T (y - p)| is under 1/C, checked) and its intercept is the
+    log-odds of the classes, an optimum in closed form; scikit-learn's saga
+    misses it too (an intercept of 0.25 after 1 epoch where 0 is optimal, on
+    a fold). textsaga stops after 3 epochs at 0.009: 1.5e-5 over the optimum,
+    not within 1e-6 (0.3 s)."""
+    d, paths = corpora
+    docs, y = read_docs(paths["binary", "train"])
+    X = TfidfVectorizer().fit_transform(docs)
+    classes = np.unique(y)
+    share = np.mean(y == classes[1])
+    assert np.abs(X.T @ ((y == classes[1]) - share)).max() < 1 / 0.05
+    opt = objective(X, y, classes, np.zeros((1, X.shape[1])), np.array([np.log(share / (1 - share))]), 0.05, "l1")
+    model = tmp_path / "m.h5"
+    run(1, "fit", "--data", paths["binary", "train"], "--model", model, "--quiet", "-C", 0.05, "--l1-ratio", 1, *TIGHT)
+    with h5py.File(model) as f:
+        coef, intercept, n_iter = f["coef"][:], f["intercept"][:], int(f.attrs["n_iter"])
+    assert not np.any(coef)
+    ours = objective(X, y, classes, coef, intercept, 0.05, "l1")
+    assert abs(ours - opt) <= 1e-6 * abs(opt), f"{ours!r} vs the closed-form optimum {opt!r} (intercept {intercept} after {n_iter} epochs)"
+
+
 def test_a_path_that_stops_at_max_iter_warns_as_sklearn(corpora, tmp_path):
     """LogisticRegressionCV warns (ConvergenceWarning) when a fold's fit stops
     at max_iter; textsaga says it once for the job, with the count, --quiet or
