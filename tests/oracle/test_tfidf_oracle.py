@@ -198,15 +198,29 @@ def test_vocabulary_file_matches_sklearns_fixed_vocabulary(corpus, tmp_path, ext
         assert_same(out, X, vec.get_feature_names_out(), vec.idf_)
 
 
-def test_vocabulary_file_refusals(corpus, tmp_path):
-    d, _, _ = corpus
+def test_vocabulary_file_refusals_and_ignored_flags(corpus, tmp_path):
+    """What scikit-learn refuses is refused (a term listed twice; a vocabulary
+    with hashing, which HashingVectorizer has no parameter for); the pruning
+    flags, which scikit-learn ignores with a fixed vocabulary, are ignored with
+    a warning: its matrix (one rank, 0.3 s)."""
+    d, docs, _ = corpus
     vocab = tmp_path / "v.txt"
     vocab.write_text("data\nmodel\ndata\n", encoding="utf-8")
     p = run(2, "vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--vocabulary", vocab, check=False)
     assert p.returncode == 1 and "'data' is listed twice (entries 1 and 3)" in p.stderr
-    p = run_alone("vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--vocabulary", vocab, "--min-df", "2")
-    assert p.returncode == 2 and "--min-df cannot be used with --vocabulary" in p.stderr
+    p = run_alone("vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--vocabulary", vocab, "--hashing", "64")
+    assert p.returncode == 2 and "--hashing cannot be used with --vocabulary" in p.stderr
     assert not (tmp_path / "o.h5").exists()
+    terms = ["the", "machine", "café", "absentword"]
+    vocab.write_text("\n".join(terms) + "\n", encoding="utf-8")
+    vec = TfidfVectorizer(vocabulary=terms, min_df=3, max_df=0.5, max_features=2)
+    X = vec.fit_transform(docs)
+    p = run_alone("vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--quiet", "--vocabulary", vocab,
+                  "--min-df", "3", "--max-df", "0.5", "--max-features", "2")
+    assert p.returncode == 0, p.stderr
+    assert_same(tmp_path / "o.h5", X, vec.get_feature_names_out(), vec.idf_)
+    lines = [line for line in p.stderr.splitlines() if line.startswith("textsaga: warning:")]
+    assert len(lines) == 1 and "--max-features, --min-df, --max-df not used with --vocabulary" in lines[0], p.stderr
 
 
 def test_stop_word_list_is_sklearns():
