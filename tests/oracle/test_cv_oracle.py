@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.metrics import accuracy_score, log_loss
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conftest import ROOT, objective, read_docs, run, run_alone  # noqa: E402
+from conftest import ROOT, converged, objective, read_docs, run, run_alone  # noqa: E402
 
 TIGHT = ["--tol", "1e-10", "--max-iter", "5000"]
 CS = [0.05, 0.5, 5.0]
@@ -41,16 +41,6 @@ def corpora(tmp_path_factory, binary):
                 "--mean-length", 15, "--topic-words", 4, "--topic-share", 0.06, "--seed", seed, "--quiet")
             out[name, part] = p
     return d, out
-
-
-def converged(fit):
-    """Runs scikit-learn's `fit()` with its ConvergenceWarning an error: a reference that
-    stopped at max_iter is no reference (its FutureWarning on LogisticRegressionCV's legacy
-    attributes, which these tests read, is let be)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ConvergenceWarning)
-        warnings.simplefilter("ignore", FutureWarning)
-        return fit()
 
 
 def score_tolerance(X, y, C, l1_ratio, model, tol):
