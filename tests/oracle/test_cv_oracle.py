@@ -101,7 +101,7 @@ def test_cross_validation_matches_sklearn(corpora, name, scoring):
 # mixes at 2; the l2 path above runs at 1-4.
 MIXED_PATHS = {
     "l1": ("narrow", ["--l1-ratio", 1], (1.0,), [1.0, 3.0, 10.0], (1,)),
-    "elasticnet": ("narrow", ["--l1-ratios", "0.3,0.8"], (0.3, 0.8), [0.5, 5.0], (2,)),
+    "elasticnet": ("narrow", ["--l1-ratios", "0.3,0.8"], (0.3, 0.8), [0.5, 2.0], (2,)),
 }
 
 
