@@ -175,7 +175,8 @@ pub struct VectorizerArgs {
     #[arg(long, value_name = "N")]
     pub max_features: Option<usize>,
     /// A fixed vocabulary (sklearn's vocabulary=): FILE holds one term a line (UTF-8), in
-    /// column order; nothing is pruned and other terms are ignored.
+    /// column order; other terms are ignored, and nothing is pruned (--min-df, --max-df and
+    /// --max-features are not used, with a warning, as scikit-learn ignores them).
     #[arg(long, value_name = "FILE")]
     pub vocabulary: Option<PathBuf>,
     /// Use 1 + ln(tf) instead of tf.
@@ -245,6 +246,9 @@ impl VectorizerArgs {
             crate::text::pattern::Tokenizer::new(Some(p)).map_err(usage)?;
         }
         let vocabulary = self.vocabulary.as_deref().map(|p| self.fixed_vocabulary(p)).transpose()?;
+        // A fixed vocabulary is not pruned: sklearn ignores the pruning flags
+        // then (with the warning of `Self::warnings`), neither read nor kept.
+        let pruned = vocabulary.is_none();
         Ok(VectorizerOptions {
             encoding: self.encoding,
             analyzer: AnalyzerOptions {
@@ -256,9 +260,9 @@ impl VectorizerArgs {
                 stop_words: stop_words.and_then(StopWords::file).map(|p| read_list("--stop-words", p)).transpose()?,
                 token_pattern: token_pattern.filter(|p| *p != crate::text::pattern::DEFAULT).cloned(),
             },
-            min_df: self.min_df,
-            max_df: self.max_df,
-            max_features: self.max_features,
+            min_df: if pruned { self.min_df } else { DfBound::Count(1) },
+            max_df: if pruned { self.max_df } else { DfBound::Fraction(1.0) },
+            max_features: self.max_features.filter(|_| pruned),
             binary: self.binary,
             use_idf: !self.no_idf,
             smooth_idf: !self.no_smooth_idf,
@@ -272,19 +276,30 @@ impl VectorizerArgs {
         })
     }
 
-    /// What scikit-learn warns of and ignores, in its words: the word flags
+    /// What scikit-learn ignores, in its words where it warns: the word flags
     /// with a character analyzer (`_warn_for_unused_params`; its default
-    /// token_pattern draws no warning).
+    /// token_pattern draws no warning); and the pruning flags with a fixed
+    /// vocabulary, which scikit-learn ignores without a word (its docs say
+    /// so) and textsaga says so. (Settings it warns of and uses as given:
+    /// `tfidf::consistency`.)
     pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let pruning = self.pruning_flags();
+        if self.vocabulary.is_some() && !pruning.is_empty() {
+            out.push(format!(
+                "{} not used with --vocabulary: a fixed vocabulary is not pruned (scikit-learn ignores min_df, max_df and max_features when vocabulary is given)",
+                pruning.join(", ")
+            ));
+        }
         if self.analyzer == AnalyzerKind::Word {
-            return Vec::new();
+            return out;
         }
         let pattern = self.token_pattern.as_deref().filter(|p| *p != crate::text::pattern::DEFAULT);
-        [(self.stop_words.is_some(), "stop_words", "--stop-words"), (pattern.is_some(), "token_pattern", "--token-pattern")]
-            .iter()
-            .filter(|(given, _, _)| *given)
-            .map(|(_, param, flag)| format!("the parameter '{param}' will not be used since 'analyzer' != 'word' ({flag} is ignored with --analyzer {})", self.analyzer.name()))
-            .collect()
+        let unused = [(self.stop_words.is_some(), "stop_words", "--stop-words"), (pattern.is_some(), "token_pattern", "--token-pattern")];
+        out.splice(0..0, unused.iter().filter(|(given, _, _)| *given).map(|(_, param, flag)| {
+            format!("the parameter '{param}' will not be used since 'analyzer' != 'word' ({flag} is ignored with --analyzer {})", self.analyzer.name())
+        }));
+        out
     }
 
     /// The pruning flags given (they need a vocabulary fitted to the corpus).
@@ -311,10 +326,8 @@ impl VectorizerArgs {
     /// The terms of a `--vocabulary` file, checked as sklearn checks a
     /// vocabulary list (no repeats, not empty); pruning flags do not apply.
     fn fixed_vocabulary(&self, path: &std::path::Path) -> Result<Vec<Box<str>>> {
-        let mut bad: Vec<&str> = self.hashing.map(|_| "--hashing").into_iter().collect();
-        bad.extend(self.pruning_flags());
-        if !bad.is_empty() {
-            return Err(usage(format!("{} cannot be used with --vocabulary (a fixed vocabulary is neither hashed nor pruned)", bad.join(", "))));
+        if self.hashing.is_some() {
+            return Err(usage("--hashing cannot be used with --vocabulary (a fixed vocabulary is not hashed; HashingVectorizer has no vocabulary)"));
         }
         let terms = read_list("--vocabulary", path)?;
         let mut seen = rustc_hash::FxHashMap::default();

@@ -9,7 +9,7 @@ use crate::collectives::{local, Collectives};
 use crate::corpus::{read_slice, CorpusSlice, LabelNeed, Labels, ReadOptions};
 use crate::error::Result;
 use crate::sizing::{plan, Corpus, Plan};
-use crate::tfidf::{DfBound, VectorizerOptions};
+use crate::tfidf::{consistency, DfBound, VectorizerOptions};
 use crate::vectorizer::fit_transform;
 
 /// Pieces the sample is read in, spread evenly over the corpus.
@@ -30,7 +30,7 @@ struct Estimate {
 
 fn estimate(args: &PlanArgs) -> Result<()> {
     let opts = args.vectorizer.options()?;
-    crate::log::warn_once(true, args.vectorizer.warnings());
+    crate::log::warn_once(true, args.vectorizer.warnings().into_iter().chain(consistency::warnings(&opts)));
     let read = args.input.read_options();
     let (sample, n_total) = read_sample(&read, args.sample as usize)?;
     if sample.is_empty() {

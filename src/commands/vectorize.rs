@@ -13,7 +13,7 @@ use crate::output::{write_from_all_ranks, AtomicPath};
 use crate::same_file::{named, refuse_overwriting};
 use crate::sparse::parts;
 use crate::run_report::{phase_summary, RunReport};
-use crate::tfidf::{Dtype, VectorizerOptions};
+use crate::tfidf::{consistency, Dtype, VectorizerOptions};
 
 pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     let mut report = RunReport::new("vectorize");
@@ -23,7 +23,7 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     inputs.extend(args.vectorizer.input_files().into_iter().map(|(flag, p)| named(flag, p)));
     comm.agree(refuse_overwriting(&inputs, &outputs))?;
     let opts = comm.agree(args.vectorizer.options())?;
-    crate::log::warn_once(comm.is_root(), args.vectorizer.warnings());
+    crate::log::warn_once(comm.is_root(), args.vectorizer.warnings().into_iter().chain(consistency::warnings(&opts)));
     // Fail before the work, not after it, when the output cannot be written.
     AtomicPath::probe(comm, &args.output)?;
 

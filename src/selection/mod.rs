@@ -67,6 +67,9 @@ pub struct PathPoint {
     pub l1_ratio: Option<f64>,
     pub score: f64,
     pub epochs: usize,
+    /// Whether the fit met --tol before --max-iter (sklearn warns of each
+    /// that did not: a fold's score of unconverged coefficients).
+    pub converged: bool,
     pub seconds: f64,
 }
 
@@ -188,7 +191,7 @@ impl Path<'_, '_, '_> {
                 Holdout::Validation { x, y } => score(comm, self.grid.scoring, x, y, |_| true, &solution.coef, &solution.intercept)?,
             };
             self.values[(fold * self.grid.cs.len() + ci) * self.mixes + m] = s;
-            on_point(&PathPoint { fold, c, l1_ratio: self.mix, score: s, epochs: outcome.n_iter, seconds: started.elapsed().as_secs_f64() });
+            on_point(&PathPoint { fold, c, l1_ratio: self.mix, score: s, epochs: outcome.n_iter, converged: outcome.converged, seconds: started.elapsed().as_secs_f64() });
             warm = Some(WarmStart { coef: solution.coef, intercept: solution.intercept });
         }
         Ok(())

@@ -7,10 +7,12 @@
 //! - [`prune`]: `min_df` / `max_df` / `max_features` on global counts;
 //! - [`sketch`]: an upper bound on each n-gram's count, so that n-grams
 //!   certain to fall below `min_df` are never counted;
-//! - [`weighting`]: idf, sublinear tf, and row normalisation.
+//! - [`weighting`]: idf, sublinear tf, and row normalisation;
+//! - [`consistency`]: what scikit-learn warns of in the settings and goes on.
 //!
 //! The collective steps that join ranks live in `crate::vectorizer`.
 
+pub mod consistency;
 pub mod counts;
 pub mod idset;
 pub mod interner;

@@ -6,18 +6,30 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 from textsaga_data import launcher, mpi_env, objective, read_corpus  # noqa: E402,F401
 BIN = Path(os.environ.get("TEXTSAGA_BIN", ROOT / "target" / "release" / "textsaga"))
 TIMEOUT = 120
+
+
+def converged(fit):
+    """Runs scikit-learn's `fit()` with its ConvergenceWarning an error: a reference that
+    stopped at max_iter is no reference (its FutureWarnings, such as LogisticRegressionCV's
+    on the legacy attributes these tests read, are let be)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        return fit()
 
 
 def launch_env():

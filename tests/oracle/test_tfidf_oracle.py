@@ -17,6 +17,7 @@ from sklearn.feature_extraction.text import (
     TfidfTransformer,
     TfidfVectorizer,
 )
+from sklearn.pipeline import make_pipeline
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import ROOT, load_matrix, run, run_alone, write_fast_layout, write_jsonl, write_strings_layout  # noqa: E402
@@ -197,15 +198,29 @@ def test_vocabulary_file_matches_sklearns_fixed_vocabulary(corpus, tmp_path, ext
         assert_same(out, X, vec.get_feature_names_out(), vec.idf_)
 
 
-def test_vocabulary_file_refusals(corpus, tmp_path):
-    d, _, _ = corpus
+def test_vocabulary_file_refusals_and_ignored_flags(corpus, tmp_path):
+    """What scikit-learn refuses is refused (a term listed twice; a vocabulary
+    with hashing, which HashingVectorizer has no parameter for); the pruning
+    flags, which scikit-learn ignores with a fixed vocabulary, are ignored with
+    a warning: its matrix (one rank, 0.3 s)."""
+    d, docs, _ = corpus
     vocab = tmp_path / "v.txt"
     vocab.write_text("data\nmodel\ndata\n", encoding="utf-8")
     p = run(2, "vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--vocabulary", vocab, check=False)
     assert p.returncode == 1 and "'data' is listed twice (entries 1 and 3)" in p.stderr
-    p = run_alone("vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--vocabulary", vocab, "--min-df", "2")
-    assert p.returncode == 2 and "--min-df cannot be used with --vocabulary" in p.stderr
+    p = run_alone("vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--vocabulary", vocab, "--hashing", "64")
+    assert p.returncode == 2 and "--hashing cannot be used with --vocabulary" in p.stderr
     assert not (tmp_path / "o.h5").exists()
+    terms = ["the", "machine", "café", "absentword"]
+    vocab.write_text("\n".join(terms) + "\n", encoding="utf-8")
+    vec = TfidfVectorizer(vocabulary=terms, min_df=3, max_df=0.5, max_features=2)
+    X = vec.fit_transform(docs)
+    p = run_alone("vectorize", "--data", d / "fast.h5", "-o", tmp_path / "o.h5", "--quiet", "--vocabulary", vocab,
+                  "--min-df", "3", "--max-df", "0.5", "--max-features", "2")
+    assert p.returncode == 0, p.stderr
+    assert_same(tmp_path / "o.h5", X, vec.get_feature_names_out(), vec.idf_)
+    lines = [line for line in p.stderr.splitlines() if line.startswith("textsaga: warning:")]
+    assert len(lines) == 1 and "--max-features, --min-df, --max-df not used with --vocabulary" in lines[0], p.stderr
 
 
 def test_stop_word_list_is_sklearns():
@@ -393,6 +408,56 @@ def test_word_flags_are_ignored_with_character_analyzers_as_sklearn_does(corpus,
     with h5py.File(model) as f:
         a = json.loads(f.attrs["params"])["vectorizer"]["analyzer"]
     assert a.get("stop_words") is None and not a["stop_words_english"] and a.get("token_pattern") is None
+
+
+def sklearn_warning_cases():
+    """The settings scikit-learn's test_text.py shows it warning of and going on
+    with, on its own inputs (test_vectorizer_stop_words_inconsistent,
+    test_countvectorizer_uppercase_in_vocab): (documents, the list the flag's
+    file holds, textsaga flags, the vectorizer scikit-learn runs)."""
+    from sklearn.feature_extraction.tests import test_text as t
+
+    stop, vocab = ["you've", "you", "you'll", "AND"], ["Sample", "Upper", "Case", "Vocabulary"]
+    docs = list(t.JUNK_FOOD_DOCS) + ["hello world", "you'll see: AND you've seen"]
+    return {
+        "stop_words_inconsistent": (docs, stop, ["--stop-words"], lambda: TfidfVectorizer(stop_words=stop)),
+        "stop_words_inconsistent_hashing": (docs, stop, ["--hashing", 64, "--stop-words"],
+                                            lambda: make_pipeline(HashingVectorizer(n_features=64, norm=None, stop_words=stop), TfidfTransformer())),
+        "uppercase_vocabulary": (vocab + ["upper case"], vocab, ["--vocabulary"], lambda: TfidfVectorizer(vocabulary=vocab)),
+        "uppercase_vocabulary_no_lowercase": (vocab + ["upper case"], vocab, ["--no-lowercase", "--vocabulary"],
+                                              lambda: TfidfVectorizer(vocabulary=vocab, lowercase=False)),
+    }
+
+
+@pytest.mark.parametrize("name", list(sklearn_warning_cases()))
+def test_settings_sklearn_warns_of_run_with_its_warning(tmp_path, binary, name):
+    """Stop words that scikit-learn's own preprocessing tokenizes into words
+    the list lacks ("you'll" gives "ll"; "AND" lowercased is not "AND"), and
+    upper-case terms of a fixed vocabulary while lowercasing: scikit-learn
+    warns and goes on; textsaga gives the same features with the same
+    warning (its sentence, in textsaga's line), once for 2 ranks, in vectorize
+    (and fit), and none where scikit-learn gives none (0.3-0.6 s each)."""
+    docs, words, flags, vectorizer = sklearn_warning_cases()[name]
+    path, listed = tmp_path / "docs.h5", tmp_path / "words.txt"
+    write_strings_layout(path, docs, [i % 2 for i in range(len(docs))])
+    listed.write_text("\n".join(words) + "\n", encoding="utf-8")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        vec = vectorizer()
+        X = vec.fit_transform(docs)
+    expected = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    out = tmp_path / "o.h5"
+    p = run(2, "vectorize", "--data", path, "-o", out, "--quiet", *flags, listed)
+    fitted = vec if isinstance(vec, TfidfVectorizer) else None
+    assert_same(out, X, fitted and fitted.get_feature_names_out(), fitted and fitted.idf_)
+    stderrs = [p.stderr]
+    if name == "stop_words_inconsistent":  # fit warns through the same code: once is enough
+        stderrs.append(run(2, "fit", "--data", path, "--model", tmp_path / "m.h5", "--quiet", "--max-iter", 1, *flags, listed).stderr)
+    for stderr in stderrs:
+        ours = [line for line in stderr.splitlines() if line.startswith("textsaga: warning:") and "ConvergenceWarning" not in line]
+        assert len(ours) == len(expected), (stderr, expected)
+        for line, theirs in zip(ours, expected):
+            assert theirs.lower() in line.lower(), (line, theirs)
 
 
 # (token_pattern, extra TfidfVectorizer arguments): the fast scanner's two

@@ -62,6 +62,9 @@ pub fn choose(
         points.push(p.clone());
     };
     let scores = path_scores(comm, data, sopts, (grid, &holdout), hooks, resume, &mut log)?;
+    if comm.is_root() {
+        warn_unconverged(&points, sopts);
+    }
     let (c, m) = scores.best();
     let l1_ratio = grid.l1_ratios.as_ref().map(|r| r[m]);
     let opts = SolverOptions { c: grid.cs[c], l1_ratio: l1_ratio.unwrap_or(sopts.l1_ratio), ..sopts.clone() };
@@ -70,6 +73,20 @@ pub fn choose(
     }
     let selection = Selection { c: grid.cs[c], l1_ratio, cs: grid.cs.clone(), l1_ratios: grid.l1_ratios.clone(), folds: scores.folds, scores: scores.values, points: Vec::new() };
     Ok(Chosen { opts, selection: selection.with_points(points) })
+}
+
+/// sklearn's ConvergenceWarning for the path's fits that stopped at
+/// --max-iter, said once for the job (with --quiet too, as a single fit's):
+/// their scores, and so the choice of C, are of unconverged coefficients.
+fn warn_unconverged(points: &[PathPoint], sopts: &SolverOptions) {
+    let short: Vec<&PathPoint> = points.iter().filter(|p| !p.converged).collect();
+    if let Some(first) = short.first() {
+        crate::say!(
+            "textsaga: warning: --max-iter {} reached before the change fell below --tol {} in {} of the path's {} fits \
+             (the first: fold {}, C {}); their scores are of coefficients that have not converged (sklearn's ConvergenceWarning)",
+            sopts.max_iter, sopts.tol, short.len(), points.len(), first.fold + 1, first.c
+        );
+    }
 }
 
 /// Collective: `--cv-folds NAME`, sklearn's `PredefinedSplit`: the fold of

@@ -19,7 +19,7 @@ use crate::phase::Phase;
 use crate::same_file::{named, refuse_overwriting};
 use crate::signals;
 use crate::sparse::Rows;
-use crate::tfidf::Dtype;
+use crate::tfidf::{consistency, Dtype};
 use crate::run_report::{collectives_json, phase_summary, RunReport};
 use crate::checkpoint::Checkpointer;
 use crate::solver::{fit, resolve, FitHooks, FitResult, Mode, Resume, SolverKind, SolverOptions, TrainingSet, WarmStart};
@@ -45,7 +45,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         (Some(_), None) => Mode::for_path(sopts.solver).check_path().map(|()| g),
         _ => Ok(g),
     }))?;
-    crate::log::warn_once(comm.is_root(), args.vectorizer.warnings().into_iter().chain(args.solver.warnings()));
+    crate::log::warn_once(comm.is_root(), args.vectorizer.warnings().into_iter().chain(consistency::warnings(&flags)).chain(args.solver.warnings()));
     // Fail before the work when the model cannot be written.
     AtomicPath::probe(comm, &args.model)?;
     let warm_model = match &args.solver.warm_start {
