@@ -587,7 +587,11 @@ pub struct SolverArgs {
     #[arg(long, value_name = "MODEL.h5")]
     pub warm_start: Option<PathBuf>,
     /// sklearn's fit(sample_weight=...): a float dataset of the input file (--data or
-    /// --features), one weight (0 or more) a document; it multiplies the class weights.
+    /// --features; `prepare --weight-field` stores one as `weight`), one weight (0 or
+    /// more) a document; it multiplies the class weights. With --Cs, as
+    /// LogisticRegressionCV: each fold's fits weighted by its training documents'
+    /// weights, its score by its held-out documents' own weights (class weights left
+    /// out; --validation-data's documents weigh 1 each), the refit by all.
     #[arg(long, value_name = "NAME")]
     pub sample_weight: Option<String>,
 }

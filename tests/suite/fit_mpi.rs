@@ -39,7 +39,7 @@ fn bad_fits_end_cleanly_on_every_rank() {
         fit_fails(&dir, ranks, &["--data", s(&data), "-C", "-1"], 2, "C must be a positive number");
         fit_fails(&dir, ranks, &["--data", s(&data), "--penalty", "elasticnet", "--l1-ratio", "1.5"], 2, "--l1-ratio must be within");
         fit_fails(&dir, ranks, &["--data", s(&data), "--batch-size", "0"], 2, "positive whole number or 'auto'");
-        fit_fails(&dir, ranks, &["--data", s(&data), "--Cs", "3", "--sample-weight", "w"], 2, "--sample-weight cannot be combined with --Cs yet");
+        fit_fails(&dir, ranks, &["--data", s(&data), "--Cs", "3", "--sample-weight", "w"], 1, "has no dataset 'w'");
         fit_fails(&dir, ranks, &["--data", s(&data), "--sample-weight", "w"], 1, "--sample-weight: '");
         fit_fails(&dir, ranks, &["--data", s(&data), "--sync-steps", "4", "--penalty", "l1"], 2, "--sync-steps 4 needs a penalty without an L1 term");
         fit_fails(&dir, ranks, &["--data", s(&data), "--sync-steps", "4", "--batch-size", "1"], 2, "leave --batch-size at auto");
