@@ -464,6 +464,12 @@ pub struct PrepareArgs {
     /// relative to the folder.
     #[arg(long, value_name = "NAME")]
     pub id_field: Option<String>,
+    /// JSON key, CSV or Parquet column holding each record's sample weight, kept in the
+    /// corpus as the float64 dataset `weight` for `fit --sample-weight weight`; every
+    /// record must have one, a finite number of 0 or more (checked here, naming the
+    /// file and line). Not for a folder input (its files have no fields).
+    #[arg(long, value_name = "NAME")]
+    pub weight_field: Option<String>,
     /// What to do with bytes the encoding cannot decode (sklearn's decode_error).
     #[arg(long, value_enum, default_value_t = DecodeError::Strict)]
     pub decode_error: DecodeError,
