@@ -477,6 +477,12 @@ pub struct PrepareArgs {
     /// relative to the folder.
     #[arg(long, value_name = "NAME")]
     pub id_field: Option<String>,
+    /// JSON key, CSV or Parquet column holding each record's sample weight, kept in the
+    /// corpus as the float64 dataset `weight` for `fit --sample-weight weight`; every
+    /// record must have one, a finite number of 0 or more (checked here, naming the
+    /// file and line). Not for a folder input (its files have no fields).
+    #[arg(long, value_name = "NAME")]
+    pub weight_field: Option<String>,
     /// What to do with bytes the encoding cannot decode (sklearn's decode_error).
     #[arg(long, value_enum, default_value_t = DecodeError::Strict)]
     pub decode_error: DecodeError,
@@ -600,7 +606,11 @@ pub struct SolverArgs {
     #[arg(long, value_name = "MODEL.h5")]
     pub warm_start: Option<PathBuf>,
     /// sklearn's fit(sample_weight=...): a float dataset of the input file (--data or
-    /// --features), one weight (0 or more) a document; it multiplies the class weights.
+    /// --features; `prepare --weight-field` stores one as `weight`), one weight (0 or
+    /// more) a document; it multiplies the class weights. With --Cs, as
+    /// LogisticRegressionCV: each fold's fits weighted by its training documents'
+    /// weights, its score by its held-out documents' own weights (class weights left
+    /// out; --validation-data's documents weigh 1 each), the refit by all.
     #[arg(long, value_name = "NAME")]
     pub sample_weight: Option<String>,
 }

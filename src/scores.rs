@@ -38,52 +38,56 @@ pub fn log_loss_term(p_true: f64) -> f64 {
     -p_true.clamp(eps, 1.0 - eps).ln()
 }
 
-/// A K x K confusion matrix (rows: true class) and what sklearn derives from it.
+/// A K x K confusion matrix (rows: true class) and what sklearn derives
+/// from it. Its cells are counts, or summed sample weights (a CV scorer
+/// with `--sample-weight`, as sklearn's `confusion_matrix(sample_weight=)`).
 pub struct Confusion<'a> {
-    cells: &'a [u64],
+    cells: &'a [f64],
     k: usize,
 }
 
 impl<'a> Confusion<'a> {
-    pub fn new(cells: &'a [u64], k: usize) -> Self {
+    pub fn new(cells: &'a [f64], k: usize) -> Self {
         assert_eq!(cells.len(), k * k, "a confusion matrix is K x K");
         Confusion { cells, k }
     }
 
-    fn cell(&self, t: usize, p: usize) -> u64 {
+    fn cell(&self, t: usize, p: usize) -> f64 {
         self.cells[t * self.k + p]
     }
-    fn true_count(&self, c: usize) -> u64 {
+    fn true_count(&self, c: usize) -> f64 {
         (0..self.k).map(|p| self.cell(c, p)).sum()
     }
-    fn predicted_count(&self, c: usize) -> u64 {
+    fn predicted_count(&self, c: usize) -> f64 {
         (0..self.k).map(|t| self.cell(t, c)).sum()
     }
 
-    pub fn documents(&self) -> u64 {
+    /// The documents (their summed weights when weighted).
+    pub fn total(&self) -> f64 {
         self.cells.iter().sum()
     }
 
     pub fn accuracy(&self) -> f64 {
-        let correct: u64 = (0..self.k).map(|c| self.cell(c, c)).sum();
-        ratio(correct as f64, self.documents() as f64)
+        let correct: f64 = (0..self.k).map(|c| self.cell(c, c)).sum();
+        ratio(correct, self.total())
     }
 
-    /// Per class, with sklearn's `zero_division` default: 0/0 is 0.
+    /// Per class, with sklearn's `zero_division` default: 0/0 is 0. The
+    /// support is the count (rounded when weighted).
     pub fn class_scores(&self, c: usize) -> ClassScores {
-        let (tp, support, predicted) = (self.cell(c, c) as f64, self.true_count(c), self.predicted_count(c));
+        let (tp, support, predicted) = (self.cell(c, c), self.true_count(c), self.predicted_count(c));
         ClassScores {
-            precision: ratio(tp, predicted as f64),
-            recall: ratio(tp, support as f64),
-            f1: ratio(2.0 * tp, (support + predicted) as f64),
-            support,
+            precision: ratio(tp, predicted),
+            recall: ratio(tp, support),
+            f1: ratio(2.0 * tp, support + predicted),
+            support: support.round() as u64,
         }
     }
 
     /// The classes sklearn averages over by default (`unique_labels(y_true,
     /// y_pred)`): those that occur as a true or a predicted label.
     fn present(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..self.k).filter(|&c| self.true_count(c) + self.predicted_count(c) > 0)
+        (0..self.k).filter(|&c| self.true_count(c) + self.predicted_count(c) > 0.0)
     }
 
     /// Unweighted mean over the present classes (`average="macro"`).
@@ -91,20 +95,21 @@ impl<'a> Confusion<'a> {
         let present: Vec<ClassScores> = self.present().map(|c| self.class_scores(c)).collect();
         let n = present.len() as f64;
         let mean = |f: fn(&ClassScores) -> f64| ratio(present.iter().map(f).sum(), n);
-        ClassScores { precision: mean(|s| s.precision), recall: mean(|s| s.recall), f1: mean(|s| s.f1), support: self.documents() }
+        ClassScores { precision: mean(|s| s.precision), recall: mean(|s| s.recall), f1: mean(|s| s.f1), support: self.total().round() as u64 }
     }
 
-    /// Mean weighted by support (`average="weighted"`).
+    /// Mean weighted by support (`average="weighted"`; by summed weights
+    /// when weighted, as sklearn's `true_sum`).
     pub fn weighted_avg(&self) -> ClassScores {
-        let n = self.documents() as f64;
-        let mean = |f: fn(&ClassScores) -> f64| ratio(self.present().map(|c| self.class_scores(c)).map(|s| f(&s) * s.support as f64).sum(), n);
-        ClassScores { precision: mean(|s| s.precision), recall: mean(|s| s.recall), f1: mean(|s| s.f1), support: self.documents() }
+        let n = self.total();
+        let mean = |f: fn(&ClassScores) -> f64| ratio(self.present().map(|c| f(&self.class_scores(c)) * self.true_count(c)).sum(), n);
+        ClassScores { precision: mean(|s| s.precision), recall: mean(|s| s.recall), f1: mean(|s| s.f1), support: n.round() as u64 }
     }
 
     /// sklearn's `balanced_accuracy_score`: the mean recall over the classes
     /// that occur as true labels.
     pub fn balanced_accuracy(&self) -> f64 {
-        let recalls: Vec<f64> = (0..self.k).filter(|&c| self.true_count(c) > 0).map(|c| self.class_scores(c).recall).collect();
+        let recalls: Vec<f64> = (0..self.k).filter(|&c| self.true_count(c) > 0.0).map(|c| self.class_scores(c).recall).collect();
         ratio(recalls.iter().sum(), recalls.len() as f64)
     }
 }
@@ -120,14 +125,16 @@ fn ratio(a: f64, b: f64) -> f64 {
 /// The report from summed counts.
 pub fn report(confusion: &[u64], log_loss_sum: f64, classes: Vec<String>) -> Report {
     let k = classes.len();
-    let c = Confusion::new(confusion, k);
+    // Counts up to 2^53 are exact in f64.
+    let cells: Vec<f64> = confusion.iter().map(|&n| n as f64).collect();
+    let c = Confusion::new(&cells, k);
     Report {
-        documents: c.documents(),
+        documents: confusion.iter().sum(),
         accuracy: c.accuracy(),
         macro_f1: c.macro_avg().f1,
         balanced_accuracy: c.balanced_accuracy(),
-        log_loss: ratio(log_loss_sum, c.documents() as f64),
-        confusion_matrix: (0..k).map(|t| (0..k).map(|p| c.cell(t, p)).collect()).collect(),
+        log_loss: ratio(log_loss_sum, c.total()),
+        confusion_matrix: confusion.chunks(k.max(1)).map(<[u64]>::to_vec).collect(),
         per_class: (0..k).map(|i| c.class_scores(i)).collect(),
         macro_avg: c.macro_avg(),
         weighted_avg: c.weighted_avg(),
@@ -201,9 +208,25 @@ mod tests {
     }
 
     #[test]
+    fn a_weighted_matrix_scores_as_its_documents_repeated() {
+        // The matrix above with each cell's documents weighing 0.5, 2 and 3 by
+        // true class: the scores of the documents copied that many times (x2).
+        let counts = [1u64, 1, 0, 0, 2, 0, 1, 0, 0];
+        let w = [0.5, 2.0, 3.0];
+        let weighted: Vec<f64> = counts.iter().enumerate().map(|(i, &n)| n as f64 * w[i / 3]).collect();
+        let copies: Vec<u64> = counts.iter().enumerate().map(|(i, &n)| n * (2.0 * w[i / 3]) as u64).collect();
+        let (a, b) = (Confusion::new(&weighted, 3), report(&copies, 0.0, vec!["a".into(), "b".into(), "c".into()]));
+        assert!((a.accuracy() - b.accuracy).abs() < 1e-15);
+        assert!((a.macro_avg().f1 - b.macro_f1).abs() < 1e-15);
+        assert!((a.weighted_avg().f1 - b.weighted_avg.f1).abs() < 1e-15);
+        assert!((a.balanced_accuracy() - b.balanced_accuracy).abs() < 1e-15);
+        assert!(a.accuracy() != Confusion::new(&counts.map(|n| n as f64), 3).accuracy(), "the weights change the score");
+    }
+
+    #[test]
     fn absent_classes_are_left_out_of_the_averages() {
         // Class c never occurs, as truth or prediction.
-        let conf = [2, 0, 0, 1, 1, 0, 0, 0, 0];
+        let conf = [2.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0];
         let c = Confusion::new(&conf, 3);
         assert!((c.macro_avg().f1 - (0.8 + 2.0 / 3.0) / 2.0).abs() < 1e-15);
         assert!((c.balanced_accuracy() - 0.75).abs() < 1e-15);

@@ -32,6 +32,16 @@ pub enum PartId<'a> {
     Str(&'a str),
 }
 
+/// One document as a reader found it: its text and, when the corpus has
+/// them, its label, id and sample weight.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Record<'a> {
+    pub text: &'a [u8],
+    pub label: Option<&'a str>,
+    pub id: Option<PartId<'a>>,
+    pub weight: Option<f64>,
+}
+
 /// How a column of labels or ids is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Column {
@@ -48,12 +58,14 @@ pub struct PartsLayout {
     pub labels: Option<Column>,
     /// `id`, or none (then no document has one).
     pub ids: Option<Column>,
+    /// `weight` (float64), or none (then no document has one).
+    pub weights: bool,
     /// `label_names` (the classes of a folder), written by rank 0.
     pub label_names: Option<Vec<String>>,
 }
 
 /// One rank's share of a corpus, spilled to two files beside the output:
-/// the text bytes, and per document its length, label and id ("meta").
+/// the text bytes, and per document its length, label, weight and id ("meta").
 ///
 /// The spill files are unlinked as soon as they are created and used
 /// through their handles only: they vanish when the process ends, however
@@ -85,16 +97,18 @@ impl CorpusPart {
     }
 
     /// Appends one document. The caller sees to it that every document of
-    /// the corpus has a label or none has, and an id or none has:
-    /// [`write_parts`] reads the spill back by the layout the ranks agreed.
-    pub fn push(&mut self, text: &[u8], label: Option<&str>, id: Option<PartId>) -> Result<()> {
+    /// the corpus has a label or none has, an id or none has, a weight or
+    /// none has: [`write_parts`] reads the spill back by the layout the
+    /// ranks agreed.
+    pub fn push(&mut self, r: &Record) -> Result<()> {
+        let Record { text, label, id, .. } = *r;
         if let Some(l) = label {
             no_nul("the label", l)?;
         }
         if let Some(PartId::Str(s)) = id {
             no_nul("the id", s)?;
         }
-        self.spill(text, label, id).map_err(|e| anyhow!("writing a spill file beside the output: {e}"))?;
+        self.spill(r).map_err(|e| anyhow!("writing a spill file beside the output: {e}"))?;
         self.docs += 1;
         self.bytes += text.len() as u64;
         if let Some(l) = label {
@@ -107,11 +121,14 @@ impl CorpusPart {
         Ok(())
     }
 
-    fn spill(&mut self, text: &[u8], label: Option<&str>, id: Option<PartId>) -> std::io::Result<()> {
+    fn spill(&mut self, &Record { text, label, id, weight }: &Record) -> std::io::Result<()> {
         self.text.write_all(text)?;
         self.meta.write_all(&(text.len() as u64).to_le_bytes())?;
         if let Some(l) = label {
             put_str(&mut self.meta, l)?;
+        }
+        if let Some(w) = weight {
+            self.meta.write_all(&w.to_le_bytes())?;
         }
         match id {
             Some(PartId::Int(v)) => {
@@ -216,6 +233,9 @@ fn create_datasets(file: &File, layout: &PartsLayout, n: usize, total_bytes: usi
             None => {}
         }
     }
+    if layout.weights {
+        create_1d::<f64>(file, "weight", n)?;
+    }
     if let Some(names) = &layout.label_names {
         write_1d(file, "label_names", &to_vlen(names)?)?;
     }
@@ -237,14 +257,16 @@ fn copy_text(file: &File, text: &std::fs::File, p: &Place) -> Result<()> {
     Ok(())
 }
 
-/// Offsets, and the labels and ids stored as integers: one pass over the
-/// meta spill. The last rank adds the closing offset (the text's length).
+/// Offsets, the weights, and the labels and ids stored as integers: one
+/// pass over the meta spill. The last rank adds the closing offset (the
+/// text's length).
 fn write_numbers(file: &File, meta: &std::fs::File, layout: &PartsLayout, p: &Place) -> Result<()> {
     let offsets_ds = file.dataset("text/offsets")?;
     let labels_ds = (layout.labels == Some(Column::Int)).then(|| file.dataset("label")).transpose()?;
     let ids_ds = (layout.ids == Some(Column::Int)).then(|| file.dataset("id")).transpose()?;
+    let weights_ds = layout.weights.then(|| file.dataset("weight")).transpose()?;
     let mut m = MetaReader::new(meta, layout)?;
-    let (mut offsets, mut labels, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut offsets, mut labels, mut ids, mut weights) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut at = p.byte_at as u64;
     for i in 0..p.docs {
         let e = m.next()?;
@@ -260,9 +282,14 @@ fn write_numbers(file: &File, meta: &std::fs::File, layout: &PartsLayout, p: &Pl
                 _ => bail!("a document without an integer id in a column of integer ids"),
             });
         }
+        weights.extend(e.weight);
         if offsets.len() == COPY_ENTRIES || i + 1 == p.docs {
             let first = p.doc_at + i + 1 - offsets.len();
             write_at(&offsets_ds, first, &offsets).context("writing text/offsets")?;
+            if let Some(ds) = &weights_ds {
+                write_at(ds, first, &weights).context("writing weight")?;
+            }
+            weights.clear();
             for (ds, values) in [(&labels_ds, &mut labels), (&ids_ds, &mut ids)] {
                 if let Some(ds) = ds {
                     write_at(ds, first, values).with_context(|| format!("writing {}", ds.name()))?;
@@ -331,10 +358,12 @@ enum MetaId {
     Str(String),
 }
 
-/// One document's entry in the meta spill.
+/// One document's entry in the meta spill: its text's length, then its
+/// label, weight and id when the corpus has them.
 struct MetaEntry {
     len: u64,
     label: Option<String>,
+    weight: Option<f64>,
     id: Option<MetaId>,
 }
 
@@ -343,12 +372,13 @@ struct MetaEntry {
 struct MetaReader<'a> {
     r: BufReader<&'a std::fs::File>,
     labelled: bool,
+    with_weights: bool,
     with_ids: bool,
 }
 
 impl<'a> MetaReader<'a> {
     fn new(meta: &'a std::fs::File, layout: &PartsLayout) -> Result<Self> {
-        Ok(MetaReader { r: rewound(meta)?, labelled: layout.labels.is_some(), with_ids: layout.ids.is_some() })
+        Ok(MetaReader { r: rewound(meta)?, labelled: layout.labels.is_some(), with_weights: layout.weights, with_ids: layout.ids.is_some() })
     }
 
     fn next(&mut self) -> Result<MetaEntry> {
@@ -360,6 +390,12 @@ impl<'a> MetaReader<'a> {
         self.r.read_exact(&mut b8)?;
         let len = u64::from_le_bytes(b8);
         let label = if self.labelled { Some(get_str(&mut self.r)?) } else { None };
+        let weight = if self.with_weights {
+            self.r.read_exact(&mut b8)?;
+            Some(f64::from_le_bytes(b8))
+        } else {
+            None
+        };
         let id = if self.with_ids {
             let mut tag = [0u8; 1];
             self.r.read_exact(&mut tag)?;
@@ -372,7 +408,7 @@ impl<'a> MetaReader<'a> {
         } else {
             None
         };
-        Ok(MetaEntry { len, label, id })
+        Ok(MetaEntry { len, label, weight, id })
     }
 }
 
@@ -396,14 +432,16 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("textsaga-parts-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let docs: Vec<String> = (0..23).map(|i| "d".repeat(i % 5) + &i.to_string()).collect();
-        let layout = PartsLayout { labels: Some(Column::Str), ids: Some(Column::Int), label_names: None };
+        let layout = PartsLayout { labels: Some(Column::Str), ids: Some(Column::Int), weights: true, label_names: None };
         for p in 1..=4 {
             let dest = dir.join(format!("c{p}.h5"));
             run_ranks(p, |comm| {
                 let (lo, hi) = (comm.rank() * docs.len() / p, (comm.rank() + 1) * docs.len() / p);
                 let mut part = CorpusPart::create(&dest, comm.rank()).unwrap();
                 for (i, d) in docs.iter().enumerate().take(hi).skip(lo) {
-                    part.push(d.as_bytes(), Some(&format!("l{}", i % 3)), Some(PartId::Int(i as i64 * 2))).unwrap();
+                    let label = format!("l{}", i % 3);
+                    let r = Record { text: d.as_bytes(), label: Some(&label), id: Some(PartId::Int(i as i64 * 2)), weight: Some(i as f64 / 4.0) };
+                    part.push(&r).unwrap();
                 }
                 write_parts(comm, &dest, part, &layout).unwrap();
             });
@@ -415,6 +453,7 @@ mod tests {
             let labels: Vec<VarLenUnicode> = f.dataset("label").unwrap().read_raw().unwrap();
             assert_eq!(labels.iter().map(|l| l.as_str().to_owned()).collect::<Vec<_>>(), (0..23).map(|i| format!("l{}", i % 3)).collect::<Vec<_>>());
             assert_eq!(f.dataset("id").unwrap().read_raw::<i64>().unwrap(), (0..23).map(|i| i * 2).collect::<Vec<i64>>());
+            assert_eq!(f.dataset("weight").unwrap().read_raw::<f64>().unwrap(), (0..23).map(|i| i as f64 / 4.0).collect::<Vec<f64>>());
             // No spill file is left beside the output.
             let left: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().contains("partial")).collect();
             assert!(left.is_empty(), "{left:?}");

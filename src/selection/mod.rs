@@ -5,6 +5,12 @@
 //! from the one before; the mean score over folds picks the best point,
 //! which the caller refits on all the data.
 //!
+//! With sample weights, as `LogisticRegressionCV.fit(X, y, sample_weight=w)`
+//! in scikit-learn 1.9 (metadata routing off, its default): a fold's fits
+//! weigh each training document by its weight in the objective (class
+//! weights included, `balanced` counted once over all the data: the subset
+//! keeps them), and its score weighs each held-out document by `w` alone.
+//!
 //! Every rank works on every fit: a fold is the subset of each rank's own
 //! documents outside it, so the path gains from every rank the way a single
 //! fit does, and no document moves.
@@ -53,9 +59,13 @@ pub fn logspace_cs(n: usize) -> Vec<f64> {
 
 /// Where each fit is scored.
 pub enum Holdout<'a> {
-    /// `fold_of[i]`: the fold of local document `i`, of `k` folds.
-    Folds { fold_of: &'a [u32], k: usize },
-    /// A held-out file's rows and class indices (this rank's share).
+    /// `fold_of[i]`: the fold of local document `i`, of `k` folds;
+    /// `weight[i]`: what it weighs in its fold's score (`--sample-weight`'s
+    /// own weight: `LogisticRegressionCV` scores with the held-out part of
+    /// `fit`'s `sample_weight`, class weights left out), 1 each without.
+    Folds { fold_of: &'a [u32], k: usize, weight: Option<&'a [f64]> },
+    /// A held-out file's rows and class indices (this rank's share); its
+    /// documents weigh 1 each (the weights are the training file's).
     Validation { x: &'a Rows, y: &'a [u32] },
 }
 
@@ -187,8 +197,11 @@ impl Path<'_, '_, '_> {
             let solution = solver.solution();
             drop(solver);
             let s = match self.holdout {
-                Holdout::Folds { fold_of, .. } => score(comm, self.grid.scoring, self.all.x, self.all.y, |i| fold_of[i] as usize == fold, &solution.coef, &solution.intercept)?,
-                Holdout::Validation { x, y } => score(comm, self.grid.scoring, x, y, |_| true, &solution.coef, &solution.intercept)?,
+                Holdout::Folds { fold_of, weight, .. } => {
+                    let held_out = |i: usize| (fold_of[i] as usize == fold).then(|| weight.map_or(1.0, |w| w[i]));
+                    score(comm, self.grid.scoring, (self.all.x, self.all.y), held_out, &solution.coef, &solution.intercept)?
+                }
+                Holdout::Validation { x, y } => score(comm, self.grid.scoring, (x, y), |_| Some(1.0), &solution.coef, &solution.intercept)?,
             };
             self.values[(fold * self.grid.cs.len() + ci) * self.mixes + m] = s;
             on_point(&PathPoint { fold, c, l1_ratio: self.mix, score: s, epochs: outcome.n_iter, converged: outcome.converged, seconds: started.elapsed().as_secs_f64() });

@@ -10,6 +10,11 @@
 //! K x K confusion matrix at most); the AUC scorers rank every held-out
 //! document, so their scores (K values a document) are gathered to every
 //! rank: the one scorer whose traffic grows with the held-out set.
+//!
+//! With sample weights (`fit --sample-weight` with `--Cs`) every document
+//! counts by its weight, as each scorer counts `sample_weight`: the
+//! confusion matrix and the log loss sum weights, and the ROC curve steps by
+//! them.
 
 use crate::collectives::{Collectives, Op};
 use crate::error::Result;
@@ -65,40 +70,45 @@ impl Scoring {
 }
 
 /// Collective: the score of the model `(coef, intercept)` (width x d) on the
-/// local documents `i` of `x` for which `held_out(i)`, over all ranks.
-pub fn score(comm: &dyn Collectives, scoring: Scoring, x: &Rows, y: &[u32], held_out: impl Fn(usize) -> bool, coef: &Array2<f64>, intercept: &[f64]) -> Result<f64> {
+/// local documents `i` of `(x, y)` for which `held_out(i)` gives a weight,
+/// over all ranks. Each counts by its weight, as sklearn's scorers count
+/// with `sample_weight` (1 each: unweighted).
+pub fn score(comm: &dyn Collectives, scoring: Scoring, (x, y): (&Rows, &[u32]), held_out: impl Fn(usize) -> Option<f64>, coef: &Array2<f64>, intercept: &[f64]) -> Result<f64> {
     let width = intercept.len();
     let k = if width == 1 { 2 } else { width };
     let (mut raw, mut p) = (vec![0.0; width], vec![0.0; k]);
-    // [K x K confusion counts | summed log loss]
+    // [K x K confusion, summed weights | weighted sum of the log loss]
     let mut sums = vec![0.0; k * k + 1];
-    // Per held-out document, for the AUC scorers: its label and what sklearn
-    // ranks by: the decision function (`roc_auc`), the K probabilities (`roc_auc_ovr`).
+    // Per held-out document, for the AUC scorers: its label, its weight and
+    // what sklearn ranks by: the decision function (`roc_auc`), the K
+    // probabilities (`roc_auc_ovr`).
     let ranked = matches!(scoring, Scoring::RocAuc | Scoring::RocAucOvr);
     let mut kept: Vec<f64> = Vec::new();
     with_parts!(x, |indptr, cols, values| {
-        for i in (0..y.len()).filter(|&i| held_out(i)) {
+        for (i, w) in (0..y.len()).filter_map(|i| held_out(i).map(|w| (i, w))) {
             let (cols, vals) = (&cols[indptr[i]..indptr[i + 1]], &values[indptr[i]..indptr[i + 1]]);
-            for ((r, w), b) in raw.iter_mut().zip(coef.rows()).zip(intercept) {
-                *r = b + cols.iter().zip(vals).map(|(&j, &v)| w[j as usize] * v.to_f64()).sum::<f64>();
+            for ((r, row), b) in raw.iter_mut().zip(coef.rows()).zip(intercept) {
+                *r = b + cols.iter().zip(vals).map(|(&j, &v)| row[j as usize] * v.to_f64()).sum::<f64>();
             }
-            sums[y[i] as usize * k + argmax_class(&raw)] += 1.0;
+            sums[y[i] as usize * k + argmax_class(&raw)] += w;
             if scoring == Scoring::NegLogLoss || ranked {
                 probabilities(&raw, &mut p);
-                sums[k * k] += log_loss_term(p[y[i] as usize]);
+                sums[k * k] += w * log_loss_term(p[y[i] as usize]);
             }
             if ranked {
-                kept.push(y[i] as f64);
+                kept.extend_from_slice(&[y[i] as f64, w]);
                 kept.extend_from_slice(if scoring == Scoring::RocAuc { &raw } else { &p });
             }
         }
     });
     comm.all_reduce_f64(&mut sums, Op::Sum);
-    let counts: Vec<u64> = sums[..k * k].iter().map(|&c| c as u64).collect();
-    let c = Confusion::new(&counts, k);
+    let c = Confusion::new(&sums[..k * k], k);
+    if c.total() <= 0.0 {
+        bail!("the held-out documents of a fold weigh 0 in all (their --sample-weight); a score needs some weight: give them weights above 0");
+    }
     Ok(match scoring {
         Scoring::Accuracy => c.accuracy(),
-        Scoring::NegLogLoss => -sums[k * k] / c.documents() as f64,
+        Scoring::NegLogLoss => -sums[k * k] / c.total(),
         Scoring::F1Macro => c.macro_avg().f1,
         Scoring::F1Weighted => c.weighted_avg().f1,
         Scoring::BalancedAccuracy => c.balanced_accuracy(),
@@ -107,19 +117,21 @@ pub fn score(comm: &dyn Collectives, scoring: Scoring, x: &Rows, y: &[u32], held
 }
 
 /// Collective: an AUC scorer over every rank's held-out documents, each
-/// `[label, scores..]` in `kept` (one decision value for `roc_auc`, K
-/// probabilities for `roc_auc_ovr`).
+/// `[label, weight, scores..]` in `kept` (one decision value for `roc_auc`,
+/// K probabilities for `roc_auc_ovr`).
 fn ranked_score(comm: &dyn Collectives, scoring: Scoring, kept: &[f64], k: usize) -> Result<f64> {
     let bytes: Vec<u8> = kept.iter().flat_map(|v| v.to_le_bytes()).collect();
     let all: Vec<f64> = comm.all_gather_bytes(&bytes)?.chunks_exact(8).map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes"))).collect();
-    let per_doc = if scoring == Scoring::RocAuc { 2 } else { k + 1 };
+    let per_doc = if scoring == Scoring::RocAuc { 3 } else { k + 2 };
     let y: Vec<u32> = all.chunks_exact(per_doc).map(|d| d[0] as u32).collect();
-    let scores: Vec<f64> = all.chunks_exact(per_doc).flat_map(|d| d[1..].iter().copied()).collect();
+    let w: Vec<f64> = all.chunks_exact(per_doc).map(|d| d[1]).collect();
+    let scores: Vec<f64> = all.chunks_exact(per_doc).flat_map(|d| d[2..].iter().copied()).collect();
+    let positive: Vec<bool> = y.iter().map(|&t| t == 1).collect();
     match (scoring, k) {
-        (Scoring::RocAuc, 2) => roc_auc(&scores, &y.iter().map(|&t| t == 1).collect::<Vec<_>>()),
+        (Scoring::RocAuc, 2) => roc_auc(&scores, &positive, &w),
         // Two classes: sklearn takes the positive class's probability.
-        (Scoring::RocAucOvr, 2) => roc_auc(&scores.iter().skip(1).step_by(2).copied().collect::<Vec<_>>(), &y.iter().map(|&t| t == 1).collect::<Vec<_>>()),
-        (Scoring::RocAucOvr, _) => roc_auc_ovr(&scores, &y, k),
+        (Scoring::RocAucOvr, 2) => roc_auc(&scores.iter().skip(1).step_by(2).copied().collect::<Vec<_>>(), &positive, &w),
+        (Scoring::RocAucOvr, _) => roc_auc_ovr(&scores, &y, &w, k),
         _ => bail!("--scoring roc_auc is for two classes; use roc_auc_ovr"),
     }
 }

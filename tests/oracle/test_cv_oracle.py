@@ -2,9 +2,11 @@
 at 1-4 ranks, both sides at a tight tolerance (scikit-learn's ConvergenceWarning
 an error): the same chosen C (and mix), fold scores within the precision both
 fits reach (`score_tolerance`), the refit model within 1e-6 of scikit-learn's
-optimum at that C; l2, l1 and elastic-net paths; and with --validation-data,
-the scores of a held-out file."""
+optimum at that C; l2, l1 and elastic-net paths; with --validation-data, the
+scores of a held-out file; with --sample-weight,
+LogisticRegressionCV.fit(sample_weight=...)'s weighted fits and scores."""
 
+import shutil
 import subprocess
 import sys
 import warnings
@@ -14,10 +16,13 @@ import h5py
 import joblib
 import numpy as np
 import pytest
+import sklearn
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
-from sklearn.metrics import accuracy_score, log_loss
+from sklearn.metrics import accuracy_score, get_scorer, log_loss
+from sklearn.utils.class_weight import compute_class_weight
 
 sys.path.insert(0, str(Path(__file__).parent))
 from conftest import ROOT, converged, objective, read_docs, run, run_alone  # noqa: E402
@@ -226,3 +231,56 @@ def test_bad_grids_are_refused(corpora, tmp_path):
         lines = [l for l in p.stderr.splitlines() if l.startswith("textsaga: error")]
         assert len(lines) == 1 and needle in lines[0], (extra, p.stderr)
         assert not (tmp_path / "m.h5").exists()
+
+
+def sklearn_weighted_cv(X, y, sw, scoring, cw, routed):
+    """LogisticRegressionCV(lbfgs).fit(X, y, sample_weight=sw): with metadata
+    routing off (the default) its scorer gets the held-out part of sw; with
+    routing on and the scorer asking for none, the scores are unweighted (the
+    fits are not)."""
+    with warnings.catch_warnings(), sklearn.config_context(enable_metadata_routing=routed):
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
+        if routed:
+            scoring = get_scorer(scoring).set_score_request(sample_weight=False)
+        est = LogisticRegressionCV(Cs=CS, cv=3, solver="lbfgs", scoring=scoring, l1_ratios=(0.0,), class_weight=cw,
+                                   tol=1e-10, max_iter=20000, use_legacy_attributes=True)
+        m = est.fit(X, y, sample_weight=sw)
+    return float(m.C_[0]), next(iter(m.scores_.values()))[:, :, 0]
+
+
+@pytest.mark.parametrize("name,scoring,cw", [("binary", "accuracy", None), ("multi", "neg_log_loss", "balanced"), ("multi", "roc_auc_ovr", None)])
+def test_sample_weight_cross_validation_matches_sklearn(corpora, tmp_path, name, scoring, cw):
+    """--sample-weight with --Cs: LogisticRegressionCV.fit(X, y, sample_weight=w)
+    (lbfgs: scikit-learn's saga leaves the weights out of its step). Each fold's
+    fits weighted by its training documents' weights, balanced class weights
+    counted once over all the data (a fold's own count moves neg_log_loss by far
+    more than 1e-6), each fold scored with its held-out documents' weights, the
+    refit on all the data weighted: at 1 and 3 ranks the same C_, fold scores
+    within 1e-6, the refit within 1e-6 of scikit-learn's weighted optimum at C_."""
+    d, paths = corpora
+    data = tmp_path / "w.h5"
+    shutil.copy(paths[name, "train"], data)
+    docs, y = read_docs(data)
+    sw = np.random.default_rng(11).choice([0.2, 1.0, 5.0], size=len(y))
+    with h5py.File(data, "a") as f:
+        f["weight"] = sw
+    X = TfidfVectorizer().fit_transform(docs)
+    C, want = sklearn_weighted_cv(X, y, sw, scoring, cw, routed=False)
+    # The weights reach the scores: unweighted scores (routing on, no request) differ.
+    _, unweighted = sklearn_weighted_cv(X, y, sw, scoring, cw, routed=True)
+    assert np.abs(want - unweighted).max() > 1e-3
+    ref = LogisticRegression(solver="lbfgs", C=C, l1_ratio=0.0, class_weight=cw, tol=1e-12, max_iter=20000).fit(X, y, sample_weight=sw)
+    w = sw * (compute_class_weight(cw, classes=ref.classes_, y=y, sample_weight=sw)[np.searchsorted(ref.classes_, y)] if cw else 1.0)
+    opt = objective(X, y, ref.classes_, ref.coef_, ref.intercept_, C=C, sample_weight=w)
+    extra = ["--class-weight", cw] if cw else []
+    for ranks in (1, 3):
+        model = tmp_path / f"m{ranks}.h5"
+        run(ranks, "fit", "--data", data, "--model", model, "--Cs", ",".join(map(str, CS)), "--cv", 3, "--scoring", scoring,
+            "--sample-weight", "weight", *extra, *TIGHT, "--quiet")
+        m = read_cv_model(model)
+        assert m["scores"].shape == want.shape
+        assert np.abs(m["scores"] - want).max() <= 1e-6, (ranks, m["scores"], want)
+        assert m["C_"] == C, f"{ranks} ranks: chose C={m['C_']}, sklearn {C}"
+        ours = objective(X, y, m["classes"], m["coef"], m["intercept"], C=C, sample_weight=w)
+        assert abs(ours - opt) <= 1e-6 * abs(opt), (ranks, ours, opt)

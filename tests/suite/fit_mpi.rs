@@ -33,13 +33,21 @@ fn bad_fits_end_cleanly_on_every_rank() {
     std::fs::write(&jsonl, "{\"text\":\"alpha beta\",\"label\":\"spam\"}\n{\"text\":\"gamma delta\",\"label\":\"spam\"}\n").unwrap();
     let one_class = dir.join("one.h5");
     ok(1, &["prepare", s(&jsonl), "-o", s(&one_class), "--quiet"]);
+    // Given folds whose fold 0 weighs nothing: no score to take (sklearn divides by zero).
+    {
+        let f = hdf5::File::open_rw(&data).unwrap();
+        f.new_dataset_builder().with_data(&(0..400).map(|i| i % 2).collect::<Vec<i64>>()).create("fold").unwrap();
+        f.new_dataset_builder().with_data(&(0..400).map(|i| (i % 2) as f64).collect::<Vec<f64>>()).create("zw").unwrap();
+    }
+    let zero_fold = ["--Cs", "0.1", "--cv-folds", "fold", "--sample-weight", "zw"];
     for ranks in [1, 3] {
         fit_fails(&dir, ranks, &["--data", s(&one_class)], 1, "only one class (spam)");
         fit_fails(&dir, ranks, &["--data", s(&data), "-C", "nan"], 2, "C must be a positive number");
         fit_fails(&dir, ranks, &["--data", s(&data), "-C", "-1"], 2, "C must be a positive number");
         fit_fails(&dir, ranks, &["--data", s(&data), "--penalty", "elasticnet", "--l1-ratio", "1.5"], 2, "--l1-ratio must be within");
         fit_fails(&dir, ranks, &["--data", s(&data), "--batch-size", "0"], 2, "positive whole number or 'auto'");
-        fit_fails(&dir, ranks, &["--data", s(&data), "--Cs", "3", "--sample-weight", "w"], 2, "--sample-weight cannot be combined with --Cs yet");
+        fit_fails(&dir, ranks, &["--data", s(&data), "--Cs", "3", "--sample-weight", "w"], 1, "has no dataset 'w'");
+        fit_fails(&dir, ranks, &[&["--data", s(&data)][..], &zero_fold].concat(), 1, "the held-out documents of a fold weigh 0 in all");
         fit_fails(&dir, ranks, &["--data", s(&data), "--sample-weight", "w"], 1, "--sample-weight: '");
         fit_fails(&dir, ranks, &["--data", s(&data), "--sync-steps", "4", "--penalty", "l1"], 2, "--sync-steps 4 needs a penalty without an L1 term");
         fit_fails(&dir, ranks, &["--data", s(&data), "--sync-steps", "4", "--batch-size", "1"], 2, "leave --batch-size at auto");

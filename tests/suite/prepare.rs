@@ -121,6 +121,7 @@ enum Values {
     U8(Vec<u8>),
     U64(Vec<u64>),
     I64(Vec<i64>),
+    F64(Vec<f64>),
     Str(Vec<String>),
 }
 
@@ -128,7 +129,7 @@ type Datasets = std::collections::BTreeMap<String, Dataset>;
 
 /// Every dataset of a file, by path.
 fn datasets(p: &Path) -> Datasets {
-    use hdf5::types::{IntSize, TypeDescriptor as T};
+    use hdf5::types::{FloatSize, IntSize, TypeDescriptor as T};
     fn walk(g: &hdf5::Group, prefix: &str, out: &mut Datasets) {
         for name in g.member_names().unwrap() {
             let path = format!("{prefix}{name}");
@@ -142,6 +143,7 @@ fn datasets(p: &Path) -> Datasets {
                 T::Unsigned(IntSize::U1) => Values::U8(ds.read_raw().unwrap()),
                 T::Unsigned(IntSize::U8) => Values::U64(ds.read_raw().unwrap()),
                 T::Integer(IntSize::U8) => Values::I64(ds.read_raw().unwrap()),
+                T::Float(FloatSize::U8) => Values::F64(ds.read_raw().unwrap()),
                 T::VarLenUnicode => Values::Str(ds.read_raw::<VarLenUnicode>().unwrap().iter().map(|s| s.as_str().to_owned()).collect()),
                 other => panic!("{path}: unexpected type {other:?}"),
             };
@@ -190,6 +192,19 @@ fn ints(d: &Datasets, name: &str) -> Vec<i64> {
     }
 }
 
+fn floats(d: &Datasets, name: &str) -> Vec<f64> {
+    match &d[name].values {
+        Values::F64(v) => v.clone(),
+        other => panic!("{name} holds {other:?}, not float64"),
+    }
+}
+
+/// Sample weights of every kind a field can hold: integers, shortest reprs,
+/// 17 digits, zero, large and tiny.
+fn weight(i: usize) -> f64 {
+    [1.0, 0.1, 2.5e-7, 0.0, 0.30000000000000004, 1e300, 7.0][i % 7] * (1 + i / 7) as f64
+}
+
 fn docs(d: &Datasets) -> Vec<String> {
     let (Values::U8(bytes), Values::U64(offsets)) = (&d["text/bytes"].values, &d["text/offsets"].values) else { panic!("the fast layout") };
     offsets.windows(2).map(|w| String::from_utf8(bytes[w[0] as usize..w[1] as usize].to_vec()).unwrap()).collect()
@@ -220,20 +235,22 @@ fn jsonl_is_the_same_at_every_rank_count() {
             body.push('\n'); // blank lines count as lines, and are skipped
         }
         let label = ["spam", "ham", "eggs"][i % 3];
-        body.push_str(&serde_json::json!({"id": i as i64 * 10 - 50, "text": t, "label": label}).to_string());
+        body.push_str(&serde_json::json!({"id": i as i64 * 10 - 50, "text": t, "label": label, "w": weight(i)}).to_string());
         body.push('\n');
     }
     let jsonl = dir.join("a.jsonl");
     std::fs::write(&jsonl, &body).unwrap();
     assert!((2..=4).all(|p| cut_mid_line(body.as_bytes(), p)));
-    let d = same_at_every_rank_count(&dir, &[&jsonl], &["--id-field", "id"]);
+    let args = ["--id-field", "id", "--weight-field", "w"];
+    let d = same_at_every_rank_count(&dir, &[&jsonl], &args);
     assert_eq!(docs(&d), texts);
     assert_eq!(ints(&d, "id"), (0..90).map(|i| i * 10 - 50).collect::<Vec<i64>>());
+    assert_eq!(floats(&d, "weight"), (0..90).map(weight).collect::<Vec<f64>>());
     assert_eq!(strings(&d, "label")[..4], ["spam", "ham", "eggs", "spam"]);
     assert!(!d["text/bytes"].chunked);
     // Ranks writing in turns (a serial HDF5) write the same file as through MPI-IO.
     let out = dir.join("turns.h5");
-    let r = textsaga_env(3, &["prepare", s(&jsonl), "-o", s(&out), "--id-field", "id"], &[("TEXTSAGA_PARALLEL_HDF5", "0")]);
+    let r = textsaga_env(3, &["prepare", s(&jsonl), "-o", s(&out), "--id-field", "id", "--weight-field", "w"], &[("TEXTSAGA_PARALLEL_HDF5", "0")]);
     assert!(r.code == 0 && r.stderr.contains("written by turns"), "{}", r.stderr);
     assert_eq!(datasets(&out), d);
     // A compressed copy, read whole by one rank, gives the same datasets.
@@ -241,7 +258,7 @@ fn jsonl_is_the_same_at_every_rank_count() {
     let mut e = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
     std::io::Write::write_all(&mut e, body.as_bytes()).unwrap();
     e.finish().unwrap();
-    assert_eq!(same_at_every_rank_count(&dir, &[&gz], &["--id-field", "id"]), d);
+    assert_eq!(same_at_every_rank_count(&dir, &[&gz], &args), d);
 }
 
 #[test]
@@ -254,18 +271,19 @@ fn csv_cut_inside_quoted_fields_is_the_same_at_every_rank_count() {
         .enumerate()
         .map(|(i, t)| format!("{t}, and \"{i}\"\n{i},fake,row\n\n{}", "x,".repeat(i % 9)))
         .collect();
-    let mut body = String::from("id,text,label\n");
+    let mut body = String::from("id,weight,text,label\n");
     for (i, t) in texts.iter().enumerate() {
-        body.push_str(&format!("r{i},\"{}\",{}\n", t.replace('"', "\"\""), i % 4));
+        body.push_str(&format!("r{i},{:?},\"{}\",{}\n", weight(i), t.replace('"', "\"\""), i % 4));
     }
     let csv = dir.join("b.csv");
     std::fs::write(&csv, &body).unwrap();
     // Every cut at 2, 3 and 4 ranks falls inside a quoted field.
     let inside = |c: usize| body.as_bytes()[..c].iter().filter(|&&b| b == b'"').count() % 2 == 1;
     assert!((2..=4).all(|p| (1..p).all(|k| inside(k * body.len() / p))), "a cut outside quotes: change the sizes");
-    let d = same_at_every_rank_count(&dir, &[&csv], &["--id-field", "id"]);
+    let d = same_at_every_rank_count(&dir, &[&csv], &["--id-field", "id", "--weight-field", "weight"]);
     assert_eq!(docs(&d), texts);
     assert_eq!(strings(&d, "id"), (0..40).map(|i| format!("r{i}")).collect::<Vec<_>>());
+    assert_eq!(floats(&d, "weight"), (0..40).map(weight).collect::<Vec<f64>>());
     assert_eq!(ints(&d, "label"), (0..40).map(|i| i % 4).collect::<Vec<i64>>());
 }
 
@@ -285,14 +303,14 @@ fn tsv_with_crlf_and_no_labels_is_the_same_at_every_rank_count() {
     assert!(!d.contains_key("label"), "no label column: an unlabelled corpus");
 }
 
-/// A Parquet file of row groups of `rows` rows: text, an int64 label and a
-/// string id (`doc-N`) in column `id`.
+/// A Parquet file of row groups of `rows` rows: text, an int64 label, a
+/// string id (`doc-N`) in column `id` and a double `weight`.
 fn write_parquet(path: &Path, texts: &[String], rows: usize, id: &str) {
-    use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+    use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int64Type};
     use parquet::file::properties::WriterProperties;
     use parquet::file::writer::SerializedFileWriter;
     let schema = parquet::schema::parser::parse_message_type(&format!(
-        "message m {{ REQUIRED BYTE_ARRAY text (UTF8); REQUIRED INT64 label; REQUIRED BYTE_ARRAY {id} (UTF8); }}"
+        "message m {{ REQUIRED BYTE_ARRAY text (UTF8); REQUIRED INT64 label; REQUIRED BYTE_ARRAY {id} (UTF8); REQUIRED DOUBLE weight; }}"
     ))
     .unwrap();
     let props = std::sync::Arc::new(WriterProperties::builder().build());
@@ -305,7 +323,8 @@ fn write_parquet(path: &Path, texts: &[String], rows: usize, id: &str) {
             match column {
                 0 => drop(c.typed::<ByteArrayType>().write_batch(&chunk.iter().map(|t| ByteArray::from(t.as_str())).collect::<Vec<_>>(), None, None).unwrap()),
                 1 => drop(c.typed::<Int64Type>().write_batch(&(first..first + chunk.len()).map(|i| (i % 3) as i64).collect::<Vec<_>>(), None, None).unwrap()),
-                _ => drop(c.typed::<ByteArrayType>().write_batch(&(first..first + chunk.len()).map(|i| ByteArray::from(format!("doc-{i}").as_str())).collect::<Vec<_>>(), None, None).unwrap()),
+                2 => drop(c.typed::<ByteArrayType>().write_batch(&(first..first + chunk.len()).map(|i| ByteArray::from(format!("doc-{i}").as_str())).collect::<Vec<_>>(), None, None).unwrap()),
+                _ => drop(c.typed::<DoubleType>().write_batch(&(first..first + chunk.len()).map(weight).collect::<Vec<_>>(), None, None).unwrap()),
             }
             c.close().unwrap();
             column += 1;
@@ -321,8 +340,9 @@ fn parquet_row_groups_are_the_same_at_every_rank_count() {
     let texts = texts(45, 4);
     let pq = dir.join("d.parquet");
     write_parquet(&pq, &texts, 7, "doc");
-    let d = same_at_every_rank_count(&dir, &[&pq], &["--id-field", "doc"]);
+    let d = same_at_every_rank_count(&dir, &[&pq], &["--id-field", "doc", "--weight-field", "weight"]);
     assert_eq!(docs(&d), texts);
+    assert_eq!(floats(&d, "weight"), (0..45).map(weight).collect::<Vec<f64>>());
     assert_eq!(ints(&d, "label"), (0..45).map(|i| i % 3).collect::<Vec<i64>>());
     assert_eq!(strings(&d, "id")[44], "doc-44");
 }
@@ -345,6 +365,7 @@ fn a_folder_is_the_same_at_every_rank_count() {
     assert_eq!(ints(&d, "label"), expected.iter().map(|e| e.1).collect::<Vec<_>>());
     assert_eq!(strings(&d, "id"), expected.iter().map(|e| e.2.clone()).collect::<Vec<_>>());
     assert_eq!(strings(&d, "label_names"), ["economy", "sport", "weather"]);
+    fails_alike(&dir, &[s(&root), "--weight-field", "w"], "--weight-field 'w': a folder's documents have no fields to hold a weight");
 }
 
 #[test]
@@ -438,6 +459,14 @@ fn errors_name_the_same_record_at_every_rank_count() {
     let no_id = dir.join("no-id.jsonl");
     std::fs::write(&no_id, body.replace("{\"text\":\"no label\",\"id\":80}", "{\"text\":\"no id\",\"label\":1}")).unwrap();
     fails_alike(&dir, &[s(&no_id), "--id-field", "id"], "no-id.jsonl' line 81: no 'id' field (choose it with --id-field)");
+    // A weight sklearn refuses, deep in the file; and one that is no number, in a CSV.
+    let weighted = dir.join("w.jsonl");
+    let with_w = |i: usize, t: &String| format!("{}\n", serde_json::json!({"text": t, "label": i % 2, "w": if i == 79 { -0.5 } else { 1.5 }}));
+    std::fs::write(&weighted, texts(80, 9).iter().enumerate().map(|(i, t)| with_w(i, t)).collect::<String>()).unwrap();
+    fails_alike(&dir, &[s(&weighted), "--weight-field", "w"], "w.jsonl' line 80: 'w' is -0.5; a weight is a finite number of 0 or more");
+    let wcsv = dir.join("w.csv");
+    std::fs::write(&wcsv, "text,label,w\n\"a\nb\",1,2\nc,0,heavy\n").unwrap();
+    fails_alike(&dir, &[s(&wcsv), "--weight-field", "w"], "w.csv' line 4: 'w' is not a number (\"heavy\")");
     // A labelled file then an unlabelled one: the same error as one rank's.
     let b = dir.join("b.jsonl");
     std::fs::write(&b, "\n{\"text\":\"unlabelled\"}\n").unwrap();

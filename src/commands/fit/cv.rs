@@ -49,7 +49,7 @@ pub fn choose(
     };
     let holdout = match &validation {
         Some((x, y)) => Holdout::Validation { x, y },
-        None => Holdout::Folds { fold_of: &folds, k },
+        None => Holdout::Folds { fold_of: &folds, k, weight: p.own_weight },
     };
     let say = comm.is_root() && !args.common.quiet;
     let name = grid.scoring.name();

@@ -39,9 +39,6 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     let mut sopts = comm.agree(args.solver.options(args.selection.l1_ratios.is_some()))?;
     let grid = comm.agree(args.selection.grid(&args.solver).and_then(|g| match (&g, &args.solver.warm_start) {
         (Some(_), Some(_)) => Err(crate::error::usage("--warm-start cannot be combined with --Cs (each fit of the path is warm-started from the one before)")),
-        (Some(_), None) if args.solver.sample_weight.is_some() => Err(crate::error::usage(
-            "--sample-weight cannot be combined with --Cs yet (scikit-learn weighs each fold's fits and its default accuracy): fit each C alone",
-        )),
         (Some(_), None) => Mode::for_path(sopts.solver).check_path().map(|()| g),
         _ => Ok(g),
     }))?;
@@ -59,9 +56,9 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         None => Ok(None),
     })?;
     let k = classes.len();
-    let sample_weight = weights::of_samples(comm, &args, &sopts, (&classes, &y), (first, feats.n_docs as usize))?;
+    let weights = weights::of_samples(comm, &args, &sopts, (&classes, &y), (first, feats.n_docs as usize))?;
     let rows = Rows::new(std::mem::replace(&mut feats.rows, crate::sparse::empty(0)), vopts.dtype == Dtype::Float32);
-    let data = TrainingSet { x: &rows, y: &y, sample_weight: &sample_weight, n_features: feats.n_features, n_classes: k, n_total: feats.n_docs };
+    let data = TrainingSet { x: &rows, y: &y, sample_weight: &weights.fit, n_features: feats.n_features, n_classes: k, n_total: feats.n_docs };
     let saved_mode = resumed_mode(comm, &args, &sopts)?;
     let mode = fix_mode(&mut sopts, grid.is_some(), saved_mode, &data, comm);
     let solver_name = mode.name();
@@ -76,7 +73,7 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     let saver = args.ops.checkpoint.as_deref().map(|p| Checkpointer::new(p, &fingerprint, solver_name));
     let mut hooks = Hooks { comm, ops: &args.ops, saver, last_save: std::time::Instant::now(), stopped_by: None, quiet, bar, progress: true };
     let (t_fit, before) = (Phase::Fit.begin(comm.rank()), comm.tally().snapshot());
-    let problem = Problem { data: &data, first, feats: &feats, vopts: &vopts, classes: &classes };
+    let problem = Problem { data: &data, own_weight: weights.own.as_deref(), first, feats: &feats, vopts: &vopts, classes: &classes };
     let result = solve(comm, &args, &problem, &sopts, Start { warm: warm.as_ref(), resume }, &mut hooks, grid);
     // Without a checkpoint a stopped fit has saved nothing: say so, and exit 128 + signal.
     let result = match (result, hooks.stopped_by) {
@@ -164,6 +161,9 @@ fn refuse_overwriting_inputs(args: &FitArgs) -> Result<()> {
 /// What the fit is of: this rank's training set and where it came from.
 struct Problem<'a> {
     data: &'a TrainingSet<'a>,
+    /// `--sample-weight`'s weights of this rank's documents (the class
+    /// weights left out): what a held-out document weighs in a CV score.
+    own_weight: Option<&'a [f64]>,
     /// Global index of this rank's first document.
     first: usize,
     feats: &'a Features,

@@ -1,6 +1,8 @@
 //! Each sample's weight in the objective, as scikit-learn's `fit` forms it:
 //! its class's weight (`--class-weight balanced|LABEL:W,...`) times its own
-//! (`--sample-weight NAME`, a dataset of the input file).
+//! (`--sample-weight NAME`, a dataset of the input file). A cross-validation
+//! path scores its held-out documents by their own weights alone, as
+//! `LogisticRegressionCV.fit(sample_weight=...)` hands them to its scorer.
 
 use super::input::per_document;
 use crate::classes::{balanced_from_sums, Classes};
@@ -10,9 +12,18 @@ use crate::error::Result;
 use crate::solver::SolverOptions;
 use anyhow::bail;
 
-/// Collective: the weight of each local sample (`y`: class indices; `first`
+/// The weights of this rank's samples.
+pub struct Weights {
+    /// In the objective: the class's weight times the sample's own.
+    pub fit: Vec<f64>,
+    /// `--sample-weight`'s alone (none without it): what a held-out
+    /// document weighs in a cross-validation score.
+    pub own: Option<Vec<f64>>,
+}
+
+/// Collective: the weights of each local sample (`y`: class indices; `first`
 /// the global index of `y[0]`, of `total` documents).
-pub fn of_samples(comm: &dyn Collectives, args: &FitArgs, sopts: &SolverOptions, (classes, y): (&Classes, &[u32]), (first, total): (usize, usize)) -> Result<Vec<f64>> {
+pub fn of_samples(comm: &dyn Collectives, args: &FitArgs, sopts: &SolverOptions, (classes, y): (&Classes, &[u32]), (first, total): (usize, usize)) -> Result<Weights> {
     let own = match &sopts.sample_weight {
         Some(name) => Some(comm.agree(sample_weights(args, name, (first, y.len()), total))?),
         None => None,
@@ -22,7 +33,8 @@ pub fn of_samples(comm: &dyn Collectives, args: &FitArgs, sopts: &SolverOptions,
         None if sopts.class_weight_balanced => balanced(comm, y, classes.len(), own.as_deref()),
         None => vec![1.0; classes.len()],
     };
-    Ok(y.iter().enumerate().map(|(i, &c)| class[c as usize] * own.as_ref().map_or(1.0, |w| w[i])).collect())
+    let fit = y.iter().enumerate().map(|(i, &c)| class[c as usize] * own.as_ref().map_or(1.0, |w| w[i])).collect();
+    Ok(Weights { fit, own })
 }
 
 /// `--sample-weight NAME`, checked as scikit-learn checks it: finite, none negative.
@@ -52,6 +64,8 @@ fn given(classes: &Classes, sopts: &SolverOptions) -> Result<Option<Vec<f64>>> {
 
 /// Collective: `class_weight="balanced"` over the whole corpus, each class
 /// counted by its summed sample weights (its documents when unweighted).
+/// `LogisticRegressionCV` counts them so too, once over all the data, and
+/// hands the result to every fold's fits: a fold's subset keeps these.
 fn balanced(comm: &dyn Collectives, y: &[u32], k: usize, own: Option<&[f64]>) -> Vec<f64> {
     let mut sums = vec![0.0; k];
     for (i, &c) in y.iter().enumerate() {

@@ -5,7 +5,7 @@ use super::decoded;
 use super::plan::ClassFile;
 use super::sink::{Loc, Sink};
 use crate::cli::PrepareArgs;
-use crate::corpus::parts::PartId;
+use crate::corpus::parts::{PartId, Record};
 use crate::error::Result;
 use anyhow::Context;
 use std::path::Path;
@@ -17,7 +17,9 @@ pub fn read(root: &Path, files: &[ClassFile], a: &PrepareArgs, sink: &mut Sink) 
         let bytes = std::fs::read(f).with_context(|| format!("cannot read '{}'", f.display()))?;
         let text = decoded(&bytes, a.decoder(), || format!("'{}'", f.display()))?;
         let id = a.id_field.is_some().then(|| f.strip_prefix(root).unwrap_or(f).to_string_lossy());
-        sink.push(text.as_bytes(), Some(&k.to_string()), id.as_deref().map(PartId::Str), &|| Loc::File(f.clone()))?;
+        let label = k.to_string();
+        let r = Record { text: text.as_bytes(), label: Some(&label), id: id.as_deref().map(PartId::Str), weight: None };
+        sink.push(r, &|| Loc::File(f.clone()))?;
     }
     Ok(())
 }

@@ -1,10 +1,11 @@
-//! JSON Lines: one object a line, the text, the label and the id as fields.
+//! JSON Lines: one object a line, the text, the label, the id and the
+//! weight as fields.
 
 use super::sink::{Loc, Sink};
 use super::split::{Lines, Span};
 use super::{decoded, label_text, source};
 use crate::cli::PrepareArgs;
-use crate::corpus::parts::PartId;
+use crate::corpus::parts::{PartId, Record};
 use crate::error::Result;
 use anyhow::{anyhow, bail, Context};
 use serde_json::Value;
@@ -71,8 +72,10 @@ pub fn read(path: &Path, span: Span, a: &PrepareArgs, sink: &mut Sink) -> Result
                 None => bail!("{}: no '{f}' field (choose it with --id-field)", at()),
             }),
         };
+        let weight = a.weight_field.as_deref().map(|f| super::weight::from_json(record.get(f), f, &at)).transpose()?;
         let text = record[&a.text_field].as_str().expect("checked by record_of");
-        sink.push(text.as_bytes(), label.as_deref(), id, &|| Loc::Line { path: path.to_path_buf(), start, line: number })?;
+        let r = Record { text: text.as_bytes(), label: label.as_deref(), id, weight };
+        sink.push(r, &|| Loc::Line { path: path.to_path_buf(), start, line: number })?;
     }
 }
 

@@ -28,6 +28,7 @@ mod sink;
 mod source;
 mod split;
 mod tabular;
+mod weight;
 
 use crate::cli::{InputFormat, PrepareArgs};
 use crate::collectives::Collectives;
@@ -119,7 +120,7 @@ fn settle(comm: &dyn Collectives, a: &PrepareArgs, plan: &Plan, sink: &Sink, rea
     let column = |count: u64, all_int: bool| if count > 0 && all_int { Column::Int } else { Column::Str };
     let labels = labelled.then(|| column(all.iter().map(|s| s.labels).sum(), all.iter().all(|s| s.labels_int)));
     let ids = a.id_field.is_some().then(|| column(all.iter().map(|s| s.ids).sum(), all.iter().all(|s| s.ids_int)));
-    Ok(PartsLayout { labels, ids, label_names: plan.label_names.clone() })
+    Ok(PartsLayout { labels, ids, weights: a.weight_field.is_some(), label_names: plan.label_names.clone() })
 }
 
 /// Collective: every rank's summary, in rank order.

@@ -1,10 +1,11 @@
 //! Apache Parquet (Hugging Face datasets, Spark outputs), read row group by
 //! row group through the `parquet` crate's record reader: the text column
-//! and, when present, the label column; the id column when asked for.
+//! and, when present, the label column; the id and weight columns when
+//! asked for.
 
 use super::sink::{Loc, Sink};
 use crate::cli::PrepareArgs;
-use crate::corpus::parts::PartId;
+use crate::corpus::parts::{PartId, Record};
 use crate::error::Result;
 use anyhow::{anyhow, bail, Context};
 use parquet::file::reader::{FileReader, SerializedFileReader};
@@ -26,6 +27,9 @@ pub fn read(path: &Path, groups: std::ops::Range<usize>, first_row: u64, a: &Pre
     if let Some(f) = a.id_field.as_deref().filter(|f| !columns.iter().any(|c| c == f)) {
         return Err(missing(f, "--id-field"));
     }
+    if let Some(f) = a.weight_field.as_deref().filter(|f| !columns.iter().any(|c| c == f)) {
+        return Err(missing(f, "--weight-field"));
+    }
     let label_field = a.label_field().filter(|f| columns.iter().any(|c| c == f));
     if label_field.is_none() && sink.wants_fields() {
         columns.iter().for_each(|c| sink.saw_field(c));
@@ -38,7 +42,7 @@ pub fn read(path: &Path, groups: std::ops::Range<usize>, first_row: u64, a: &Pre
         for row in rows {
             let at = || format!("'{name}' row {i}");
             let row = row.map_err(|e| anyhow!("{}: {e}", at()))?;
-            let (mut text, mut label, mut id) = (None, None, None);
+            let (mut text, mut label, mut id, mut weight) = (None, None, None, None);
             for (column, field) in row.get_column_iter() {
                 if *column == a.text_field {
                     text = Some(match field {
@@ -49,6 +53,9 @@ pub fn read(path: &Path, groups: std::ops::Range<usize>, first_row: u64, a: &Pre
                 }
                 if Some(column.as_str()) == label_field {
                     label = Some(label_of(field).ok_or_else(|| anyhow!("{}: '{column}' is not a string or whole number ({field})", at()))?);
+                }
+                if Some(column.as_str()) == a.weight_field.as_deref() {
+                    weight = Some(super::weight::from_parquet(field, column, &at)?);
                 }
                 if Some(column.as_str()) == a.id_field.as_deref() {
                     id = Some(match field {
@@ -67,7 +74,8 @@ pub fn read(path: &Path, groups: std::ops::Range<usize>, first_row: u64, a: &Pre
                 bail!("{}: no '{f}' value", at());
             }
             let row_at = i;
-            sink.push(text.as_bytes(), label.as_deref(), id, &|| Loc::Row { path: path.to_path_buf(), row: row_at })?;
+            let r = Record { text: text.as_bytes(), label: label.as_deref(), id, weight };
+            sink.push(r, &|| Loc::Row { path: path.to_path_buf(), row: row_at })?;
             i += 1;
         }
     }

@@ -121,6 +121,9 @@ impl Plan {
                     if let Some(f) = a.id_field.as_deref().filter(|f| *f != "path") {
                         bail!("--id-field '{f}': a folder's documents have no fields; --id-field path keeps each file's path (relative to the folder) as its id");
                     }
+                    if let Some(f) = &a.weight_field {
+                        bail!("--weight-field '{f}': a folder's documents have no fields to hold a weight; give the weights in JSON Lines, CSV/TSV or Parquet, or add a 'weight' dataset to the corpus with h5py");
+                    }
                     let (names, files) = folder_files(path)?;
                     label_names = Some(names);
                     Kind::Files(files)

@@ -5,7 +5,7 @@
 //! whether every label and id is an integer, the fields seen.
 
 use crate::cli::PrepareArgs;
-use crate::corpus::parts::{CorpusPart, PartId};
+use crate::corpus::parts::{CorpusPart, Record};
 use crate::error::Result;
 use anyhow::{anyhow, Context};
 use serde::{Deserialize, Serialize};
@@ -129,15 +129,15 @@ impl<'a> Sink<'a> {
 
     /// Appends one document found at `loc` (called for this rank's first
     /// document and for errors only).
-    pub fn push(&mut self, text: &[u8], label: Option<&str>, id: Option<PartId>, loc: &dyn Fn() -> Loc) -> Result<()> {
-        let labelled = label.is_some();
+    pub fn push(&mut self, r: Record, loc: &dyn Fn() -> Loc) -> Result<()> {
+        let labelled = r.label.is_some();
         if *self.labelled.get_or_insert(labelled) != labelled {
             return Err(mixed_labels(labelled).context(loc().describe()));
         }
         if self.first.is_none() {
             self.first = Some(loc());
         }
-        self.part.push(text, label, id).with_context(|| loc().describe())?;
+        self.part.push(&r).with_context(|| loc().describe())?;
         // A stop signal ends the rank's reading within a few thousand documents.
         crate::signals::check_every(self.part.docs() as usize)
     }

@@ -1,10 +1,11 @@
-//! CSV and TSV with a header row: the text, the label and the id as columns.
+//! CSV and TSV with a header row: the text, the label, the id and the
+//! weight as columns.
 
 use super::sink::{Loc, Sink};
 use super::split::{range_reader, Lines, Span};
 use super::{decoded, source};
 use crate::cli::PrepareArgs;
-use crate::corpus::parts::PartId;
+use crate::corpus::parts::{PartId, Record};
 use crate::error::Result;
 use anyhow::{anyhow, bail, Context};
 use std::io::Read;
@@ -48,6 +49,7 @@ pub fn read(path: &Path, delimiter: u8, span: Span, a: &PrepareArgs, sink: &mut 
     let ti = position(&a.text_field).ok_or_else(|| missing(&a.text_field, "--text-field / --label-field"))?;
     let li = a.label_field().and_then(position);
     let ii = a.id_field.as_deref().map(|f| position(f).ok_or_else(|| missing(f, "--id-field"))).transpose()?;
+    let wi = a.weight_field.as_deref().map(|f| position(f).map(|i| (i, f)).ok_or_else(|| missing(f, "--weight-field"))).transpose()?;
     if li.is_none() && sink.wants_fields() {
         names.iter().for_each(|n| sink.saw_field(n));
     }
@@ -72,7 +74,9 @@ pub fn read(path: &Path, delimiter: u8, span: Span, a: &PrepareArgs, sink: &mut 
             (Some(s), _) => Some(id_of(s)),
             _ => None,
         };
-        sink.push(text.as_bytes(), label.as_deref(), id, &|| Loc::Line { path: path.to_path_buf(), start, line })?;
+        let weight = wi.map(|(wi, f)| decoded(&record[wi], a.decoder(), at).and_then(|s| super::weight::from_text(&s, f, &at))).transpose()?;
+        let r = Record { text: text.as_bytes(), label: label.as_deref(), id, weight };
+        sink.push(r, &|| Loc::Line { path: path.to_path_buf(), start, line })?;
     }
 }
 
