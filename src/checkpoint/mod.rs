@@ -100,8 +100,7 @@ pub struct Saved<'c> {
 /// The solver that wrote the checkpoint at `path` (`--solver auto` resumes with it).
 pub fn solver_of(path: &Path) -> Result<String> {
     let _crash = crate::crash::reading(path);
-    let f = open_h5(path)?;
-    read_str(&f, "solver").with_context(|| format!("cannot resume from checkpoint '{}'", path.display()))
+    open_h5(path).and_then(|f| read_str(&f, "solver")).with_context(|| format!("cannot resume from checkpoint '{}'", path.display()))
 }
 
 fn read_str(f: &hdf5::File, attr: &str) -> Result<String> {

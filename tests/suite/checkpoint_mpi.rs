@@ -1,6 +1,8 @@
 //! Kill and resume: a signal mid-fit makes every rank stop at the same step,
-//! write the checkpoint and exit 75; `--resume` then finishes with the model
-//! an uninterrupted fit gives, bit for bit. Checkpoints from another fit are
+//! write the checkpoint and exit 75; `--resume` then goes on from that step
+//! (its log shows where, and it runs only the epochs left) and finishes with
+//! the model an uninterrupted fit gives, bit for bit; at another rank count
+//! it goes on from the same step too. Checkpoints from another fit are
 //! refused clearly.
 
 use crate::common::*;
@@ -57,18 +59,29 @@ fn signal_checkpoint_and_resume_give_the_uninterrupted_model() {
     assert!(stderr.contains("stopped by a signal at epoch"), "{stderr}");
     assert_eq!(stderr.matches("stopped by a signal").count(), 1, "printed once: {stderr}");
     assert!(ck.exists() && !part.exists());
+    let epoch = stopped_epoch(&stderr);
+    let saved = dir.join("saved.h5");
+    std::fs::copy(&ck, &saved).unwrap();
 
-    let r = ok(2, &[&fit[..], &["--model", s(&part), "--checkpoint", s(&ck), "--resume"]].concat());
-    assert!(!r.stderr.contains("resuming") || r.stderr.contains("resuming at epoch"));
+    // Not --quiet: the log says where it resumed, and shows the epochs it ran.
+    let loud = &fit[..fit.len() - 1];
+    let r = ok(2, &[loud, &["--model", s(&part), "--checkpoint", s(&ck), "--resume"]].concat());
+    assert!(r.stderr.contains(&format!("resuming at epoch {epoch} step ")), "{}", r.stderr);
+    assert_eq!(epoch_lines(&r.stderr), 30 - (epoch - 1), "ran only the epochs left: {}", r.stderr);
     assert_eq!(coef(&part), coef(&full), "resumed model differs from the uninterrupted one");
+
+    // At another rank count (a requeued job on another allocation): from the same step.
+    std::fs::copy(&saved, &ck).unwrap();
+    let r = ok(3, &[loud, &["--model", s(&dir.join("at3.h5")), "--checkpoint", s(&ck), "--resume"]].concat());
+    assert!(r.stderr.contains(&format!("resuming at epoch {epoch} step ")) && r.stderr.contains("(saved by 2 ranks, now 3)"), "{}", r.stderr);
+    assert_eq!(epoch_lines(&r.stderr), 30 - (epoch - 1), "ran only the epochs left: {}", r.stderr);
+    std::fs::copy(&saved, &ck).unwrap();
 
     // The checkpoint belongs to this fit: other settings, other rank counts and damaged files are refused.
     let other = dir.join("other.h5");
     let r = textsaga(2, &[&fit[..], &["--model", s(&other), "--checkpoint", s(&ck), "--resume", "-C", "2"]].concat());
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.error_lines()[0].contains("belongs to another fit (solver:"), "{}", r.stderr);
-    let r = textsaga(3, &[&fit[..], &["--model", s(&other), "--checkpoint", s(&ck), "--resume"]].concat());
-    assert!(r.error_lines()[0].contains("belongs to another fit (ranks: 2 there, 3 now)"), "{}", r.stderr);
     let bytes = std::fs::read(&ck).unwrap();
     std::fs::write(&ck, &bytes[..bytes.len() / 3]).unwrap();
     let r = textsaga(2, &[&fit[..], &["--model", s(&other), "--checkpoint", s(&ck), "--resume"]].concat());
@@ -86,13 +99,44 @@ fn a_fit_without_penalty_resumes_from_its_checkpoint() {
     let data = dir.join("c.h5");
     ok(1, &["generate", "-o", s(&data), "--docs", "400", "--classes", "3", "--vocab-size", "500", "--quiet"]);
     let (full, part, ck) = (dir.join("full.h5"), dir.join("part.h5"), dir.join("ck.h5"));
-    let fit = ["fit", "--data", s(&data), "-C", "inf", "--tol", "0", "--checkpoint", s(&ck)];
+    let fit = ["fit", "--data", s(&data), "-C", "inf", "--tol", "0", "--checkpoint", s(&ck), "--checkpoint-every", "1"];
     ok(2, &[&fit[..], &["--model", s(&full), "--max-iter", "6", "--quiet"]].concat());
     std::fs::remove_file(&ck).unwrap();
     ok(2, &[&fit[..], &["--model", s(&part), "--max-iter", "3", "--quiet"]].concat());
     let r = ok(2, &[&fit[..], &["--model", s(&part), "--max-iter", "6", "--resume"]].concat());
     assert!(r.stderr.contains("resuming at epoch 4"), "{}", r.stderr);
+    assert_eq!(epoch_lines(&r.stderr), 3, "ran only epochs 4-6: {}", r.stderr);
     assert_eq!(coef(&part), coef(&full), "resumed model differs from the uninterrupted one");
+}
+
+/// `--checkpoint-every` a time: a short fit under the default (10m) saves
+/// nothing; `0s` saves after every epoch, as `1` does.
+#[test]
+fn checkpoints_follow_a_time_cadence() {
+    let dir = scratch("cadence");
+    let data = dir.join("c.h5");
+    ok(1, &["generate", "-o", s(&data), "--docs", "300", "--classes", "3", "--vocab-size", "400", "--quiet"]);
+    let (ck, model) = (dir.join("ck.h5"), dir.join("m.h5"));
+    let fit = ["fit", "--data", s(&data), "--max-iter", "4", "--tol", "0", "--quiet", "--model", s(&model), "--checkpoint", s(&ck)];
+    ok(2, &fit);
+    assert!(!ck.exists(), "a fit shorter than the default cadence saved a checkpoint");
+    ok(2, &[&fit[..], &["--checkpoint-every", "0s"]].concat());
+    let f = hdf5::File::open(&ck).unwrap();
+    assert_eq!(f.attr("solver").unwrap().read_scalar::<hdf5::types::VarLenUnicode>().unwrap().as_str(), "saga");
+    let r = textsaga(1, &[&fit[..], &["--checkpoint-every", "5x"]].concat());
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("neither a number of epochs"), "{}", r.stderr);
+}
+
+/// The epoch (1-based) a "stopped by a signal at epoch E step S" line names.
+fn stopped_epoch(stderr: &str) -> usize {
+    let at = stderr.find("stopped by a signal at epoch ").expect("the stop line") + "stopped by a signal at epoch ".len();
+    stderr[at..].split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// The epochs a fit's log reports (one line each).
+fn epoch_lines(stderr: &str) -> usize {
+    stderr.lines().filter(|l| l.starts_with("epoch ")).count()
 }
 
 extern "C" {
@@ -100,9 +144,9 @@ extern "C" {
     fn libc_kill(pid: i32, sig: i32) -> i32;
 }
 
-/// `--solver lbfgs` keeps whole vectors in its checkpoint: a fit stopped at
-/// 3 ranks resumes at 2 (a requeued job on a smaller allocation) and reaches
-/// the optimum the uninterrupted fit reaches.
+/// An L-BFGS fit stopped at 3 ranks resumes at 2 (a requeued job on a
+/// smaller allocation) after the iteration it stopped at, and reaches the
+/// optimum the uninterrupted fit reaches.
 #[test]
 fn lbfgs_resumes_at_another_rank_count() {
     let dir = scratch("resume-lbfgs");
@@ -117,8 +161,11 @@ fn lbfgs_resumes_at_another_rank_count() {
     let r = textsaga_env(3, &[&fit[..], &["--model", s(&part), "--checkpoint", s(&ck)]].concat(), &[("TEXTSAGA_TEST_SIGNAL", "fit:1")]);
     assert_eq!(r.code, 75, "{}", r.stderr);
     assert!(ck.exists() && !part.exists());
-    let r = ok(2, &[&fit[..], &["--model", s(&part), "--checkpoint", s(&ck), "--resume"]].concat());
-    assert!(!r.stderr.contains("error"), "{}", r.stderr);
+    let loud = &fit[..fit.len() - 1];
+    let r = ok(2, &[loud, &["--model", s(&part), "--checkpoint", s(&ck), "--resume"]].concat());
+    assert!(r.stderr.contains("resuming at epoch 2 step 0 (saved by 3 ranks, now 2)"), "{}", r.stderr);
+    let full_iters: usize = hdf5::File::open(&full).unwrap().attr("n_iter").unwrap().read_scalar::<i64>().unwrap() as usize;
+    assert!(epoch_lines(&r.stderr) < full_iters, "ran {} iterations of {full_iters}: {}", epoch_lines(&r.stderr), r.stderr);
     let (a, b) = (objective(&part), objective(&full));
     assert!((a - b).abs() <= 1e-9 * b, "resumed at 2 ranks: objective {a} vs {b} uninterrupted at 3");
 

@@ -13,7 +13,7 @@ use textsaga::error::Interrupted;
 use textsaga::solver::loss::loss_and_gradient;
 use textsaga::solver::saga::Saga;
 use textsaga::solver::lbfgs::Lbfgs;
-use textsaga::solver::{drive, fit, EpochReport, FitHooks, FitResult, Progress, Solver, SolverKind, SolverOptions, SolverState, TrainingSet};
+use textsaga::solver::{drive, fit, EpochReport, FitHooks, FitResult, NoHooks, Progress, Solver, SolverKind, SolverOptions, SolverState, TrainingSet};
 use textsaga::sparse::{row, Csr, RowBuilder, Rows};
 use textsaga::text::{Analyzer, AnalyzerKind, DecodeError, StripAccents};
 use textsaga::tfidf::prune::keep_mask;
@@ -500,6 +500,76 @@ fn a_checkpoint_resumes_at_any_rank_count() {
                 assert!(gap < 1e-7, "{name} {p} ranks resumed at {q}: objective {objective} vs {}", whole.objective);
             }
         }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Hooks that save through a real checkpoint file at every epoch end.
+struct SaveEvery<'c> {
+    comm: &'c dyn Collectives,
+    saver: textsaga::checkpoint::Checkpointer,
+    stop_after_steps: Option<usize>,
+    steps: std::cell::Cell<usize>,
+}
+
+impl FitHooks for SaveEvery<'_> {
+    fn stop_requested(&self) -> bool {
+        self.steps.set(self.steps.get() + 1);
+        self.stop_after_steps.is_some_and(|s| self.steps.get() > s)
+    }
+    fn checkpoint_due(&self, _epochs_done: usize) -> bool {
+        true
+    }
+    fn checkpoint(&mut self, state: &SolverState) -> textsaga::error::Result<()> {
+        self.saver.save(self.comm, state)
+    }
+}
+
+/// An L-BFGS checkpoint every iteration writes one whole file, then only
+/// what changed (the point, the gradient, one new pair) into buffers the
+/// last record does not use: after many such saves the file still resumes
+/// bit for bit at the same rank count, and at another.
+#[test]
+fn a_checkpoint_every_iteration_saves_only_what_changed() {
+    use textsaga::checkpoint::{Checkpointer, Saved};
+    let problem = Problem::new(150, 3, 0, None);
+    let opts = SolverOptions { max_iter: 80, tol: 1e-10, solver: SolverKind::Lbfgs, ..Default::default() };
+    let dir = std::env::temp_dir().join(format!("textsaga-incremental-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ck.h5");
+    let fingerprint = serde_json::json!({ "test": "incremental" });
+    let whole = problem.fit(2, &opts).remove(0);
+    let counts = run_ranks(2, |c| {
+        let (x, y) = problem.part(c.size(), c.rank());
+        let sw = vec![1.0; y.len()];
+        let data = problem.data(&x, &y, &sw);
+        let mut first = Lbfgs::new(&data, &opts, None, c).unwrap();
+        let at = (c.rank() == 0).then_some(12);
+        let mut hooks = SaveEvery { comm: c, saver: Checkpointer::new(&path, &fingerprint, "lbfgs"), stop_after_steps: at, steps: Default::default() };
+        drive(&mut first, opts.max_iter, &mut hooks).unwrap_err();
+        (hooks.saver.saves, hooks.saver.whole_files, first.epochs_done())
+    });
+    let (saves, whole_files, stopped) = counts[0];
+    // A save after each iteration and one at the stop; a whole file only at the first.
+    assert!(stopped >= 12 && saves == stopped + 1, "{counts:?}");
+    assert_eq!(whole_files, 1, "{whole_files} whole files of {saves} saves");
+    for q in [2, 3] {
+        let resumed = run_ranks(q, |c| {
+            let (x, y) = problem.part(c.size(), c.rank());
+            let sw = vec![1.0; y.len()];
+            let data = problem.data(&x, &y, &sw);
+            let mut again = Lbfgs::new(&data, &opts, None, c).unwrap();
+            textsaga::solver::restore(&mut again, Box::new(Saved::open(c, &path, &fingerprint, "lbfgs").unwrap())).unwrap();
+            assert_eq!(again.epochs_done(), stopped);
+            drive(&mut again, opts.max_iter, &mut NoHooks).unwrap();
+            let s = again.solution();
+            (textsaga::solver::problem::objective(&data, &s.coef, &s.intercept, &opts, c), s)
+        })
+        .remove(0);
+        if q == 2 {
+            assert_eq!((&resumed.1.coef, &resumed.1.intercept), (&whole.coef, &whole.intercept), "resumed bit for bit after {saves} saves");
+        }
+        assert!((resumed.0 - whole.objective).abs() <= 1e-9 * whole.objective, "at {q} ranks: {} vs {}", resumed.0, whole.objective);
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
