@@ -534,3 +534,28 @@ def test_prepared_weights_reach_the_weighted_fit(corpora, tmp_path):
     # The weights matter here: the unweighted optimum is not within 1e-6 of it.
     plain = LogisticRegression(solver="lbfgs", tol=1e-12, max_iter=20000).fit(X, y)
     assert objective(X, y, ref.classes_, plain.coef_, plain.intercept_, sample_weight=sw) > opt * (1 + 1e-4)
+
+
+@pytest.mark.parametrize("solver,stopped_at,resumed_at", [("saga", 2, (3, 1)), ("lbfgs", 2, (4, 1))])
+def test_a_fit_stopped_at_one_rank_count_resumes_at_another_to_sklearns_optimum(corpora, tmp_path, solver, stopped_at, resumed_at):
+    """A requeued job on another allocation: a fit checkpointed after 5 epochs
+    (L-BFGS: iterations) at 2 ranks resumes at other rank counts from epoch 6
+    (the run report says where, and the epochs it ran are the ones left) and
+    reaches scikit-learn's optimum within 1e-6."""
+    d, paths = corpora
+    X, y, ref = tight_reference(paths["multi", "train"], "l2", 1.0, None)
+    opt = objective(X, y, ref.classes_, ref.coef_, ref.intercept_, 1.0, "l2", 0.0)
+    ck = tmp_path / "ck.h5"
+    fit = ["fit", "--data", paths["multi", "train"], "--solver", solver, "--quiet", "--checkpoint", ck, "--checkpoint-every", 1]
+    run(stopped_at, *fit, "--model", tmp_path / "first.h5", "--max-iter", 5, "--tol", "1e-10")
+    saved = ck.read_bytes()
+    for ranks in resumed_at:
+        ck.write_bytes(saved)
+        model, metrics = tmp_path / f"m{ranks}.h5", tmp_path / f"r{ranks}.json"
+        run(ranks, *fit, "--model", model, *TIGHT, "--resume", "--metrics", metrics)
+        report = json.loads(metrics.read_text())
+        assert report["resumed_at"] == {"epoch": 5, "step": 0, "saved_by_ranks": stopped_at}, report.get("resumed_at")
+        m = read_model(model)
+        assert m["n_iter"] > 5
+        ours = objective(X, y, ref.classes_, m["coef"], m["intercept"], 1.0, "l2", 0.0)
+        assert abs(ours - opt) <= 1e-6 * abs(opt), f"{solver} stopped at {stopped_at} ranks, resumed at {ranks}: {ours!r} vs {opt!r}"
