@@ -27,6 +27,10 @@
 //! for one sample, a larger one for minibatches from their expected
 //! smoothness, with the intercept's feature scaled so that it does not
 //! dominate the smoothness.
+//!
+//! The weights, gradient sums and memory are stored in float64, or in
+//! float32 over float32 rows (`--dtype float32`, as sklearn's `sag32`):
+//! [`real`].
 
 pub mod block;
 mod blocked;
@@ -436,7 +440,7 @@ impl<'a, T: Real> Saga<'a, T> {
 /// A sample's new stored gradient terms (`grad`, its gradient times its
 /// weight, as `T` stores them) and their differences from the stored ones
 /// (`diffs`), from its scores; returns its weighted loss. The differences
-/// are of the rounded terms, so that `S` stays the sum of the memory.
+/// are of the rounded terms: `S` moves by what the memory moves.
 #[inline(always)]
 fn new_terms<T: Real>(scores: &[f64], label: usize, weight: f64, stored: &[f64], grad: &mut [f64], diffs: &mut [f64]) -> f64 {
     let loss = weight * loss_and_gradient(scores, label, grad);
