@@ -108,7 +108,7 @@ fn study(comm: &dyn Collectives, x: &Csr, y: &[u32], k: usize, mode: &str, a: &A
     let mut solver: Box<dyn Solver> = match mode.split_once(':') {
         Some((_, l)) => Box::new(Lbfgs::new(&data, &opts, None, comm).unwrap().with_local_epochs(l.parse().expect("lbfgs:L"))),
         None if kind == SolverKind::Lbfgs => Box::new(Lbfgs::new(&data, &opts, None, comm).unwrap()),
-        None => Box::new(Saga::new(&data, &opts, None, comm).unwrap()),
+        None => Box::new(Saga::<f64>::new(&data, &opts, None, comm).unwrap()),
     };
     let mut out = Vec::new();
     for _ in 0..a.max_epochs {

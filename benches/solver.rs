@@ -15,8 +15,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use textsaga::vectorizer::weight_rows;
 use textsaga::collectives::local::single_rank;
-use textsaga::solver::saga::Saga;
-use textsaga::solver::{EpochReport, Progress, Solver, SolverOptions, TrainingSet};
+use textsaga::solver::{EpochReport, Progress, SolverOptions, TrainingSet};
 use textsaga::sparse::{RowBuilder, Rows};
 use textsaga::tfidf::VectorizerOptions;
 
@@ -79,7 +78,7 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("saga_epoch");
     g.throughput(Throughput::Elements(DOCS as u64));
     g.sample_size(10);
-    // `_f32`: the same rows stored as float32 (--dtype float32).
+    // `_f32`: the same rows stored as float32 (--dtype float32), fitted in float32.
     for (name, classes, features, f32) in [
         ("binary", 2, FEATURES, false),
         ("classes20", 20, FEATURES, false),
@@ -97,7 +96,7 @@ fn bench(c: &mut Criterion) {
         let comm = single_rank();
         g.bench_function(name, |b| {
             b.iter_batched(
-                || Saga::new(&data, &sopts, None, &comm).unwrap(),
+                || textsaga::solver::saga::boxed(&data, &sopts, None, &comm).unwrap(),
                 |mut saga| saga.epoch(&mut Progress(|_: &EpochReport| {})).unwrap(),
                 criterion::BatchSize::LargeInput,
             )

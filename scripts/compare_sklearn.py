@@ -2,12 +2,15 @@
 (TfidfVectorizer + LogisticRegression(solver="saga"), defaults) against
 textsaga at 1 and 2 ranks (or --ranks), in one run, with the ratios.
 
-usage: compare_sklearn.py DATA.h5 [TEST.h5] [--ranks 1,2] [--set defaults|bigrams|char_wb] [--out DIR]
+usage: compare_sklearn.py DATA.h5 [TEST.h5] [--ranks 1,2] [--set defaults|bigrams|char_wb]
+                          [--dtype float64|float32] [--out DIR]
 
 --set bigrams runs both sides with word bigrams and min_df 2
 (TfidfVectorizer(ngram_range=(1, 2), min_df=2); textsaga --ngram-range 1,2
 --min-df 2), the standard strong baseline; --set char_wb with character
-n-grams within words, 2 to 5, min_df 2.
+n-grams within words, 2 to 5, min_df 2. --dtype float32 runs both sides in
+float32: TfidfVectorizer(dtype=np.float32), whose features scikit-learn's
+saga fits in float32 (sag32), and textsaga --dtype float32.
 
 Columns: vectorize and fit seconds, total (HDF5 in, model out: the wall
 time of the whole process, from its start to its exit, for both: Python's
@@ -39,16 +42,17 @@ SETS = {
 }
 
 
-def sklearn_worker(data, test, out, options):
+def sklearn_worker(data, test, out, options, dtype):
     """Runs in its own process, so its peak RSS is its own."""
     import joblib
+    import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     t0 = time.perf_counter()
     docs, y = read_corpus(data)
     t1 = time.perf_counter()
-    vec = TfidfVectorizer(**SETS[options][0])
+    vec = TfidfVectorizer(dtype=np.dtype(dtype), **SETS[options][0])
     X = vec.fit_transform(docs)
     t2 = time.perf_counter()
     clf = LogisticRegression(solver="saga").fit(X, y)
@@ -61,7 +65,8 @@ def sklearn_worker(data, test, out, options):
         "fit": t3 - t2,
         "total": t4 - t0,
         "epochs": int(max(clf.n_iter_)),
-        "objective": objective(X, y, clf.classes_, clf.coef_, clf.intercept_),
+        "objective": objective(X.astype(np.float64), y, clf.classes_, clf.coef_.astype(np.float64), clf.intercept_.astype(np.float64)),
+        "coef_dtype": str(clf.coef_.dtype),
         "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
     if test:
@@ -71,13 +76,13 @@ def sklearn_worker(data, test, out, options):
     print(json.dumps(result))
 
 
-def textsaga_run(data, test, ranks, out, X, y, classes, options):
+def textsaga_run(data, test, ranks, out, X, y, classes, options, dtype):
     import h5py
 
     model, metrics = out / f"model-{ranks}.h5", out / f"metrics-{ranks}.json"
     env = mpi_env()
     t = time.perf_counter()
-    subprocess.run([*launcher(ranks), BIN, "fit", "--data", data, "--model", model, "--metrics", metrics, "--quiet", *SETS[options][1]], check=True, env=env)
+    subprocess.run([*launcher(ranks), BIN, "fit", "--data", data, "--model", model, "--metrics", metrics, "--quiet", "--dtype", dtype, *SETS[options][1]], check=True, env=env)
     total = time.perf_counter() - t
     m = json.loads(metrics.read_text())
     sec = m["seconds"]
@@ -91,6 +96,7 @@ def textsaga_run(data, test, ranks, out, X, y, classes, options):
         "epochs": m["epochs"],
         "objective": obj,
         "peak_rss": m["peak_rss_bytes_max_over_ranks"],
+        "coef_dtype": m.get("state_dtype", "float64"),
     }
     if test:
         r = subprocess.run([*launcher(ranks), BIN, "evaluate", "--model", model, "--data", test, "--json"], check=True, env=env, capture_output=True, text=True)
@@ -100,20 +106,21 @@ def textsaga_run(data, test, ranks, out, X, y, classes, options):
 
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--sklearn-worker":
-        sklearn_worker(sys.argv[2], sys.argv[3] or None, sys.argv[4], sys.argv[5])
+        sklearn_worker(sys.argv[2], sys.argv[3] or None, sys.argv[4], sys.argv[5], sys.argv[6])
         return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data")
     ap.add_argument("test", nargs="?")
     ap.add_argument("--ranks", default="1,2")
     ap.add_argument("--set", default="defaults", choices=sorted(SETS))
+    ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     ap.add_argument("--out", type=Path, default=ROOT / "scratch" / "compare")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     ranks = [int(r) for r in a.ranks.split(",")]
 
     t = time.perf_counter()
-    r = subprocess.run([sys.executable, __file__, "--sklearn-worker", a.data, a.test or "", a.out / "sklearn.joblib", a.set], check=True, capture_output=True, text=True)
+    r = subprocess.run([sys.executable, __file__, "--sklearn-worker", a.data, a.test or "", a.out / "sklearn.joblib", a.set, a.dtype], check=True, capture_output=True, text=True)
     wall = time.perf_counter() - t
     sk = json.loads(r.stdout.strip().splitlines()[-1])
     # The held-out accuracy is computed after the model is saved: not part of the job.
@@ -124,16 +131,17 @@ def main():
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     docs, y = read_corpus(a.data)
-    X = TfidfVectorizer(**SETS[a.set][0]).fit_transform(docs)
+    # In the run's dtype, then read as float64: the features both sides fitted.
+    X = TfidfVectorizer(dtype=np.dtype(a.dtype), **SETS[a.set][0]).fit_transform(docs).astype(np.float64)
     classes = np.unique(y)
-    rows = [("scikit-learn", sk)] + [(f"textsaga {p} rank{'s' if p > 1 else ''}", textsaga_run(a.data, a.test, p, a.out, X, y, classes, a.set)) for p in ranks]
+    rows = [("scikit-learn", sk)] + [(f"textsaga {p} rank{'s' if p > 1 else ''}", textsaga_run(a.data, a.test, p, a.out, X, y, classes, a.set, a.dtype)) for p in ranks]
 
-    print(f"corpus: {a.data}, {len(docs)} documents, {len(classes)} classes, {X.shape[1]} features ({a.set})" + (f"; held out: {a.test}" if a.test else ""))
-    head = f"{'':20}{'vectorize s':>12}{'fit s':>9}{'total s':>9}{'epochs':>7}{'objective':>17}{'accuracy':>9}{'peak RSS MB':>12}"
+    print(f"corpus: {a.data}, {len(docs)} documents, {len(classes)} classes, {X.shape[1]} features ({a.set}, {a.dtype})" + (f"; held out: {a.test}" if a.test else ""))
+    head = f"{'':20}{'vectorize s':>12}{'fit s':>9}{'total s':>9}{'epochs':>7}{'objective':>17}{'accuracy':>9}{'peak RSS MB':>12}{'weights':>9}"
     print(head)
     for name, v in rows:
         acc = f"{v['accuracy']:.4f}" if "accuracy" in v else "-"
-        print(f"{name:20}{v['vectorize']:12.2f}{v['fit']:9.2f}{v['total']:9.2f}{v['epochs']:7d}{v['objective']:17.6f}{acc:>9}{v['peak_rss'] / 1e6:12.0f}")
+        print(f"{name:20}{v['vectorize']:12.2f}{v['fit']:9.2f}{v['total']:9.2f}{v['epochs']:7d}{v['objective']:17.6f}{acc:>9}{v['peak_rss'] / 1e6:12.0f}{v['coef_dtype']:>9}")
     print("ratios (scikit-learn time / textsaga time; textsaga RSS per rank / scikit-learn RSS):")
     for name, v in rows[1:]:
         print(f"  {name:18} vectorize {sk['vectorize'] / v['vectorize']:6.1f}x   fit {sk['fit'] / v['fit']:6.1f}x   "

@@ -207,7 +207,8 @@ pub struct VectorizerArgs {
     #[arg(long, value_name = "NAME", default_value = "utf-8")]
     pub encoding: Encoding,
     /// The type of the stored feature values (sklearn's dtype): vectorize's file, and fit's rows
-    /// in memory (float32: 8 bytes a non-zero instead of 12; arithmetic stays float64).
+    /// in memory (float32: 8 bytes a non-zero instead of 12, and SAGA fits in float32 as
+    /// sklearn's saga does on float32 features; L-BFGS fits in float64).
     #[arg(long, value_enum, default_value_t = Dtype::Float64)]
     pub dtype: Dtype,
     /// Hashing mode: N columns by signed MurmurHash3, no vocabulary (as HashingVectorizer).

@@ -31,7 +31,8 @@ pub type Csr32 = sprs::CsMatI<f32, u32, usize>;
 
 /// A rank's training rows, their values stored as float64 or float32. The
 /// solver's loops take either through [`with_parts!`], reading each value
-/// as [`Value::to_f64`]: arithmetic stays float64 whatever the storage.
+/// as [`Value::to_f64`]: arithmetic is float64 whatever the storage (SAGA
+/// stores its own state in float32 over float32 rows: `solver::saga::real`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Rows {
     F64(Csr),

@@ -74,7 +74,7 @@ impl Mode {
         comm: &'a dyn Collectives,
     ) -> Result<Box<dyn Solver + 'a>> {
         Ok(match self {
-            Mode::Saga => Box::new(saga::Saga::new(data, opts, warm, comm)?),
+            Mode::Saga => saga::boxed(data, opts, warm, comm)?,
             Mode::Lbfgs => Box::new(lbfgs::Lbfgs::new(data, opts, warm, comm)?),
         })
     }

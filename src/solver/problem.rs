@@ -105,10 +105,10 @@ pub fn coef_of(w: &[f64], d: usize, k: usize) -> Array2<f64> {
 /// as sklearn's `coef_` (K x d, row-major). Written K rows at once, each in
 /// order: a transposing view reads every line of the weights K times (0.8 s
 /// at 1.3 M columns, K = 20).
-pub fn put_features<'w>(out: &mut [f64], d: usize, features: impl Iterator<Item = (usize, &'w [f64])>, scale: f64) {
+pub fn put_features<'w, V: Value>(out: &mut [f64], d: usize, features: impl Iterator<Item = (usize, &'w [V])>, scale: f64) {
     for (j, w) in features {
         for (c, &v) in w.iter().enumerate() {
-            out[c * d + j] = v * scale;
+            out[c * d + j] = v.to_f64() * scale;
         }
     }
 }

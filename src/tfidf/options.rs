@@ -53,7 +53,9 @@ impl fmt::Display for DfBound {
 /// The stored values' type (`dtype`). Values are computed in float64 and
 /// rounded once when stored (vectorize's file, fit's rows and SAGA's
 /// shard; predict rounds its rows alike): within one float32 rounding of
-/// sklearn's float32 arithmetic. Arithmetic stays float64.
+/// sklearn's float32 arithmetic. The features' arithmetic stays float64;
+/// SAGA keeps its weights and gradient memory in float32 over float32 rows
+/// (`solver::saga::real`), as sklearn's saga over float32 features.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Dtype {

@@ -50,7 +50,8 @@ impl Lbfgs<'_> {
         let local = TrainingSet { n_total: self.data.y.len() as u64, ..*self.data };
         let opts = SolverOptions { c: self.opts.c * self.comm.size() as f64, max_iter: self.local_epochs, tol: 0.0, batch_size: None, ..self.opts.clone() };
         let plan = plan::batch_one(&local, &opts);
-        let mut saga = Saga::with_plan(&local, &opts, None, &one, plan, Instant::now())?;
+        // L-BFGS fits in float64 whatever the rows: so does its start.
+        let mut saga = Saga::<f64>::with_plan(&local, &opts, None, &one, plan, Instant::now())?;
         for _ in 0..self.local_epochs {
             saga.epoch(&mut NoHooks)?;
         }

@@ -6,7 +6,8 @@
 //! own features as a step of one allreduce does.
 
 use super::block::{gram_len, gram_row};
-use super::{new_terms, Saga};
+use super::real::Real;
+use super::{new_terms, store, Saga};
 use crate::collectives::Op;
 use crate::error::Result;
 use crate::solver::{Epoch, FitHooks};
@@ -18,7 +19,7 @@ use std::time::Instant;
 /// weights (see [`Saga::prefetch_ahead`]).
 const BLOCK_AHEAD: usize = 2;
 
-impl Saga<'_> {
+impl<T: Real> Saga<'_, T> {
     /// The rest of the epoch's steps in blocks, then its end. A stop
     /// request ends the epoch at a block's end, where a resumed fit starts
     /// its next block: the blocks, and so the model, are those of a fit
@@ -72,8 +73,8 @@ impl Saga<'_> {
                     let (j, x) = (cols[p] as usize, values[p].to_f64());
                     lw.catch_up(j);
                     for ((u, v), (w, g)) in u.iter_mut().zip(v.iter_mut()).zip(lw.row(j).iter().zip(lw.sum_grad(j))) {
-                        *u += x * w;
-                        *v += x * g;
+                        *u += x * w.to_f64();
+                        *v += x * g.to_f64();
                     }
                     scratch.co.add(j, s, x);
                 }
@@ -109,9 +110,9 @@ impl Saga<'_> {
         let sample = scratch.blk.sample(s);
         let (u, v) = sample.partials.split_at(k);
         scratch.replay.scores(u, v, gram_row(scratch.blk.tail(), s), &st.intercept, lw.wscale, &mut scratch.scores);
-        st.epoch_loss += new_terms(&scratch.scores, sample.label, sample.weight, sample.stored, &mut scratch.grad, &mut scratch.icorr);
+        st.epoch_loss += new_terms::<T>(&scratch.scores, sample.label, sample.weight, sample.stored, &mut scratch.grad, &mut scratch.icorr);
         if let Some(l) = shard.local_sample(scratch.order[t] as usize) {
-            st.memory[l * k..(l + 1) * k].copy_from_slice(&scratch.grad);
+            store(&mut st.memory[l * k..(l + 1) * k], &scratch.grad);
         }
         let first_visit = sample.first_visit;
         let sigma = self.advance(1, first_visit);
@@ -221,9 +222,9 @@ mod tests {
         let runs = run_ranks(p, |comm| {
             let (x, y, sw) = share(n, d, k, p, comm.rank());
             let data = TrainingSet { x: &x, y: &y, sample_weight: &sw, n_features: d, n_classes: k, n_total: n as u64 };
-            let mut whole = Saga::new(&data, &opts, None, comm).unwrap();
+            let mut whole = Saga::<f64>::new(&data, &opts, None, comm).unwrap();
             drive(&mut whole, opts.max_iter, &mut NoHooks).unwrap();
-            let mut first = Saga::new(&data, &opts, None, comm).unwrap();
+            let mut first = Saga::<f64>::new(&data, &opts, None, comm).unwrap();
             // One question a block: the 40th is in the second epoch (240 / 7 blocks an epoch).
             let hooks = &mut StopAt { asked: 0.into(), after: 40, rank: comm.rank() };
             let stopped = loop {
@@ -232,7 +233,7 @@ mod tests {
                     Epoch::Done(_) => {}
                 }
             };
-            let mut resumed = Saga::new(&data, &opts, None, comm).unwrap();
+            let mut resumed = Saga::<f64>::new(&data, &opts, None, comm).unwrap();
             resumed.restore(first.state()).unwrap();
             drive(&mut resumed, opts.max_iter, &mut NoHooks).unwrap();
             (stopped, bits(&whole.solution()), bits(&resumed.solution()))

@@ -17,7 +17,11 @@
 //!
 //! Each rank holds the `LazyWeights` of its own features (see `shard`); the
 //! step bookkeeping (`wscale`, `cum`, `cum_prox`, `seen`) is the same on
-//! every rank, since every rank takes every step.
+//! every rank, since every rank takes every step. The blocks are stored in
+//! float64 or float32 ([`Real`]); the step bookkeeping is float64 either way.
+
+use super::real::Real;
+use crate::solver::state::Values;
 
 /// `sign(x) * max(|x| - t, 0)`.
 #[inline]
@@ -31,23 +35,14 @@ pub fn soft_threshold(x: f64, t: f64) -> f64 {
     }
 }
 
-/// The shrinkage factor below which every weight is settled (rescaled).
-/// sklearn settles below 1e-9; under strong regularisation (C = 1e-4 on
-/// 36,000 documents `wscale` halves every step) that is a pass over all d x K
-/// weights every 30 steps, two thirds of the epoch. Nothing needs the early
-/// settle: the scaled weights and `cum` grow as `1 / wscale`, and every
-/// difference and product of them keeps its relative precision (floating
-/// point), so 1e-100 leaves 200 orders of magnitude before an overflow and
-/// settles ten times less often.
-pub const SETTLE_BELOW: f64 = 1e-100;
-
-/// Values in a feature's block before its weights: step index and `cum` there.
-const HEAD: usize = 2;
-
-/// Length of a feature's block for K scores: the header, K weights, K sums.
+/// Length of a feature's block in a [`LazySnapshot`] for K scores: its
+/// step and `cum` (float64 both), K weights, K sums.
 pub const fn block_len(k: usize) -> usize {
-    HEAD + 2 * k
+    2 + 2 * k
 }
+
+/// Bytes of a cache line.
+const LINE: usize = 64;
 
 /// The exact state of [`LazyWeights`] (checkpoints).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -59,17 +54,22 @@ pub struct LazySnapshot {
     pub seen: Vec<f64>,
 }
 
-pub struct LazyWeights {
+/// A rank's weights, `T` the type they are stored in ([`Real`]).
+pub struct LazyWeights<T: Real = f64> {
     pub d: usize,
     pub k: usize,
-    /// Per feature, one block of [`block_len`]`(k)` values: the first step
-    /// of the current segment not yet applied to it (an integer stored as
-    /// f64), `cum` as of that step (so catching up reads no other memory
-    /// without L1), its K scaled weights (true weights are `wscale * w`), and
-    /// its K entries of `S`, the sum over samples of the stored gradient
-    /// terms. One block per feature means one cache miss, not four, when a
-    /// step reaches a feature it has not touched lately.
-    blocks: Vec<f64>,
+    /// Per feature, one block of `T::HEAD + 2 K` values: the first step of
+    /// the current segment not yet applied to it and `cum` as of that step
+    /// (so catching up reads no other memory without L1; [`Real::head`]),
+    /// its K scaled weights (true weights are `wscale * w`), and its K
+    /// entries of `S`, the sum over samples of the stored gradient terms.
+    /// One block per feature means one cache miss, not four, when a step
+    /// reaches a feature it has not touched lately. Blocks are
+    /// [`Real::stride`] apart from `blocks[base]`, the first value on a
+    /// 64-byte line (a large allocation starts 16 bytes into its page:
+    /// float64 blocks of K = 5, 96 bytes, then touched three lines in two).
+    blocks: Vec<T>,
+    base: usize,
     pub wscale: f64,
     /// `cum[s]`: sum over steps `0..=s` of the segment of `step / (m * wscale)`.
     cum: Vec<f64>,
@@ -81,25 +81,53 @@ pub struct LazyWeights {
     beta: f64,
 }
 
-impl LazyWeights {
+impl<T: Real> LazyWeights<T> {
     pub fn new(d: usize, k: usize, beta: f64) -> Self {
-        LazyWeights {
+        let mut lw = LazyWeights {
             d,
             k,
             // Read in random order, one block a non-zero: huge pages spare
             // the TLB misses once the blocks outgrow its 4 KiB reach.
-            blocks: crate::hugepages::filled_vec(d * block_len(k), 0.0),
+            blocks: crate::hugepages::filled_vec(d * T::stride(k) + LINE / std::mem::size_of::<T>(), T::default()),
+            base: 0,
             wscale: 1.0,
             cum: Vec::new(),
             cum_prox: Vec::new(),
             seen: Vec::new(),
             beta,
-        }
+        };
+        let skew = lw.blocks.as_ptr() as usize % LINE;
+        lw.base = (LINE - skew) % LINE / std::mem::size_of::<T>();
+        lw
     }
 
-    #[inline]
+    #[inline(always)]
     fn stride(&self) -> usize {
-        block_len(self.k)
+        T::stride(self.k)
+    }
+
+    /// Feature `j`'s block: its header, K weights and K sums.
+    #[inline(always)]
+    fn block(&self, j: usize) -> &[T] {
+        let at = self.base + j * self.stride();
+        &self.blocks[at..at + T::HEAD + 2 * self.k]
+    }
+
+    #[inline(always)]
+    fn block_mut(&mut self, j: usize) -> &mut [T] {
+        let at = self.base + j * self.stride();
+        &mut self.blocks[at..at + T::HEAD + 2 * self.k]
+    }
+
+    /// Every feature's block, as [`Self::block`].
+    fn all_blocks(&self) -> impl Iterator<Item = &[T]> {
+        let n = T::HEAD + 2 * self.k;
+        self.blocks[self.base..self.base + self.d * self.stride()].chunks_exact(self.stride()).map(move |b| &b[..n])
+    }
+
+    fn all_blocks_mut(&mut self) -> impl Iterator<Item = &mut [T]> {
+        let (n, s) = (T::HEAD + 2 * self.k, self.stride());
+        self.blocks[self.base..self.base + self.d * s].chunks_exact_mut(s).map(move |b| &mut b[..n])
     }
 
     /// Room for `steps` steps per segment, so recording never reallocates.
@@ -112,21 +140,21 @@ impl LazyWeights {
     /// Applies the pending lazy updates of feature `j`.
     #[inline(always)]
     pub fn catch_up(&mut self, j: usize) {
-        let (k, s) = (self.k, self.stride());
-        let block = &mut self.blocks[j * s..(j + 1) * s];
-        let from = block[0] as usize;
+        let k = self.k;
+        let at = self.base + j * self.stride();
+        let block = &mut self.blocks[at..at + T::HEAD + 2 * k];
+        let (from, at) = T::head(block);
         let to = self.cum.len();
         if from == to {
             return;
         }
         let now = self.cum[to - 1];
-        let a = now - block[1];
-        block[0] = to as f64;
-        block[1] = now;
-        let (w, sg) = block[HEAD..].split_at_mut(k);
+        let a = now - at;
+        T::set_head(block, to, now);
+        let (w, sg) = block[T::HEAD..].split_at_mut(k);
         if self.beta == 0.0 {
             for (wc, &sc) in w.iter_mut().zip(sg.iter()) {
-                *wc -= a * sc;
+                *wc = T::from_f64(wc.to_f64() - a * sc.to_f64());
             }
         } else {
             let before = |v: &[f64], s: usize| if s == 0 { 0.0 } else { v[s - 1] };
@@ -134,15 +162,17 @@ impl LazyWeights {
             // m only grows, so the first pending step has the smallest threshold ratio.
             let bound = self.beta * self.seen[from];
             for (wc, &sc) in w.iter_mut().zip(sg.iter()) {
+                let (mut v, sc) = (wc.to_f64(), sc.to_f64());
                 if sc.abs() <= bound {
-                    *wc = soft_threshold(*wc - a * sc, p);
+                    v = soft_threshold(v - a * sc, p);
                 } else {
                     for u in from..to {
                         let au = self.cum[u] - before(&self.cum, u);
                         let pu = self.cum_prox[u] - before(&self.cum_prox, u);
-                        *wc = soft_threshold(*wc - au * sc, pu);
+                        v = soft_threshold(v - au * sc, pu);
                     }
                 }
+                *wc = T::from_f64(v);
             }
         }
     }
@@ -154,20 +184,29 @@ impl LazyWeights {
         self.catch_up(j);
         let xv = x * self.wscale;
         for (r, w) in scores.iter_mut().zip(self.row(j)) {
-            *r += xv * w;
+            *r += xv * w.to_f64();
         }
     }
 
-    /// The whole state, borrowed (a checkpoint writes it without a copy):
-    /// the blocks, then `cum`, `cum_prox` and `seen` of the segment.
-    pub fn view(&self) -> (&[f64], [&[f64]; 3]) {
-        (&self.blocks, [&self.cum, &self.cum_prox, &self.seen])
+    /// The whole state for a checkpoint, in float64 whatever `T`: the
+    /// blocks (header, K weights, K sums a feature, no padding: [`block_len`]),
+    /// borrowed where they are stored so already (float64), then `cum`,
+    /// `cum_prox` and `seen` of the segment.
+    pub fn view(&self) -> (Values<'_>, [&[f64]; 3]) {
+        let bare = T::stride(self.k) == block_len(self.k) && T::HEAD == 2;
+        let blocks = if bare { T::values(&self.blocks[self.base..self.base + self.d * self.stride()]) } else { Values::f64(self.snapshot().blocks) };
+        (blocks, [&self.cum, &self.cum_prox, &self.seen])
     }
 
-    /// A copy of the whole state.
+    /// A copy of the whole state, in float64 whatever `T` (exact: every
+    /// float32 is a float64).
     pub fn snapshot(&self) -> LazySnapshot {
+        let blocks = self.all_blocks().flat_map(|b| {
+            let (from, cum) = T::head(b);
+            [from as f64, cum].into_iter().chain(b[T::HEAD..].iter().map(|v| v.to_f64()))
+        });
         LazySnapshot {
-            blocks: self.blocks.clone(),
+            blocks: blocks.collect(),
             wscale: self.wscale,
             cum: self.cum.clone(),
             cum_prox: self.cum_prox.clone(),
@@ -175,10 +214,14 @@ impl LazyWeights {
         }
     }
 
-    /// Restores a [`Self::snapshot`] taken with the same d, K and penalty.
+    /// Restores a [`Self::snapshot`] taken with the same d, K, penalty and `T`.
     pub fn restore(&mut self, s: &LazySnapshot) {
-        assert_eq!(s.blocks.len(), self.blocks.len(), "snapshot of another shape");
-        self.blocks.copy_from_slice(&s.blocks);
+        assert_eq!(s.blocks.len(), self.d * block_len(self.k), "snapshot of another shape");
+        let k = self.k;
+        for (block, src) in self.all_blocks_mut().zip(s.blocks.chunks_exact(block_len(k))) {
+            T::set_head(block, src[0] as usize, src[1]);
+            block[T::HEAD..].iter_mut().zip(&src[2..]).for_each(|(v, &x)| *v = T::from_f64(x));
+        }
         self.wscale = s.wscale;
         self.cum = s.cum.clone();
         self.cum_prox = s.cum_prox.clone();
@@ -188,8 +231,7 @@ impl LazyWeights {
     /// Starts loading feature `j`'s block into cache, at the level [`Self::wide`] says.
     #[inline(always)]
     pub fn prefetch(&self, j: usize) {
-        let s = self.stride();
-        crate::prefetch::prefetch_to(&self.blocks[j * s..(j + 1) * s], self.wide());
+        crate::prefetch::prefetch_to(self.block(j), self.wide());
     }
 
     /// Whether a step's prefetches should stop at L2: blocks of more than two
@@ -199,14 +241,13 @@ impl LazyWeights {
     /// slower). The solver's other prefetches of a step follow the same choice.
     #[inline(always)]
     pub fn wide(&self) -> bool {
-        self.stride() * std::mem::size_of::<f64>() > 128
+        (T::HEAD + 2 * self.k) * std::mem::size_of::<T>() > 128
     }
 
     /// Scaled weights of feature `j` (call [`Self::catch_up`] first).
-    #[inline]
-    pub fn row(&self, j: usize) -> &[f64] {
-        let s = self.stride();
-        &self.blocks[j * s + HEAD..j * s + HEAD + self.k]
+    #[inline(always)]
+    pub fn row(&self, j: usize) -> &[T] {
+        &self.block(j)[T::HEAD..T::HEAD + self.k]
     }
 
     /// Adds `x * diffs` to feature `j`'s `S` and moves its scaled weights
@@ -214,12 +255,12 @@ impl LazyWeights {
     /// correction in a feature where it holds `x`.
     #[inline(always)]
     pub fn apply(&mut self, j: usize, x: f64, diffs: &[f64], scale: f64) {
-        let (k, s) = (self.k, self.stride());
-        let (w, sg) = self.blocks[j * s + HEAD..(j + 1) * s].split_at_mut(k);
+        let k = self.k;
+        let (w, sg) = self.block_mut(j)[T::HEAD..].split_at_mut(k);
         for ((wc, sc), &d) in w.iter_mut().zip(sg.iter_mut()).zip(&diffs[..k]) {
             let c = x * d;
-            *sc += c;
-            *wc -= scale * c;
+            *sc = T::from_f64(sc.to_f64() + c);
+            *wc = T::from_f64(wc.to_f64() - scale * c);
         }
     }
 
@@ -232,8 +273,7 @@ impl LazyWeights {
     #[inline(always)]
     pub fn apply_lagging(&mut self, j: usize, x: f64, diffs: &[f64], scale: f64) {
         debug_assert!(self.beta == 0.0, "the L1 term's pending steps are not linear");
-        let s = self.stride();
-        let (from, at) = (self.blocks[j * s] as usize, self.blocks[j * s + 1]);
+        let (from, at) = T::head(self.block(j));
         let a = if from == self.cum.len() { 0.0 } else { self.cum[self.cum.len() - 1] - at };
         self.apply(j, x, diffs, scale - a);
     }
@@ -253,20 +293,20 @@ impl LazyWeights {
     }
 
     /// Brings every coordinate up to date, folds `wscale` into the weights
-    /// and starts a new segment. Returns false if a weight is not finite.
+    /// and starts a new segment. Returns false if a weight is not finite
+    /// (in `T`: a float32 weight past float32's range is infinite).
     #[inline(always)]
     pub fn settle(&mut self) -> bool {
-        let (k, s, ws) = (self.k, self.stride(), self.wscale);
+        let (k, ws) = (self.k, self.wscale);
         let mut finite = true;
         // One pass: each block caught up and rescaled while in cache.
         for j in 0..self.d {
             self.catch_up(j);
-            let block = &mut self.blocks[j * s..(j + 1) * s];
-            block[0] = 0.0;
-            block[1] = 0.0;
-            for w in &mut block[HEAD..HEAD + k] {
-                *w *= ws;
-                finite &= w.is_finite();
+            let block = self.block_mut(j);
+            T::set_head(block, 0, 0.0);
+            for w in &mut block[T::HEAD..T::HEAD + k] {
+                *w = T::from_f64(w.to_f64() * ws);
+                finite &= w.to_f64().is_finite();
             }
         }
         self.wscale = 1.0;
@@ -279,40 +319,45 @@ impl LazyWeights {
     /// The true weights, feature-major (`d x k`); exact after [`Self::settle`].
     pub fn weights(&self) -> Vec<f64> {
         let ws = self.wscale;
-        self.blocks.chunks_exact(self.stride()).flat_map(|b| b[HEAD..HEAD + self.k].iter().map(move |w| w * ws)).collect()
+        self.scaled_rows().flat_map(|w| w.iter().map(move |w| w.to_f64() * ws)).collect()
     }
 
     /// Each feature's K weights as stored: the true weights right after
     /// [`Self::settle`] (no copy of all d x K of them).
-    pub fn settled_weights(&self) -> impl Iterator<Item = &[f64]> {
+    pub fn settled_weights(&self) -> impl Iterator<Item = &[T]> {
         debug_assert!(self.wscale == 1.0 && self.cum.is_empty(), "weights read before settling");
         self.scaled_rows()
     }
 
     /// Each feature's K scaled weights, in place: the true ones are these
     /// times `wscale` (exact after [`Self::settle`], as [`Self::weights`]).
-    pub fn scaled_rows(&self) -> impl Iterator<Item = &[f64]> {
-        self.blocks.chunks_exact(self.stride()).map(|b| &b[HEAD..HEAD + self.k])
+    pub fn scaled_rows(&self) -> impl Iterator<Item = &[T]> {
+        let k = self.k;
+        self.all_blocks().map(move |b| &b[T::HEAD..T::HEAD + k])
     }
 
-    /// Sets the weights (feature-major) at the start of a segment.
+    /// Sets the weights (feature-major), rounded to `T`, at the start of a segment.
     pub fn set_weights(&mut self, w: &[f64]) {
         let k = self.k;
-        for (block, src) in self.blocks.chunks_exact_mut(block_len(k)).zip(w.chunks_exact(k)) {
-            block[HEAD..HEAD + k].copy_from_slice(src);
+        for (block, src) in self.all_blocks_mut().zip(w.chunks_exact(k)) {
+            block[T::HEAD..T::HEAD + k].iter_mut().zip(src).for_each(|(v, &x)| *v = T::from_f64(x));
         }
     }
 
     /// Feature `j`'s entries of `S`.
-    pub fn sum_grad(&self, j: usize) -> &[f64] {
-        let s = self.stride();
-        &self.blocks[j * s + HEAD + self.k..(j + 1) * s]
+    #[inline(always)]
+    pub fn sum_grad(&self, j: usize) -> &[T] {
+        &self.block(j)[T::HEAD + self.k..]
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The float64 weights, whose tests these are unless said.
+    type Lw = LazyWeights<f64>;
+    const SETTLE_BELOW: f64 = <f64 as Real>::SETTLE_BELOW;
 
     /// The eager reference: apply every step to every coordinate.
     fn eager(w0: f64, s: f64, seen: &[f64], beta: f64, step: f64) -> f64 {
@@ -330,7 +375,7 @@ mod tests {
     fn lazy_equals_eager_without_shrinkage() {
         for beta in [0.0, 0.01, 0.5] {
             for (w0, s) in [(1.0, 0.3), (-0.2, 0.05), (0.0, -4.0), (0.05, 0.0)] {
-                let mut lw = LazyWeights::new(1, 1, beta);
+                let mut lw = Lw::new(1, 1, beta);
                 lw.set_weights(&[w0]);
                 lw.apply(0, 1.0, &[s], 0.0);
                 let seen = [3.0, 5.0, 5.0, 8.0];
@@ -348,14 +393,73 @@ mod tests {
         }
     }
 
+    /// Float32 weights take the float64 weights' steps, each value rounded
+    /// once as it is stored: with and without L1, to 1e-6 of the weight's
+    /// size (the steps add a few float32 roundings, 6e-8 each).
+    #[test]
+    fn float32_lazy_equals_eager_to_float32_precision() {
+        for beta in [0.0, 0.01] {
+            let mut lw = LazyWeights::<f32>::new(1, 1, beta);
+            lw.set_weights(&[0.7]);
+            lw.apply(0, 1.0, &[0.3], 0.0);
+            let seen = [3.0, 5.0, 5.0, 8.0];
+            for &m in &seen {
+                lw.record_step(0.1, m);
+            }
+            lw.catch_up(0);
+            let want = eager(0.7f32 as f64, 0.3f32 as f64, &seen, beta, 0.1);
+            let got = lw.row(0)[0] as f64;
+            assert!((got - want).abs() < 1e-6 * want.abs(), "beta {beta}: {got} vs {want}");
+        }
+    }
+
+    /// The blocks start on a cache line and a float32 block of K = 5 (13
+    /// values, padded to 16) fills exactly one; a float64 block of K = 5 (12
+    /// values, 96 bytes) starts at a line or half way into one, never later.
+    #[test]
+    fn blocks_are_aligned_to_cache_lines() {
+        let narrow = LazyWeights::<f32>::new(100, 5, 0.0);
+        for j in 0..100 {
+            assert_eq!(narrow.block(j).as_ptr() as usize % LINE, 0, "float32 block {j}");
+        }
+        let wide = Lw::new(100, 5, 0.0);
+        for j in 0..100 {
+            assert_eq!(wide.block(j).as_ptr() as usize % (LINE / 2), 0, "float64 block {j}");
+        }
+    }
+
+    /// A float32 state's snapshot (float64 values) restores it exactly:
+    /// weights, sums, and a header mid-segment.
+    #[test]
+    fn float32_snapshot_restores_exactly() {
+        let mut lw = LazyWeights::<f32>::new(3, 2, 0.01);
+        lw.set_weights(&[0.1, -0.2, 0.3, 0.4, -0.5, 0.6]);
+        lw.apply(1, 0.7, &[0.3, -0.1], 0.2);
+        lw.wscale = 0.9;
+        lw.record_step(0.1, 4.0);
+        lw.catch_up(1);
+        lw.record_step(0.1, 5.0);
+        let snap = lw.snapshot();
+        assert_eq!(snap.blocks.len(), 3 * block_len(2));
+        let mut back = LazyWeights::<f32>::new(3, 2, 0.01);
+        back.restore(&snap);
+        assert_eq!(back.snapshot(), snap);
+        for lw in [&mut lw, &mut back] {
+            lw.catch_up(0);
+            lw.catch_up(1);
+        }
+        assert_eq!(lw.weights(), back.weights());
+        assert_eq!(lw.sum_grad(1), back.sum_grad(1));
+    }
+
     /// A correction applied to a lagging feature, then caught up, equals
     /// catching up first: to rounding, over steps with changing `m`.
     #[test]
     fn lagging_apply_equals_catching_up_first() {
-        let mut eager = LazyWeights::new(1, 2, 0.0);
+        let mut eager = Lw::new(1, 2, 0.0);
         eager.set_weights(&[0.5, -1.0]);
         eager.apply(0, 1.0, &[0.3, -0.2], 0.0);
-        let mut lagging = LazyWeights::new(1, 2, 0.0);
+        let mut lagging = Lw::new(1, 2, 0.0);
         lagging.set_weights(&[0.5, -1.0]);
         lagging.apply(0, 1.0, &[0.3, -0.2], 0.0);
         for (t, m) in [3.0, 4.0, 4.0, 7.0, 9.0].into_iter().enumerate() {
@@ -380,7 +484,7 @@ mod tests {
     #[test]
     fn shrinkage_is_factored_out() {
         // Two steps with L2 shrinkage 0.9 each: true w = 0.81 * w0 - moves scaled accordingly.
-        let mut lw = LazyWeights::new(2, 1, 0.0);
+        let mut lw = Lw::new(2, 1, 0.0);
         lw.set_weights(&[1.0, 2.0]);
         lw.apply(0, 1.0, &[0.5], 0.0);
         let step = 0.2;
@@ -406,7 +510,7 @@ mod tests {
     fn late_settling_keeps_full_precision() {
         let (shrink, step, steps) = (0.5f64, 0.7, (SETTLE_BELOW.log2() / 0.5f64.log2()) as usize - 2);
         for beta in [0.0, 1e-3] {
-            let mut lw = LazyWeights::new(3, 1, beta);
+            let mut lw = Lw::new(3, 1, beta);
             lw.set_weights(&[1.0, -2.0, 0.5]);
             for (j, s) in [0.3, -0.05, 0.0].into_iter().enumerate() {
                 lw.apply(j, 1.0, &[s], 0.0);

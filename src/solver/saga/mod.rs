@@ -27,6 +27,10 @@
 //! for one sample, a larger one for minibatches from their expected
 //! smoothness, with the intercept's feature scaled so that it does not
 //! dominate the smoothness.
+//!
+//! The weights, gradient sums and memory are stored in float64, or in
+//! float32 over float32 rows (`--dtype float32`, as sklearn's `sag32`):
+//! [`real`].
 
 pub mod block;
 mod blocked;
@@ -34,6 +38,7 @@ pub mod lazy;
 pub mod order;
 pub mod path;
 pub mod plan;
+pub mod real;
 pub mod step;
 
 use super::loss::loss_and_gradient;
@@ -51,6 +56,7 @@ use anyhow::bail;
 use lazy::{block_len, LazySnapshot, LazyWeights};
 use ndarray::Array2;
 use plan::Plan;
+use real::Real;
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -62,9 +68,10 @@ static AVX2_ALLOWED: AtomicBool = AtomicBool::new(true);
 
 /// Where the fit is and what it remembers, besides the weights. `prev`,
 /// `memory` and `seen` are this rank's own (its features, its samples); the
-/// rest is the same on every rank.
+/// rest is the same on every rank. The intercept and its gradient sum hold
+/// values of `T` (rounded as they are updated), the memory is stored in it.
 #[derive(Debug, Clone, PartialEq)]
-struct Progress {
+struct Progress<T: Real> {
     /// Epoch in progress (0-based) and its next step.
     epoch: usize,
     step: usize,
@@ -77,7 +84,7 @@ struct Progress {
     epoch_loss: f64,
     n_iter: usize,
     /// Per local sample: its stored gradient terms (K) and whether seen.
-    memory: Vec<f64>,
+    memory: Vec<T>,
     seen: Vec<u8>,
 }
 
@@ -96,15 +103,16 @@ struct Scratch {
     scores: Vec<f64>,
 }
 
-/// The SAGA solver of one fit on one rank.
-pub struct Saga<'a> {
+/// The SAGA solver of one fit on one rank, its weights and gradient memory
+/// stored in `T` ([`real`]; [`boxed`] chooses it from the rows).
+pub struct Saga<'a, T: Real = f64> {
     data: &'a TrainingSet<'a>,
     opts: &'a SolverOptions,
     comm: &'a dyn Collectives,
     plan: Plan,
     shard: FeatureShard<'a>,
-    lw: LazyWeights,
-    st: Progress,
+    lw: LazyWeights<T>,
+    st: Progress<T>,
     /// The penalty strengths per sample: sklearn's alpha and beta over n.
     alpha: f64,
     scratch: Scratch,
@@ -114,7 +122,7 @@ pub struct Saga<'a> {
     setup_seconds: f64,
 }
 
-impl<'a> Saga<'a> {
+impl<'a, T: Real> Saga<'a, T> {
     /// Collective: plans the fit, splits the features over the ranks and
     /// sets the starting weights (zero, or a warm start).
     pub fn new(data: &'a TrainingSet<'a>, opts: &'a SolverOptions, warm: Option<&WarmStart>, comm: &'a dyn Collectives) -> Result<Self> {
@@ -153,7 +161,7 @@ impl<'a> Saga<'a> {
         if let Some(ws) = warm {
             let w: Vec<f64> = shard.owned.iter().flat_map(|&j| ws.coef.column(j as usize).to_vec()).collect();
             lw.set_weights(&w);
-            intercept.copy_from_slice(&ws.intercept);
+            intercept.iter_mut().zip(&ws.intercept).for_each(|(b, &v)| *b = T::round(v));
         }
         let n_local = data.y.len();
         let st = Progress {
@@ -165,7 +173,7 @@ impl<'a> Saga<'a> {
             prev: lw.weights(),
             epoch_loss: 0.0,
             n_iter: 0,
-            memory: crate::hugepages::filled_vec(n_local * k, 0.0),
+            memory: crate::hugepages::filled_vec(n_local * k, T::default()),
             seen: vec![0; n_local],
         };
         let scratch = Scratch {
@@ -292,10 +300,10 @@ impl<'a> Saga<'a> {
             new_seen += sample.first_visit;
             let at = scratch.diffs.len();
             scratch.diffs.resize(at + k, 0.0);
-            st.epoch_loss += new_terms(sample.partials, sample.label, sample.weight, sample.stored, &mut scratch.grad, &mut scratch.diffs[at..]);
+            st.epoch_loss += new_terms::<T>(sample.partials, sample.label, sample.weight, sample.stored, &mut scratch.grad, &mut scratch.diffs[at..]);
             scratch.icorr.iter_mut().zip(&scratch.diffs[at..]).for_each(|(ic, d)| *ic += d);
             if let Some(l) = shard.local_sample(i as usize) {
-                st.memory[l * k..(l + 1) * k].copy_from_slice(&scratch.grad);
+                store(&mut st.memory[l * k..(l + 1) * k], &scratch.grad);
             }
         }
         new_seen
@@ -339,8 +347,8 @@ impl<'a> Saga<'a> {
             // The intercept is the weight of a feature equal to `s` (see step_size).
             let s2 = self.plan.intercept_scale * self.plan.intercept_scale;
             for (c, ic) in scratch.icorr.iter().enumerate() {
-                st.intercept_sum[c] += ic;
-                st.intercept[c] -= s2 * step * (st.intercept_sum[c] / m + (1.0 / b - 1.0 / m) * ic);
+                st.intercept_sum[c] = T::round(st.intercept_sum[c] + ic);
+                st.intercept[c] = T::round(st.intercept[c] - s2 * step * (st.intercept_sum[c] / m + (1.0 / b - 1.0 / m) * ic));
             }
         }
         scale
@@ -349,7 +357,7 @@ impl<'a> Saga<'a> {
     /// Collective when it settles: folds `wscale` into the weights once it
     /// is small. `wscale` is the same on every rank, so all settle together.
     fn settle_if_small(&mut self) -> Result<()> {
-        if self.lw.wscale < lazy::SETTLE_BELOW {
+        if self.lw.wscale < T::SETTLE_BELOW {
             let overflow = !self.lw.settle();
             self.check_overflow(overflow)?;
         }
@@ -416,9 +424,10 @@ impl<'a> Saga<'a> {
         // Settled: the stored weights are the true ones; `prev` becomes them.
         for (w, p) in self.lw.settled_weights().zip(st.prev.chunks_exact_mut(self.data.width())) {
             for (w, p) in w.iter().zip(p) {
+                let w = w.to_f64();
                 max_w = max_w.max(w.abs());
                 max_change = max_change.max((w - *p).abs());
-                *p = *w;
+                *p = w;
             }
         }
         let (max_w, max_change) = (self.comm.max_f64(max_w), self.comm.max_f64(max_change));
@@ -439,19 +448,59 @@ impl<'a> Saga<'a> {
 }
 
 /// A sample's new stored gradient terms (`grad`, its gradient times its
-/// weight) and their differences from the stored ones (`diffs`), from its
-/// scores; returns its weighted loss.
+/// weight, as `T` stores them) and their differences from the stored ones
+/// (`diffs`), from its scores; returns its weighted loss. The differences
+/// are of the rounded terms: `S` moves by what the memory moves.
 #[inline(always)]
-fn new_terms(scores: &[f64], label: usize, weight: f64, stored: &[f64], grad: &mut [f64], diffs: &mut [f64]) -> f64 {
+fn new_terms<T: Real>(scores: &[f64], label: usize, weight: f64, stored: &[f64], grad: &mut [f64], diffs: &mut [f64]) -> f64 {
     let loss = weight * loss_and_gradient(scores, label, grad);
-    grad.iter_mut().for_each(|g| *g *= weight);
+    grad.iter_mut().for_each(|g| *g = T::round(*g * weight));
     for ((d, g), old) in diffs.iter_mut().zip(grad.iter()).zip(stored) {
         *d = g - old;
     }
     loss
 }
 
-impl Solver for Saga<'_> {
+/// Stores a sample's new gradient terms (already values of `T`) in its memory.
+#[inline(always)]
+fn store<T: Real>(memory: &mut [T], grad: &[f64]) {
+    memory.iter_mut().zip(grad).for_each(|(m, &g)| *m = T::from_f64(g));
+}
+
+/// Whether a fit over these rows keeps its SAGA state in float32: when the
+/// rows are float32 (`--dtype float32`), as scikit-learn's saga fits float32
+/// features with `sag32`.
+pub fn state_is_f32(data: &TrainingSet) -> bool {
+    data.x.is_f32()
+}
+
+/// Collective: the SAGA solver of `data` as [`Saga::new`], its state in the
+/// type [`state_is_f32`] chooses.
+pub fn boxed<'a>(data: &'a TrainingSet<'a>, opts: &'a SolverOptions, warm: Option<&WarmStart>, comm: &'a dyn Collectives) -> Result<Box<dyn Solver + 'a>> {
+    let started = Instant::now();
+    let plan = plan::plan(data, opts, comm);
+    let shard = FeatureShard::build(data.x, data.n_features, comm)?;
+    boxed_with_shard(data, opts, warm, comm, plan, shard, started)
+}
+
+/// Collective: as [`boxed`], with the plan and this rank's share already made ([`Saga::with_shard`]).
+pub fn boxed_with_shard<'a>(
+    data: &'a TrainingSet<'a>,
+    opts: &'a SolverOptions,
+    warm: Option<&WarmStart>,
+    comm: &'a dyn Collectives,
+    plan: Plan,
+    shard: FeatureShard<'a>,
+    started: Instant,
+) -> Result<Box<dyn Solver + 'a>> {
+    Ok(if state_is_f32(data) {
+        Box::new(Saga::<f32>::with_shard(data, opts, warm, comm, plan, shard, started)?)
+    } else {
+        Box::new(Saga::<f64>::with_shard(data, opts, warm, comm, plan, shard, started)?)
+    })
+}
+
+impl<T: Real> Solver for Saga<'_, T> {
     fn name(&self) -> &'static str {
         SolverKind::Saga.name()
     }
@@ -503,16 +552,16 @@ impl Solver for Saga<'_> {
             s.shared(name, f64s(v));
         }
         s.spaces = self.spaces();
-        s.rows_of_width("blocks", "features", block_len(k), f64s(blocks), false);
+        s.rows_of_width("blocks", "features", block_len(k), blocks, false);
         s.rows_of_width("prev", "features", k, f64s(&st.prev), false);
-        s.rows_of_width("memory", "samples", k, f64s(&st.memory), false);
+        s.rows_of_width("memory", "samples", k, T::values(&st.memory), false);
         s.rows_of_width("seen", "samples", 1, Values::U8(Cow::Borrowed(&st.seen)), false);
         s
     }
 
     fn restore(&mut self, mut s: SolverState<'_>) -> Result<()> {
         let int = |s: &SolverState, n: &str| -> Result<usize> { Ok(s.get_int(n)? as usize) };
-        let parsed = (|| -> Result<(Progress, LazySnapshot)> {
+        let parsed = (|| -> Result<(Progress<T>, LazySnapshot)> {
             let lazy = LazySnapshot {
                 blocks: s.take_f64("blocks")?,
                 wscale: s.get_float("wscale")?,
@@ -529,7 +578,8 @@ impl Solver for Saga<'_> {
                 seen_total: s.get_float("seen_total")?,
                 prev: s.take_f64("prev")?,
                 epoch_loss: s.get_float("epoch_loss")?,
-                memory: s.take_f64("memory")?,
+                // Exact: a float32 state's memory was written from float32 values.
+                memory: s.take_f64("memory")?.into_iter().map(T::from_f64).collect(),
                 seen: s.take_u8("seen")?,
             };
             Ok((st, lazy))
@@ -585,6 +635,7 @@ impl Solver for Saga<'_> {
             "intercept_scale": p.intercept_scale,
             "shard_imbalance": self.shard.imbalance,
             "setup_seconds": self.setup_seconds,
+            "state_dtype": T::NAME,
         });
         v.as_object().cloned().unwrap_or_default()
     }
@@ -654,7 +705,8 @@ mod tests {
 
     /// The AVX2 and the plain build of the steps give the same model, bit
     /// for bit: K = 5 (a remainder after the four-wide loops), L2 and
-    /// elasticnet, batch 1 and 3, 1 and 2 ranks. Turning AVX2 off for a
+    /// elasticnet, batch 1 and 3, 1 and 2 ranks, float64 and float32
+    /// states. Turning AVX2 off for a
     /// moment only slows other tests running at the same time. (On a CPU
     /// without AVX2 both runs take the plain build; CI's machines have it.)
     #[test]
@@ -675,9 +727,10 @@ mod tests {
             x.end_row();
             y.push((next() % k as usize) as u32);
         }
-        let (x, sw) = (crate::sparse::Rows::F64(x.finish(d)), vec![1.0; n]);
-        let data = TrainingSet { x: &x, y: &y, sample_weight: &sw, n_features: d, n_classes: k as usize, n_total: n as u64 };
-        for (l1_ratio, batch, ranks) in [(0.0, 1, 1), (0.5, 3, 1), (0.0, 2, 2)] {
+        let (x, sw) = (x.finish(d), vec![1.0; n]);
+        for (l1_ratio, batch, ranks, f32) in [(0.0, 1, 1, false), (0.5, 3, 1, false), (0.0, 2, 2, false), (0.0, 1, 1, true), (0.5, 2, 2, true)] {
+            let x = crate::sparse::Rows::new(x.clone(), f32);
+            let data = TrainingSet { x: &x, y: &y, sample_weight: &sw, n_features: d, n_classes: k as usize, n_total: n as u64 };
             let opts = SolverOptions { l1_ratio, c: 10.0, batch_size: Some(batch), max_iter: 5, tol: 0.0, ..Default::default() };
             let run = || run_ranks(ranks, |comm| fit(&data, &opts, None, None, comm, &mut Progress(|_: &EpochReport| {})).unwrap()).remove(0);
             let fast = run();
@@ -685,7 +738,82 @@ mod tests {
             let plain = run();
             AVX2_ALLOWED.store(true, Ordering::Relaxed);
             let bits = |r: &FitResult| r.coef.iter().chain(&r.intercept).map(|v| v.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&fast), bits(&plain), "l1_ratio {l1_ratio} batch {batch} ranks {ranks}");
+            assert_eq!(bits(&fast), bits(&plain), "l1_ratio {l1_ratio} batch {batch} ranks {ranks} float32 {f32}");
+        }
+    }
+
+    /// `n` rows over `d` columns of a few non-zeros each, labels of `k`
+    /// classes: the rows stored as float32 when asked (each value rounded
+    /// once), as float64 holding the same values otherwise.
+    fn random_rows(n: usize, d: usize, k: usize, f32: bool) -> (crate::sparse::Rows, Vec<u32>) {
+        let mut x = RowBuilder::new();
+        let mut y = Vec::new();
+        let mut state = 777u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 33) as usize
+        };
+        for _ in 0..n {
+            let mut cols: Vec<usize> = (0..6).map(|_| next() % d).collect();
+            cols.sort_unstable();
+            cols.dedup();
+            cols.iter().for_each(|&j| x.push(j as u32, (0.1 + (next() % 1000) as f64 / 700.0) as f32 as f64));
+            x.end_row();
+            y.push((next() % k) as u32);
+        }
+        (crate::sparse::Rows::new(x.finish(d), f32), y)
+    }
+
+    /// Float32 rows fit in float32 (issue 33): the solver [`boxed`] builds
+    /// says so, every stored weight, intercept and gradient memory entry is
+    /// a float32 value after epochs that settled and moved them all, and the
+    /// model is not the float64 state's over the same values (which it
+    /// would be, bit for bit, if the state were float64 underneath), yet
+    /// within float32's reach of it: 1e-5 of the largest weight after 6
+    /// epochs, 170 times float32's rounding (2^-24, 6e-8), where a wrong
+    /// update moves a weight by its own size. A fit restored from its state
+    /// after 3 epochs ends with the same bits. 1 rank, 2 at batch 3, and 2
+    /// in blocks of 5 steps an allreduce (`blocked`).
+    #[test]
+    fn float32_rows_keep_a_float32_state() {
+        let (n, d, k) = (200usize, 30usize, 3usize);
+        let sw = vec![1.0; n];
+        let (x32, y) = random_rows(n, d, k, true);
+        let (x64, _) = random_rows(n, d, k, false);
+        for (ranks, batch, sync_steps) in [(1, Some(1), None), (2, Some(3), None), (2, None, Some(5))] {
+            let opts = SolverOptions { c: 10.0, batch_size: batch, sync_steps, max_iter: 6, tol: 0.0, ..Default::default() };
+            let run = |x: &crate::sparse::Rows| {
+                run_ranks(ranks, |comm| {
+                    let data = TrainingSet { x, y: &y, sample_weight: &sw, n_features: d, n_classes: k, n_total: n as u64 };
+                    let mut saga = boxed(&data, &opts, None, comm).unwrap();
+                    assert_eq!(saga.details()["steps_per_allreduce"], sync_steps.unwrap_or(1));
+                    let epochs = |s: &mut Box<dyn Solver + '_>, n: usize| (0..n).for_each(|_| drop(s.epoch(&mut crate::solver::NoHooks).unwrap()));
+                    epochs(&mut saga, 3);
+                    // A checkpoint's state (float64 values) resumes the float32 fit exactly.
+                    let mut resumed = boxed(&data, &opts, None, comm).unwrap();
+                    resumed.restore(saga.state()).unwrap();
+                    epochs(&mut saga, opts.max_iter - 3);
+                    epochs(&mut resumed, opts.max_iter - 3);
+                    let mut state = saga.state();
+                    let floats: Vec<f64> = ["memory", "intercept", "intercept_sum", "prev", "blocks"].iter().flat_map(|a| state.take_f64(a).unwrap()).collect();
+                    let (m, again) = (saga.solution(), resumed.solution());
+                    assert_eq!((&m.coef, &m.intercept), (&again.coef, &again.intercept), "the resumed fit differs");
+                    (saga.details()["state_dtype"].clone(), floats, m)
+                })
+                .remove(0)
+            };
+            let ((dtype32, state32, m32), (dtype64, state64, m64)) = (run(&x32), run(&x64));
+            assert_eq!((dtype32.as_str(), dtype64.as_str()), (Some("float32"), Some("float64")));
+            let is_f32 = |v: &f64| *v as f32 as f64 == *v;
+            assert!(state32.iter().all(is_f32), "a float32 state holds a value float32 cannot");
+            assert!(!state64.iter().all(is_f32), "the float64 state's values should not all be float32's");
+            let all = |m: &Solution| m.coef.iter().chain(&m.intercept).copied().collect::<Vec<f64>>();
+            let (w32, w64) = (all(&m32), all(&m64));
+            assert!(w32.iter().all(is_f32));
+            assert_ne!(w32, w64, "{ranks} ranks: the float32 fit took the float64 fit's steps exactly");
+            let scale = w64.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            let diff = w32.iter().zip(&w64).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+            assert!(scale > 0.1 && diff <= 1e-5 * scale, "{ranks} ranks: differ by {diff:e} of {scale}");
         }
     }
 

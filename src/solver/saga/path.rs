@@ -3,7 +3,6 @@
 //! its column split, so both are computed once for the path.
 
 use super::plan::{self, Spectrum};
-use super::Saga;
 use crate::collectives::Collectives;
 use crate::error::Result;
 use crate::solver::factory::PathFits;
@@ -33,6 +32,6 @@ impl<'a> PathFits<'a> for SagaPath<'a> {
         'a: 's,
     {
         let plan = plan::plan_from(&self.spectrum, self.data, opts, self.comm);
-        Ok(Box::new(Saga::with_shard(self.data, opts, warm, self.comm, plan, self.shard.view(), started)?))
+        super::boxed_with_shard(self.data, opts, warm, self.comm, plan, self.shard.view(), started)
     }
 }

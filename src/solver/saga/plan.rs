@@ -5,6 +5,7 @@ use crate::collectives::Collectives;
 use crate::solver::options::SolverOptions;
 use crate::solver::problem::TrainingSet;
 use crate::solver::step_size::{dense_start, minibatch_smoothness, saga_step, top_eigenvalue, EIGEN_MARGIN, ROUGH, TIGHT};
+use super::real::Real;
 use crate::sparse::Value;
 use crate::with_parts;
 
@@ -104,7 +105,8 @@ pub fn plan_from(sp: &Spectrum, data: &TrainingSet, opts: &SolverOptions, comm: 
     let b_total = n / steps as f64;
     let l_b = minibatch_smoothness(n, b_total, l_full, l_max);
     let step = comm.max_f64(saga_step(l_b, steps as f64, alpha));
-    let block = if sp.batch_total == 1 { opts.sync_steps.unwrap_or(1).min(shrinkage_cap(step * alpha)) } else { 1 };
+    let decades = if super::state_is_f32(data) { <f32 as Real>::BLOCK_SHRINK_DECADES } else { <f64 as Real>::BLOCK_SHRINK_DECADES };
+    let block = if sp.batch_total == 1 { opts.sync_steps.unwrap_or(1).min(shrinkage_cap(step * alpha, decades)) } else { 1 };
     Plan { step, batch_total: sp.batch_total, steps_per_epoch: steps, block, intercept_scale: s, l_max, l_full }
 }
 
@@ -126,11 +128,12 @@ pub fn batch_one(data: &TrainingSet, opts: &SolverOptions) -> Plan {
 
 /// The most steps a block may take when each shrinks the weights by
 /// `1 - shrink`: the weights settle only between blocks, so a block must not
-/// take `wscale` from the settling threshold (1e-100) below 1e-300.
-fn shrinkage_cap(shrink: f64) -> usize {
+/// take `wscale` more than `decades` below the settling threshold (float64:
+/// from 1e-100 to 1e-300; float32's, [`Real::BLOCK_SHRINK_DECADES`]).
+fn shrinkage_cap(shrink: f64, decades: f64) -> usize {
     let per_step = -(1.0 - shrink).log10();
     if per_step > 0.0 {
-        ((200.0 / per_step).floor() as usize).max(1)
+        ((decades / per_step).floor() as usize).max(1)
     } else {
         usize::MAX
     }

@@ -16,6 +16,8 @@
 //! signal: after the sum it is positive on every rank at once, so all ranks
 //! stop at the same step.
 
+use crate::sparse::Value;
+
 /// The buffer of one step or block, for `k` scores per sample.
 pub struct StepBuffer {
     k: usize,
@@ -68,10 +70,10 @@ impl StepBuffer {
 
     /// Writes what only the rank that read sample `s` knows.
     #[inline]
-    pub fn set_owned(&mut self, s: usize, stored: &[f64], label: u32, weight: f64, first_visit: bool) {
+    pub fn set_owned<V: Value>(&mut self, s: usize, stored: &[V], label: u32, weight: f64, first_visit: bool) {
         let (r, n) = (self.at(s), self.parts * self.k);
         let out = &mut self.buf[r][n..];
-        out[..self.k].copy_from_slice(stored);
+        out[..self.k].iter_mut().zip(stored).for_each(|(o, v)| *o = v.to_f64());
         out[self.k] = label as f64;
         out[self.k + 1] = weight;
         out[self.k + 2] = first_visit as u8 as f64;
