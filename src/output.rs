@@ -156,6 +156,7 @@ pub fn write_from_all_ranks(
     let created = if comm.is_root() {
         (|| -> Result<()> {
             let file = out.create_h5()?;
+            crate::faults::await_signal_if_asked("partial", 0);
             create(&file)?;
             file.close()?;
             Ok(())
