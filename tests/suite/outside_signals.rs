@@ -236,3 +236,66 @@ fn sigusr1_to_mpirun_stops_every_command_cleanly() {
 fn sigusr2_to_mpirun_stops_every_command_cleanly() {
     every_command_stops_on(libc::SIGUSR2, "usr2");
 }
+
+/// The fit of the periodic-checkpoint cases: a checkpoint after every epoch.
+fn periodic_fit(i: &Inputs, model: &Path, ck: &Path) -> Vec<String> {
+    let args = ["fit", "--data", s(&i.corpus), "--model", s(model), "--max-iter", "12", "--tol", "0", "--checkpoint", s(ck), "--checkpoint-every", "1"];
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+/// Resumes a stopped periodic fit: it says where it resumed (after the
+/// first epoch: not a restart) and ends with the uninterrupted fit's model.
+fn resume_to(i: &Inputs, model: &Path, ck: &Path, reference: &Path, what: &str) {
+    let mut args = periodic_fit(i, model, ck);
+    args.push("--resume".into());
+    let r = ok(RANKS, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let at: Option<usize> = r.stderr.lines().find_map(|l| l.split("resuming at epoch ").nth(1)?.split_whitespace().next()?.parse().ok());
+    assert!(at.is_some_and(|e| e >= 2), "{what}: the resume did not start from the checkpoint:\n{}", r.stderr);
+    let coef = |p: &Path| hdf5::File::open(p).unwrap().dataset("coef").unwrap().read_raw::<f64>().unwrap();
+    assert!(coef(model) == coef(reference), "{what}: the resumed model differs from the uninterrupted one");
+}
+
+/// Stops a periodic fit (`--checkpoint-every 1`) by `signal` sent to mpirun
+/// once `needle` is on stderr; `place`, if any, holds the ranks there first.
+/// The model's destination keeps the previous output; the checkpoint is the
+/// previous one or a new one, whole; the fit resumes from it.
+fn stop_periodic(i: &Inputs, signal: i32, place: Option<&str>, needle: &str, reference: &Path) {
+    let what = format!("a periodic fit stopped by {} at '{needle}'", signal_name(signal));
+    let (model, ck) = (i.dir.join(format!("periodic-{signal}.h5")), i.dir.join(format!("ck-{signal}.h5")));
+    std::fs::write(&model, PREVIOUS).unwrap();
+    let mut env = launcher_env(signal);
+    if let Some(place) = place {
+        env.push(("TEXTSAGA_TEST_AWAIT_SIGNAL", place));
+    }
+    let args = periodic_fit(i, &model, &ck);
+    let mut job = Signalled::start(RANKS, &args.iter().map(String::as_str).collect::<Vec<_>>(), &env);
+    job.wait_for(needle);
+    let previous = std::fs::read(&ck).ok();
+    job.send(signal);
+    let r = job.finish();
+    assert_eq!(r.code, launcher_code(signal, true), "{what}: exit code\n{}", r.stderr);
+    assert_eq!(r.error_lines().len(), 1, "{what}: one error line\n{}", r.stderr);
+    assert!(std::fs::read(&model).unwrap() == PREVIOUS, "{what}: the previous model changed");
+    assert_eq!(partial_files(&i.dir), Vec::<String>::new(), "{what}: partial files left");
+    assert_no_rank_left(&format!("{}/", s(&i.dir)));
+    if place.is_some() {
+        assert!(previous.is_some(), "{what}: the first checkpoint was not in place");
+    }
+    resume_to(i, &model, &ck, reference, &what);
+}
+
+/// The periodic-checkpoint phase: SIGUSR1 while the second checkpoint's
+/// partial file is being written (the first one in place), then SIGTERM and
+/// SIGUSR2 at whatever the fit is doing after its second epoch, checkpoint
+/// writes included (with a checkpoint every epoch, most of its time). About
+/// 12 s: three stops and three resumes of a 12-epoch fit.
+#[test]
+fn a_signal_in_the_periodic_checkpoint_phase_leaves_a_whole_checkpoint() {
+    let i = inputs("periodic");
+    let reference = i.dir.join("reference.h5");
+    let args = ["fit", "--data", s(&i.corpus), "--model", s(&reference), "--max-iter", "12", "--tol", "0", "--quiet"];
+    ok(RANKS, &args);
+    stop_periodic(&i, libc::SIGUSR1, Some("partial#2"), "awaits a signal at partial", &reference);
+    stop_periodic(&i, libc::SIGTERM, None, "epoch    2 ", &reference);
+    stop_periodic(&i, libc::SIGUSR2, None, "epoch    2 ", &reference);
+}
