@@ -11,14 +11,16 @@
 //! sending SIGCONT, then SIGTERM `odls_base_sigkill_timeout` seconds later
 //! (1 by default), then SIGKILL as long again after that, and exits 1
 //! whatever the ranks did. At 0 (the suite's other launches) the ranks are
-//! killed without a SIGTERM at all, so the SIGTERM cases here set 1.
+//! killed without a SIGTERM at all, so the SIGTERM cases here set
+//! [`TERM_GRACE`] (at 1 s a loaded machine killed a rank before it printed).
 //!
 //! The command must still be running when the signal comes, with no guessed
 //! delay: each launch sets `TEXTSAGA_TEST_AWAIT_SIGNAL` (see `faults`), and
 //! the test sends the signal once the rank says it waits; every wait is
-//! bounded. Cost: one setup (a 300-document corpus, a 3-epoch model) and 3
-//! tests of 7-8 launches of well under a second each (SIGTERM's add mpirun's
-//! 1 s), about 6 s of wall time each.
+//! bounded. Each case has a folder of its own, so a test launches its cases
+//! side by side: one setup (a 300-document corpus, a 3-epoch model), then 7
+//! launches of well under a second of CPU each, a few seconds of wall time
+//! (SIGTERM's: mpirun's grace, [`TERM_GRACE`]).
 
 use crate::common::*;
 use std::io::BufRead;
@@ -105,7 +107,11 @@ impl Signalled {
     }
 }
 
-/// One command to stop: where it waits for the signal, its output, its inputs.
+/// mpirun's grace before its SIGTERM and before its SIGKILL, in seconds.
+const TERM_GRACE: &str = "4";
+
+/// One command to stop: where it waits for the signal, its output (alone in
+/// its folder), its inputs.
 struct Case {
     name: &'static str,
     args: Vec<String>,
@@ -139,7 +145,11 @@ fn inputs(name: &str) -> Inputs {
 /// partial file already there where it has one.
 fn every_command(i: &Inputs) -> Vec<Case> {
     let (d, m) = (s(&i.corpus).to_string(), s(&i.model).to_string());
-    let out = |name: &str| i.dir.join(name);
+    let out = |name: &str| {
+        let folder = i.dir.join(name.replace('.', "-"));
+        std::fs::create_dir_all(&folder).unwrap();
+        folder.join(name)
+    };
     let case = |name, args: &[&str], place, output: PathBuf, inputs: &[&Path], resumable| {
         let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         args.extend(["-q".into()]);
@@ -153,7 +163,7 @@ fn every_command(i: &Inputs) -> Vec<Case> {
         case("fit", &["fit", "--data", &d, "--model", s(&out("model.h5")), "--max-iter", "3"], "fit", out("model.h5"), &[corpus], false),
         case(
             "fit --checkpoint",
-            &["fit", "--data", &d, "--model", s(&out("resumable.h5")), "--max-iter", "3", "--checkpoint", s(&out("ck.h5"))],
+            &["fit", "--data", &d, "--model", s(&out("resumable.h5")), "--max-iter", "3", "--checkpoint", s(&out("resumable.h5").with_file_name("ck.h5"))],
             "fit",
             out("resumable.h5"),
             &[corpus],
@@ -175,7 +185,7 @@ fn launcher_code(signal: i32, resumable: bool) -> i32 {
 
 /// SIGTERM reaches the ranks only if mpirun waits before its SIGKILL.
 fn launcher_env(signal: i32) -> Vec<(&'static str, &'static str)> {
-    if signal == libc::SIGTERM { vec![("OMPI_MCA_odls_base_sigkill_timeout", "1")] } else { vec![] }
+    if signal == libc::SIGTERM { vec![("OMPI_MCA_odls_base_sigkill_timeout", TERM_GRACE)] } else { vec![] }
 }
 
 fn signal_name(signal: i32) -> &'static str {
@@ -191,7 +201,8 @@ fn partial_files(dir: &Path) -> Vec<String> {
 }
 
 /// Runs `case`, sends `signal` to the launcher where the case waits, and checks the outcome.
-fn stop(dir: &Path, case: &Case, signal: i32) -> Run {
+fn stop(case: &Case, signal: i32) -> Run {
+    let dir = case.output.parent().unwrap();
     let what = format!("{} by {}", case.name, signal_name(signal));
     std::fs::write(&case.output, PREVIOUS).unwrap();
     let before: Vec<Vec<u8>> = case.inputs.iter().map(|p| std::fs::read(p).unwrap()).collect();
@@ -217,9 +228,12 @@ fn stop(dir: &Path, case: &Case, signal: i32) -> Run {
 
 fn every_command_stops_on(signal: i32, name: &str) {
     let i = inputs(name);
-    for case in every_command(&i) {
-        stop(&i.dir, &case, signal);
-    }
+    let cases = every_command(&i);
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = cases.iter().map(|case| scope.spawn(move || drop(stop(case, signal)))).collect();
+        let failed: Vec<&str> = cases.iter().zip(runs).filter_map(|(c, r)| r.join().is_err().then_some(c.name)).collect();
+        assert!(failed.is_empty(), "{failed:?} failed (see above)");
+    });
 }
 
 #[test]
@@ -261,7 +275,9 @@ fn resume_to(i: &Inputs, model: &Path, ck: &Path, reference: &Path, what: &str) 
 /// previous one or a new one, whole; the fit resumes from it.
 fn stop_periodic(i: &Inputs, signal: i32, place: Option<&str>, needle: &str, reference: &Path) {
     let what = format!("a periodic fit stopped by {} at '{needle}'", signal_name(signal));
-    let (model, ck) = (i.dir.join(format!("periodic-{signal}.h5")), i.dir.join(format!("ck-{signal}.h5")));
+    let folder = i.dir.join(format!("periodic-{signal}"));
+    std::fs::create_dir_all(&folder).unwrap();
+    let (model, ck) = (folder.join("model.h5"), folder.join("ck.h5"));
     std::fs::write(&model, PREVIOUS).unwrap();
     let mut env = launcher_env(signal);
     if let Some(place) = place {
@@ -276,26 +292,31 @@ fn stop_periodic(i: &Inputs, signal: i32, place: Option<&str>, needle: &str, ref
     assert_eq!(r.code, launcher_code(signal, true), "{what}: exit code\n{}", r.stderr);
     assert_eq!(r.error_lines().len(), 1, "{what}: one error line\n{}", r.stderr);
     assert!(std::fs::read(&model).unwrap() == PREVIOUS, "{what}: the previous model changed");
-    assert_eq!(partial_files(&i.dir), Vec::<String>::new(), "{what}: partial files left");
-    assert_no_rank_left(&format!("{}/", s(&i.dir)));
+    assert_eq!(partial_files(&folder), Vec::<String>::new(), "{what}: partial files left");
+    assert_no_rank_left(&format!("{}/", s(&folder)));
     if place.is_some() {
         assert!(previous.is_some(), "{what}: the first checkpoint was not in place");
     }
     resume_to(i, &model, &ck, reference, &what);
 }
 
-/// The periodic-checkpoint phase: SIGUSR1 while the second checkpoint's
-/// partial file is being written (the first one in place), then SIGTERM and
+/// The periodic-checkpoint phase: SIGUSR1 and SIGTERM while the second
+/// checkpoint's partial file is being written (the first one in place),
 /// SIGUSR2 at whatever the fit is doing after its second epoch, checkpoint
-/// writes included (with a checkpoint every epoch, most of its time). About
-/// 12 s: three stops and three resumes of a 12-epoch fit.
+/// writes included (with a checkpoint every epoch, most of its time; 10
+/// epochs are left). Three stops and three resumes of a 12-epoch fit, side
+/// by side: about 8 s (SIGTERM's grace included).
 #[test]
 fn a_signal_in_the_periodic_checkpoint_phase_leaves_a_whole_checkpoint() {
     let i = inputs("periodic");
     let reference = i.dir.join("reference.h5");
     let args = ["fit", "--data", s(&i.corpus), "--model", s(&reference), "--max-iter", "12", "--tol", "0", "--quiet"];
     ok(RANKS, &args);
-    stop_periodic(&i, libc::SIGUSR1, Some("partial#2"), "awaits a signal at partial", &reference);
-    stop_periodic(&i, libc::SIGTERM, None, "epoch    2 ", &reference);
-    stop_periodic(&i, libc::SIGUSR2, None, "epoch    2 ", &reference);
+    let held = "awaits a signal at partial";
+    let cases = [(libc::SIGUSR1, Some("partial#2"), held), (libc::SIGTERM, Some("partial#2"), held), (libc::SIGUSR2, None, "epoch    2 ")];
+    std::thread::scope(|scope| {
+        let (i, reference) = (&i, &reference);
+        let runs: Vec<_> = cases.iter().map(|&(sig, place, needle)| scope.spawn(move || stop_periodic(i, sig, place, needle, reference))).collect();
+        assert!(runs.into_iter().all(|r| r.join().is_ok()), "a periodic case failed (see above)");
+    });
 }
