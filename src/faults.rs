@@ -19,6 +19,15 @@
 //!   before moving its finished file into place (saying so on stderr), so
 //!   that a test can run a second job on the same path, or take the partial
 //!   file away, while the first one still holds it.
+//! - `TEXTSAGA_TEST_AWAIT_SIGNAL=PLACE[#N]`: a rank reaching PLACE (the N-th
+//!   time, default the first) says so on stderr and waits there until a stop
+//!   signal arrives (at most [`AWAIT_LIMIT`]), then goes on. PLACE is a
+//!   phase's name (every rank, as the phase starts) or `partial` (the rank
+//!   that owns an output, once its partial file exists). A test sends the
+//!   real signal from outside, to the launcher, once it has read that line:
+//!   the command is then certainly still running, at a place the test
+//!   chose, with a corpus of a few hundred documents instead of one big
+//!   enough to outlast a guessed delay.
 
 /// Sends SIGUSR1 to this process when the environment names this phase and rank.
 pub fn signal_if_asked(phase: &str, rank: usize) {
@@ -59,4 +68,35 @@ pub fn pause_before_commit() {
         eprintln!("textsaga: test: holding the finished output for {ms} ms");
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
+}
+
+/// The longest a rank waits at `TEXTSAGA_TEST_AWAIT_SIGNAL`'s place: a test
+/// that never sends its signal fails on its own bound, not a hung rank.
+pub const AWAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Waits for a stop signal when the environment names `place` (and this is
+/// the N-th time this process reaches it), after saying so on stderr.
+pub fn await_signal_if_asked(place: &str, rank: usize) {
+    let Ok(v) = std::env::var("TEXTSAGA_TEST_AWAIT_SIGNAL") else { return };
+    let (want, nth) = v.split_once('#').map_or((v.as_str(), 1), |(p, n)| (p, n.parse().unwrap_or(1)));
+    if want != place || reached(place) != nth {
+        return;
+    }
+    // What the test waits for before it sends the signal.
+    eprintln!("textsaga: test: rank {rank} awaits a signal at {place}");
+    let start = std::time::Instant::now();
+    while crate::signals::pending().is_none() && start.elapsed() < AWAIT_LIMIT {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// How many times this process has reached `place`, this time included.
+fn reached(place: &str) -> usize {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static COUNTS: Mutex<Option<HashMap<String, usize>>> = Mutex::new(None);
+    let mut counts = COUNTS.lock().unwrap_or_else(|p| p.into_inner());
+    let n = counts.get_or_insert_with(HashMap::new).entry(place.to_string()).or_insert(0);
+    *n += 1;
+    *n
 }

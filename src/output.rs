@@ -105,11 +105,14 @@ impl AtomicPath {
     /// the old file first would have spared ext4 (`auto_da_alloc`, the
     /// default) writing the new file to disk before the rename returns (1.6 s
     /// of a 2.7 GB matrix), at the price of a window with no output at all.
+    /// Then the partial files that killed jobs left for `dest` on this host
+    /// go ([`partial::remove_stale`]).
     pub fn commit(mut self) -> Result<()> {
         crate::faults::pause_before_commit();
         std::fs::rename(&self.tmp, &self.dest)
             .with_context(|| format!("cannot move the finished file to '{}'", self.dest.display()))?;
         self.committed = true;
+        partial::remove_stale(&self.dest);
         Ok(())
     }
 }
@@ -156,6 +159,7 @@ pub fn write_from_all_ranks(
     let created = if comm.is_root() {
         (|| -> Result<()> {
             let file = out.create_h5()?;
+            crate::faults::await_signal_if_asked("partial", 0);
             create(&file)?;
             file.close()?;
             Ok(())

@@ -46,6 +46,7 @@ impl Phase {
     /// The phase starts on this rank: the test's fault hook, then its clock.
     pub fn begin(self, rank: usize) -> Instant {
         crate::faults::signal_if_asked(self.name(), rank);
+        crate::faults::await_signal_if_asked(self.name(), rank);
         Instant::now()
     }
 

@@ -9,7 +9,12 @@
 #   - forwards the stop signal to the ranks under either launcher: the templates ask Slurm for
 #     `--signal=B:USR1@300` (the batch shell gets it 5 minutes before the time limit) and the
 #     trap here passes USR1 (and TERM, USR2) on to the launcher, which passes it to every rank;
-#     the ranks write their checkpoint and exit 75 (fit), or stop with nothing half-written;
+#     the ranks write their checkpoint and exit 75 (fit), or stop with nothing half-written.
+#     SIGTERM is the exception: neither launcher passes it on (docs/signals.md). srun given it
+#     kills its step at once (SIGKILL), so TERM goes to the step's tasks through
+#     `scancel --signal=TERM`; mpirun given it sends the ranks SIGTERM and then SIGKILL, each after
+#     `odls_base_sigkill_timeout` seconds (1 by default: too short for a checkpoint), set here to
+#     $OMPI_MCA_odls_base_sigkill_timeout or 10 (20 s in all, within Slurm's KillWait of 30);
 #   - requeues a job stopped that way, at most --max-requeues N times (default 5, or
 #     $TEXTSAGA_MAX_REQUEUES): a job that keeps being stopped must not requeue forever. A job
 #     that got SIGTERM (scancel, or the time limit itself) is never requeued: a cancel wins;
@@ -62,6 +67,8 @@ ts_pick_launcher() {
             fi ;;
         *) ts_die "TEXTSAGA_LAUNCHER must be srun, mpirun or auto, not '$TEXTSAGA_LAUNCHER'" 2 ;;
     esac
+    # mpirun's grace before its SIGTERM, and again before its SIGKILL (see the header).
+    [ "${ts_launch[0]}" != mpirun ] || export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-10}
 }
 
 # HDF5's file locks fail or hang on parallel and network file systems.
@@ -109,6 +116,10 @@ ts_forward() {
     echo "$ts_name: got SIG$1: passing it to the ranks (they checkpoint where they can and stop)"
     ts_trapped=1
     if [ "$1" = TERM ]; then ts_cancelled=1; else ts_signalled=1; fi
+    # srun kills its step outright on SIGTERM: the job's steps (not this shell) get it from Slurm.
+    if [ "$1" = TERM ] && [ "${ts_launch[0]}" = srun ] && [ -n "${SLURM_JOB_ID:-}" ]; then
+        scancel --signal=TERM "$SLURM_JOB_ID" && return
+    fi
     [ -n "${ts_pid:-}" ] && kill "-$1" "$ts_pid" 2>/dev/null
 }
 

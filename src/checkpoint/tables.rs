@@ -169,6 +169,10 @@ impl Made {
     pub fn updated(mut self, comm: &dyn Collectives, path: &Path, state: &SolverState, lays: &[Lay], record: Record) -> Result<Made> {
         let last = &self.last.tables;
         let fresh = |t: &Table| !t.kept || !last.iter().any(|u| u.kept && u.name == t.name);
+        if comm.is_root() {
+            // A save in progress, as a new file's partial file is (the signal tests wait here).
+            crate::faults::await_signal_if_asked("partial", 0);
+        }
         let write = |f: &File| write_rows(f, state, lays, &record.tables, fresh);
         let name = path.display().to_string();
         let what = || format!("writing checkpoint '{name}'");

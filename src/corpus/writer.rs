@@ -36,6 +36,7 @@ impl CorpusWriter {
     pub fn create(dest: &Path) -> Result<Self> {
         let out = AtomicPath::new(dest, true);
         let file = out.create_h5()?;
+        crate::faults::await_signal_if_asked("partial", 0);
         let g = file.create_group("text")?;
         let bytes_ds = g.new_dataset::<u8>().chunk(BYTES_CHUNK).shape(0..).create("bytes")?;
         let offsets_ds = g.new_dataset::<u64>().chunk(OFFSETS_CHUNK).shape(0..).create("offsets")?;
@@ -88,11 +89,14 @@ impl CorpusWriter {
     }
 
     fn push_text(&mut self, text: &[u8]) -> Result<()> {
+        // `generate` writes on rank 0 alone: a stop signal ends the loop here.
+        // By the document's index, which meets every multiple of the check's
+        // period (the buffer's length restarts at each flush, and met none
+        // below 4096 documents: a small corpus went on to the end).
+        crate::signals::check_every(self.len())?;
         self.bytes_buf.extend_from_slice(text);
         self.total_bytes += text.len() as u64;
         self.offsets_buf.push(self.total_bytes);
-        // `generate` writes on rank 0 alone: a stop signal ends the loop here.
-        crate::signals::check_every(self.offsets_buf.len())?;
         if self.bytes_buf.len() >= FLUSH_BYTES || self.offsets_buf.len() >= OFFSETS_CHUNK * 4 {
             self.flush()?;
         }
@@ -112,6 +116,8 @@ impl CorpusWriter {
 
     /// Writes the labels, closes the file and moves it into place.
     pub fn finish(mut self, label_names: Option<&[String]>) -> Result<()> {
+        // The last point to stop: a signal during the last documents stops the run.
+        crate::signals::check()?;
         self.flush()?;
         if self.labelled != Some(false) {
             let labels = if self.int_labels.is_empty() { self.labels.finish() } else { Labels::Int(std::mem::take(&mut self.int_labels)) };

@@ -25,7 +25,10 @@ pub fn write_text_from_all_ranks(comm: &dyn Collectives, dest: &Path, mut rows: 
     let mut counter = Counter::default();
     let len = comm.agree(rows(&mut counter).map(|()| counter.0).with_context(at_dest))?;
     let (at, total) = comm.offset_of(len as usize);
-    let created = if comm.is_root() { out.create_file().and_then(|f| Ok(f.set_len(total as u64)?)) } else { Ok(()) };
+    let created = if comm.is_root() { out.create_file().and_then(|f| {
+            crate::faults::await_signal_if_asked("partial", 0);
+            Ok(f.set_len(total as u64)?)
+        }) } else { Ok(()) };
     comm.agree(created.with_context(at_dest))?;
     let written = (|| -> Result<()> {
         if len == 0 {

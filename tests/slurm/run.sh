@@ -11,7 +11,8 @@
 #  3. the requeue cap: a job stopped with --max-requeues 0 ends with 75 and is not requeued;
 #  4. pipeline.sh: prepare (train and test) -> plan -> vectorize -> fit -> evaluate as dependent
 #     jobs, all COMPLETED; the model equals a direct fit at the rank count the plan chose;
-#  5. sweep.sh: a strong-scaling series, its CSV and picture.
+#  5. sweep.sh: a strong-scaling series, its CSV and picture;
+#  6. signals from outside sent to srun itself, and SIGTERM to a batch job's shell under srun.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/mpi-env.sh
@@ -173,4 +174,55 @@ head -3 "$work/sweep/scaling.csv"
 test "$(grep -c . "$work/sweep/scaling.csv")" = 3 && grep -q "<svg" "$work/sweep/scaling.svg" && test -s "$work/sweep/scaling.png" \
     || fail "sweep wrote no scaling report"
 ok "sweep: scaling.csv, scaling.svg and scaling.png (matplotlib)"
+# 6. Signals sent to srun itself, while a 2-rank vectorize holds its partial output file (a test
+# hook: the ranks wait there for the signal, so the command is running whatever the machine's
+# speed). USR1 and USR2 reach every rank: exit 128 + the signal, one line, the previous output as
+# it was, no partial file. TERM makes srun kill its step outright (SIGKILL, exit 137): the previous
+# output is still as it was, the killed job's partial file stays, and the next run to that path
+# removes it. Then TERM sent to a batch job's shell (scancel --batch) under srun: job.sh passes it
+# to the ranks through scancel, so they stop cleanly (143), and the job is not requeued.
+signalled_srun() { # SIGNAL LOG: a vectorize over previous.h5 under srun, stopped by SIGNAL
+    local sig=$1 log=$2 pid code=0
+    echo "the previous output" > "$work/previous.h5"
+    TEXTSAGA_TEST_AWAIT_SIGNAL=partial srun -n 2 --mpi=pmix "$bin" vectorize --data "$work/corpus.h5" -o "$work/previous.h5" -q 2> "$log" &
+    pid=$!
+    awaiting() { grep -q "awaits a signal at partial" "$log"; }
+    slurm_wait_for 600 awaiting || { kill -KILL "$pid"; fail "srun $sig: the job never reached its output"; }
+    kill "-$sig" "$pid"
+    slurm_wait_for 600 bash -c "! kill -0 $pid 2>/dev/null" || { kill -KILL "$pid"; fail "srun $sig: still running"; }
+    wait "$pid" || code=$?
+    echo "$code"
+}
+partials() { find "$work" -maxdepth 1 -name '.previous.h5.textsaga-partial.*' | grep -c . || true; }
+for sig in USR1 USR2 TERM; do
+    log=$work/srun-$sig.log
+    code=$(signalled_srun "$sig" "$log")
+    [ "$(cat "$work/previous.h5")" = "the previous output" ] || fail "srun $sig: the previous output changed"
+    if [ "$sig" = TERM ]; then
+        [ "$code" = 137 ] && grep -q "forcing job termination" "$log" || fail "srun TERM: exit $code, not srun's kill: $(cat "$log")"
+        [ "$(partials)" = 1 ] || fail "srun TERM: the killed job's partial file is not there ($(partials))"
+        srun -n 2 --mpi=pmix "$bin" vectorize --data "$work/corpus.h5" -o "$work/previous.h5" -q || fail "vectorize after the kill"
+        [ "$(partials)" = 0 ] || fail "the next run left the killed job's partial file"
+        ok "srun given SIGTERM kills its step (137): the previous output kept; the next run removed the partial file"
+    else
+        want=$((128 + $(kill -l "$sig")))
+        [ "$code" = "$want" ] && [ "$(grep -c "^textsaga: error: stopped by SIG$sig" "$log")" = 1 ] && [ "$(grep -c "^textsaga: error" "$log")" = 1 ] \
+            || fail "srun $sig: exit $code (wanted $want): $(cat "$log")"
+        [ "$(partials)" = 0 ] || fail "srun $sig: a partial file was left"
+        ok "srun passes SIG$sig to every rank: exit $want, one line, the previous output kept, no partial file"
+    fi
+done
+echo "the previous output" > "$work/previous.h5"
+job=$(cd "$work" && TEXTSAGA_LAUNCHER=srun TEXTSAGA_TEST_AWAIT_SIGNAL=partial sbatch --parsable -n 2 --output "$work/term.log" \
+    "$OLDPWD/scripts/slurm/vectorize.sbatch" --data "$work/corpus.h5" -o "$work/previous.h5")
+awaiting() { grep -q "awaits a signal at partial" "$work/term.log" 2>/dev/null; }
+slurm_wait_for 600 awaiting || fail "term: the job never reached its output"
+scancel --batch --signal=TERM "$job"
+state=$(slurm_wait_job "$job" 300) || fail "term: job $job did not end ($state)"
+cat "$work/term.log"
+[ "$state" = FAILED ] && grep -q "^textsaga: error: stopped by SIGTERM" "$work/term.log" && grep -q "not requeueing" "$work/term.log" \
+    || fail "term: job $job ended $state"
+[ "$(cat "$work/previous.h5")" = "the previous output" ] && [ "$(partials)" = 0 ] || fail "term: the output changed or a partial file was left"
+scontrol show job -o "$job" | grep -q "Restarts=0" && scontrol show job -o "$job" | grep -q "ExitCode=143:0" || fail "term: job $job: $(scontrol show job -o "$job")"
+ok "SIGTERM to a batch job's shell under srun: the ranks stop cleanly (143), nothing written, not requeued"
 echo "$passed passed, 0 failed"

@@ -12,6 +12,7 @@ mod features;
 mod fit_mpi;
 mod fuzz;
 mod in_process;
+mod outside_signals;
 mod parallel_write;
 mod plan;
 mod predict_output;
