@@ -83,7 +83,9 @@ pub fn await_signal_if_asked(place: &str, rank: usize) {
         return;
     }
     // What the test waits for before it sends the signal.
-    eprintln!("textsaga: test: rank {rank} awaits a signal at {place}");
+    // One write, so that the line is not cut by another rank's on a shared pipe.
+    let line = format!("textsaga: test: rank {rank} awaits a signal at {place}\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
     let start = std::time::Instant::now();
     while crate::signals::pending().is_none() && start.elapsed() < AWAIT_LIMIT {
         std::thread::sleep(std::time::Duration::from_millis(5));
