@@ -712,24 +712,9 @@ mod tests {
     #[test]
     fn avx2_and_plain_builds_give_the_same_bits() {
         let (n, d, k) = (300usize, 40usize, 5u32);
-        let mut x = RowBuilder::new();
-        let mut y = Vec::new();
-        let mut state = 12345u64;
-        let mut next = || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (state >> 33) as usize
-        };
-        for _ in 0..n {
-            let mut cols: Vec<usize> = (0..6).map(|_| next() % d).collect();
-            cols.sort_unstable();
-            cols.dedup();
-            cols.iter().for_each(|&j| x.push(j as u32, 0.1 + (next() % 100) as f64 / 50.0));
-            x.end_row();
-            y.push((next() % k as usize) as u32);
-        }
-        let (x, sw) = (x.finish(d), vec![1.0; n]);
+        let sw = vec![1.0; n];
         for (l1_ratio, batch, ranks, f32) in [(0.0, 1, 1, false), (0.5, 3, 1, false), (0.0, 2, 2, false), (0.0, 1, 1, true), (0.5, 2, 2, true)] {
-            let x = crate::sparse::Rows::new(x.clone(), f32);
+            let (x, y) = random_rows(n, d, k as usize, f32, 12345);
             let data = TrainingSet { x: &x, y: &y, sample_weight: &sw, n_features: d, n_classes: k as usize, n_total: n as u64 };
             let opts = SolverOptions { l1_ratio, c: 10.0, batch_size: Some(batch), max_iter: 5, tol: 0.0, ..Default::default() };
             let run = || run_ranks(ranks, |comm| fit(&data, &opts, None, None, comm, &mut Progress(|_: &EpochReport| {})).unwrap()).remove(0);
@@ -745,10 +730,10 @@ mod tests {
     /// `n` rows over `d` columns of a few non-zeros each, labels of `k`
     /// classes: the rows stored as float32 when asked (each value rounded
     /// once), as float64 holding the same values otherwise.
-    fn random_rows(n: usize, d: usize, k: usize, f32: bool) -> (crate::sparse::Rows, Vec<u32>) {
+    fn random_rows(n: usize, d: usize, k: usize, f32: bool, seed: u64) -> (crate::sparse::Rows, Vec<u32>) {
         let mut x = RowBuilder::new();
         let mut y = Vec::new();
-        let mut state = 777u64;
+        let mut state = seed;
         let mut next = || {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             (state >> 33) as usize
@@ -778,8 +763,8 @@ mod tests {
     fn float32_rows_keep_a_float32_state() {
         let (n, d, k) = (200usize, 30usize, 3usize);
         let sw = vec![1.0; n];
-        let (x32, y) = random_rows(n, d, k, true);
-        let (x64, _) = random_rows(n, d, k, false);
+        let (x32, y) = random_rows(n, d, k, true, 777);
+        let (x64, _) = random_rows(n, d, k, false, 777);
         for (ranks, batch, sync_steps) in [(1, Some(1), None), (2, Some(3), None), (2, None, Some(5))] {
             let opts = SolverOptions { c: 10.0, batch_size: batch, sync_steps, max_iter: 6, tol: 0.0, ..Default::default() };
             let run = |x: &crate::sparse::Rows| {
