@@ -56,6 +56,37 @@ pub struct Made {
     /// The kept pools: (space, width, slots).
     pools: Vec<(String, usize, usize)>,
     record_bytes: usize,
+    /// The spaces it was made for: name, rows, and a hash of this rank's
+    /// rows. The fits of a `--Cs` path share one checkpoint but each fold
+    /// has its own samples and its own split of the features: their saves
+    /// need a new file.
+    spaces: Vec<(&'static str, usize, u64)>,
+}
+
+/// The spaces of a state as [`Made`] remembers them.
+fn space_keys(state: &SolverState) -> Vec<(&'static str, usize, u64)> {
+    use std::hash::{Hash, Hasher};
+    state
+        .spaces
+        .iter()
+        .map(|s| {
+            let mut h = rustc_hash::FxHasher::default();
+            match &s.rows {
+                RowSet::Range(r) => (0u8, r.start, r.end).hash(&mut h),
+                RowSet::Listed(v) => (1u8, &v[..]).hash(&mut h),
+            }
+            (s.name, s.total, h.finish())
+        })
+        .collect()
+}
+
+/// Where a state is in its fit: (epoch, step). Saves of one fit only move
+/// forward; a state at or before the last saved one is another fit's (the
+/// next C of a path starts again at epoch 0), whose kept tables may share
+/// names with the last one's.
+fn position(scalars: &[(String, Scalar)]) -> (i64, i64) {
+    let get = |name: &str| scalars.iter().find(|(n, _)| n == name).map_or(0, |(_, v)| if let Scalar::Int(i) = v { *i } else { 0 });
+    (get("epoch"), get("step"))
 }
 
 impl Made {
@@ -89,6 +120,9 @@ impl Made {
     /// tables saved before where they are, new ones in free slots, and a
     /// record that fits its slot.
     pub fn update(&self, state: &SolverState, seq: u64, scalars: Vec<(String, Scalar)>) -> Option<Record> {
+        if space_keys(state) != self.spaces || position(&scalars) <= position(&self.last.scalars) {
+            return None;
+        }
         let last = &self.last.tables;
         let current = |t: &&Table| !t.kept;
         let mut tables = Vec::new();
@@ -161,7 +195,7 @@ impl Made {
             write_indices(f, state, lays)
         };
         write_from_all_ranks(comm, path, create, write, |_| Ok(()))?;
-        Ok(Made { last: record, pools, record_bytes })
+        Ok(Made { last: record, pools, record_bytes, spaces: space_keys(state) })
     }
 
     /// Collective: saves `state` into this file ([`Self::update`]'s
@@ -254,7 +288,9 @@ pub fn read_rows(comm: &dyn Collectives, f: &File, t: &Table, space: &Space, cac
         Ok((ds, f.link_exists(&index)))
     })();
     let (ds, listed) = comm.agree(opened)?;
-    if let (RowSet::Range(r), false) = (&space.rows, listed) {
+    // Every rank takes the same branch (the other one is collective).
+    let any_listed = comm.max_f64(matches!(space.rows, RowSet::Listed(_)) as u8 as f64) > 0.0;
+    if let (RowSet::Range(r), false, false) = (&space.rows, listed, any_listed) {
         let part = r.start * t.width..r.end * t.width;
         return comm.agree(if t.bytes { read_part::<u8>(&ds, part).map(|v| Values::U8(v.into())) } else { read_part::<f64>(&ds, part).map(Values::f64) });
     }

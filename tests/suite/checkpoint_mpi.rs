@@ -174,3 +174,24 @@ fn lbfgs_resumes_at_another_rank_count() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.error_lines()[0].contains("belongs to another fit"), "{}", r.stderr);
 }
+
+/// A cross-validation path saved after every epoch: each fold has its own
+/// samples and split of the features, each C starts again at epoch 0, and
+/// the refit is over all the data, so their saves cannot update one file in
+/// place; the path ends with the model of a path without checkpoints, and
+/// its last checkpoint (the refit's) resumes to the same bits.
+#[test]
+fn a_path_checkpointed_every_epoch_ends_with_the_same_model() {
+    let dir = scratch("cv-every");
+    let data = dir.join("c.h5");
+    ok(1, &["generate", "-o", s(&data), "--docs", "300", "--classes", "3", "--seed", "6", "--quiet"]);
+    let (plain, saved, again, ck) = (dir.join("plain.h5"), dir.join("saved.h5"), dir.join("again.h5"), dir.join("ck.h5"));
+    let fit = ["fit", "--data", s(&data), "--Cs", "0.1,1", "--cv", "2", "--tol", "1e-5", "--max-iter", "30", "--quiet"];
+    ok(2, &[&fit[..], &["--model", s(&plain)]].concat());
+    ok(2, &[&fit[..], &["--model", s(&saved), "--checkpoint", s(&ck), "--checkpoint-every", "1"]].concat());
+    let read = |p: &Path, name: &str| hdf5::File::open(p).unwrap().dataset(name).unwrap().read_raw::<f64>().unwrap();
+    assert_eq!(read(&saved, "coef"), read(&plain, "coef"));
+    assert_eq!(read(&saved, "scores"), read(&plain, "scores"));
+    ok(2, &[&fit[..], &["--model", s(&again), "--checkpoint", s(&ck), "--resume"]].concat());
+    assert_eq!(read(&again, "coef"), read(&plain, "coef"));
+}

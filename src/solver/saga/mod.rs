@@ -211,7 +211,8 @@ impl<'a, T: Real> Saga<'a, T> {
             return step;
         }
         let at = step * n / steps;
-        (at * here / n.max(1)).min(here)
+        // The largest u with u * n / here <= at (step u's first sample).
+        (((at + 1) * here - 1) / n.max(1)).min(here)
     }
 
     /// Samples come in random order, so the hardware cannot guess what
