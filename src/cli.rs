@@ -614,6 +614,12 @@ pub struct SolverArgs {
     /// out; --validation-data's documents weigh 1 each), the refit by all.
     #[arg(long, value_name = "NAME")]
     pub sample_weight: Option<String>,
+    /// Threads a rank (default: SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else 1). Today
+    /// they share lbfgs's pass over the rows (the same model at any count, bit for bit);
+    /// saga, vectorizing and the start's local fits run on one. Run one rank a node or a
+    /// socket with threads instead of one a core to keep one copy of the model a rank.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: Option<u64>,
 }
 
 /// LogisticRegressionCV's parameters: choosing C by cross-validation.
@@ -729,6 +735,11 @@ fn parse_class_weight(s: &str) -> std::result::Result<ClassWeight, String> {
 }
 
 impl SolverArgs {
+    /// `--threads`, else the batch system's count ([`crate::threads::from_env`]).
+    pub fn threads(&self) -> usize {
+        self.threads.map_or_else(crate::threads::from_env, |n| n as usize)
+    }
+
     /// The settings; `mixes`: `--l1-ratios` gives the elastic-net mix instead of `--l1-ratio`.
     pub fn options(&self, mixes: bool) -> Result<SolverOptions> {
         let (c, l1_ratio) = self.regularization(mixes)?;

@@ -6,8 +6,8 @@
 //! - `TEXTSAGA_TEST_SIGNAL=PHASE:R`: rank R sends itself SIGUSR1 as phase
 //!   PHASE starts (a name of `phase::Phase`: `read`, `tokenize`,
 //!   `vocabulary_merge`, `transform`, `fit`, `predict`, `write`; or `epoch`,
-//!   after each of the fit's epochs), so that a test stops a job where it
-//!   chooses;
+//!   after each of the fit's epochs; or `epochE`, after epoch E only), so
+//!   that a test stops a job where it chooses;
 //! - `TEXTSAGA_TEST_CRASH_READ=R`: rank R gets SIGSEGV while reading the
 //!   corpus, as the HDF5 library does on some damaged files (see `crash`);
 //! - `TEXTSAGA_TEST_EPOCH_PAUSE_MS=N`: every rank sleeps N ms after each

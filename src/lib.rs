@@ -51,6 +51,7 @@ pub mod sizing;
 pub mod solver;
 pub mod sparse;
 pub mod text;
+pub mod threads;
 pub mod varint;
 pub mod tfidf;
 pub mod vectorizer;

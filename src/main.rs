@@ -43,7 +43,8 @@ fn main() {
         Ok(cli) => cli,
         Err(e) => command_line_error(e),
     };
-    let Some(universe) = mpi::initialize() else {
+    // FUNNELED: `--threads` starts threads that compute; only this one calls MPI.
+    let Some((universe, _)) = mpi::initialize_with_threading(mpi::Threading::Funneled) else {
         textsaga::say!("textsaga: error: MPI could not be initialised (was it already started?)");
         std::process::exit(1);
     };

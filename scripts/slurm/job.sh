@@ -69,6 +69,14 @@ ts_pick_launcher() {
     esac
     # mpirun's grace before its SIGTERM, and again before its SIGKILL (see the header).
     [ "${ts_launch[0]}" != mpirun ] || export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-10}
+    # Threads a rank (`--cpus-per-task N`, which textsaga's --threads defaults to): srun no longer
+    # takes the job's --cpus-per-task (Slurm 22.05+), and Open MPI's mpirun binds each rank to one
+    # core; either way a rank's threads would take turns on one core.
+    if [ "${SLURM_CPUS_PER_TASK:-1}" -gt 1 ] 2>/dev/null; then
+        if [ "${ts_launch[0]}" = srun ]; then export SRUN_CPUS_PER_TASK=${SRUN_CPUS_PER_TASK:-$SLURM_CPUS_PER_TASK}
+        elif mpirun --version 2>/dev/null | grep -q "Open MPI"; then ts_launch+=(--bind-to none)
+        fi
+    fi
 }
 
 # HDF5's file locks fail or hang on parallel and network file systems.

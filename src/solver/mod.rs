@@ -35,6 +35,7 @@ pub mod saga;
 pub mod shard;
 pub mod state;
 pub mod step_size;
+pub mod threaded;
 
 pub use factory::{Mode, PathFits};
 pub use options::{SolverKind, SolverOptions};

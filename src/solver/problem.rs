@@ -156,7 +156,7 @@ fn loss_gradient_rows<V: Value>(data: &TrainingSet, indptr: &[usize], cols: &[u3
 
 /// `s p_c (1 - p_c)` per score from the loss gradient `r` (`p - onehot(y)`,
 /// or `p - y` for the binary model).
-fn curvature(r: &[f64], y: usize, s: f64, out: &mut [f64]) {
+pub(super) fn curvature(r: &[f64], y: usize, s: f64, out: &mut [f64]) {
     for (c, (o, &g)) in out.iter_mut().zip(r).enumerate() {
         let p = g + if (r.len() == 1 && y == 1) || (r.len() > 1 && c == y) { 1.0 } else { 0.0 };
         *o = s * p * (1.0 - p);

@@ -4,6 +4,7 @@
 #
 #  0. job.sh's rules (file locking on Lustre, the launcher srun offers), with stand-in commands;
 #  1. fit.sbatch under `sbatch --wait`: the model, and metrics that name srun as the launcher;
+#     with -c 2, one rank of two threads on two cores under each launcher, the one-thread model;
 #  2. Slurm's own time-limit signal, under each launcher (srun --mpi=pmix and mpirun inside the
 #     allocation): a one-minute job with --signal=B:USR1@58; the batch shell's trap passes the
 #     signal to the ranks, they checkpoint and exit 75, the job requeues itself, resumes at the
@@ -73,6 +74,19 @@ m = json.load(open(sys.argv[1] + "/model.h5.metrics.json"))
 assert m["ranks"] == 2 and m["launcher"] == "srun" and m["documents"] == 3000 and m["epochs"] >= 1, m
 PY
 ok "fit.sbatch: 2 ranks through srun"
+
+# 1b. Threads a rank from --cpus-per-task, under each launcher: one rank of two threads, on two
+# cores (no warning that they take turns), gives the model of one thread, bit for bit. (This
+# Slurm binds no task, TaskPlugin=task/none: only mpirun's binding, which job.sh undoes, is shown.)
+mpirun -n 1 $bin fit --data "$work/corpus.h5" --model "$work/one-thread.h5" --solver lbfgs --threads 1 --quiet
+for launcher in srun mpirun; do
+    (cd "$work" && TEXTSAGA_LAUNCHER=$launcher sbatch --wait -n 1 -c 2 --output "$work/hybrid-$launcher.log" "$OLDPWD/scripts/slurm/fit.sbatch" \
+        --data "$work/corpus.h5" --model "$work/hybrid-$launcher.h5" --solver lbfgs) >/dev/null || fail "$launcher: the hybrid fit exited non-zero"
+    grep -q "1 ranks x 2 threads" "$work/hybrid-$launcher.log" || fail "$launcher: the job's rank ran without its two threads"
+    ! grep -q "take turns" "$work/hybrid-$launcher.log" || fail "$launcher: the rank was bound to one core"
+    same_model "$work/one-thread.h5" "$work/hybrid-$launcher.h5" || fail "$launcher: two threads gave another model"
+done
+ok "fit.sbatch -c 2: one rank of two threads on two cores under srun and mpirun, the one-thread model"
 
 # 2. The time-limit signal under each launcher, both jobs at once. The pause after each epoch
 # (a test hook that changes no arithmetic) keeps the fit running past Slurm's periodic check.

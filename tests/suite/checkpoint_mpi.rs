@@ -157,15 +157,19 @@ fn lbfgs_resumes_at_another_rank_count() {
     let objective = |m: &Path| -> f64 { hdf5::File::open(m).unwrap().attr("objective").unwrap().read_scalar().unwrap() };
     ok(3, &[&fit[..], &["--model", s(&full)]].concat());
 
-    // A signal as the solver starts: every rank stops after the first iteration, checkpointed.
-    let r = textsaga_env(3, &[&fit[..], &["--model", s(&part), "--checkpoint", s(&ck)]].concat(), &[("TEXTSAGA_TEST_SIGNAL", "fit:1")]);
+    // A signal after iteration 20: every rank stops at the next, checkpointed. (Stopped
+    // half-way, the resumed fit's iterations are far fewer than a whole fit's, whatever the
+    // rounding of another rank count does to the last few.)
+    let loud = &fit[..fit.len() - 1];
+    let r = textsaga_env(3, &[loud, &["--model", s(&part), "--checkpoint", s(&ck)]].concat(), &[("TEXTSAGA_TEST_SIGNAL", "epoch20:1")]);
     assert_eq!(r.code, 75, "{}", r.stderr);
     assert!(ck.exists() && !part.exists());
-    let loud = &fit[..fit.len() - 1];
+    let at = stopped_epoch(&r.stderr);
+    assert!(at > 20, "stopped after iteration 20: {}", r.stderr);
     let r = ok(2, &[loud, &["--model", s(&part), "--checkpoint", s(&ck), "--resume"]].concat());
-    assert!(r.stderr.contains("resuming at epoch 2 step 0 (saved by 3 ranks, now 2)"), "{}", r.stderr);
+    assert!(r.stderr.contains(&format!("resuming at epoch {at} step 0 (saved by 3 ranks, now 2)")), "{}", r.stderr);
     let full_iters: usize = hdf5::File::open(&full).unwrap().attr("n_iter").unwrap().read_scalar::<i64>().unwrap() as usize;
-    assert!(epoch_lines(&r.stderr) < full_iters, "ran {} iterations of {full_iters}: {}", epoch_lines(&r.stderr), r.stderr);
+    assert!(epoch_lines(&r.stderr) + 10 < full_iters, "ran {} iterations of {full_iters}: {}", epoch_lines(&r.stderr), r.stderr);
     let (a, b) = (objective(&part), objective(&full));
     assert!((a - b).abs() <= 1e-9 * b, "resumed at 2 ranks: objective {a} vs {b} uninterrupted at 3");
 

@@ -7,29 +7,6 @@
 use crate::common::*;
 use std::path::{Path, PathBuf};
 
-/// Every dataset and attribute of a model file, as bytes to compare.
-fn model_bits(path: &Path) -> Vec<(String, Vec<u8>)> {
-    let f = hdf5::File::open(path).unwrap();
-    let mut out = Vec::new();
-    for name in f.member_names().unwrap() {
-        let ds = f.dataset(&name).unwrap();
-        let bytes = match ds.dtype().unwrap().to_descriptor().unwrap() {
-            hdf5::types::TypeDescriptor::VarLenUnicode => ds.read_raw::<hdf5::types::VarLenUnicode>().unwrap().iter().flat_map(|s| [s.as_bytes(), b"\0"].concat()).collect(),
-            _ => ds.read_raw::<f64>().unwrap().iter().flat_map(|v| v.to_le_bytes()).collect(),
-        };
-        out.push((name, bytes));
-    }
-    for name in f.attr_names().unwrap() {
-        let a = f.attr(&name).unwrap();
-        let text = match a.read_scalar::<hdf5::types::VarLenUnicode>() {
-            Ok(s) => s.as_str().as_bytes().to_vec(),
-            Err(_) => a.read_scalar::<f64>().map(|v| v.to_le_bytes().to_vec()).unwrap_or_default(),
-        };
-        out.push((format!("@{name}"), text));
-    }
-    out
-}
-
 /// Vectorizes `data` at `vec_ranks`, then fits from the file and from the
 /// text at `fit_ranks` with the same flags; the two models must be equal.
 fn same_model(dir: &Path, data: &Path, (vec_ranks, fit_ranks): (usize, usize), vectorizer: &[&str], solver: &[&str]) {

@@ -17,4 +17,5 @@ mod parallel_write;
 mod plan;
 mod predict_output;
 mod prepare;
+mod threads;
 mod vectorize_mpi;

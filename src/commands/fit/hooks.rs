@@ -80,6 +80,7 @@ impl FitHooks for Hooks<'_> {
     fn epoch(&mut self, r: &EpochReport) {
         crate::faults::panic_if_asked(self.comm.rank(), r.epoch);
         crate::faults::signal_if_asked("epoch", self.comm.rank());
+        crate::faults::signal_if_asked(&format!("epoch{}", r.epoch), self.comm.rank());
         crate::faults::pause_if_asked();
         if !self.progress {
             return;

@@ -31,6 +31,8 @@ use std::io::IsTerminal;
 
 pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
     let mut report = RunReport::new("fit");
+    crate::threads::set(args.solver.threads());
+    report.set("threads", crate::threads::count());
     comm.agree(refuse_overwriting_inputs(&args))?;
     if args.ops.checkpoint.is_some() {
         signals::set_resumable();
@@ -42,7 +44,8 @@ pub fn run(comm: &dyn Collectives, args: FitArgs) -> Result<()> {
         (Some(_), None) => Mode::for_path(sopts.solver).check_path().map(|()| g),
         _ => Ok(g),
     }))?;
-    crate::log::warn_once(comm.is_root(), args.vectorizer.warnings().into_iter().chain(consistency::warnings(&flags)).chain(args.solver.warnings()));
+    let bound = crate::threads::affinity_warning();
+    crate::log::warn_once(comm.is_root(), args.vectorizer.warnings().into_iter().chain(consistency::warnings(&flags)).chain(args.solver.warnings()).chain(bound));
     // Fail before the work when the model cannot be written.
     AtomicPath::probe(comm, &args.model)?;
     let warm_model = match &args.solver.warm_start {
@@ -278,12 +281,16 @@ fn summary(args: &FitArgs, sopts: &SolverOptions, result: &FitResult, model: &Mo
         return;
     }
     crate::say!(
-        "textsaga fit: {} documents, {} classes, {} features, {} ranks: {}, objective {:.10e}, \
+        "textsaga fit: {} documents, {} classes, {} features, {} ranks{}: {}, objective {:.10e}, \
          {:.1} MB sent -> {} in {:.2} s ({}); peak RSS {:.0} MB per rank",
         r["documents"],
         model.classes.len(),
         model.n_features,
         ranks,
+        match crate::threads::count() {
+            1 => String::new(),
+            t => format!(" x {t} threads"),
+        },
         result.summary,
         result.objective,
         r["bytes_communicated"].as_f64().unwrap_or(0.0) / 1e6,

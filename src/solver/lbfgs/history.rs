@@ -5,6 +5,7 @@
 //! scalar allreduce each, 2m an iteration, latency only.
 
 use crate::collectives::{Collectives, Op};
+use crate::threads;
 use std::collections::VecDeque;
 
 /// One stored pair: this rank's blocks of `s` and `y`, and `1 / (y . s)` over all ranks.
@@ -32,9 +33,15 @@ pub struct History {
     pub next_id: u64,
 }
 
-/// Dot product over all ranks of two vectors split the same way.
+/// Dot product over all ranks of two vectors split the same way (each
+/// rank's part on its threads: [`threads::dot`]).
 pub fn dot(comm: &dyn Collectives, a: &[f64], b: &[f64]) -> f64 {
-    comm.sum_f64(a.iter().zip(b).map(|(x, y)| x * y).sum())
+    comm.sum_f64(threads::dot(a, b))
+}
+
+/// `q += a * v`, on the rank's threads.
+fn axpy(q: &mut [f64], a: f64, v: &[f64]) {
+    threads::update(q, |at, part| part.iter_mut().zip(&v[at..]).for_each(|(q, v)| *q += a * v));
 }
 
 impl History {
@@ -47,11 +54,11 @@ impl History {
     /// (a step the L1 projection cut, or rounding near the optimum).
     /// Returns whether it was stored.
     pub fn push(&mut self, s: Vec<f64>, y: Vec<f64>, comm: &dyn Collectives) -> bool {
-        let ydy: f64 = match &self.diag {
-            Some(d) => y.iter().zip(d).map(|(v, d)| v * v * d).sum(),
-            None => y.iter().map(|v| v * v).sum(),
+        let ydy = match &self.diag {
+            Some(d) => threads::sum(y.len(), |r| y[r.clone()].iter().zip(&d[r]).fold(0.0, |a, (v, d)| a + v * v * d)),
+            None => threads::dot(&y, &y),
         };
-        let local = [s.iter().zip(&y).map(|(a, b)| a * b).sum::<f64>(), ydy, s.iter().map(|v| v * v).sum()];
+        let local = [threads::dot(&s, &y), ydy, threads::dot(&s, &s)];
         let mut sums = local;
         comm.all_reduce_f64(&mut sums, Op::Sum);
         let [ys, yy, ss] = sums;
@@ -74,17 +81,18 @@ impl History {
         let mut alpha = vec![0.0; self.pairs.len()];
         for (i, p) in self.pairs.iter().enumerate().rev() {
             alpha[i] = p.rho * dot(comm, &p.s, &q);
-            q.iter_mut().zip(&p.y).for_each(|(v, y)| *v -= alpha[i] * y);
+            axpy(&mut q, -alpha[i], &p.y);
         }
+        let gamma = self.gamma;
         match &self.diag {
-            Some(d) => q.iter_mut().zip(d).for_each(|(v, d)| *v *= self.gamma * d),
-            None => q.iter_mut().for_each(|v| *v *= self.gamma),
+            Some(d) => threads::update(&mut q, |at, part| part.iter_mut().zip(&d[at..]).for_each(|(v, d)| *v *= gamma * d)),
+            None => threads::update(&mut q, |_, part| part.iter_mut().for_each(|v| *v *= gamma)),
         }
         for (i, p) in self.pairs.iter().enumerate() {
             let beta = p.rho * dot(comm, &p.y, &q);
-            q.iter_mut().zip(&p.s).for_each(|(v, s)| *v += (alpha[i] - beta) * s);
+            axpy(&mut q, alpha[i] - beta, &p.s);
         }
-        q.iter_mut().for_each(|v| *v = -*v);
+        threads::update(&mut q, |_, part| part.iter_mut().for_each(|v| *v = -*v));
         q
     }
 }

@@ -25,9 +25,11 @@ mod state;
 use super::options::{SolverKind, SolverOptions};
 use super::problem::{coef_of, flat_len, flatten, local_loss_gradient, TrainingSet};
 use super::state::{SolverState, Space};
+use super::threaded::ByFeature;
 use super::{Epoch, EpochReport, FitHooks, Solution, Solver, WarmStart};
 use crate::collectives::{Collectives, Op};
 use crate::error::Result;
+use crate::threads;
 use anyhow::bail;
 use blocks::Blocks;
 use history::{dot, History};
@@ -74,6 +76,8 @@ pub struct Lbfgs<'a> {
     scratch: Vec<f64>,
     /// The line search's trial point (whole), swapped with `x` when accepted.
     trial: Vec<f64>,
+    /// The pass on threads (`--threads` above 1): the rows stored by feature too.
+    threaded: Option<ByFeature>,
     clock: Instant,
 }
 
@@ -108,6 +112,7 @@ impl<'a> Lbfgs<'a> {
             counters: Counters::default(),
             scratch: Vec::new(),
             trial: vec![0.0; blocks.padded()],
+            threaded: ByFeature::new(data, crate::threads::count()),
             blocks,
             clock: Instant::now(),
         };
@@ -134,16 +139,21 @@ impl<'a> Lbfgs<'a> {
         let n = self.blocks.n;
         // Kept between passes: zeroing it is a memset, allocating it anew would page-fault.
         self.scratch.resize(self.blocks.padded(), 0.0);
-        self.scratch.fill(0.0);
+        threads::update(&mut self.scratch, |_, part| part.fill(0.0));
         let mut curvature = diagonal.then(|| vec![0.0; self.blocks.padded()]);
-        let data = local_loss_gradient(self.data, &x[..n], self.opts.loss_scale(), &mut self.scratch[..n], curvature.as_mut().map(|h| &mut h[..n]));
+        let (scale, grad, diag) = (self.opts.loss_scale(), &mut self.scratch[..n], curvature.as_mut().map(|h| &mut h[..n]));
+        let data = match self.threaded.as_mut() {
+            Some(pass) => pass.loss_gradient(self.data, &x[..n], scale, grad, diag),
+            None => local_loss_gradient(self.data, &x[..n], scale, grad, diag),
+        };
         if let Some(h) = curvature {
             self.set_preconditioner(&h);
         }
         let mine = self.blocks.range();
         let (xb, x0) = (&x[mine.clone()], &self.x[mine]);
-        let penalty: f64 = xb.iter().take(self.blocks.penalized).map(|v| 0.5 * self.l2 * v * v + self.l1 * v.abs()).sum();
-        let slope: f64 = pg.iter().zip(xb.iter().zip(x0)).map(|(p, (a, b))| p * (a - b)).sum();
+        let (l2, l1) = (self.l2, self.l1);
+        let penalty = threads::sum(self.blocks.penalized.min(xb.len()), |r| xb[r].iter().fold(0.0, |s, v| s + (0.5 * l2 * v * v + l1 * v.abs())));
+        let slope = threads::sum(pg.len(), |r| pg[r.clone()].iter().zip(xb[r.clone()].iter().zip(&x0[r])).fold(0.0, |s, (p, (a, b))| s + p * (a - b)));
         let mut sums = [data + penalty, slope];
         self.comm.all_reduce_f64(&mut sums, Op::Sum);
         self.counters.passes += 1;
@@ -153,10 +163,9 @@ impl<'a> Lbfgs<'a> {
     /// Collective: this rank's block of the smooth gradient from `scratch`.
     fn gradient_block(&mut self, x: &[f64]) -> Vec<f64> {
         let mut g = self.comm.reduce_scatter_sum_f64(&self.scratch);
-        let xb = &x[self.blocks.range()];
-        for (gi, xi) in g.iter_mut().zip(xb).take(self.blocks.penalized) {
-            *gi += self.l2 * xi;
-        }
+        let (xb, l2) = (&x[self.blocks.range()], self.l2);
+        let penalized = self.blocks.penalized.min(g.len());
+        threads::update(&mut g[..penalized], |at, part| part.iter_mut().zip(&xb[at..]).for_each(|(gi, xi)| *gi += l2 * xi));
         if !self.opts.fit_intercept {
             g[self.blocks.intercepts()].iter_mut().for_each(|v| *v = 0.0);
         }
@@ -179,7 +188,11 @@ impl<'a> Lbfgs<'a> {
 
     fn pseudo_gradient(&self) -> Vec<f64> {
         let mut pg = vec![0.0; self.blocks.block];
-        orthant::pseudo_gradient(&self.x[self.blocks.range()], &self.g, self.blocks.penalized, self.l1, &mut pg);
+        let (x, g, penalized, l1) = (&self.x[self.blocks.range()], &self.g, self.blocks.penalized, self.l1);
+        threads::update(&mut pg, |at, part| {
+            let r = at..at + part.len();
+            orthant::pseudo_gradient(&x[r.clone()], &g[r], penalized.saturating_sub(at), l1, part)
+        });
         pg
     }
 
@@ -203,7 +216,11 @@ impl<'a> Lbfgs<'a> {
         let mut trial = std::mem::take(&mut self.trial);
         for _ in 0..MAX_TRIALS {
             // Each rank moves its own block; one all-gather makes the whole trial point.
-            orthant::trial_point(&self.x[self.blocks.range()], &d, t, self.blocks.penalized, self.l1, &mut block);
+            let (x, penalized, l1) = (&self.x[self.blocks.range()], self.blocks.penalized, self.l1);
+            threads::update(&mut block, |at, part| {
+                let r = at..at + part.len();
+                orthant::trial_point(&x[r.clone()], &d[r], t, penalized.saturating_sub(at), l1, part)
+            });
             self.comm.all_gather_f64_into(&block, &mut trial);
             self.counters.trials += 1;
             let (f, slope) = self.evaluate(&trial, &pg, false);
@@ -213,8 +230,8 @@ impl<'a> Lbfgs<'a> {
             if f <= self.f + ARMIJO * slope {
                 let g = self.gradient_block(&trial);
                 let range = self.blocks.range();
-                let s: Vec<f64> = trial[range.clone()].iter().zip(&self.x[range]).map(|(a, b)| a - b).collect();
-                let y: Vec<f64> = g.iter().zip(&self.g).map(|(a, b)| a - b).collect();
+                let s = difference(&trial[range.clone()], &self.x[range]);
+                let y = difference(&g, &self.g);
                 let change = largest(&s);
                 if !self.hist.push(s, y, self.comm) {
                     self.counters.skipped_pairs += 1;
@@ -228,6 +245,13 @@ impl<'a> Lbfgs<'a> {
         self.trial = trial;
         Ok((0.0, None))
     }
+}
+
+/// `a - b`, on the rank's threads.
+fn difference(a: &[f64], b: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; a.len()];
+    threads::update(&mut out, |at, part| part.iter_mut().zip(a[at..].iter().zip(&b[at..])).for_each(|(o, (a, b))| *o = a - b));
+    out
 }
 
 /// The largest absolute value.

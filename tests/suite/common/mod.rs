@@ -272,3 +272,26 @@ pub fn assert_no_output(dir: &Path, name: &str) {
     let partial = std::fs::read_dir(dir).unwrap().filter_map(|e| e.ok()).any(|e| e.file_name().to_string_lossy().contains("partial"));
     assert!(!partial, "a partial file was left in {}", dir.display());
 }
+
+/// Every dataset and attribute of a model file, as bytes to compare.
+pub fn model_bits(path: &Path) -> Vec<(String, Vec<u8>)> {
+    let f = hdf5::File::open(path).unwrap();
+    let mut out = Vec::new();
+    for name in f.member_names().unwrap() {
+        let ds = f.dataset(&name).unwrap();
+        let bytes = match ds.dtype().unwrap().to_descriptor().unwrap() {
+            hdf5::types::TypeDescriptor::VarLenUnicode => ds.read_raw::<hdf5::types::VarLenUnicode>().unwrap().iter().flat_map(|s| [s.as_bytes(), b"\0"].concat()).collect(),
+            _ => ds.read_raw::<f64>().unwrap().iter().flat_map(|v| v.to_le_bytes()).collect(),
+        };
+        out.push((name, bytes));
+    }
+    for name in f.attr_names().unwrap() {
+        let a = f.attr(&name).unwrap();
+        let text = match a.read_scalar::<hdf5::types::VarLenUnicode>() {
+            Ok(s) => s.as_str().as_bytes().to_vec(),
+            Err(_) => a.read_scalar::<f64>().map(|v| v.to_le_bytes().to_vec()).unwrap_or_default(),
+        };
+        out.push((format!("@{name}"), text));
+    }
+    out
+}
