@@ -79,6 +79,21 @@ impl Rows {
         }
     }
 
+    /// A copy of the rows `range`, with every column.
+    pub fn slice_rows(&self, range: std::ops::Range<usize>) -> Rows {
+        fn copy<V: Clone>(x: &sprs::CsMatI<V, u32, usize>, range: std::ops::Range<usize>) -> sprs::CsMatI<V, u32, usize> {
+            let (indptr, cols, values) = parts(x);
+            let (a, b) = (indptr[range.start], indptr[range.end]);
+            let ptr = indptr[range.start..=range.end].iter().map(|p| p - a).collect();
+            sprs::CsMatI::try_new((range.len(), x.cols()), ptr, cols[a..b].to_vec(), values[a..b].to_vec())
+                .unwrap_or_else(|(_, _, _, e)| panic!("rows of a valid matrix stay valid: {e}"))
+        }
+        match self {
+            Rows::F64(x) => Rows::F64(copy(x, range)),
+            Rows::F32(x) => Rows::F32(copy(x, range)),
+        }
+    }
+
     /// Whether values are stored as float32.
     pub fn is_f32(&self) -> bool {
         matches!(self, Rows::F32(_))
@@ -236,6 +251,20 @@ mod tests {
         assert_eq!(row(&x, 1), (&[][..], &[][..]));
         assert_eq!(row(&x, 2), (&[1u32][..], &[4.0][..]));
         assert_eq!(empty(7).rows(), 0);
+    }
+
+    #[test]
+    fn a_slice_of_rows_is_those_rows() {
+        let mut b = RowBuilder::new();
+        for r in 0..5u32 {
+            (0..r).for_each(|j| b.push(j, (r * 10 + j) as f64));
+            b.end_row();
+        }
+        let x = Rows::F64(b.finish(6));
+        let Rows::F64(s) = x.slice_rows(2..4) else { unreachable!() };
+        assert_eq!((s.rows(), s.cols(), s.nnz()), (2, 6, 5));
+        assert_eq!(row(&s, 0), (&[0u32, 1][..], &[20.0, 21.0][..]));
+        assert_eq!(row(&s, 1), (&[0u32, 1, 2][..], &[30.0, 31.0, 32.0][..]));
     }
 
     #[test]

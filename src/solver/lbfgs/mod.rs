@@ -20,6 +20,7 @@ mod blocks;
 mod history;
 mod orthant;
 mod start;
+pub use start::PIECE;
 mod state;
 
 use super::options::{SolverKind, SolverOptions};
@@ -71,6 +72,8 @@ pub struct Lbfgs<'a> {
     l2: f64,
     l1: f64,
     local_epochs: usize,
+    /// Documents a piece of the start's local fits at most ([`start::PIECE`]).
+    piece: usize,
     counters: Counters,
     /// This rank's gradient over all parameters, before the reduce-scatter.
     scratch: Vec<f64>,
@@ -109,6 +112,7 @@ impl<'a> Lbfgs<'a> {
             l2,
             l1,
             local_epochs: if warm.is_some() { 0 } else { LOCAL_EPOCHS },
+            piece: start::PIECE,
             counters: Counters::default(),
             scratch: Vec::new(),
             trial: vec![0.0; blocks.padded()],
@@ -125,6 +129,12 @@ impl<'a> Lbfgs<'a> {
     /// How many epochs of local SAGA start the fit (0: from zero or the warm start).
     pub fn with_local_epochs(mut self, epochs: usize) -> Self {
         self.local_epochs = epochs;
+        self
+    }
+
+    /// Pieces of at most `docs` documents for the start's local fits.
+    pub fn with_piece(mut self, docs: usize) -> Self {
+        self.piece = docs.max(1);
         self
     }
 
