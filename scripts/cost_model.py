@@ -34,8 +34,13 @@ convergence study (`cargo bench --bench rounds`, see benches/rounds.rs):
     scripts/cost_model.py --predict --rounds R.json [--docs N] [--ranks 1,2,...,1024]
                           [--features D] [--classes K] [--nnz Z] [--gap G] [--check M.json ...]
 
-prints CSV `mode,ranks,seconds,speedup,efficiency,gb_per_rank` (speedup
-against the best mode on 1 rank). What is measured and what is modelled:
+prints CSV `mode,ranks,seconds,speedup,efficiency,gb_per_rank,ranks_per_node,
+threads,cores,low,high`: speedup against the best mode on one core, efficiency a
+core; `--ranks-per-node R` puts R ranks on a node, sharing its link, and
+`--threads T` gives each rank T cores (cores = ranks x T); low and high are the
+speedup with the cheapest and the dearest of the measured spreads (the O(dK)
+work a rank repeats, from each measured rank count; L-BFGS's passes at each
+rank count with enough documents a rank). What is measured and what is modelled:
 
 - measured (R.json, ranks as threads, exact counts): SAGA's epochs and
   L-BFGS's passes to the relative gap G at 1-32 ranks; each rank's CPU
@@ -51,6 +56,7 @@ against the best mode on 1 rank). What is measured and what is modelled:
   what each mode keeps.
 """
 import argparse
+import copy
 import json
 import math
 import sys
@@ -121,6 +127,7 @@ def study(path, gap):
 
 
 MEMORY = 30  # lbfgs::MEMORY, the pairs the two-loop recursion sweeps
+PIECE = 50_000  # lbfgs::PIECE, documents a piece of the start's local fits at most
 
 
 def two_unknowns(points):
@@ -160,6 +167,8 @@ class Model:
         # all-gather's output), per parameter: what 2 ranks on 2 cores spend beyond half of 1.
         half = l[1]["cpu_per_unit"] / 2
         self.lbfgs_rep = max(l[2]["cpu_per_unit"] - half, 0.0) / ((d0 + 1) * k0)
+        # The same at every measured rank count: the spread behind the low and high figures.
+        self.rep_spread = [max(v["cpu_per_unit"] - l[1]["cpu_per_unit"] / p, 0.0) / ((d0 + 1) * k0) for p, v in l.items() if p > 1] or [self.lbfgs_rep]
         self.e1 = s[1]["count"]
         pts = [(auto_batch(p, z0, k0), v["count"]) for p, v in s.items() if p > 1]
         num = sum((e / self.e1 - 1) * (bb - 1) for bb, e in pts)
@@ -168,11 +177,21 @@ class Model:
         # Passes depend on the ranks only through the start (local fits of n / P documents):
         # the most any rank count with at least `min_docs` documents a rank took.
         self.passes = max(v["count"] for p, v in l.items() if n0 / p >= min(min_docs, n0))
+        self.passes_spread = [v["count"] for p, v in l.items() if n0 / p >= min(min_docs, n0)]
         self.scalars = max(v["scalar_calls_per_iteration"] for v in l.values())
         self.trials = max(v["trials_per_iteration"] for v in l.values())
 
-    def saga(self, n, d, k, z, p, net):
-        alpha, beta = net
+    def bound(self, side):
+        """This model with the cheapest (`low`) or dearest (`high`) of the measured spreads."""
+        pick = min if side == "low" else max
+        m = copy.copy(self)
+        m.lbfgs_rep, m.passes = pick(self.rep_spread), pick(self.passes_spread)
+        return m
+
+    def saga(self, n, d, k, z, p, net, per_node=1, threads=1):
+        """SAGA runs one thread a rank: a rank's other threads idle. The per_node ranks of a
+        node send through one link."""
+        alpha, beta = net[0], net[1] * per_node
         b = auto_batch(p, z, k)
         epochs = self.e1 * (1 + (b - 1) / self.b0)
         c, cg = self.saga_1 * z * k, self.saga_rep * k
@@ -181,19 +200,26 @@ class Model:
         gb = (n * 12 + n / p * (z * 12 + k * 8 + 20) + 6 * (d + 1) * k * 8 / p + 2 * d * 8) / 1e9
         return {"compute": epochs * compute, "communication": epochs * comm, "start": 0.0, "epochs": epochs, "gb": gb}
 
-    def lbfgs(self, n, d, k, z, p, net, memory=30, local=3):
-        alpha, beta = net
+    def lbfgs(self, n, d, k, z, p, net, memory=30, local=3, per_node=1, threads=1):
+        """A rank of `threads` threads shares its rows, its O(dK) vector work and the zeroing
+        it repeats over them (measured: 1 rank x 2 threads an iteration 1.05x as fast as 2 x 1);
+        the start's local SAGA fits share them by pieces of PIECE documents. The per_node ranks of a node send their blocks
+        through one link: a rank's share of the link is 1 / per_node."""
+        alpha, beta = net[0], net[1] * per_node
         params = (d + 1) * k
         stages = math.ceil(math.log2(p)) if p > 1 else 0
-        per_pass = n / p * self.lbfgs_nz * z * k + (4 * memory + 8) * params / p * self.lbfgs_vec + self.lbfgs_rep * params
+        per_pass = (n / p * self.lbfgs_nz * z * k + (4 * memory + 8) * params / p * self.lbfgs_vec + self.lbfgs_rep * params) / threads
         big = (alpha * stages + beta * 8 * params * (p - 1) / p) if p > 1 else 0.0
         per_iteration = 2 * big + self.scalars * alpha * stages
         # Passes counted: the start's local epochs and its evaluation, then one a line-search trial.
         iterations = (self.passes - local - 1) / self.trials
-        start = local * n / p * self.saga_1 * z * k + per_pass + 2 * big
+        # The start's local fits run in pieces of at most PIECE documents, on the rank's threads.
+        pieces = max(math.ceil(n / p / PIECE), 1)
+        start = local * n / p * self.saga_1 * z * k / min(threads, pieces) + per_pass + 2 * big
         rows = n / p * (z * 12 + 28)
         running = rows + 4 * params * 8 + (2 * memory + 6) * params * 8 / p
-        starting = 2 * rows + n / p * k * 8 + 5 * params * 8
+        # The start: its pieces' copies of the rows and each running piece's SAGA state.
+        starting = 2 * rows + n / p * k * 8 + 5 * params * 8 * min(threads, pieces)
         return {"compute": (self.passes - local - 1) * per_pass, "communication": iterations * per_iteration, "start": start,
                 "epochs": iterations, "gb": max(running, starting) / 1e9}
 
@@ -218,22 +244,38 @@ def predict(a):
     m = Model(st, [study(r, a.gap) for r in a.rounds[1:]], a.min_docs_per_rank)
     n, d, k, z = a.docs, a.features, (1 if a.classes == 2 else a.classes), a.nnz
     ranks = [int(r) for r in a.ranks.split(",")]
+    r_node, t = a.ranks_per_node, a.threads
+    bounds = {side: m.bound(side) for side in ("low", "high")}
+
+    def modes(model, p, per_node, threads):
+        s = model.saga(n, d, k, z, p, IB, per_node=per_node, threads=threads)
+        l = model.lbfgs(n, d, k, z, p, IB, per_node=per_node, threads=threads)
+        return [("saga", s["compute"] + s["communication"] + s["start"], s), ("lbfgs", l["compute"] + l["communication"] + l["start"], l)]
+
+    def one_core(model):
+        return min(sec for _, sec, _ in modes(model, 1, 1, 1))
+
+    t1 = one_core(m)
+    t1_bound = {side: one_core(b) for side, b in bounds.items()}
     rows = []
     for p in ranks:
-        s, l = m.saga(n, d, k, z, p, IB), m.lbfgs(n, d, k, z, p, IB)
-        for mode, r in (("saga", s), ("lbfgs", l)):
-            rows.append((mode, p, r["compute"] + r["communication"] + r["start"], r))
-        best = min(rows[-2:], key=lambda x: x[2])
-        rows.append(("auto", p, best[2], best[3]))
-    one = [m.saga(n, d, k, z, 1, IB), m.lbfgs(n, d, k, z, 1, IB)]
-    t1 = min(r["compute"] + r["communication"] + r["start"] for r in one)
-    print("mode,ranks,seconds,speedup,efficiency,gb_per_rank")
-    for mode, p, t, r in rows:
-        print(f"{mode},{p},{t:.2f},{t1 / t:.2f},{t1 / t / p:.3f},{r['gb']:.2f}")
+        # The ranks of a node: at most p (one node holds them all below per_node ranks).
+        per_node = min(r_node, p)
+        both = modes(m, p, per_node, t)
+        speed = {side: {mode: t1_bound[side] / sec for mode, sec, _ in modes(b, p, per_node, t)} for side, b in bounds.items()}
+        for mode, sec, r in both + [("auto", *min(both, key=lambda x: x[1])[1:])]:
+            chosen = min(both, key=lambda x: x[1])[0] if mode == "auto" else mode
+            lo, hi = sorted(speed[side][chosen] for side in bounds)
+            rows.append((mode, p, sec, r, per_node, lo, hi))
+    print("mode,ranks,seconds,speedup,efficiency,gb_per_rank,ranks_per_node,threads,cores,low,high")
+    for mode, p, sec, r, per_node, lo, hi in rows:
+        cores = p * t
+        print(f"{mode},{p},{sec:.2f},{t1 / sec:.2f},{t1 / sec / cores:.3f},{r['gb']:.2f},{per_node},{t},{cores},{lo:.2f},{hi:.2f}")
     if a.details:
         with open(a.details, "w") as f:
-            json.dump({"calibration": {k2: getattr(m, k2) for k2 in ("saga_1", "saga_rep", "lbfgs_nz", "lbfgs_vec", "lbfgs_rep", "e1", "b0", "passes", "scalars", "trials")},
-                       "rows": [{"mode": mode, "ranks": p, "seconds": t, **r} for mode, p, t, r in rows]}, f, indent=1)
+            cal = {k2: getattr(m, k2) for k2 in ("saga_1", "saga_rep", "lbfgs_nz", "lbfgs_vec", "lbfgs_rep", "rep_spread", "e1", "b0", "passes", "passes_spread", "scalars", "trials")}
+            json.dump({"calibration": cal, "rows": [{"mode": mode, "ranks": p, "seconds": sec, "ranks_per_node": rn, "low": lo, "high": hi, **r}
+                                                    for mode, p, sec, r, rn, lo, hi in rows]}, f, indent=1)
     for path in a.check:
         check(m, path)
 
@@ -271,6 +313,9 @@ def main():
     ap.add_argument("--gap", type=float, default=1e-6, help="relative objective gap that counts as solved")
     ap.add_argument("--min-docs-per-rank", type=float, default=5000,
                     help="L-BFGS's passes: the most of the measured rank counts with at least this many documents a rank")
+    ap.add_argument("--ranks-per-node", type=int, default=1,
+                    help="ranks a node, sharing its network link (default 1: a link a rank)")
+    ap.add_argument("--threads", type=int, default=1, help="threads a rank (fit --threads): cores = ranks x threads")
     ap.add_argument("--details", help="write the calibration and every row's parts here (JSON)")
     ap.add_argument("--calibrate")
     ap.add_argument("--check", nargs="*", default=[])

@@ -65,7 +65,7 @@ pub fn vectorize_gb(c: &Corpus, ranks: f64) -> f64 {
 }
 
 fn row(c: &Corpus, ranks: usize, best_one: f64, forced: Option<Mode>) -> Row {
-    let s = Size { docs: c.docs, nnz_per_doc: c.nnz_per_doc, features: c.features, width: c.width, ranks: ranks as f64 };
+    let s = Size { docs: c.docs, nnz_per_doc: c.nnz_per_doc, features: c.features, width: c.width, ranks: ranks as f64, threads: 1.0 };
     let (saga_s, lbfgs_s) = (saga_seconds(&s), lbfgs_seconds(&s));
     let (saga_m, lbfgs_m) = (saga_gb(&s), lbfgs_gb(&s));
     let mode = forced.unwrap_or_else(|| crate::solver::mode::choose(&s));
@@ -101,7 +101,7 @@ fn counts(max_ranks: usize, asked: Option<usize>) -> Vec<usize> {
 /// memory each, for the mode a fit will run (`None`: `auto`'s choice at
 /// each rank count; a `--Cs` path always runs SAGA).
 pub fn plan(corpus: &Corpus, max_ranks: usize, asked: Option<usize>, gb_per_rank: f64, forced: Option<Mode>) -> Plan {
-    let one = Size { docs: corpus.docs, nnz_per_doc: corpus.nnz_per_doc, features: corpus.features, width: corpus.width, ranks: 1.0 };
+    let one = Size { docs: corpus.docs, nnz_per_doc: corpus.nnz_per_doc, features: corpus.features, width: corpus.width, ranks: 1.0, threads: 1.0 };
     let best_one = saga_seconds(&one).min(lbfgs_seconds(&one));
     let rows: Vec<Row> = counts(max_ranks, asked).into_iter().map(|p| row(corpus, p, best_one, forced)).collect();
     let doublings: Vec<&Row> = rows.iter().filter(|r| r.ranks.is_power_of_two()).collect();

@@ -237,6 +237,6 @@ pub fn resolve(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives)
     }
     let docs = data.n_total.max(1) as f64;
     let nnz = comm.sum_f64(data.x.nnz() as f64);
-    let size = mode::Size { docs, nnz_per_doc: nnz / docs, features: data.n_features as f64, width: data.width() as f64, ranks: comm.size() as f64 };
+    let size = mode::Size { docs, nnz_per_doc: nnz / docs, features: data.n_features as f64, width: data.width() as f64, ranks: comm.size() as f64, threads: crate::threads::count() as f64 };
     mode::choose(&size)
 }

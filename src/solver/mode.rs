@@ -58,6 +58,8 @@ pub struct Size {
     /// Scores per sample (1 for two classes).
     pub width: f64,
     pub ranks: f64,
+    /// Threads a rank (`--threads`): L-BFGS's passes and its start's pieces share them; SAGA runs on one.
+    pub threads: f64,
 }
 
 /// The batch SAGA runs at these sizes (`saga::plan::auto_batch`).
@@ -90,12 +92,14 @@ pub fn saga_seconds(s: &Size) -> f64 {
 pub fn lbfgs_seconds(s: &Size) -> f64 {
     let params = (s.features + 1.0) * s.width;
     let rows = s.docs / s.ranks * s.nnz_per_doc * s.width;
-    let pass = rows * LBFGS_ROWS + (4.0 * MEMORY + 8.0) * params / s.ranks * LBFGS_SWEEP + params * LBFGS_REPEATED;
+    let pass = (rows * LBFGS_ROWS + (4.0 * MEMORY + 8.0) * params / s.ranks * LBFGS_SWEEP + params * LBFGS_REPEATED) / s.threads;
     let big = if s.ranks > 1.0 { ALPHA * stages(s.ranks) + BETA * 8.0 * params * (s.ranks - 1.0) / s.ranks } else { 0.0 };
     let iteration = 2.0 * big + LBFGS_SCALARS * ALPHA * stages(s.ranks);
     // The passes counted: the start's local epochs, its evaluation, then one a line-search trial.
     let evaluations = LBFGS_PASSES - LOCAL_EPOCHS - 1.0;
-    let start = LOCAL_EPOCHS * rows * SAGA_ONE + pass + 2.0 * big;
+    // The start's local fits: pieces of at most `lbfgs::PIECE` documents, on the threads.
+    let pieces = (s.docs / s.ranks / super::lbfgs::PIECE as f64).ceil().max(1.0);
+    let start = LOCAL_EPOCHS * rows * SAGA_ONE / s.threads.min(pieces) + pass + 2.0 * big;
     evaluations * pass + evaluations / LBFGS_TRIALS * iteration + start
 }
 
@@ -143,7 +147,7 @@ mod tests {
     use super::*;
 
     fn size(docs: f64, features: f64, ranks: f64) -> Size {
-        Size { docs, nnz_per_doc: 68.0, features, width: 20.0, ranks }
+        Size { docs, nnz_per_doc: 68.0, features, width: 20.0, ranks, threads: 1.0 }
     }
 
     /// One rank and one node's few ranks keep SAGA (fewer passes, no
@@ -172,7 +176,7 @@ mod agreement {
     /// (docs/design.md's table): the Rust copy of the model is the script's.
     #[test]
     fn matches_the_scripts_prediction() {
-        let at = |ranks| Size { docs: 1e8, nnz_per_doc: 68.0, features: 1e6, width: 20.0, ranks };
+        let at = |ranks| Size { docs: 1e8, nnz_per_doc: 68.0, features: 1e6, width: 20.0, ranks, threads: 1.0 };
         for (ranks, saga, lbfgs) in [(1.0, 3058.36, 9519.32), (256.0, 2094.55, 43.94), (1024.0, 2412.87, 16.07)] {
             let (s, l) = (saga_seconds(&at(ranks)), lbfgs_seconds(&at(ranks)));
             assert!((s / saga - 1.0).abs() < 0.01, "{ranks} ranks: SAGA {s} vs the script's {saga}");
