@@ -97,11 +97,6 @@ fn each_document(slice: &CorpusSlice, span: &Span, dec: Decoder, path: &Path, mu
     Ok(())
 }
 
-/// The bytes of the span's documents.
-fn span_bytes(slice: &CorpusSlice, span: &Span) -> usize {
-    slice.offsets[span.docs.end] - slice.offsets[span.docs.start]
-}
-
 /// Raw counts of the span's documents over a local vocabulary of its own.
 fn count_terms(slice: &CorpusSlice, span: &Span, analyzer: &mut Analyzer, dec: Decoder, path: &Path) -> Result<LocalVocabulary> {
     let mut v = LocalVocabulary::new(analyzer.grams().joiner);
@@ -123,8 +118,12 @@ fn read_tokens_on(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Decoder, pa
         let mut t = DocTokens::new();
         // Room for a word in every three bytes (two word characters and a
         // separator, the default pattern's shortest), the most word tokens a
-        // text can hold; more for the character analyzers, which grow the buffer.
-        t.reserve(span_bytes(slice, span) / 3 + span.docs.len());
+        // text can hold; more for the character analyzers, which grow the
+        // buffer. The first span's buffer takes the others' tokens after it,
+        // so it has room for the whole slice's (address space, not memory,
+        // until they are written).
+        let docs = if span.docs.start == 0 { 0..slice.len() } else { span.docs.clone() };
+        t.reserve((slice.offsets[docs.end] - slice.offsets[docs.start]) / 3 + docs.len());
         each_document(slice, span, dec, path, |doc| t.add_document(a, doc))?;
         Ok(t)
     })?;
