@@ -539,7 +539,7 @@ mod tests {
         for threads in [1, 2, 3, 7] {
             let e = read_tokens_on(&slice, &mut a, Decoder::default(), Path::new("c.h5"), threads).err().expect("a bad document");
             assert_eq!(e.to_string(), "'c.h5': document 17: not valid UTF-8 (byte 0); use --decode-error replace or ignore, or name its --encoding", "{threads} threads");
-            let e = count_hashed_on(&slice, &mut a, 8, true, Decoder::default(), Path::new("c.h5"), threads).err().expect("a bad document");
+            let e = count_hashed_on(&slice, &mut a, 8, true, Decoder::default(), Path::new("c.h5"), threads).expect_err("a bad document");
             assert!(e.to_string().starts_with("'c.h5': document 17:"), "{e}");
         }
     }

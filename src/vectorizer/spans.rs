@@ -45,11 +45,14 @@ fn settle<T>(span: &Span, r: Result<T>) -> Result<T> {
 /// equal in bytes (tokenizing's work goes with the bytes), empty ones
 /// dropped (at least one span, maybe empty).
 fn doc_spans(slice: &CorpusSlice, threads: usize) -> Vec<Range<usize>> {
-    if threads <= 1 || slice.len() <= 1 {
-        return vec![0..slice.len()];
+    let mut spans = Vec::new();
+    if threads > 1 && slice.len() > 1 {
+        spans.extend(crate::threads::spans(&slice.offsets, threads).into_iter().filter(|s| !s.is_empty()));
     }
-    let spans: Vec<_> = crate::threads::spans(&slice.offsets, threads).into_iter().filter(|s| !s.is_empty()).collect();
-    if spans.is_empty() { vec![0..slice.len()] } else { spans }
+    if spans.is_empty() {
+        spans.push(0..slice.len());
+    }
+    spans
 }
 
 /// `f(span, analyzer)` on each of `threads` spans of the slice's documents,

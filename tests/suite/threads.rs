@@ -60,8 +60,11 @@ fn a_bad_thread_count_ends_with_one_line() {
     }
 }
 
+/// A vectorized corpus's data, indices, indptr, vocabulary and idf.
+type MatrixBits = (Vec<u64>, Vec<i64>, Vec<i64>, Option<Vec<String>>, Option<Vec<u64>>);
+
 /// Every dataset of a vectorized corpus, values as their bits.
-fn matrix_bits(path: &Path) -> (Vec<u64>, Vec<i64>, Vec<i64>, Option<Vec<String>>, Option<Vec<u64>>) {
+fn matrix_bits(path: &Path) -> MatrixBits {
     let m = read_matrix(path);
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     (bits(&m.data), m.indices, m.indptr, m.vocabulary, m.idf.as_deref().map(bits))
@@ -143,5 +146,27 @@ fn predict_and_evaluate_threads_give_the_same_scores() {
         let one = scores("1");
         assert!(one.0.lines().count() == 501 && one.1.contains("accuracy"), "{one:?}");
         assert!(scores("3") == one, "at {ranks} ranks: 1 thread against 3");
+    }
+}
+
+/// A stop signal while a rank tokenizes on its threads (SIGUSR1 raised as
+/// the phase starts) ends the job as at one thread: 128 + 10, one line, no
+/// output.
+#[test]
+fn a_signal_stops_tokenizing_threads() {
+    let dir = scratch("threads-signal");
+    let data = dir.join("c.h5");
+    ok(1, &["generate", "-o", s(&data), "--docs", "300", "--seed", "3", "--quiet"]);
+    let out = dir.join("out.h5");
+    for ranks in [1, 2] {
+        for extra in [&[][..], &["--hashing", "256"]] {
+            let signal = format!("tokenize:{}", ranks - 1);
+            let args = [&["vectorize", "--data", s(&data), "-o", s(&out), "--threads", "3"], extra].concat();
+            let r = textsaga_env(ranks, &args, &[("TEXTSAGA_TEST_SIGNAL", &signal)]);
+            assert_eq!(r.code, 138, "{extra:?} at {ranks} ranks\n{}", r.stderr);
+            assert_eq!(r.error_lines().len(), 1, "{}", r.stderr);
+            assert!(r.error_lines()[0].contains("stopped by SIGUSR1"), "{}", r.stderr);
+            assert_no_output(&dir, "out.h5");
+        }
     }
 }
