@@ -379,6 +379,24 @@ pub struct CommonArgs {
     pub quiet: bool,
 }
 
+/// `--threads` of the commands that only vectorize and score (fit's is a
+/// solver setting: [`SolverArgs::threads`]).
+#[derive(Args, Debug, Clone)]
+pub struct ThreadArgs {
+    /// Threads a rank (default: SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else 1). Today
+    /// they share tokenizing and counting the documents' terms, except the n-grams of a
+    /// vocabulary being fitted (the same output at any count, bit for bit).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub threads: Option<u64>,
+}
+
+impl ThreadArgs {
+    /// `--threads`, else the batch system's count ([`crate::threads::from_env`]).
+    pub fn threads(&self) -> usize {
+        self.threads.map_or_else(crate::threads::from_env, |n| n as usize)
+    }
+}
+
 /// Run metrics.
 #[derive(Args, Debug, Clone)]
 pub struct MetricsArgs {
@@ -397,6 +415,8 @@ pub struct VectorizeArgs {
     pub output: PathBuf,
     #[command(flatten)]
     pub vectorizer: VectorizerArgs,
+    #[command(flatten)]
+    pub threads: ThreadArgs,
     #[command(flatten)]
     pub run: MetricsArgs,
     #[command(flatten)]
@@ -615,9 +635,10 @@ pub struct SolverArgs {
     #[arg(long, value_name = "NAME")]
     pub sample_weight: Option<String>,
     /// Threads a rank (default: SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else 1). Today
-    /// they share lbfgs's pass over the rows (the same model at any count, bit for bit);
-    /// saga, vectorizing and the start's local fits run on one. Run one rank a node or a
-    /// socket with threads instead of one a core to keep one copy of the model a rank.
+    /// they share tokenizing, lbfgs's pass over the rows and its start's local fits (in
+    /// pieces of 50,000 documents); the same model at any count, bit for bit. N-gram
+    /// counting and saga run on one. Run one rank a node or a socket with threads instead
+    /// of one a core to keep one copy of the model a rank.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub threads: Option<u64>,
 }
@@ -900,6 +921,8 @@ pub struct PredictArgs {
     #[arg(long)]
     pub decision_function: bool,
     #[command(flatten)]
+    pub threads: ThreadArgs,
+    #[command(flatten)]
     pub run: MetricsArgs,
     #[command(flatten)]
     pub common: CommonArgs,
@@ -949,6 +972,8 @@ pub struct EvaluateArgs {
     /// the confusion matrix and sklearn's classification_report (per class and averaged).
     #[arg(long, value_name = "J")]
     pub metrics: Option<PathBuf>,
+    #[command(flatten)]
+    pub threads: ThreadArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }

@@ -222,6 +222,17 @@ impl RowBuilder {
         self.indptr[i]..self.indptr[i + 1]
     }
 
+    /// Appends `other`'s rows after these (rows counted apart, on threads,
+    /// joined in document order).
+    pub fn append(&mut self, other: RowBuilder) {
+        let base = self.cols.len();
+        crate::hugepages::reserve(&mut self.cols, other.cols.len());
+        crate::hugepages::reserve(&mut self.values, other.values.len());
+        self.cols.extend_from_slice(&other.cols);
+        self.values.extend_from_slice(&other.values);
+        self.indptr.extend(other.indptr[1..].iter().map(|&p| p + base));
+    }
+
     /// The finished matrix with `n_cols` columns. The rows must have sorted,
     /// unique columns below `n_cols`: anything else is a bug, and sprs's
     /// check (one pass over the indices) finds it.
@@ -265,6 +276,19 @@ mod tests {
         assert_eq!((s.rows(), s.cols(), s.nnz()), (2, 6, 5));
         assert_eq!(row(&s, 0), (&[0u32, 1][..], &[20.0, 21.0][..]));
         assert_eq!(row(&s, 1), (&[0u32, 1, 2][..], &[30.0, 31.0, 32.0][..]));
+    }
+
+    #[test]
+    fn appended_rows_follow_in_order() {
+        let (mut a, mut b) = (RowBuilder::new(), RowBuilder::new());
+        a.push(1, 2.0);
+        a.end_row();
+        b.end_row();
+        b.push(0, 3.0);
+        b.push(2, 4.0);
+        b.end_row();
+        a.append(b);
+        assert_eq!((a.indptr, a.cols, a.values), (vec![0, 1, 1, 3], vec![1, 0, 2], vec![2.0, 3.0, 4.0]));
     }
 
     #[test]

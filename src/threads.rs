@@ -52,6 +52,15 @@ pub fn affinity_warning() -> Option<String> {
     })
 }
 
+/// What a run's summary line says of the threads after its rank count:
+/// nothing at one thread a rank, else ` x N threads`.
+pub fn summary() -> String {
+    match count() {
+        1 => String::new(),
+        t => format!(" x {t} threads"),
+    }
+}
+
 /// `parts` contiguous spans of the items `0..offsets.len() - 1`, each with
 /// about the same share of the work, where item `i`'s work is
 /// `offsets[i + 1] - offsets[i]` (a CSR row pointer: non-zeros a row).

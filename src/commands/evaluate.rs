@@ -14,6 +14,8 @@ use crate::run_report::{write_json, RunReport};
 use crate::same_file::{named, refuse_overwriting};
 
 pub fn run(comm: &dyn Collectives, args: EvaluateArgs) -> Result<()> {
+    crate::threads::set(args.threads.threads());
+    crate::log::warn_once(comm.is_root(), crate::threads::affinity_warning());
     let outputs: Vec<_> = args.metrics.iter().map(|m| named("--metrics", m)).collect();
     let (flag, input) = args.input.named();
     comm.agree(refuse_overwriting(&[named("--model", &args.model), named(flag, input)], &outputs))?;

@@ -17,13 +17,15 @@ use crate::tfidf::{consistency, Dtype, VectorizerOptions};
 
 pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     let mut report = RunReport::new("vectorize");
+    crate::threads::set(args.threads.threads());
+    report.set("threads", crate::threads::count());
     let mut outputs = vec![named("-o", &args.output)];
     outputs.extend(args.run.metrics.as_deref().map(|m| named("--metrics", m)));
     let mut inputs = vec![named("--data", &args.input.data)];
     inputs.extend(args.vectorizer.input_files().into_iter().map(|(flag, p)| named(flag, p)));
     comm.agree(refuse_overwriting(&inputs, &outputs))?;
     let opts = comm.agree(args.vectorizer.options())?;
-    crate::log::warn_once(comm.is_root(), args.vectorizer.warnings().into_iter().chain(consistency::warnings(&opts)));
+    crate::log::warn_once(comm.is_root(), args.vectorizer.warnings().into_iter().chain(consistency::warnings(&opts)).chain(crate::threads::affinity_warning()));
     // Fail before the work, not after it, when the output cannot be written.
     AtomicPath::probe(comm, &args.output)?;
 
@@ -56,9 +58,10 @@ pub fn run(comm: &dyn Collectives, args: VectorizeArgs) -> Result<()> {
     let r = report.finish(comm, args.run.metrics.as_deref())?;
     if comm.is_root() && !args.common.quiet {
         crate::say!(
-            "textsaga vectorize: {} documents, {} ranks, {} columns, {} non-zeros -> {} in {:.2} s ({}); peak RSS {:.0} MB per rank",
+            "textsaga vectorize: {} documents, {} ranks{}, {} columns, {} non-zeros -> {} in {:.2} s ({}); peak RSS {:.0} MB per rank",
             feats.n_docs,
             comm.size(),
+            crate::threads::summary(),
             feats.n_features,
             nnz,
             args.output.display(),

@@ -137,6 +137,12 @@ impl Analyzer {
         Analyzer { opts, tokenizer, stop_words, spans: Vec::new(), lowered: String::new(), in_lowered: false, ngram: String::new(), bounds: Vec::new() }
     }
 
+    /// A new analyzer of the same options with scratch of its own, for
+    /// another thread (scratch cannot be shared; the options can).
+    pub fn fork(&self) -> Analyzer {
+        Analyzer::new(self.opts.clone())
+    }
+
     /// How this analyzer's units make n-grams.
     pub fn grams(&self) -> Grams {
         let kind = self.opts.kind;

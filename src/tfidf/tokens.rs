@@ -117,6 +117,26 @@ impl DocTokens {
         self.docs.get(d)
     }
 
+    /// Appends `other`'s documents after these, its words interned here in
+    /// its own id order: documents tokenized in contiguous spans apart (on
+    /// threads) and appended in span order get the ids one pass over them
+    /// all gives, first appearance in document order, since a span's new
+    /// words are new in its own first-appearance order.
+    pub fn append(&mut self, other: DocTokens) {
+        let map: Vec<u32> = other.words.iter().map(|w| self.words.intern(w)).collect();
+        let base = self.docs.ids.len();
+        crate::hugepages::reserve(&mut self.docs.ids, other.n_units());
+        self.docs.ids.extend(other.docs.ids.iter().map(|&w| if w == WORD_END { w } else { map[w as usize] }));
+        self.docs.starts.extend(other.docs.starts[1..].iter().map(|&s| s + base));
+    }
+
+    /// The words of the documents (as strings) and each document's word
+    /// ids: what two tokenizings must agree on to be the same.
+    #[cfg(test)]
+    pub fn parts(&self) -> (Vec<&str>, &Sequences) {
+        (self.words.iter().collect(), &self.docs)
+    }
+
     /// Replaces every word id `w` by `map[w]` (local ids to shared ones);
     /// the local word list is dropped.
     pub fn remap(&mut self, map: &[u32]) {
@@ -140,5 +160,20 @@ mod tests {
         assert_eq!((t.n_docs(), t.doc(0), t.doc(1), t.doc(2)), (3, &[0, 1, 0][..], &[][..], &[2, 1][..]));
         t.remap(&[7, 5, 6]);
         assert_eq!((t.doc(0), t.doc(2)), (&[7, 5, 7][..], &[6, 5][..]));
+    }
+
+    #[test]
+    fn appended_spans_number_words_as_one_pass() {
+        let docs = ["bb aa bb", "", "cc aa", "dd bb ee", "aa ff"];
+        let mut a = Analyzer::new(AnalyzerOptions::default());
+        let mut whole = DocTokens::new();
+        docs.iter().for_each(|d| whole.add_document(&mut a, d));
+        for cut in 0..=docs.len() {
+            let (mut head, mut tail) = (DocTokens::new(), DocTokens::new());
+            docs[..cut].iter().for_each(|d| head.add_document(&mut a, d));
+            docs[cut..].iter().for_each(|d| tail.add_document(&mut a, d));
+            head.append(tail);
+            assert_eq!(head.parts(), whole.parts(), "cut at {cut}");
+        }
     }
 }

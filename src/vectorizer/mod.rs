@@ -5,7 +5,8 @@
 //! Local and collective steps alternate, with an agreement point after each
 //! fallible local step (see `agree` in [`crate::collectives`]):
 //!
-//! 1. tokenize the local documents into word ids (fallible: strict decoding);
+//! 1. tokenize the local documents into word ids (fallible: strict decoding),
+//!    on the rank's threads ([`spans`]);
 //! 2. merge the ranks' words (a sorted list every rank holds) and count the
 //!    local n-grams over the shared word ids ([`crate::tfidf::tokens`]);
 //! 3. decide each term's document frequency and fate where the term is owned,
@@ -28,6 +29,7 @@ use crate::tfidf::interner::Interner;
 use crate::tfidf::sketch::Sketch;
 use crate::tfidf::terms::TermTable;
 use crate::tfidf::tokens::DocTokens;
+use spans::Span;
 use vocabulary::merge_vocabulary;
 use crate::tfidf::weighting::{idf, weight_row};
 use crate::tfidf::VectorizerOptions;
@@ -37,6 +39,7 @@ use std::time::Instant;
 
 pub mod owners;
 pub mod rare;
+mod spans;
 pub mod vocabulary;
 
 /// This rank's rows of the global matrix and what every rank shares.
@@ -77,35 +80,57 @@ fn decoder(slice: &CorpusSlice, opts: &VectorizerOptions, policy: DecodeError) -
     Decoder::new(if slice.declared_utf8 { Encoding::Utf8 } else { opts.encoding }, policy)
 }
 
-/// Calls `f` with each decoded document of the slice, naming a document
+/// Calls `f` with each decoded document of the span, naming a document
 /// that cannot be decoded. A signalled rank stops within a few thousand
-/// documents and reaches the next agreement point.
-fn each_document(slice: &CorpusSlice, dec: Decoder, path: &Path, mut f: impl FnMut(&str)) -> Result<()> {
-    for i in 0..slice.len() {
-        crate::signals::check_every(i)?;
+/// documents a thread and reaches the next agreement point; a span whose
+/// result would be dropped (an earlier one failed) stops as soon.
+fn each_document(slice: &CorpusSlice, span: &Span, dec: Decoder, path: &Path, mut f: impl FnMut(&str)) -> Result<()> {
+    for i in span.docs.clone() {
+        let k = i - span.docs.start;
+        crate::signals::check_every(k)?;
+        if k.is_multiple_of(crate::signals::CHECK_EVERY) && span.given_up() {
+            bail!("given up: an earlier span of documents failed");
+        }
         let text = dec.decode(slice.doc(i)).map_err(|e| anyhow::anyhow!("{}", dec.failure(&format!("'{}': document {}", path.display(), slice.first + i), e.at)))?;
         f(&text);
     }
     Ok(())
 }
 
-/// Raw counts of this rank's documents over a local vocabulary.
-fn count_terms(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Decoder, path: &Path) -> Result<LocalVocabulary> {
+/// Raw counts of the span's documents over a local vocabulary of its own.
+fn count_terms(slice: &CorpusSlice, span: &Span, analyzer: &mut Analyzer, dec: Decoder, path: &Path) -> Result<LocalVocabulary> {
     let mut v = LocalVocabulary::new(analyzer.grams().joiner);
-    each_document(slice, dec, path, |doc| v.add_document(analyzer, doc))?;
+    each_document(slice, span, dec, path, |doc| v.add_document(analyzer, doc))?;
     v.finish_counting();
     Ok(v)
 }
 
-/// This rank's documents as word ids (a fit's first pass).
+/// This rank's documents as word ids (a fit's first pass), tokenized on the
+/// rank's threads ([`crate::threads::count`]); the same at any count.
 pub fn read_tokens(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Decoder, path: &Path) -> Result<DocTokens> {
-    let mut t = DocTokens::new();
-    // Room for a word in every three bytes (two word characters and a
-    // separator, the default pattern's shortest), the most word tokens a
-    // text can hold; more for the character analyzers, which grow the buffer.
-    t.reserve(slice.bytes.len() / 3 + slice.len());
-    each_document(slice, dec, path, |doc| t.add_document(analyzer, doc))?;
-    Ok(t)
+    read_tokens_on(slice, analyzer, dec, path, crate::threads::count())
+}
+
+/// [`read_tokens`] on `threads` threads: spans tokenized apart, appended
+/// in order ([`DocTokens::append`]).
+fn read_tokens_on(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Decoder, path: &Path, threads: usize) -> Result<DocTokens> {
+    let parts = spans::on_spans(slice, analyzer, threads, |span, a| {
+        let mut t = DocTokens::new();
+        // Room for a word in every three bytes (two word characters and a
+        // separator, the default pattern's shortest), the most word tokens a
+        // text can hold; more for the character analyzers, which grow the
+        // buffer. The first span's buffer takes the others' tokens after it,
+        // so it has room for the whole slice's (address space, not memory,
+        // until they are written).
+        let docs = if span.docs.start == 0 { 0..slice.len() } else { span.docs.clone() };
+        t.reserve((slice.offsets[docs.end] - slice.offsets[docs.start]) / 3 + docs.len());
+        each_document(slice, span, dec, path, |doc| t.add_document(a, doc))?;
+        Ok(t)
+    })?;
+    let mut parts = parts.into_iter();
+    let mut tokens = parts.next().expect("at least one span");
+    parts.for_each(|p| tokens.append(p));
+    Ok(tokens)
 }
 
 /// Collective: every rank's words merged in sorted order, and the map from
@@ -186,11 +211,28 @@ pub fn count_ngrams(tokens: &DocTokens, words: Interner, grams: Grams, sketch: O
     Ok(v)
 }
 
-/// Raw signed counts of this rank's documents in `n` hashed columns.
-fn count_hashed(slice: &CorpusSlice, analyzer: &mut Analyzer, n: u32, alternate_sign: bool, dec: Decoder, path: &Path) -> Result<HashedCounter> {
-    let mut h = HashedCounter::new(n, alternate_sign);
-    each_document(slice, dec, path, |doc| h.add_document(analyzer, doc))?;
-    Ok(h)
+/// Raw signed counts of this rank's documents in `n` hashed columns, on
+/// the rank's threads: spans counted apart, their rows appended in order
+/// (a row depends on its document alone).
+fn count_hashed(slice: &CorpusSlice, analyzer: &mut Analyzer, n: u32, alternate_sign: bool, dec: Decoder, path: &Path) -> Result<RowBuilder> {
+    count_hashed_on(slice, analyzer, n, alternate_sign, dec, path, crate::threads::count())
+}
+
+fn count_hashed_on(slice: &CorpusSlice, analyzer: &mut Analyzer, n: u32, alternate_sign: bool, dec: Decoder, path: &Path, threads: usize) -> Result<RowBuilder> {
+    let parts = spans::on_spans(slice, analyzer, threads, |span, a| {
+        let mut h = HashedCounter::new(n, alternate_sign);
+        each_document(slice, span, dec, path, |doc| h.add_document(a, doc))?;
+        Ok(h.rows)
+    })?;
+    Ok(join_rows(parts))
+}
+
+/// Rows counted in spans, appended in span order.
+fn join_rows(parts: Vec<RowBuilder>) -> RowBuilder {
+    let mut parts = parts.into_iter();
+    let mut rows = parts.next().expect("at least one span");
+    parts.for_each(|p| rows.append(p));
+    rows
 }
 
 /// Collective: the TF-IDF rows of this rank's documents, fitting the
@@ -206,7 +248,7 @@ pub fn fit_transform(
     let mut timings = PhaseTimes::default();
     let dec = decoder(slice, opts, policy);
     if let Some(n) = opts.hashing {
-        return fit_transform_fixed(comm, slice, opts, n as usize, None, || Ok(count_hashed(slice, &mut analyzer, n, opts.alternate_sign, dec, path)?.rows));
+        return fit_transform_fixed(comm, slice, opts, n as usize, None, || count_hashed(slice, &mut analyzer, n, opts.alternate_sign, dec, path));
     }
     if let Some(vocabulary) = &opts.vocabulary {
         return fit_transform_fixed(comm, slice, opts, vocabulary.len(), Some(vocabulary), || count_in_vocabulary(slice, &mut analyzer, dec, path, vocabulary));
@@ -292,13 +334,23 @@ fn fit_transform_fixed(
 }
 
 /// This rank's raw counts in the columns of a fixed `vocabulary` (terms
-/// outside it dropped), rows sorted by column.
+/// outside it dropped), rows sorted by column, on the rank's threads: each
+/// span counts over a local vocabulary of its own and maps it to the
+/// columns; a row's columns and counts do not depend on the local ids, so
+/// the spans' rows appended in order are one pass's.
 fn count_in_vocabulary(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Decoder, path: &Path, vocabulary: &[Box<str>]) -> Result<RowBuilder> {
-    let local = count_terms(slice, analyzer, dec, path)?;
-    let map = vocabulary_columns(&local, vocabulary);
-    let mut rows = local.into_rows();
-    relabel(&mut rows, &map, false, |_, _| {});
-    Ok(rows)
+    count_in_vocabulary_on(slice, analyzer, dec, path, vocabulary, crate::threads::count())
+}
+
+fn count_in_vocabulary_on(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Decoder, path: &Path, vocabulary: &[Box<str>], threads: usize) -> Result<RowBuilder> {
+    let parts = spans::on_spans(slice, analyzer, threads, |span, a| {
+        let local = count_terms(slice, span, a, dec, path)?;
+        let map = vocabulary_columns(&local, vocabulary);
+        let mut rows = local.into_rows();
+        relabel(&mut rows, &map, false, |_, _| {});
+        Ok(rows)
+    })?;
+    Ok(join_rows(parts))
 }
 
 /// Each local term's column in `vocabulary` ([`owners::NONE`] outside it).
@@ -326,7 +378,7 @@ pub fn transform(
     let mut analyzer = Analyzer::new(opts.analyzer.clone());
     let dec = decoder(slice, opts, policy);
     let mut rows = match (opts.hashing, vocabulary) {
-        (Some(n), _) => count_hashed(slice, &mut analyzer, n, opts.alternate_sign, dec, path)?.rows,
+        (Some(n), _) => count_hashed(slice, &mut analyzer, n, opts.alternate_sign, dec, path)?,
         (None, Some(vocab)) => count_in_vocabulary(slice, &mut analyzer, dec, path, vocab)?,
         (None, None) => bail!("the model has neither a vocabulary nor a hashing size"),
     };
@@ -427,6 +479,70 @@ pub fn weight_rows(rows: &mut RowBuilder, idf: Option<&[f64]>, opts: &Vectorizer
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A slice of `docs` (raw bytes, declared UTF-8), starting at document 5
+    /// of the corpus.
+    fn slice_of(docs: &[&[u8]]) -> CorpusSlice {
+        let mut offsets = vec![0];
+        docs.iter().for_each(|d| offsets.push(offsets.last().unwrap() + d.len()));
+        CorpusSlice { first: 5, n_total: docs.len() + 5, bytes: docs.concat(), offsets, declared_utf8: true, labels: None, label_names: None }
+    }
+
+    /// Repeated and unique words, across documents of very unequal lengths
+    /// (spans by bytes cut between different documents at each count).
+    fn corpus() -> Vec<Vec<u8>> {
+        let mut docs: Vec<String> = (0..40).map(|i| format!("w{} shared w{} Café {}", i % 7, i * 13 % 11, "x ".repeat(i % 5))).collect();
+        docs.insert(3, String::new());
+        docs.insert(9, "long ".repeat(60) + "only-here");
+        docs.push("last words: shared w3 zed".into());
+        docs.into_iter().map(String::into_bytes).collect()
+    }
+
+    fn analyzers() -> Vec<crate::text::AnalyzerOptions> {
+        let word = crate::text::AnalyzerOptions::default();
+        let bigrams = crate::text::AnalyzerOptions { ngram_range: (1, 2), ..word.clone() };
+        let char_wb = crate::text::AnalyzerOptions { kind: crate::text::AnalyzerKind::CharWb, ngram_range: (2, 4), ..word.clone() };
+        vec![word, bigrams, char_wb]
+    }
+
+    /// Tokenizing, hashing and counting in a fixed vocabulary give the same
+    /// words, ids and rows at any thread count.
+    #[test]
+    fn threads_tokenize_as_one_pass() {
+        let docs = corpus();
+        let slice = slice_of(&docs.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        let (dec, path) = (Decoder::default(), Path::new("c.h5"));
+        let vocabulary: Vec<Box<str>> = ["w3", "shared", "zed", "caf", "w1 shared", "ne"].iter().map(|&t| t.into()).collect();
+        for opts in analyzers() {
+            let mut a = Analyzer::new(opts.clone());
+            let one = read_tokens_on(&slice, &mut a, dec, path, 1).unwrap();
+            let hashed = count_hashed_on(&slice, &mut a, 64, true, dec, path, 1).unwrap();
+            let fixed = count_in_vocabulary_on(&slice, &mut a, dec, path, &vocabulary, 1).unwrap();
+            assert!(one.words.len() > 10 && hashed.nnz() > 40, "{opts:?}");
+            for threads in [2, 3, 7] {
+                let many = read_tokens_on(&slice, &mut a, dec, path, threads).unwrap();
+                assert_eq!(many.parts(), one.parts(), "{opts:?} at {threads} threads");
+                assert_eq!(count_hashed_on(&slice, &mut a, 64, true, dec, path, threads).unwrap(), hashed, "{opts:?} at {threads} threads");
+                assert_eq!(count_in_vocabulary_on(&slice, &mut a, dec, path, &vocabulary, threads).unwrap(), fixed, "{opts:?} at {threads} threads");
+            }
+        }
+    }
+
+    /// The error names the first bad document, whichever thread met it.
+    #[test]
+    fn threads_name_the_first_bad_document() {
+        let mut docs = corpus();
+        docs[30] = b"bad \xff here".to_vec();
+        docs[12] = b"\xfe first".to_vec();
+        let slice = slice_of(&docs.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        let mut a = Analyzer::new(crate::text::AnalyzerOptions::default());
+        for threads in [1, 2, 3, 7] {
+            let e = read_tokens_on(&slice, &mut a, Decoder::default(), Path::new("c.h5"), threads).err().expect("a bad document");
+            assert_eq!(e.to_string(), "'c.h5': document 17: not valid UTF-8 (byte 0); use --decode-error replace or ignore, or name its --encoding", "{threads} threads");
+            let e = count_hashed_on(&slice, &mut a, 8, true, Decoder::default(), Path::new("c.h5"), threads).expect_err("a bad document");
+            assert!(e.to_string().starts_with("'c.h5': document 17:"), "{e}");
+        }
+    }
 
     #[test]
     fn relabelled_rows_keep_their_counts_in_column_order() {

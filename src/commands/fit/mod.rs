@@ -287,10 +287,7 @@ fn summary(args: &FitArgs, sopts: &SolverOptions, result: &FitResult, model: &Mo
         model.classes.len(),
         model.n_features,
         ranks,
-        match crate::threads::count() {
-            1 => String::new(),
-            t => format!(" x {t} threads"),
-        },
+        crate::threads::summary(),
         result.summary,
         result.objective,
         r["bytes_communicated"].as_f64().unwrap_or(0.0) / 1e6,

@@ -59,6 +59,9 @@ fn text(values: &Labels, i: usize) -> Cow<'_, str> {
 
 pub fn run(comm: &dyn Collectives, args: PredictArgs) -> Result<()> {
     let mut report = RunReport::new("predict");
+    crate::threads::set(args.threads.threads());
+    report.set("threads", crate::threads::count());
+    crate::log::warn_once(comm.is_root(), crate::threads::affinity_warning());
     let format = args.format();
     let mut outputs = vec![named("-o", &args.output)];
     outputs.extend(args.run.metrics.as_deref().map(|m| named("--metrics", m)));
@@ -91,8 +94,9 @@ pub fn run(comm: &dyn Collectives, args: PredictArgs) -> Result<()> {
     let r = report.finish(comm, args.run.metrics.as_deref())?;
     if comm.is_root() && !args.common.quiet {
         crate::say!(
-            "textsaga predict: {n} documents, {} ranks -> {} in {:.2} s ({})",
+            "textsaga predict: {n} documents, {} ranks{} -> {} in {:.2} s ({})",
             comm.size(),
+            crate::threads::summary(),
             args.output.display(),
             r["total_seconds"].as_f64().unwrap_or(0.0),
             phase_summary(&r)
