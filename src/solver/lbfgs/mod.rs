@@ -79,7 +79,9 @@ pub struct Lbfgs<'a> {
     scratch: Vec<f64>,
     /// The line search's trial point (whole), swapped with `x` when accepted.
     trial: Vec<f64>,
-    /// The pass on threads (`--threads` above 1): the rows stored by feature too.
+    /// The pass on threads (`--threads` above 1): the rows stored by feature
+    /// too, made at the first pass, after the start's local fits (which hold
+    /// copies of their pieces' rows: the two would raise the peak together).
     threaded: Option<ByFeature>,
     clock: Instant,
 }
@@ -116,7 +118,7 @@ impl<'a> Lbfgs<'a> {
             counters: Counters::default(),
             scratch: Vec::new(),
             trial: vec![0.0; blocks.padded()],
-            threaded: ByFeature::new(data, crate::threads::count()),
+            threaded: None,
             blocks,
             clock: Instant::now(),
         };
@@ -152,6 +154,9 @@ impl<'a> Lbfgs<'a> {
         threads::update(&mut self.scratch, |_, part| part.fill(0.0));
         let mut curvature = diagonal.then(|| vec![0.0; self.blocks.padded()]);
         let (scale, grad, diag) = (self.opts.loss_scale(), &mut self.scratch[..n], curvature.as_mut().map(|h| &mut h[..n]));
+        if self.threaded.is_none() {
+            self.threaded = ByFeature::new(self.data, crate::threads::count());
+        }
         let data = match self.threaded.as_mut() {
             Some(pass) => pass.loss_gradient(self.data, &x[..n], scale, grad, diag),
             None => local_loss_gradient(self.data, &x[..n], scale, grad, diag),
