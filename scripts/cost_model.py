@@ -202,13 +202,16 @@ class Model:
 
     def lbfgs(self, n, d, k, z, p, net, memory=30, local=3, per_node=1, threads=1):
         """A rank of `threads` threads shares its rows, its O(dK) vector work and the zeroing
-        it repeats over them (measured: 1 rank x 2 threads an iteration 1.05x as fast as 2 x 1);
+        it repeats over them (measured: 1 rank x 2 threads an iteration 0.93-1.05x as fast as 2 x 1);
         the start's local SAGA fits share them by pieces of PIECE documents. The per_node ranks of a node send their blocks
         through one link: a rank's share of the link is 1 / per_node."""
         alpha, beta = net[0], net[1] * per_node
         params = (d + 1) * k
         stages = math.ceil(math.log2(p)) if p > 1 else 0
-        per_pass = (n / p * self.lbfgs_nz * z * k + (4 * memory + 8) * params / p * self.lbfgs_vec + self.lbfgs_rep * params) / threads
+        # Of the O(dK) work a rank repeats, the zeroing is on the threads; the reduce-scatter's
+        # input and the all-gather's output are MPI's, on one thread (a third each, unmeasured).
+        per_pass = ((n / p * self.lbfgs_nz * z * k + (4 * memory + 8) * params / p * self.lbfgs_vec) / threads
+                    + self.lbfgs_rep * params * (1 / threads + 2) / 3)
         big = (alpha * stages + beta * 8 * params * (p - 1) / p) if p > 1 else 0.0
         per_iteration = 2 * big + self.scalars * alpha * stages
         # Passes counted: the start's local epochs and its evaluation, then one a line-search trial.
@@ -218,6 +221,9 @@ class Model:
         start = local * n / p * self.saga_1 * z * k / min(threads, pieces) + per_pass + 2 * big
         rows = n / p * (z * 12 + 28)
         running = rows + 4 * params * 8 + (2 * memory + 6) * params * 8 / p
+        if threads > 1:
+            # The threaded pass: the rows by feature and n x K residuals and curvatures.
+            running += rows + n / p * 2 * k * 8
         # The start: its pieces' copies of the rows and each running piece's SAGA state.
         starting = 2 * rows + n / p * k * 8 + 5 * params * 8 * min(threads, pieces)
         return {"compute": (self.passes - local - 1) * per_pass, "communication": iterations * per_iteration, "start": start,

@@ -386,7 +386,7 @@ pub struct ThreadArgs {
     /// Threads a rank (default: SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else 1). Today
     /// they share tokenizing and counting the documents' terms, except the n-grams of a
     /// vocabulary being fitted (the same output at any count, bit for bit).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub threads: Option<u64>,
 }
 
@@ -635,11 +635,11 @@ pub struct SolverArgs {
     #[arg(long, value_name = "NAME")]
     pub sample_weight: Option<String>,
     /// Threads a rank (default: SLURM_CPUS_PER_TASK, else OMP_NUM_THREADS, else 1). Today
-    /// they share tokenizing, lbfgs's pass over the rows and its start's local fits (in
-    /// pieces of 50,000 documents); the same model at any count, bit for bit. N-gram
-    /// counting and saga run on one. Run one rank a node or a socket with threads instead
-    /// of one a core to keep one copy of the model a rank.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    /// they share tokenizing and lbfgs's iterations and start (its local fits in pieces of
+    /// at most 50,000 documents); a solver gives the same model at any count, bit for bit
+    /// (auto counts them to choose one). N-gram counting and saga run on one. Run one rank a
+    /// node or a socket with threads instead of one a core: one copy of the model a rank.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
     pub threads: Option<u64>,
 }
 

@@ -44,10 +44,14 @@ fn main() {
         Err(e) => command_line_error(e),
     };
     // FUNNELED: `--threads` starts threads that compute; only this one calls MPI.
-    let Some((universe, _)) = mpi::initialize_with_threading(mpi::Threading::Funneled) else {
+    let Some((universe, provided)) = mpi::initialize_with_threading(mpi::Threading::Funneled) else {
         textsaga::say!("textsaga: error: MPI could not be initialised (was it already started?)");
         std::process::exit(1);
     };
+    if provided < mpi::Threading::Funneled {
+        // This MPI allows no other thread in the process: every command runs on one.
+        textsaga::threads::forbid();
+    }
     let comm = MpiComm::new(universe.world());
     let comm: &dyn Collectives = &comm;
     if let Some(tasks) = singletons_under_srun(comm.size()) {
@@ -94,8 +98,12 @@ fn singletons_under_srun(size: usize) -> Option<u64> {
 }
 
 /// A panic on any rank prints one line and aborts the whole job, so no rank
-/// is left waiting for it in a collective.
+/// is left waiting for it in a collective. A panic on a `--threads` worker
+/// only prints: MPI may be called from the main thread alone (`FUNNELED`),
+/// and the worker's scope raises the panic again there, once every worker
+/// has ended (`threads::each`), which then aborts without a second line.
 fn install_panic_hook(rank: usize, size: usize) {
+    static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     std::panic::set_hook(Box::new(move |info| {
         let msg = info
             .payload()
@@ -104,7 +112,12 @@ fn install_panic_hook(rank: usize, size: usize) {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        textsaga::say!("textsaga: error: rank {rank}: internal error (a bug, please report it): {msg}{at}");
+        if !REPORTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            textsaga::say!("textsaga: error: rank {rank}: internal error (a bug, please report it): {msg}{at}");
+        }
+        if std::thread::current().name() != Some("main") {
+            return;
+        }
         if size > 1 {
             // SAFETY: MPI is initialised for the whole life of the program.
             unsafe {

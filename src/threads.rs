@@ -14,10 +14,23 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 static COUNT: AtomicUsize = AtomicUsize::new(1);
+/// The most threads [`set`] gives: 1 once [`forbid`] was called.
+static MOST: AtomicUsize = AtomicUsize::new(usize::MAX);
 
-/// Sets the threads a rank uses from now on (at least 1).
+/// Sets the threads a rank uses from now on (at least 1; 1 after [`forbid`]).
 pub fn set(n: usize) {
-    COUNT.store(n.max(1), Ordering::Relaxed);
+    ASKED.store(n, Ordering::Relaxed);
+    COUNT.store(n.clamp(1, MOST.load(Ordering::Relaxed)), Ordering::Relaxed);
+}
+
+/// The count last asked of [`set`].
+static ASKED: AtomicUsize = AtomicUsize::new(1);
+
+/// One thread from now on: the MPI library does not support threads
+/// beside the one that calls it (it granted less than `FUNNELED`).
+pub fn forbid() {
+    MOST.store(1, Ordering::Relaxed);
+    COUNT.store(1, Ordering::Relaxed);
 }
 
 /// The threads a rank uses.
@@ -39,10 +52,15 @@ fn from_vars(var: impl Fn(&str) -> Option<String>) -> usize {
         .unwrap_or(1)
 }
 
-/// A warning when this process may run on fewer cores than its threads
+/// A warning when the MPI library forbade the threads asked for, or when
+/// this process may run on fewer cores than its threads
 /// (its CPU affinity, as the launcher bound it): the threads would take
 /// turns on them. Open MPI binds each rank to one core unless told.
 pub fn affinity_warning() -> Option<String> {
+    let asked = ASKED.load(Ordering::Relaxed);
+    if asked > count() {
+        return Some(format!("{asked} threads a rank asked, but this MPI library supports no thread beside the one that calls it (less than MPI_THREAD_FUNNELED): one thread a rank"));
+    }
     let (threads, cores) = (count(), std::thread::available_parallelism().map_or(usize::MAX, |n| n.get()));
     (threads > cores).then(|| {
         format!(
@@ -118,20 +136,28 @@ pub fn each<W: Send>(work: Vec<W>, f: impl Fn(W) + Sync) {
 
 /// Sums are taken over chunks of this many items, each chunk's sum in
 /// order and the chunks' sums in order: the same bits whatever thread took
-/// which chunk.
+/// which chunk. Each thread of a vector kernel gets at least `PER_THREAD`
+/// items: a thread's start (~20 us) against a sweep of 32 K doubles (a
+/// few tens of us). Smaller in unit tests, so that small vectors go
+/// through the threads' offsets too.
+#[cfg(not(test))]
 const CHUNK: usize = 1 << 13;
-/// Below this many items a vector kernel stays on one thread (a thread's
-/// start, ~20 us, would be more than the work).
-const PARALLEL_FROM: usize = 1 << 16;
+#[cfg(not(test))]
+const PER_THREAD: usize = 1 << 15;
+#[cfg(test)]
+const CHUNK: usize = 1 << 4;
+#[cfg(test)]
+const PER_THREAD: usize = 1 << 6;
 
 /// Threads for a vector kernel over `n` items.
 fn threads_for(n: usize) -> usize {
-    if n < PARALLEL_FROM {
-        1
-    } else {
-        count().min(n / CHUNK).max(1)
-    }
+    count().min(n / PER_THREAD).max(1)
 }
+
+/// Unit tests that set the process's count hold this, so that one test's
+/// count is not another's.
+#[cfg(test)]
+pub static TEST_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// `sum_i term(i)` over `0..n`, given `part(range)`, the sum of a range's
 /// terms in order: on the rank's threads, the same bits at any count.
@@ -206,7 +232,8 @@ mod tests {
     /// Sums and updates give the same bits at any thread count.
     #[test]
     fn vector_kernels_do_not_depend_on_the_thread_count() {
-        let n = 3 * PARALLEL_FROM + 17;
+        let _one = TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let n = 3 * PER_THREAD * 8 + 17;
         let a: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64 / 997.0 - 0.4).collect();
         let b: Vec<f64> = (0..n).map(|i| 1.0 / (1.0 + i as f64)).collect();
         let at = |t: usize| {

@@ -229,14 +229,17 @@ pub fn restore(solver: &mut dyn Solver, saved: Box<dyn Resume + '_>) -> Result<(
     solver.restore(state)
 }
 
-/// Collective: the mode a fit runs: the one asked for, or `auto`'s choice
-/// (the same on every rank: it depends on global sizes only).
+/// Collective: the mode a fit runs: the one asked for, or `auto`'s choice,
+/// the same on every rank: it depends on global sizes and on the fewest
+/// threads of any rank (each rank reads its own environment), so the
+/// threads may change which mode `auto` runs, never what a mode computes.
 pub fn resolve(data: &TrainingSet, opts: &SolverOptions, comm: &dyn Collectives) -> Mode {
     if let Some(mode) = Mode::named(opts.solver) {
         return mode;
     }
     let docs = data.n_total.max(1) as f64;
     let nnz = comm.sum_f64(data.x.nnz() as f64);
-    let size = mode::Size { docs, nnz_per_doc: nnz / docs, features: data.n_features as f64, width: data.width() as f64, ranks: comm.size() as f64, threads: crate::threads::count() as f64 };
+    let threads = -comm.max_f64(-(crate::threads::count() as f64));
+    let size = mode::Size { docs, nnz_per_doc: nnz / docs, features: data.n_features as f64, width: data.width() as f64, ranks: comm.size() as f64, threads };
     mode::choose(&size)
 }

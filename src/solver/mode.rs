@@ -92,7 +92,9 @@ pub fn saga_seconds(s: &Size) -> f64 {
 pub fn lbfgs_seconds(s: &Size) -> f64 {
     let params = (s.features + 1.0) * s.width;
     let rows = s.docs / s.ranks * s.nnz_per_doc * s.width;
-    let pass = (rows * LBFGS_ROWS + (4.0 * MEMORY + 8.0) * params / s.ranks * LBFGS_SWEEP + params * LBFGS_REPEATED) / s.threads;
+    // Of the O(dK) work a rank repeats, the zeroing is on the threads; MPI's two thirds are not.
+    let pass = (rows * LBFGS_ROWS + (4.0 * MEMORY + 8.0) * params / s.ranks * LBFGS_SWEEP) / s.threads
+        + params * LBFGS_REPEATED * (1.0 / s.threads + 2.0) / 3.0;
     let big = if s.ranks > 1.0 { ALPHA * stages(s.ranks) + BETA * 8.0 * params * (s.ranks - 1.0) / s.ranks } else { 0.0 };
     let iteration = 2.0 * big + LBFGS_SCALARS * ALPHA * stages(s.ranks);
     // The passes counted: the start's local epochs, its evaluation, then one a line-search trial.

@@ -62,7 +62,11 @@ impl ByFeature {
                 self.curv.resize(n * k, 0.0);
                 Some(&mut self.curv[..])
             }
-            false => None,
+            false => {
+                // Asked once a fit (the preconditioner's pass): n x K values not to keep.
+                self.curv = Vec::new();
+                None
+            }
         };
         with_parts!(data.x, |indptr, cols, values| by_rows(data, &self.rows, indptr, cols, values, theta, c, &mut self.resid, &mut self.loss, curv));
         let curv = diag.is_some().then_some(&self.curv[..]);

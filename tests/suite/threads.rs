@@ -170,3 +170,19 @@ fn a_signal_stops_tokenizing_threads() {
         }
     }
 }
+
+/// Ranks with fewer documents than threads, and a rank with none: threads
+/// that get no rows change nothing.
+#[test]
+fn threads_beyond_the_documents_change_nothing() {
+    let dir = scratch("threads-few");
+    let data = dir.join("c.h5");
+    ok(1, &["generate", "-o", s(&data), "--docs", "5", "--classes", "2", "--seed", "3", "--quiet"]);
+    for solver in ["lbfgs", "saga"] {
+        let (one, many) = (dir.join(format!("{solver}1.h5")), dir.join(format!("{solver}4.h5")));
+        let fit = |model: &Path, threads: &str| ok(3, &["fit", "--data", s(&data), "--model", s(model), "--solver", solver, "--threads", threads, "--quiet"]);
+        fit(&one, "1");
+        fit(&many, "4");
+        assert_eq!(model_bits(&one), model_bits(&many), "{solver}: 5 documents on 3 ranks, 1 thread against 4");
+    }
+}

@@ -367,3 +367,50 @@ impl Solver for Lbfgs<'_> {
         v.as_object().cloned().unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collectives::local::single_rank;
+    use crate::solver::NoHooks;
+    use crate::sparse::{RowBuilder, Rows};
+
+    /// Iterations on 1, 2 and 3 threads give the same bits: the pass, the
+    /// two-loop recursion and OWL-QN's offsets into a thread's part (the
+    /// unit tests' kernels thread vectors of a few hundred values).
+    #[test]
+    fn iterations_are_the_same_bits_on_any_thread_count() {
+        let _one = crate::threads::TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let (n, d, k) = (150, 60, 4);
+        let mut b = RowBuilder::new();
+        for i in 0..n as u32 {
+            for j in 0..d as u32 {
+                if (i * 13 + j * 7) % 6 == 0 || j % 4 == i % 4 {
+                    b.push(j, 0.05 + ((i * j) % 11) as f64 / 11.0);
+                }
+            }
+            b.end_row();
+        }
+        let x = Rows::F64(b.finish(d));
+        let y: Vec<u32> = (0..n).map(|i| (i % k) as u32).collect();
+        let sw = vec![1.0; n];
+        let data = TrainingSet { x: &x, y: &y, sample_weight: &sw, n_features: d, n_classes: k, n_total: n as u64 };
+        let one = single_rank();
+        for l1_ratio in [0.0, 1.0] {
+            let opts = SolverOptions { l1_ratio, c: 0.5, ..SolverOptions::default() };
+            let run = |t: usize| {
+                crate::threads::set(t);
+                let mut s = Lbfgs::new(&data, &opts, None, &one).unwrap();
+                for _ in 0..6 {
+                    s.epoch(&mut NoHooks).unwrap();
+                }
+                crate::threads::set(1);
+                (s.x.clone(), s.f.to_bits())
+            };
+            let first = run(1);
+            for t in [2, 3] {
+                assert_eq!(run(t), first, "l1_ratio {l1_ratio}, {t} threads");
+            }
+        }
+    }
+}
