@@ -835,7 +835,7 @@ impl SolverArgs {
 pub struct OpsArgs {
     /// Save the whole solver state here every --checkpoint-every, and when
     /// SIGTERM, SIGUSR1 or SIGUSR2 arrives (then exit 75). Each rank writes its own
-    /// share; a save after the first writes only what changed.
+    /// share; a fit's saves after its first write only what changed.
     #[arg(long, value_name = "PATH")]
     pub checkpoint: Option<PathBuf>,
     /// How often to save: a number of epochs (L-BFGS: iterations), or a time
