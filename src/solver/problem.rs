@@ -132,31 +132,45 @@ fn loss_gradient_rows<V: Value>(data: &TrainingSet, indptr: &[usize], cols: &[u3
     let (mut raw, mut r, mut h) = (vec![0.0; k], vec![0.0; k], vec![0.0; k]);
     let mut local = 0.0;
     for i in 0..data.y.len() {
-        raw.copy_from_slice(&intercept[..k]);
         let row = indptr[i]..indptr[i + 1];
-        for p in row.clone() {
-            let (at, x) = (cols[p] as usize * k, values[p].to_f64());
-            for c in 0..k {
-                raw[c] += x * w[at + c];
-            }
-        }
         let s = c * data.sample_weight[i];
-        let y = data.y[i] as usize;
-        local += s * loss_and_gradient(&raw, y, &mut r);
+        local += row_terms(w, &intercept[..k], (&cols[row.clone()], &values[row.clone()]), s, data.y[i] as usize, &mut raw, &mut r, diag.is_some().then_some(&mut h[..]));
         if let Some(diag) = diag.as_deref_mut() {
-            curvature(&r, y, s, &mut h);
             scatter(diag, &h, cols, values, row.clone(), k, true);
         }
-        r.iter_mut().for_each(|v| *v *= s);
         scatter(gw, &r, cols, values, row, k, false);
         gb[..k].iter_mut().zip(&r).for_each(|(g, v)| *g += v);
     }
     local
 }
 
+/// One row's part of the data term: `s loss_i` at the weights `w`
+/// (feature-major) and `intercept`, with the row's residuals times `s` left
+/// in `r` and, when asked, its curvatures in `h` ([`curvature`]). The
+/// one-thread pass and the threaded one ([`super::threaded`]) both take a
+/// row's terms from here: the same operations, the same bits.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(super) fn row_terms<V: Value>(w: &[f64], intercept: &[f64], (cols, values): (&[u32], &[V]), s: f64, y: usize, raw: &mut [f64], r: &mut [f64], h: Option<&mut [f64]>) -> f64 {
+    let k = intercept.len();
+    raw.copy_from_slice(intercept);
+    for (&j, x) in cols.iter().zip(values) {
+        let (at, x) = (j as usize * k, x.to_f64());
+        for c in 0..k {
+            raw[c] += x * w[at + c];
+        }
+    }
+    let loss = s * loss_and_gradient(raw, y, r);
+    if let Some(h) = h {
+        curvature(r, y, s, h);
+    }
+    r.iter_mut().for_each(|v| *v *= s);
+    loss
+}
+
 /// `s p_c (1 - p_c)` per score from the loss gradient `r` (`p - onehot(y)`,
 /// or `p - y` for the binary model).
-pub(super) fn curvature(r: &[f64], y: usize, s: f64, out: &mut [f64]) {
+fn curvature(r: &[f64], y: usize, s: f64, out: &mut [f64]) {
     for (c, (o, &g)) in out.iter_mut().zip(r).enumerate() {
         let p = g + if (r.len() == 1 && y == 1) || (r.len() > 1 && c == y) { 1.0 } else { 0.0 };
         *o = s * p * (1.0 - p);

@@ -105,21 +105,10 @@ fn by_rows<V: Value>(data: &TrainingSet, spans: &[Range<usize>], indptr: &[usize
     threads::each(work, |(((span, resid), loss), mut curv)| {
         let mut raw = vec![0.0; k];
         for (at, i) in span.enumerate() {
-            raw.copy_from_slice(intercept);
-            for p in indptr[i]..indptr[i + 1] {
-                let (j, x) = (cols[p] as usize * k, values[p].to_f64());
-                for c in 0..k {
-                    raw[c] += x * w[j + c];
-                }
-            }
-            let s = c * data.sample_weight[i];
-            let y = data.y[i] as usize;
+            let row = indptr[i]..indptr[i + 1];
+            let h = curv.as_deref_mut().map(|h| &mut h[at * k..(at + 1) * k]);
             let r = &mut resid[at * k..(at + 1) * k];
-            loss[at] = s * super::loss::loss_and_gradient(&raw, y, r);
-            if let Some(h) = curv.as_deref_mut() {
-                problem::curvature(r, y, s, &mut h[at * k..(at + 1) * k]);
-            }
-            r.iter_mut().for_each(|v| *v *= s);
+            loss[at] = problem::row_terms(w, intercept, (&cols[row.clone()], &values[row]), c * data.sample_weight[i], data.y[i] as usize, &mut raw, r, h);
         }
     });
 }

@@ -127,10 +127,7 @@ fn read_tokens_on(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Decoder, pa
         each_document(slice, span, dec, path, |doc| t.add_document(a, doc))?;
         Ok(t)
     })?;
-    let mut parts = parts.into_iter();
-    let mut tokens = parts.next().expect("at least one span");
-    parts.for_each(|p| tokens.append(p));
-    Ok(tokens)
+    Ok(join(parts, DocTokens::append))
 }
 
 /// Collective: every rank's words merged in sorted order, and the map from
@@ -218,21 +215,22 @@ fn count_hashed(slice: &CorpusSlice, analyzer: &mut Analyzer, n: u32, alternate_
     count_hashed_on(slice, analyzer, n, alternate_sign, dec, path, crate::threads::count())
 }
 
+/// [`count_hashed`] on `threads` threads (the tests' count, not the process's).
 fn count_hashed_on(slice: &CorpusSlice, analyzer: &mut Analyzer, n: u32, alternate_sign: bool, dec: Decoder, path: &Path, threads: usize) -> Result<RowBuilder> {
     let parts = spans::on_spans(slice, analyzer, threads, |span, a| {
         let mut h = HashedCounter::new(n, alternate_sign);
         each_document(slice, span, dec, path, |doc| h.add_document(a, doc))?;
         Ok(h.rows)
     })?;
-    Ok(join_rows(parts))
+    Ok(join(parts, RowBuilder::append))
 }
 
-/// Rows counted in spans, appended in span order.
-fn join_rows(parts: Vec<RowBuilder>) -> RowBuilder {
+/// The spans' results (tokens or rows), each appended to the first in span order.
+fn join<T>(parts: Vec<T>, append: impl Fn(&mut T, T)) -> T {
     let mut parts = parts.into_iter();
-    let mut rows = parts.next().expect("at least one span");
-    parts.for_each(|p| rows.append(p));
-    rows
+    let mut whole = parts.next().expect("at least one span");
+    parts.for_each(|p| append(&mut whole, p));
+    whole
 }
 
 /// Collective: the TF-IDF rows of this rank's documents, fitting the
@@ -342,6 +340,7 @@ fn count_in_vocabulary(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Decode
     count_in_vocabulary_on(slice, analyzer, dec, path, vocabulary, crate::threads::count())
 }
 
+/// [`count_in_vocabulary`] on `threads` threads (the tests' count, not the process's).
 fn count_in_vocabulary_on(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Decoder, path: &Path, vocabulary: &[Box<str>], threads: usize) -> Result<RowBuilder> {
     let parts = spans::on_spans(slice, analyzer, threads, |span, a| {
         let local = count_terms(slice, span, a, dec, path)?;
@@ -350,7 +349,7 @@ fn count_in_vocabulary_on(slice: &CorpusSlice, analyzer: &mut Analyzer, dec: Dec
         relabel(&mut rows, &map, false, |_, _| {});
         Ok(rows)
     })?;
-    Ok(join_rows(parts))
+    Ok(join(parts, RowBuilder::append))
 }
 
 /// Each local term's column in `vocabulary` ([`owners::NONE`] outside it).
